@@ -1,0 +1,134 @@
+# aliasd - GitOps reconciler for AWS Lambda versions and aliases.
+#
+#   make                  build build/aliasd
+#   make check            install missing Debian packages, build, run every test
+#   make check SANITIZE=1 the same under ASan+UBSan (objects in build/asan)
+#   make demo             run aliasd against the Lambda emulator and examples/
+#   make bench            benchmarks (ratios against a baseline in the same run)
+#   make format / format-check / clean / install
+#
+# Modules are static archives with one-way dependencies:
+#   cmd -> reconcile -> {manifest, aws} -> util
+# A unit test tests/unit/test_<module>*.c links only its module and what that
+# module depends on, so a broken file in one module never breaks another's tests.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS      := yaml-0.1 libgit2 libcurl openssl libcjson libmicrohttpd
+
+ifeq ($(SANITIZE),1)
+BUILD     ?= build/asan
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT       ?= -O1
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       ?= -O2
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Werror
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. $(PKG_CFLAGS) \
+	      -DALIASD_VERSION='"$(VERSION)"' -MMD -MP
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+LIBS     := $(PKG_LIBS) -lpthread -lm
+
+MODULES  := util aws manifest reconcile cmd
+# each module's archive, followed by those it depends on (link order)
+DEPS_util      := util
+DEPS_aws       := aws util
+DEPS_manifest  := manifest util
+DEPS_reconcile := reconcile aws manifest util
+DEPS_cmd       := cmd reconcile aws manifest util
+
+src_of = $(filter-out cmd/aliasd.c,$(wildcard $(1)/*.c))
+obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
+lib_of = $(foreach m,$(DEPS_$(1)),$(BUILD)/lib$(m).a)
+
+BIN      := $(BUILD)/aliasd
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
+HARNESS  := $(BUILD)/obj/tests/unit/harness.o
+
+.PHONY: all check tests deps demo bench clean format format-check install fuzz examples
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+define module_rule
+$(BUILD)/lib$(1).a: $(call obj_of,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+
+$(BIN): $(BUILD)/obj/cmd/aliasd.o $(call lib_of,cmd)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# module of a test or tool = the word after "test_" (or the first word of a tool)
+mod_of_test = $(firstword $(filter $(MODULES),$(subst _, ,$(patsubst test_%,%,$(1)))))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS) $$(call lib_of,$$(call mod_of_test,%))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $$(call lib_of,$$(call mod_of_test,%))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(BIN) $(UNIT_BIN) $(TOOL_BIN) examples
+
+deps:
+	@deploy/install-deps.sh
+
+# Fuzz targets need clang's libFuzzer; built and run briefly when clang exists.
+fuzz:
+	@tests/fuzz/build.sh $(BUILD)
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory fuzz
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
+
+examples:
+	@if [ -f examples/Makefile ]; then $(MAKE) --no-print-directory -C examples; fi
+
+demo: deps
+	@$(MAKE) --no-print-directory all examples
+	@deploy/demo.sh $(BUILD)
+
+bench: deps
+	@$(MAKE) --no-print-directory tests
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+CLANG_FORMAT ?= clang-format
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+format-check:
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/aliasd
+	install -D -m 0644 deploy/aliasd.service $(DESTDIR)/etc/systemd/system/aliasd.service
+	install -D -m 0640 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/aliasd.yaml.example
+
+clean:
+	rm -rf build
+	@if [ -f examples/Makefile ]; then $(MAKE) --no-print-directory -C examples clean; fi
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,35 @@
+/*
+ * cmd.h - the subcommands of aliasd.
+ *
+ * Each verb lives in its own file cmd/<verb>.c and is called with argv[0] set
+ * to the verb's name.  It returns the process exit status: 0 success, 1 the
+ * operation failed (errors printed), 2 usage error or, for `plan`, changes
+ * pending.  Every verb accepts --help / -h and prints its usage to stdout.
+ */
+#ifndef ALIASD_CMD_H
+#define ALIASD_CMD_H
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
+
+/*
+ * Print "aliasd VERB: MESSAGE" plus a hint to try --help on stderr and return
+ * EXIT_USAGE: one line for every usage error.
+ */
+int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* For verbs whose issue has not landed yet: says so plainly, exit 2. */
+int cmd_not_built(const char *verb, int argc, char **argv, const char *usage);
+
+/* True if argv holds --help or -h before any "--". */
+int cmd_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,39 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+int cmd_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "aliasd%s%s: ", verb ? " " : "", verb ? verb : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try 'aliasd %s%s--help')\n", verb ? verb : "", verb ? " " : "");
+	return EXIT_USAGE;
+}
+
+int cmd_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	}
+	return 0;
+}
+
+int cmd_not_built(const char *verb, int argc, char **argv, const char *usage)
+{
+	if (cmd_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		printf("\n(not built yet in this version of aliasd)\n");
+		return 0;
+	}
+	fprintf(stderr, "aliasd %s: not built yet in this version of aliasd\n", verb);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install exactly the Debian packages aliasd needs to build and test that are
+# missing. Idempotent: prints nothing and changes nothing when all are there.
+# Used by `make check`, `make demo` and `make bench`.
+set -eu
+
+BUILD_PKGS="gcc make pkg-config libyaml-dev libgit2-dev libcurl4-openssl-dev libssl-dev
+libcjson-dev libmicrohttpd-dev"
+TEST_PKGS="git openssl python3 python3-pytest python3-boto3 python3-botocore awscli
+prometheus clang libclang-rt-14-dev systemd time"
+
+missing=""
+for p in $BUILD_PKGS $TEST_PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing Debian packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "install-deps: done" >&2

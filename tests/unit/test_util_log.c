@@ -1,0 +1,168 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/unit/harness.h"
+#include "util/error.h"
+#include "util/log.h"
+
+/* Capture what log_event writes through a pipe. */
+static char captured[8192];
+
+static void capture(void (*fn)(void))
+{
+	int p[2];
+	ssize_t n;
+
+	if (pipe(p) < 0)
+		abort();
+	log_set_fd(p[1]);
+	fn();
+	log_set_fd(-1);
+	close(p[1]);
+	n = read(p[0], captured, sizeof(captured) - 1);
+	captured[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+}
+
+static void emit_alias(void)
+{
+	log_event(LOG_INFO, "alias updated", "function", "orders", "alias", "Prod", "from", "3", "to", "4",
+		  NULL);
+}
+
+static void emit_quoted(void)
+{
+	log_event(LOG_WARNING, "git fetch failed", "error", "connection refused \"x\"", "empty", "", "none",
+		  NULL, NULL);
+}
+
+static void emit_secrets(void)
+{
+	log_event(LOG_ERR, "auth failed", "token", "ghp_SECRET1", "Authorization", "AWS4-HMAC SECRET2",
+		  "webhookSecret", "SECRET3", "aws_secret_access_key", "SECRET4", "signature", "SECRET5",
+		  "function", "orders", NULL);
+}
+
+static void emit_debug(void)
+{
+	log_event(LOG_DEBUG, "noise", NULL);
+}
+
+TEST(text_format)
+{
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_alias);
+	CHECK_STR(captured, "alias updated function=orders alias=Prod from=3 to=4\n");
+	capture(emit_quoted);
+	CHECK_STR(captured, "warning: git fetch failed error=\"connection refused \\\"x\\\"\" empty=\"\" none=-\n");
+}
+
+TEST(sd_daemon_prefix)
+{
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_ON);
+	capture(emit_alias);
+	CHECK_STR(captured, "<6>alias updated function=orders alias=Prod from=3 to=4\n");
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_AUTO);
+	setenv("JOURNAL_STREAM", "8:1234", 1);
+	capture(emit_alias);
+	CHECK(strncmp(captured, "<6>alias updated", 16) == 0);
+	unsetenv("JOURNAL_STREAM");
+	capture(emit_alias);
+	CHECK(strncmp(captured, "alias updated", 13) == 0);
+}
+
+TEST(json_format)
+{
+	log_setup(LOG_FORMAT_JSON, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_alias);
+	CHECK(strncmp(captured, "{\"time\":\"", 9) == 0);
+	CHECK(strstr(captured, "\"level\":\"info\",\"msg\":\"alias updated\",\"function\":\"orders\","
+			       "\"alias\":\"Prod\",\"from\":\"3\",\"to\":\"4\"}\n") != NULL);
+	capture(emit_quoted);
+	CHECK(strstr(captured, "\"error\":\"connection refused \\\"x\\\"\"") != NULL);
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+}
+
+TEST(secrets_never_logged)
+{
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_secrets);
+	CHECKF(strstr(captured, "SECRET") == NULL, "secret leaked: %s", captured);
+	CHECK(strstr(captured, "token=[redacted]") != NULL);
+	CHECK(strstr(captured, "function=orders") != NULL);
+	log_setup(LOG_FORMAT_JSON, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_secrets);
+	CHECKF(strstr(captured, "SECRET") == NULL, "secret leaked: %s", captured);
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+}
+
+TEST(level_filter)
+{
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_debug);
+	CHECK_STR(captured, "");
+	log_setup(LOG_FORMAT_TEXT, LOG_DEBUG, LOG_PREFIX_OFF);
+	capture(emit_debug);
+	CHECK_STR(captured, "noise\n");
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+}
+
+TEST(parse_format_and_level)
+{
+	enum log_format f;
+	int l;
+
+	CHECK_INT(log_format_parse("json", &f), 0);
+	CHECK_INT(f, LOG_FORMAT_JSON);
+	CHECK_INT(log_format_parse("xml", &f), -EINVAL);
+	CHECK_INT(log_level_parse("debug", &l), 0);
+	CHECK_INT(l, LOG_DEBUG);
+	CHECK_INT(log_level_parse("warn", &l), 0);
+	CHECK_INT(l, LOG_WARNING);
+	CHECK_INT(log_level_parse("loud", &l), -EINVAL);
+}
+
+TEST(error_struct)
+{
+	struct error err = ERROR_INIT;
+	char out[256];
+
+	CHECK_INT(error_set(&err, -EINVAL, "bad %s", "thing"), -EINVAL);
+	CHECK_STR(error_format(&err, out, sizeof(out)), "bad thing");
+	error_set_at(&err, -EINVAL, "fn.yaml", 3, 7, "unknown key \"%s\"", "foo");
+	CHECK_STR(error_format(&err, out, sizeof(out)), "fn.yaml:3:7: unknown key \"foo\"");
+	CHECK_INT(error_prefix(&err, "loading %s", "repo"), -EINVAL);
+	CHECK_STR(err.msg, "loading repo: unknown key \"foo\"");
+	CHECK_INT(error_set(NULL, -ENOENT, "dropped"), -ENOENT);
+	error_clear(&err);
+	CHECK_INT(err.code, 0);
+}
+
+TEST(errlist_sorted_like_a_compiler)
+{
+	struct errlist l = ERRLIST_INIT;
+
+	errlist_add(&l, -EINVAL, "b.yaml", 1, 1, "third");
+	errlist_add(&l, -EINVAL, "a.yaml", 9, 2, "second");
+	errlist_add(&l, -EINVAL, "a.yaml", 2, 5, "first");
+	errlist_add(&l, -EINVAL, "a.yaml", 9, 2, "second-b");
+	errlist_sort(&l);
+	REQUIRE(l.len == 4);
+	CHECK_STR(l.items[0].msg, "first");
+	CHECK_STR(l.items[1].msg, "second");
+	CHECK_STR(l.items[2].msg, "second-b");
+	CHECK_STR(l.items[3].msg, "third");
+	errlist_free(&l);
+	l.max = 2;
+	for (int i = 0; i < 5; i++)
+		errlist_add(&l, -EINVAL, "x", 1, 1, "e%d", i);
+	CHECK_INT(l.len, 2);
+	CHECK_INT(l.dropped, 3);
+	CHECK_INT(errlist_count(&l), 5);
+	errlist_free(&l);
+}
+
+TEST_MAIN(text_format, sd_daemon_prefix, json_format, secrets_never_logged, level_filter,
+	  parse_format_and_level, error_struct, errlist_sorted_like_a_compiler)

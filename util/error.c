@@ -1,0 +1,176 @@
+#include "util/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int error_setv(struct error *err, int code, const char *fmt, va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err->file[0] = '\0';
+	err->line = err->col = 0;
+	return code;
+}
+
+int error_set(struct error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_setv(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int error_set_at(struct error *err, int code, const char *file, unsigned line, unsigned col,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	error_setv(err, code, fmt, ap);
+	va_end(ap);
+	if (err) {
+		snprintf(err->file, sizeof(err->file), "%s", file ? file : "");
+		err->line = line;
+		err->col = col;
+	}
+	return code;
+}
+
+int error_prefix(struct error *err, const char *fmt, ...)
+{
+	char prefix[ERROR_MSG_MAX], old[ERROR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	/* build by hand: snprintf of two full-size strings trips -Wformat-truncation */
+	size_t n = strlen(prefix);
+	if (n > sizeof(err->msg) - 3)
+		n = sizeof(err->msg) - 3;
+	memcpy(err->msg, prefix, n);
+	memcpy(err->msg + n, ": ", 2);
+	size_t m = strlen(old);
+	if (m > sizeof(err->msg) - n - 3)
+		m = sizeof(err->msg) - n - 3;
+	memcpy(err->msg + n + 2, old, m);
+	err->msg[n + 2 + m] = '\0';
+	return err->code;
+}
+
+void error_clear(struct error *err)
+{
+	if (!err)
+		return;
+	err->code = 0;
+	err->msg[0] = '\0';
+	err->file[0] = '\0';
+	err->line = err->col = 0;
+}
+
+const char *error_format(const struct error *err, char *out, size_t outsz)
+{
+	if (!outsz)
+		return out;
+	if (!err->file[0])
+		snprintf(out, outsz, "%s", err->msg);
+	else if (!err->line)
+		snprintf(out, outsz, "%s: %s", err->file, err->msg);
+	else if (!err->col)
+		snprintf(out, outsz, "%s:%u: %s", err->file, err->line, err->msg);
+	else
+		snprintf(out, outsz, "%s:%u:%u: %s", err->file, err->line, err->col, err->msg);
+	return out;
+}
+
+int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
+		 const char *fmt, va_list ap)
+{
+	size_t max = l->max ? l->max : 1000;
+	struct error *e;
+
+	if (l->len >= max) {
+		l->dropped++;
+		return code;
+	}
+	if (l->len == l->alloc) {
+		size_t n = l->alloc ? l->alloc * 2 : 8;
+		struct error *p = realloc(l->items, n * sizeof(*p));
+		if (!p) {
+			l->dropped++;
+			return code;
+		}
+		l->items = p;
+		l->alloc = n;
+	}
+	e = &l->items[l->len++];
+	error_setv(e, code, fmt, ap);
+	snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+	e->line = line;
+	e->col = col;
+	return code;
+}
+
+int errlist_add(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	errlist_addv(l, code, file, line, col, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int errlist_add_error(struct errlist *l, const struct error *err)
+{
+	return errlist_add(l, err->code, err->file, err->line, err->col, "%s", err->msg);
+}
+
+static int error_cmp(const struct error *a, const struct error *b)
+{
+	int c = strcmp(a->file, b->file);
+
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	return 0;
+}
+
+void errlist_sort(struct errlist *l)
+{
+	/* insertion sort: stable, and lists are short */
+	for (size_t i = 1; i < l->len; i++) {
+		struct error tmp = l->items[i];
+		size_t j = i;
+		while (j > 0 && error_cmp(&l->items[j - 1], &tmp) > 0) {
+			l->items[j] = l->items[j - 1];
+			j--;
+		}
+		l->items[j] = tmp;
+	}
+}
+
+size_t errlist_count(const struct errlist *l)
+{
+	return l->len + l->dropped;
+}
+
+void errlist_free(struct errlist *l)
+{
+	free(l->items);
+	l->items = NULL;
+	l->len = l->alloc = l->dropped = 0;
+}
