@@ -95,9 +95,12 @@ const char *error_format(const struct error *err, char *out, size_t outsz)
 int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
 		 const char *fmt, va_list ap)
 {
-	size_t max = l->max ? l->max : 1000;
+	size_t max;
 	struct error *e;
 
+	if (!l)
+		return code;
+	max = l->max ? l->max : 1000;
 	if (l->len >= max) {
 		l->dropped++;
 		return code;
@@ -151,6 +154,8 @@ static int error_cmp(const struct error *a, const struct error *b)
 
 void errlist_sort(struct errlist *l)
 {
+	if (!l)
+		return;
 	/* insertion sort: stable, and lists are short */
 	for (size_t i = 1; i < l->len; i++) {
 		struct error tmp = l->items[i];
@@ -165,11 +170,15 @@ void errlist_sort(struct errlist *l)
 
 size_t errlist_count(const struct errlist *l)
 {
+	if (!l)
+		return 0;
 	return l->len + l->dropped;
 }
 
 void errlist_free(struct errlist *l)
 {
+	if (!l)
+		return;
 	free(l->items);
 	l->items = NULL;
 	l->len = l->alloc = l->dropped = 0;

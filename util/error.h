@@ -7,7 +7,8 @@
  * to log.  Functions that find many problems at once (manifest validation)
  * append to a `struct errlist` instead, so all are reported in one run.
  *
- * Every `struct error *` parameter may be NULL: the detail is then dropped.
+ * Every `struct error *` and `struct errlist *` parameter may be NULL: the
+ * detail is then dropped.
  */
 #ifndef ALIASD_UTIL_ERROR_H
 #define ALIASD_UTIL_ERROR_H

@@ -162,6 +162,9 @@ TEST(errlist_sorted_like_a_compiler)
 	CHECK_INT(l.dropped, 3);
 	CHECK_INT(errlist_count(&l), 5);
 	errlist_free(&l);
+	/* a NULL list drops the detail but keeps the code */
+	CHECK_INT(errlist_add(NULL, -EINVAL, "x", 1, 1, "dropped"), -EINVAL);
+	CHECK_INT(errlist_count(NULL), 0);
 }
 
 TEST_MAIN(text_format, sd_daemon_prefix, json_format, secrets_never_logged, level_filter,
