@@ -1,0 +1,268 @@
+/*
+ * lambda.h - every AWS Lambda control-plane operation aliasd uses, with typed
+ * C structs in and out (field names from botocore's lambda model).
+ *
+ * Conventions:
+ *  - `fn` is a function name, a partial ARN or a full ARN (encoded by the
+ *    client).  `qualifier` may be NULL.
+ *  - Outputs (`ret`) are written only on success and released with their
+ *    *_release function, which accepts a zeroed struct.  Strings in outputs
+ *    are malloc'ed and owned by the struct; a string field that the answer
+ *    did not carry is NULL, a number it did not carry is 0 (the `has_*`
+ *    flags tell "absent" from 0 where it matters).
+ *  - Errors: see aws/client.h (404 -ENOENT, 409 -EBUSY, 412 -ESTALE, ...).
+ *    A response that does not parse is -EBADMSG with a message naming the
+ *    operation and the field, e.g.
+ *    "ListVersionsByFunction: response field Versions[3].Version is not a string".
+ *  - Environment variable values may be secrets: they are wiped on release.
+ *
+ * Parsers accept at most LAMBDA_MAX_RESPONSE bytes of valid UTF-8 JSON;
+ * lists are followed through every page, up to LAMBDA_MAX_LIST_ITEMS items
+ * and LAMBDA_MAX_PAGES pages, a repeated marker is an error (-ELOOP).
+ */
+#ifndef ALIASD_AWS_LAMBDA_H
+#define ALIASD_AWS_LAMBDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aws/client.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#define LAMBDA_MAX_RESPONSE   (8u << 20)
+#define LAMBDA_MAX_LIST_ITEMS 10000
+#define LAMBDA_MAX_PAGES      2000
+#define LAMBDA_MAX_ENV_VARS   1024
+#define LAMBDA_MAX_WEIGHTS    16
+#define LAMBDA_MAX_ZIP_BYTES  (50u << 20) /* direct upload limit */
+
+struct lambda_env_var {
+	char *name;
+	char *value;
+};
+
+struct lambda_layer {
+	char *arn;
+	int64_t code_size;
+};
+
+/* FunctionConfiguration */
+struct lambda_function_config {
+	char *function_name;
+	char *function_arn;
+	char *runtime;
+	char *role;
+	char *handler;
+	char *code_sha256;
+	int64_t code_size;
+	char *description;
+	int timeout;     /* seconds, 0 = absent */
+	int memory_size; /* MB, 0 = absent */
+	bool has_environment;
+	struct lambda_env_var *env; /* Environment.Variables */
+	size_t n_env;
+	char *version; /* "$LATEST", "1", ... */
+	char *revision_id;
+	char *state; /* Pending, Active, Inactive, Failed */
+	char *state_reason;
+	char *state_reason_code;
+	char *last_update_status; /* Successful, Failed, InProgress */
+	char *last_update_status_reason;
+	char *last_update_status_reason_code;
+	char *last_modified;
+	char *package_type; /* Zip, Image */
+	char *master_arn;
+	char *kms_key_arn;
+	char *tracing_mode;
+	int ephemeral_storage; /* MB, 0 = absent */
+	char **architectures;
+	size_t n_architectures;
+	struct lambda_layer *layers;
+	size_t n_layers;
+};
+
+/* GetFunction: the configuration plus where the code is. */
+struct lambda_function {
+	struct lambda_function_config config;
+	char *code_repository_type; /* "S3", "ECR" */
+	char *code_location;        /* presigned URL */
+	char *image_uri;            /* Code.ImageUri, image functions only */
+	char *resolved_image_uri;
+};
+
+struct lambda_weight {
+	char *version;
+	double weight; /* 0..1 */
+};
+
+/* AliasConfiguration */
+struct lambda_alias {
+	char *alias_arn;
+	char *name;
+	char *function_version;
+	char *description;
+	char *revision_id;
+	struct lambda_weight *weights; /* RoutingConfig.AdditionalVersionWeights */
+	size_t n_weights;
+};
+
+struct lambda_config_list {
+	struct lambda_function_config *items;
+	size_t n;
+	unsigned pages; /* pages fetched */
+};
+
+struct lambda_alias_list {
+	struct lambda_alias *items;
+	size_t n;
+	unsigned pages;
+};
+
+void lambda_function_config_release(struct lambda_function_config *c);
+void lambda_function_release(struct lambda_function *f);
+void lambda_alias_release(struct lambda_alias *a);
+void lambda_config_list_release(struct lambda_config_list *l);
+void lambda_alias_list_release(struct lambda_alias_list *l);
+
+/* ---- inputs ------------------------------------------------------------- */
+
+struct lambda_env_input {
+	const char *name;
+	const char *value;
+};
+
+/* Exactly one of: zip (raw bytes, base64-encoded here), s3_bucket + s3_key, image_uri. */
+struct lambda_code {
+	const void *zip;
+	size_t zip_len;
+	const char *s3_bucket;
+	const char *s3_key;
+	const char *s3_object_version; /* may be NULL */
+	const char *image_uri;
+};
+
+/* Configuration fields: NULL / 0 / false = not sent (not managed). */
+struct lambda_config_input {
+	const char *runtime;
+	const char *role;
+	const char *handler;
+	const char *description;
+	int timeout;
+	int memory_size;
+	int ephemeral_storage;
+	bool set_environment; /* send Environment.Variables = env (may be empty) */
+	const struct lambda_env_input *env;
+	size_t n_env;
+	bool set_layers; /* send Layers = layers (may be empty) */
+	const char *const *layers;
+	size_t n_layers;
+	const char *revision_id; /* UpdateFunctionConfiguration only */
+};
+
+struct lambda_create_input {
+	const char *function_name;         /* required */
+	struct lambda_config_input config; /* role required; revision_id ignored */
+	struct lambda_code code;
+	const char *package_type; /* "Zip" (default) or "Image" */
+	const char *architecture; /* "x86_64" / "arm64", NULL = default */
+	bool publish;
+};
+
+struct lambda_code_input {
+	struct lambda_code code;
+	const char *revision_id; /* may be NULL */
+	bool publish;            /* aliasd sends false and publishes itself */
+};
+
+/* CreateAlias / UpdateAlias. RoutingConfig is always sent: no weight_version = {} (clears weights). */
+struct lambda_alias_input {
+	const char *function_version; /* required for create; NULL = unchanged on update */
+	const char *description;      /* NULL = not sent */
+	const char *weight_version;   /* NULL = no additional version */
+	double weight;                /* 0 < weight < 1 */
+	const char *revision_id;      /* update only; NULL = not sent */
+};
+
+/* ---- operations ----------------------------------------------------------- */
+
+int lambda_function_get(struct aws_client *c, const char *fn, const char *qualifier,
+                        struct lambda_function *ret, struct aws_error *err);
+int lambda_function_config_get(struct aws_client *c, const char *fn, const char *qualifier,
+                               struct lambda_function_config *ret, struct aws_error *err);
+int lambda_function_create(struct aws_client *c, const struct lambda_create_input *in,
+                           struct lambda_function_config *ret, struct aws_error *err);
+int lambda_function_code_update(struct aws_client *c, const char *fn, const struct lambda_code_input *in,
+                                struct lambda_function_config *ret, struct aws_error *err);
+int lambda_function_config_update(struct aws_client *c, const char *fn, const struct lambda_config_input *in,
+                                  struct lambda_function_config *ret, struct aws_error *err);
+/* code_sha256, revision_id, description may be NULL (not sent). */
+int lambda_version_publish(struct aws_client *c, const char *fn, const char *code_sha256,
+                           const char *revision_id, const char *description,
+                           struct lambda_function_config *ret, struct aws_error *err);
+/* Every version ($LATEST included, as Lambda lists it), all pages. */
+int lambda_versions_list(struct aws_client *c, const char *fn, struct lambda_config_list *ret,
+                         struct aws_error *err);
+int lambda_alias_create(struct aws_client *c, const char *fn, const char *alias,
+                        const struct lambda_alias_input *in, struct lambda_alias *ret, struct aws_error *err);
+int lambda_alias_get(struct aws_client *c, const char *fn, const char *alias, struct lambda_alias *ret,
+                     struct aws_error *err);
+int lambda_alias_update(struct aws_client *c, const char *fn, const char *alias,
+                        const struct lambda_alias_input *in, struct lambda_alias *ret, struct aws_error *err);
+int lambda_alias_delete(struct aws_client *c, const char *fn, const char *alias, struct aws_error *err);
+/* All pages; function_version (may be NULL) filters to aliases pointing at it. */
+int lambda_aliases_list(struct aws_client *c, const char *fn, const char *function_version,
+                        struct lambda_alias_list *ret, struct aws_error *err);
+/* qualifier = a version number deletes that version; NULL deletes the function. */
+int lambda_function_delete(struct aws_client *c, const char *fn, const char *qualifier,
+                           struct aws_error *err);
+/* All pages; all_versions sends FunctionVersion=ALL. */
+int lambda_functions_list(struct aws_client *c, bool all_versions, struct lambda_config_list *ret,
+                          struct aws_error *err);
+
+/* ---- pure parsers and builders (unit tests, fuzzing) ---------------------- */
+
+/* `op` names the operation in messages. -EBADMSG, -E2BIG, -ENOMEM. */
+int lambda_function_config_parse(const char *op, const char *json, size_t len,
+                                 struct lambda_function_config *ret, struct error *err);
+int lambda_function_parse(const char *op, const char *json, size_t len, struct lambda_function *ret,
+                          struct error *err);
+int lambda_alias_parse(const char *op, const char *json, size_t len, struct lambda_alias *ret,
+                       struct error *err);
+/*
+ * One page of ListVersionsByFunction ("Versions") / ListFunctions
+ * ("Functions") / ListAliases ("Aliases"): items appended to *list (which
+ * is left unchanged on error), *ret_next_marker set to the malloc'ed
+ * NextMarker or NULL.  -E2BIG past LAMBDA_MAX_LIST_ITEMS.
+ */
+int lambda_versions_page_parse(const char *op, const char *json, size_t len, const char *key,
+                               struct lambda_config_list *list, char **ret_next_marker, struct error *err);
+int lambda_aliases_page_parse(const char *op, const char *json, size_t len, struct lambda_alias_list *list,
+                              char **ret_next_marker, struct error *err);
+
+/* Request bodies (JSON, appended to out).  -EINVAL for a missing required field. */
+int lambda_create_body(struct buf *out, const struct lambda_create_input *in, struct error *err);
+int lambda_code_body(struct buf *out, const struct lambda_code_input *in, struct error *err);
+int lambda_config_body(struct buf *out, const struct lambda_config_input *in, struct error *err);
+int lambda_publish_body(struct buf *out, const char *code_sha256, const char *revision_id,
+                        const char *description, struct error *err);
+/* alias_name non-NULL for CreateAlias (sent as "Name"). */
+int lambda_alias_body(struct buf *out, const char *alias_name, const struct lambda_alias_input *in,
+                      struct error *err);
+
+/* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+bool lambda_utf8_valid(const char *s, size_t len);
+
+/*
+ * The typed results back as JSON (botocore's field names), for
+ * `aliasd versions --json` and the test tool.  NULL on out of memory; the
+ * caller owns the tree (cJSON_Delete).  Environment values are included
+ * only when with_env_values is true (else each value is "***").
+ */
+struct cJSON;
+struct cJSON *lambda_function_config_to_json(const struct lambda_function_config *c, bool with_env_values);
+struct cJSON *lambda_function_to_json(const struct lambda_function *f, bool with_env_values);
+struct cJSON *lambda_alias_to_json(const struct lambda_alias *a);
+
+#endif

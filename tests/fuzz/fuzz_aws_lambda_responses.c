@@ -1,0 +1,124 @@
+/*
+ * fuzz_aws_lambda_responses.c - every Lambda response parser of aws/lambda
+ * and the error-code extraction of aws/client.  The first byte picks the
+ * parser; the rest is the response body.  Successful parses are turned back
+ * into JSON and parsed again (round trip must succeed).
+ */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/client.h"
+#include "aws/lambda.h"
+
+static void roundtrip_config(const struct lambda_function_config *c)
+{
+	cJSON *j = lambda_function_config_to_json(c, true);
+	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+	struct lambda_function_config again = {0};
+
+	if (s && lambda_function_config_parse("roundtrip", s, strlen(s), &again, NULL) < 0)
+		abort();
+	lambda_function_config_release(&again);
+	free(s);
+	cJSON_Delete(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *body;
+	size_t len;
+	struct error err = ERROR_INIT;
+	char *marker = NULL;
+
+	if (size < 1)
+		return 0;
+	body = (const char *)data + 1;
+	len = size - 1;
+	switch (data[0] % 7) {
+	case 0: {
+		struct lambda_function_config c = {0};
+
+		if (lambda_function_config_parse("GetFunctionConfiguration", body, len, &c, &err) == 0)
+			roundtrip_config(&c);
+		lambda_function_config_release(&c);
+		break;
+	}
+	case 1: {
+		struct lambda_function f = {0};
+
+		if (lambda_function_parse("GetFunction", body, len, &f, &err) == 0) {
+			cJSON *j = lambda_function_to_json(&f, false);
+
+			cJSON_Delete(j);
+			roundtrip_config(&f.config);
+		}
+		lambda_function_release(&f);
+		break;
+	}
+	case 2: {
+		struct lambda_alias a = {0};
+
+		if (lambda_alias_parse("GetAlias", body, len, &a, &err) == 0) {
+			cJSON *j = lambda_alias_to_json(&a);
+			char *s = j ? cJSON_PrintUnformatted(j) : NULL;
+			struct lambda_alias again = {0};
+
+			if (s && lambda_alias_parse("roundtrip", s, strlen(s), &again, NULL) < 0)
+				abort();
+			lambda_alias_release(&again);
+			free(s);
+			cJSON_Delete(j);
+		}
+		lambda_alias_release(&a);
+		break;
+	}
+	case 3:
+	case 4: {
+		struct lambda_config_list l = {0};
+		const char *key = data[0] % 7 == 3 ? "Versions" : "Functions";
+
+		/* twice: the second page appends */
+		if (lambda_versions_page_parse("ListVersionsByFunction", body, len, key, &l, &marker, &err) ==
+		    0) {
+			free(marker);
+			marker = NULL;
+			lambda_versions_page_parse("ListVersionsByFunction", body, len, key, &l, &marker,
+			                           &err);
+		}
+		free(marker);
+		lambda_config_list_release(&l);
+		break;
+	}
+	case 5: {
+		struct lambda_alias_list l = {0};
+
+		if (lambda_aliases_page_parse("ListAliases", body, len, &l, &marker, &err) == 0) {
+			free(marker);
+			marker = NULL;
+			lambda_aliases_page_parse("ListAliases", body, len, &l, &marker, &err);
+		}
+		free(marker);
+		lambda_alias_list_release(&l);
+		break;
+	}
+	case 6: {
+		/* header = up to the first newline, body = the rest */
+		const char *nl = memchr(body, '\n', len);
+		size_t hlen = nl ? (size_t)(nl - body) : 0;
+		char *header = strndup(body, hlen);
+		char code[64], msg[128];
+
+		if (!header)
+			return 0;
+		aws_error_parse(nl ? header : NULL, nl ? nl + 1 : body, nl ? len - hlen - 1 : len, code,
+		                sizeof(code), msg, sizeof(msg));
+		if (strlen(code) >= sizeof(code) || strlen(msg) >= sizeof(msg))
+			abort();
+		free(header);
+		break;
+	}
+	}
+	return 0;
+}
