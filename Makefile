@@ -81,6 +81,8 @@ $(BIN): $(BUILD)/obj/cmd/aliasd.o $(call lib_of,cmd)
 # module of a test or tool = the word after "test_" (or the first word of a tool)
 mod_of_test = $(firstword $(filter $(MODULES),$(subst _, ,$(patsubst test_%,%,$(1)))))
 
+# keep objects of tests and tools (make would delete them as intermediates)
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(HARNESS) $$(call lib_of,$$(call mod_of_test,%))
 	@mkdir -p $(dir $@)
