@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "manifest/repo.h"
 
 #ifndef ALIASD_VERSION
 #define ALIASD_VERSION "unknown"
@@ -62,6 +63,7 @@ static const struct verb *verb_find(const char *name)
 int main(int argc, char **argv)
 {
 	const struct verb *v;
+	int r;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -98,5 +100,8 @@ int main(int argc, char **argv)
 	v = verb_find(argv[1]);
 	if (!v)
 		return cmd_usage_error(NULL, "unknown command '%s'", argv[1]);
-	return v->fn(argc - 1, argv + 1);
+	r = v->fn(argc - 1, argv + 1);
+	/* libgit2's global state, so that the leak checker sees a clean heap */
+	manifest_repo_global_shutdown();
+	return r;
 }

@@ -139,8 +139,9 @@ int errlist_add_error(struct errlist *l, const struct error *err)
 	return errlist_add(l, err->code, err->file, err->line, err->col, "%s", err->msg);
 }
 
-static int error_cmp(const struct error *a, const struct error *b)
+static int error_order(const void *pa, const void *pb)
 {
+	const struct error *a = *(const struct error *const *)pa, *b = *(const struct error *const *)pb;
 	int c = strcmp(a->file, b->file);
 
 	if (c)
@@ -149,23 +150,32 @@ static int error_cmp(const struct error *a, const struct error *b)
 		return a->line < b->line ? -1 : 1;
 	if (a->col != b->col)
 		return a->col < b->col ? -1 : 1;
-	return 0;
+	return a < b ? -1 : a > b; /* stable: keep the order of discovery */
 }
 
-void errlist_sort(struct errlist *l)
+int errlist_sort(struct errlist *l)
 {
-	if (!l)
-		return;
-	/* insertion sort: stable, and lists are short */
-	for (size_t i = 1; i < l->len; i++) {
-		struct error tmp = l->items[i];
-		size_t j = i;
-		while (j > 0 && error_cmp(&l->items[j - 1], &tmp) > 0) {
-			l->items[j] = l->items[j - 1];
-			j--;
-		}
-		l->items[j] = tmp;
+	struct error **order, *items;
+
+	if (!l || l->len < 2)
+		return 0;
+	/* sort pointers, then move each (large) struct once: O(n log n) */
+	order = malloc(l->len * sizeof(*order));
+	items = malloc(l->alloc * sizeof(*items));
+	if (!order || !items) {
+		free(order);
+		free(items);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < l->len; i++)
+		order[i] = &l->items[i];
+	qsort(order, l->len, sizeof(*order), error_order);
+	for (size_t i = 0; i < l->len; i++)
+		items[i] = *order[i];
+	free(order);
+	free(l->items);
+	l->items = items;
+	return 0;
 }
 
 size_t errlist_count(const struct errlist *l)

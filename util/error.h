@@ -62,8 +62,11 @@ int errlist_add(struct errlist *l, int code, const char *file, unsigned line, un
 int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
 		 const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 int errlist_add_error(struct errlist *l, const struct error *err);
-/* Sort by file, line, column (stable), as a compiler would print them. */
-void errlist_sort(struct errlist *l);
+/*
+ * Sort by file, line, column (stable), as a compiler would print them, in
+ * O(n log n). -ENOMEM leaves the list as it was.
+ */
+int errlist_sort(struct errlist *l);
 size_t errlist_count(const struct errlist *l);
 void errlist_free(struct errlist *l);
 

@@ -148,7 +148,7 @@ TEST(errlist_sorted_like_a_compiler)
 	errlist_add(&l, -EINVAL, "a.yaml", 9, 2, "second");
 	errlist_add(&l, -EINVAL, "a.yaml", 2, 5, "first");
 	errlist_add(&l, -EINVAL, "a.yaml", 9, 2, "second-b");
-	errlist_sort(&l);
+	CHECK_INT(errlist_sort(&l), 0);
 	REQUIRE(l.len == 4);
 	CHECK_STR(l.items[0].msg, "first");
 	CHECK_STR(l.items[1].msg, "second");
@@ -165,6 +165,17 @@ TEST(errlist_sorted_like_a_compiler)
 	/* a NULL list drops the detail but keeps the code */
 	CHECK_INT(errlist_add(NULL, -EINVAL, "x", 1, 1, "dropped"), -EINVAL);
 	CHECK_INT(errlist_count(NULL), 0);
+	/* many errors in reverse order: sorted, and quickly (was quadratic) */
+	l.max = 20000;
+	for (unsigned i = 0; i < 20000; i++)
+		errlist_add(&l, -EINVAL, "big.yaml", 20000 - i, 1, "e%u", i);
+	CHECK_INT(errlist_sort(&l), 0);
+	for (size_t i = 1; i < l.len; i++)
+		if (l.items[i - 1].line > l.items[i].line) {
+			HARNESS_FAIL("not sorted at %zu", i);
+			break;
+		}
+	errlist_free(&l);
 }
 
 TEST_MAIN(text_format, sd_daemon_prefix, json_format, secrets_never_logged, level_filter,

@@ -1,0 +1,127 @@
+/*
+ * load.h - read and validate every manifest of a snapshot.
+ *
+ * manifest_load() reads all *.yaml / *.yml files under `subdir` of a source
+ * (manifest/source.h: a folder or a Git commit tree; nothing else is read),
+ * parses them with the bounded YAML layer (manifest/yaml.h), validates every
+ * rule of DESIGN.md §1 and returns a struct manifest_set.  Validation never
+ * stops at the first problem: all errors of the snapshot are collected in
+ * set->errors as "path:line:col: message", sorted by file, line, column.
+ *
+ * Paths with a component starting with '.' are skipped (.github/workflows/
+ * ci.yml and the like are not manifests).  zipFile paths are relative to the
+ * snapshot's root, whatever `subdir` is.  The source is the only way in: a
+ * symlink, a submodule or a path outside the snapshot is never followed.
+ *
+ * Per-function isolation (how the daemon must use the result):
+ *  - set->functions lists every function whose name could be read.  A
+ *    function with n_errors == 0 is valid: apply it.  A function with
+ *    n_errors > 0 is invalid: do not touch it (keep its last good state).
+ *  - set->files lists every manifest file read.  file->broken is set when
+ *    something in that file could not be attributed to a function: a YAML
+ *    syntax error, a hard limit (size, depth, nodes, alias expansion), or a
+ *    document whose name is missing or unreadable.  The functions such a
+ *    file declares are then (partly) unknown.  The daemon must keep the last
+ *    good state of every function that this file declared at the last good
+ *    load and that is not in set->functions now (map file -> function names
+ *    from its previous good load: manifest_set_file_functions() gives them).
+ *    Documents of a broken file that were read completely before the problem
+ *    are still loaded and validated normally.
+ *  - a function is identified by (name as written, region): `region:` if
+ *    given, else the region of its ARN, else "" (the daemon's default).  A
+ *    function declared twice is invalid in both places; neither copy is
+ *    applied.  (A plain name and an ARN naming the same function are not
+ *    recognised as the same.)
+ *  - manifest_load() itself fails (negative errno, `err` set) only when the
+ *    snapshot cannot be read at all: `subdir` invalid or missing, listing
+ *    fails, out of memory.  A file that cannot be read is a file-level
+ *    error ("path: cannot read: ...") and marks the file broken.
+ *
+ * Ownership: the caller frees the set with manifest_set_free() (accepts NULL).
+ * The source is not kept: zip contents are not stored in the model; read them
+ * again with manifest_code_read_zip() (which checks the hash) when uploading.
+ */
+#ifndef ALIASD_MANIFEST_LOAD_H
+#define ALIASD_MANIFEST_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "manifest/model.h"
+#include "manifest/source.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+/* At most this many manifest files per snapshot. */
+#define MANIFEST_MAX_FILES 100000
+
+struct manifest_file {
+	char *path;         /* repository path */
+	bool broken;        /* see above */
+	size_t n_documents; /* documents read completely */
+	size_t n_errors;    /* errors located in this file (any document) */
+};
+
+struct manifest_set {
+	char revision[41];                   /* source->revision: commit id, "" for a folder */
+	struct manifest_function *functions; /* in file order, then document order */
+	size_t n_functions;
+	struct manifest_file *files; /* sorted by path */
+	size_t n_files;
+	struct errlist errors; /* every error, sorted */
+	size_t n_valid;        /* functions with n_errors == 0 */
+	size_t n_releases;     /* over all functions */
+	size_t n_aliases;
+};
+
+/*
+ * Load every manifest under `subdir` ("" or NULL: the whole snapshot) of
+ * `src`.  Returns 0 and *ret_set (also when manifests have errors: see
+ * set->errors), or a negative errno with `err` set.
+ */
+int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
+                  struct error *err);
+void manifest_set_free(struct manifest_set *set);
+
+/* Total errors (including any dropped past the errlist's cap). */
+size_t manifest_set_error_count(const struct manifest_set *set);
+
+/* The function named `name` in `region` (NULL = default region), or NULL. */
+const struct manifest_function *manifest_set_find(const struct manifest_set *set, const char *name,
+                                                  const char *region);
+
+/*
+ * Names of the functions that `path` declares in this set (valid or not),
+ * as pointers into the set, in document order.  The array is malloc'ed (free
+ * it, not the strings); *ret_n may be 0.
+ */
+int manifest_set_file_functions(const struct manifest_set *set, const char *path, const char ***ret_names,
+                                size_t *ret_n);
+
+/*
+ * Read a ZIP release's bytes from `src` into `out` and check that they still
+ * hash to code->sha256.  -EINVAL if the code is not a zip, -EBADMSG if the hash
+ * differs, and the source's errors otherwise.
+ */
+int manifest_code_read_zip(struct manifest_source *src, const struct manifest_code *code, struct buf *out,
+                           struct error *err);
+
+/* SHA-256 of `data` as base64 (44 characters + NUL) into out[45]. */
+void manifest_sha256_base64(const void *data, size_t len, char out[45]);
+
+/*
+ * An in-memory source (tests, fuzzing): `n` files given as path/content pairs
+ * (copied).  Paths must be valid (manifest_path_valid()).  Directories are
+ * implied by the paths.  A file with `symlink` set stats as a symlink (and
+ * cannot be read), for tests of the zipFile rules.
+ */
+struct manifest_mem_file {
+	const char *path;
+	const char *data;
+	size_t len;
+	bool symlink;
+};
+int manifest_source_mem_open(struct manifest_source **ret, const struct manifest_mem_file *files, size_t n,
+                             struct error *err);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * model.h - the desired state that manifests declare (DESIGN.md §1).
+ *
+ * One struct manifest_function per `kind: Function` document.  Everything in
+ * the model has been validated by manifest_load() (manifest/load.h): a
+ * function with `n_errors == 0` is complete and consistent, so reconcile/ can
+ * trust it without checking again:
+ *  - names match Lambda's patterns, numbers are in Lambda's ranges;
+ *  - releases are in declared order, names unique, never all digits;
+ *  - every alias targets a declared release or a positive version number, its
+ *    weighted entry (if any) differs from the primary and 0 < weight < 1;
+ *  - zip code has its SHA-256 computed (base64, as Lambda's CodeSha256), s3
+ *    code carries the declared sha256 normalised to base64, image code carries
+ *    the digest of its pinned imageUri.
+ *
+ * A function with `n_errors > 0` has only `name`, `region` and its position
+ * filled reliably; the rest is partial and must not be acted upon.
+ *
+ * Configuration fields that a manifest does not name are not managed: the
+ * `set` bit mask says which fields of struct manifest_config were given.  A
+ * release's `config:` overrides the function's field by field; an overriding
+ * `environment` replaces the whole map (it is not merged).
+ *
+ * Ownership: all strings are malloc'ed and owned by the enclosing
+ * struct manifest_set (freed by manifest_set_free()).
+ */
+#ifndef ALIASD_MANIFEST_MODEL_H
+#define ALIASD_MANIFEST_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Lambda limits that manifests are checked against. */
+#define MANIFEST_MEMORY_MIN      128
+#define MANIFEST_MEMORY_MAX      10240
+#define MANIFEST_TIMEOUT_MIN     1
+#define MANIFEST_TIMEOUT_MAX     900
+#define MANIFEST_EPHEMERAL_MIN   512
+#define MANIFEST_EPHEMERAL_MAX   10240
+#define MANIFEST_DESCRIPTION_MAX 256
+#define MANIFEST_ENV_MAX_BYTES   4096                 /* all keys and values together */
+#define MANIFEST_ZIP_MAX         ((uint64_t)50 << 20) /* direct upload limit: 50 MiB */
+#define MANIFEST_FILE_MAX        ((size_t)4 << 20)    /* one YAML file */
+
+enum manifest_config_field {
+	MANIFEST_CFG_RUNTIME = 1u << 0,
+	MANIFEST_CFG_HANDLER = 1u << 1,
+	MANIFEST_CFG_ROLE = 1u << 2,
+	MANIFEST_CFG_MEMORY = 1u << 3,
+	MANIFEST_CFG_TIMEOUT = 1u << 4,
+	MANIFEST_CFG_ENVIRONMENT = 1u << 5,
+	MANIFEST_CFG_DESCRIPTION = 1u << 6,
+	MANIFEST_CFG_EPHEMERAL = 1u << 7,
+};
+
+struct manifest_env_var {
+	char *name;
+	char *value;
+};
+
+/* Versioned function configuration (applied before publishing). */
+struct manifest_config {
+	unsigned set;  /* MANIFEST_CFG_* bits of the fields given */
+	char *runtime; /* e.g. "python3.12" */
+	char *handler;
+	char *role;                   /* IAM role ARN */
+	int memory_size;              /* MB, 128..10240 */
+	int timeout;                  /* seconds, 1..900 */
+	int ephemeral_storage;        /* MB of /tmp, 512..10240 */
+	char *description;            /* the function's description, <= 256 */
+	struct manifest_env_var *env; /* sorted by name; the whole map is managed */
+	size_t n_env;
+};
+
+enum manifest_code_kind {
+	MANIFEST_CODE_NONE = 0, /* adopted release (`version: N`) */
+	MANIFEST_CODE_ZIP,
+	MANIFEST_CODE_S3,
+	MANIFEST_CODE_IMAGE,
+};
+
+struct manifest_code {
+	enum manifest_code_kind kind;
+	char *zip_path;           /* ZIP: path from the repository root */
+	uint64_t zip_size;        /* ZIP: bytes */
+	char *s3_bucket, *s3_key; /* S3 */
+	char *s3_object_version;  /* S3: NULL if not given */
+	char *image_uri;          /* IMAGE: repo@sha256:<64 hex> */
+	/*
+	 * The expected CodeSha256 as Lambda reports it: base64 of the SHA-256 of
+	 * the zip (ZIP, computed; S3, declared and normalised); for IMAGE the 64
+	 * hex digits of the image digest.  "" for NONE.
+	 */
+	char sha256[65];
+};
+
+struct manifest_release {
+	char *name;         /* [A-Za-z0-9._-]{1,64}, not all digits */
+	unsigned line, col; /* of the release's key */
+	int64_t version;    /* > 0: adopt this published version as-is (no code) */
+	struct manifest_code code;
+	char *description; /* NULL if none; <= 256 */
+	/* Effective configuration: the function's config with this release's overrides. */
+	struct manifest_config config;
+};
+
+/* Where an alias points: a declared release, or a published version number. */
+struct manifest_target {
+	char *release;        /* NULL when `version` is used */
+	int64_t version;      /* > 0 when `release` is NULL */
+	size_t release_index; /* index into function->releases when `release` is set */
+};
+
+struct manifest_alias {
+	char *name; /* (?!^[0-9]+$)[A-Za-z0-9_-]{1,128} */
+	unsigned line, col;
+	struct manifest_target primary;
+	bool has_weight;
+	struct manifest_target weighted; /* the additional version, when has_weight */
+	double weight;                   /* 0 < weight < 1, when has_weight */
+	char *description;               /* NULL if none */
+};
+
+struct manifest_prune {
+	bool aliases;          /* delete aliases that no manifest declares */
+	int64_t keep_versions; /* -1: never delete versions; >= 0: keep the newest N unreferenced */
+};
+
+struct manifest_function {
+	char *name;         /* as written: a name or a full function ARN */
+	char *region;       /* `region:`, else the ARN's region, else NULL: the daemon's default */
+	char *file;         /* repository path of the manifest */
+	unsigned line, col; /* of the document (its `name` value when present) */
+	unsigned doc_index; /* 0-based document number in the file */
+	struct manifest_config config;
+	struct manifest_release *releases;
+	size_t n_releases;
+	struct manifest_alias *aliases;
+	size_t n_aliases;
+	struct manifest_prune prune;
+	size_t n_errors; /* 0: valid and complete */
+};
+
+#endif
