@@ -1,11 +1,48 @@
+/*
+ * apply.c - `aliasd apply`: reconcile every function once.
+ */
 #include "cmd/cmd.h"
+#include "cmd/oneshot.h"
 
 static const char usage[] =
-	"aliasd apply [--repo URL|DIR] [--ref REF] [--path SUBDIR] [--json]\n"
+	"usage: aliasd apply [--repo URL|DIR] [--ref REF] [--path SUBDIR] [--json]\n"
+	"                    [--concurrency N] [--rate N] [--function NAME]\n"
+	"                    [--region REGION]\n"
 	"\n"
-	"Reconcile once: make Lambda match the manifests.\n";
+	"Make Lambda match the manifests, once: create missing functions, publish\n"
+	"each release that has no published version yet (exactly once, guarded by\n"
+	"CodeSha256 and RevisionId), point every alias at its release, and prune\n"
+	"when the manifest asks for it.  Each step is printed as it completes:\n"
+	"\n"
+	"  my-lambda-function: + publish release v2 (code 3f9a1b2c..., ...): version 2\n"
+	"  my-lambda-function: ~ alias Prod: v1 (1) -> v2 (2)\n"
+	"  Apply: 1 function changed (2 writes), 0 in sync, 0 failed.\n"
+	"\n"
+	"Functions are reconciled in parallel; one failing function never stops\n"
+	"the others (and a broken manifest only blocks the functions it declares).\n"
+	"The failing functions and why are listed at the end.  Running apply again\n"
+	"right after makes no write call.\n"
+	"\n"
+	"  --repo URL|DIR   the manifest repository (default: the current folder, as\n"
+	"                   it is on disk); a Git URL or, with --ref, a local Git\n"
+	"                   repository is read from the commit's tree\n"
+	"  --ref REF        branch, tag or commit (default: the remote's HEAD)\n"
+	"  --path SUBDIR    only manifests under this folder\n"
+	"  --json           print one JSON document at the end instead of progress\n"
+	"  --concurrency N  functions reconciled in parallel (default 8, at most 64)\n"
+	"  --rate N         control-plane requests per second (default 10; Lambda's\n"
+	"                   quota is 15 per account and region)\n"
+	"  --function NAME  only this function\n"
+	"  --region REGION  default region for manifests that name none (else\n"
+	"                   AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"
+	"\n"
+	"SIGTERM / Ctrl-C: the call in flight finishes, nothing new starts; the\n"
+	"next apply finishes the job (no duplicate versions, whatever the moment).\n"
+	"\n"
+	"Exit status: 0 every function converged, 1 any function failed or any\n"
+	"manifest has errors, 2 usage error.\n";
 
 int cmd_apply(int argc, char **argv)
 {
-	return cmd_not_built("apply", argc, argv, usage);
+	return cmd_oneshot("apply", argc, argv, true, usage);
 }

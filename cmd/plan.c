@@ -1,11 +1,44 @@
+/*
+ * plan.c - `aliasd plan`: what apply would change, without a single write.
+ */
 #include "cmd/cmd.h"
+#include "cmd/oneshot.h"
 
 static const char usage[] =
-	"aliasd plan [--repo URL|DIR] [--ref REF] [--path SUBDIR] [--json]\n"
+	"usage: aliasd plan [--repo URL|DIR] [--ref REF] [--path SUBDIR] [--json]\n"
+	"                   [--concurrency N] [--rate N] [--function NAME]\n"
+	"                   [--region REGION]\n"
 	"\n"
-	"Show what apply would change; exit 0 in sync, 2 changes pending, 1 errors.\n";
+	"Show what `aliasd apply` would change, per function, Terraform-style:\n"
+	"\n"
+	"  my-lambda-function:\n"
+	"    + publish release v2 (code 3f9a1b2c..., from artifacts/Version2.zip)\n"
+	"    ~ alias Prod: v1 (1) -> v2 (2)\n"
+	"    - alias Old (v0 (3))\n"
+	"  Plan: 1 function to change (2 steps), 0 in sync, 0 failed.\n"
+	"\n"
+	"It reads Lambda (ListVersionsByFunction and ListAliases per function) and\n"
+	"makes no write call.\n"
+	"\n"
+	"  --repo URL|DIR   the manifest repository (default: the current folder, as\n"
+	"                   it is on disk); a Git URL or, with --ref, a local Git\n"
+	"                   repository is read from the commit's tree\n"
+	"  --ref REF        branch, tag or commit (default: the remote's HEAD)\n"
+	"  --path SUBDIR    only manifests under this folder\n"
+	"  --json           print one JSON document (functions, steps, summary)\n"
+	"  --concurrency N  functions read in parallel (default 8, at most 64)\n"
+	"  --rate N         control-plane requests per second (default 10; Lambda's\n"
+	"                   quota is 15 per account and region)\n"
+	"  --function NAME  only this function\n"
+	"  --region REGION  default region for manifests that name none (else\n"
+	"                   AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"
+	"\n"
+	"AWS settings come from the usual AWS_* variables and ~/.aws files.\n"
+	"\n"
+	"Exit status: 0 everything in sync, 2 changes pending, 1 errors (manifest\n"
+	"errors, or Lambda could not be read), 2 also for a usage error.\n";
 
 int cmd_plan(int argc, char **argv)
 {
-	return cmd_not_built("plan", argc, argv, usage);
+	return cmd_oneshot("plan", argc, argv, false, usage);
 }

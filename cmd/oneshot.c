@@ -1,0 +1,384 @@
+/*
+ * oneshot.c - what `aliasd plan` and `aliasd apply` share: read a snapshot,
+ * reconcile every valid function once (dry-run for plan), print the outcome.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/oneshot.h"
+#include "manifest/load.h"
+#include "manifest/repo.h"
+#include "reconcile/reconcile.h"
+#include "util/parse.h"
+
+static struct reconcile_ctx *volatile oneshot_ctx;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (oneshot_ctx)
+		reconcile_ctx_stop(oneshot_ctx);
+}
+
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **ret)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (!strncmp(a, name, n) && a[n] == '=') {
+		*ret = a + n + 1;
+		return 1;
+	}
+	if (strcmp(a, name))
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*ret = argv[++*i];
+	return 1;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+struct printer {
+	bool apply;
+	bool json;
+};
+
+/* Apply: one line per completed (or failed) step, as it happens. */
+static void on_event(void *arg, const char *function, enum reconcile_event ev, enum plan_step_kind kind,
+		     const char *text, const char *detail)
+{
+	struct printer *pr = arg;
+
+	(void)kind;
+	if (pr->json || !pr->apply)
+		return;
+	switch (ev) {
+	case RECONCILE_EVENT_DONE:
+		printf("%s: %s%s%s\n", function, text, detail ? ": " : "", detail ? detail : "");
+		fflush(stdout);
+		break;
+	case RECONCILE_EVENT_FAILED:
+		printf("%s: %s: failed: %s\n", function, text ? text : "?", detail ? detail : "?");
+		fflush(stdout);
+		break;
+	case RECONCILE_EVENT_REPLAN:
+		printf("%s: observing again (%s)\n", function, detail && *detail ? detail : "conflict");
+		fflush(stdout);
+		break;
+	case RECONCILE_EVENT_PLANNED:
+		break;
+	}
+}
+
+/* `prefix`: the folder the paths are relative to, so they can be opened as printed (NULL: none). */
+static void print_manifest_errors(const struct manifest_set *set, const char *prefix)
+{
+	for (size_t i = 0; i < set->errors.len; i++) {
+		const struct error *e = &set->errors.items[i];
+		char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
+
+		if (prefix && e->file[0]) {
+			size_t pl = strlen(prefix);
+
+			fprintf(stderr, "%s%s", prefix, pl && prefix[pl - 1] == '/' ? "" : "/");
+		}
+		fprintf(stderr, "%s\n", error_format(e, line, sizeof(line)));
+	}
+	if (set->errors.dropped)
+		fprintf(stderr, "... and %zu more errors\n", set->errors.dropped);
+}
+
+static const char *result_status(const struct reconcile_result *r, bool apply)
+{
+	if (r->status < 0)
+		return "error";
+	if (apply)
+		return r->changed ? "applied" : "in-sync";
+	return r->n_planned ? "changes" : "in-sync";
+}
+
+static void print_json(const struct manifest_set *set, const struct reconcile_result *res, size_t n, bool apply,
+		       size_t n_changed, size_t n_sync, size_t n_failed)
+{
+	cJSON *root = cJSON_CreateObject(), *fns = cJSON_AddArrayToObject(root, "functions");
+	cJSON *errs = cJSON_AddArrayToObject(root, "manifest_errors"), *sum;
+	char *text;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct reconcile_result *r = &res[i];
+		cJSON *f = cJSON_CreateObject(), *steps;
+
+		cJSON_AddStringToObject(f, "name", r->function ? r->function : "");
+		if (r->region)
+			cJSON_AddStringToObject(f, "region", r->region);
+		cJSON_AddStringToObject(f, "status", result_status(r, apply));
+		steps = cJSON_AddArrayToObject(f, "steps");
+		for (size_t k = 0; k < r->n_planned; k++) {
+			cJSON *s = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(s, "op", plan_step_kind_name(r->planned[k].kind));
+			cJSON_AddStringToObject(s, "text", r->planned[k].text);
+			cJSON_AddItemToArray(steps, s);
+		}
+		if (apply)
+			cJSON_AddNumberToObject(f, "writes", r->writes);
+		if (r->observed) {
+			/* what Lambda has now (after this run's alias writes) */
+			cJSON *al = cJSON_AddObjectToObject(f, "aliases");
+
+			for (size_t k = 0; k < r->n_aliases; k++) {
+				cJSON *a = cJSON_CreateObject();
+
+				cJSON_AddNumberToObject(a, "version", (double)r->aliases[k].version);
+				if (r->aliases[k].extra_version > 0) {
+					cJSON_AddNumberToObject(a, "extra_version", (double)r->aliases[k].extra_version);
+					cJSON_AddNumberToObject(a, "weight", r->aliases[k].weight);
+				}
+				cJSON_AddItemToObject(al, r->aliases[k].name, a);
+			}
+		}
+		if (r->status < 0)
+			cJSON_AddStringToObject(f, "error", r->err.msg);
+		cJSON_AddItemToArray(fns, f);
+	}
+	for (size_t i = 0; set && i < set->errors.len; i++) {
+		char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
+
+		cJSON_AddItemToArray(errs, cJSON_CreateString(error_format(&set->errors.items[i], line, sizeof(line))));
+	}
+	sum = cJSON_AddObjectToObject(root, "summary");
+	cJSON_AddNumberToObject(sum, apply ? "changed" : "to_change", (double)n_changed);
+	cJSON_AddNumberToObject(sum, "in_sync", (double)n_sync);
+	cJSON_AddNumberToObject(sum, "failed", (double)n_failed);
+	cJSON_AddNumberToObject(sum, "manifest_errors", set ? (double)manifest_set_error_count(set) : 0);
+	if (set && set->revision[0])
+		cJSON_AddStringToObject(root, "revision", set->revision);
+	text = cJSON_Print(root);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(root);
+}
+
+int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage)
+{
+	struct manifest_source *src = NULL;
+	struct manifest_set *set = NULL;
+	struct reconcile_ctx *ctx = NULL;
+	struct reconcile_ctx_options copt = { 0 };
+	struct reconcile_options ropt = { 0 };
+	struct reconcile_result *res = NULL;
+	const struct manifest_function **valid = NULL;
+	struct manifest_repo_options ro = { 0 };
+	struct printer pr = { apply, false };
+	struct error err = ERROR_INIT;
+	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
+		   *region = NULL;
+	struct sigaction sa, old_term, old_int;
+	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
+	bool used_repo = false, signals = false;
+	int concurrency = RECONCILE_DEFAULT_CONCURRENCY;
+	double rate_v = 0;
+	int r, status = 1;
+
+	if (cmd_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int m;
+
+		if (!strcmp(a, "--json")) {
+			pr.json = true;
+			continue;
+		}
+		if ((m = opt_value(argc, argv, &i, "--repo", &url)) || (m = opt_value(argc, argv, &i, "--ref", &ref)) ||
+		    (m = opt_value(argc, argv, &i, "--path", &subdir)) ||
+		    (m = opt_value(argc, argv, &i, "--concurrency", &conc)) ||
+		    (m = opt_value(argc, argv, &i, "--rate", &rate)) ||
+		    (m = opt_value(argc, argv, &i, "--function", &only)) ||
+		    (m = opt_value(argc, argv, &i, "--region", &region))) {
+			if (m < 0)
+				return cmd_usage_error(verb, "%s needs a value", a);
+			continue;
+		}
+		if (a[0] == '-')
+			return cmd_usage_error(verb, "unknown option '%s'", a);
+		if (url)
+			return cmd_usage_error(verb, "expects one repository, got '%s' and '%s'", url, a);
+		url = a;
+	}
+	if (conc && parse_int(conc, 1, RECONCILE_MAX_CONCURRENCY, &concurrency, &err) < 0)
+		return cmd_usage_error(verb, "--concurrency: %s", err.msg);
+	if (rate && parse_double(rate, 0.1, 100000, &rate_v, &err) < 0)
+		return cmd_usage_error(verb, "--rate: %s", err.msg);
+	if (!url)
+		url = ".";
+
+	ro.url = url;
+	ro.ref = ref;
+	used_repo = true;
+	r = manifest_repo_snapshot(&src, &ro, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		goto out;
+	}
+	r = manifest_load(&set, src, subdir, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		goto out;
+	}
+	if (!pr.json)
+		print_manifest_errors(set, !ref && strcmp(url, ".") && strcmp(url, "./") && access(url, F_OK) == 0
+						   ? url : NULL);
+	valid = calloc(set->n_functions + 1, sizeof(*valid));
+	if (!valid) {
+		fprintf(stderr, "aliasd %s: out of memory\n", verb);
+		goto out;
+	}
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *f = &set->functions[i];
+
+		if (f->n_errors)
+			continue;
+		if (only && strcmp(only, f->name))
+			continue;
+		valid[n_valid++] = f;
+	}
+	n_bad = set->n_functions - set->n_valid;
+	for (size_t i = 0; i < set->n_files; i++)
+		if (set->files[i].broken)
+			n_bad++;
+
+	copt.client.control_rate = rate_v;
+	copt.client.region = region; /* manifests' own regions (and ARNs) still win */
+	r = reconcile_ctx_new(&ctx, &copt, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		goto out;
+	}
+	oneshot_ctx = ctx;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGINT, &sa, &old_int);
+	signals = true;
+
+	res = calloc(n_valid + 1, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "aliasd %s: out of memory\n", verb);
+		goto out;
+	}
+	ropt.dry_run = !apply;
+	ropt.concurrency = (unsigned)concurrency;
+	ropt.source = src;
+	ropt.revision = set->revision;
+	ropt.on_event = on_event;
+	ropt.arg = &pr;
+	reconcile_batch(ctx, valid, n_valid, &ropt, res);
+
+	for (size_t i = 0; i < n_valid; i++) {
+		const struct reconcile_result *rr = &res[i];
+
+		if (rr->status < 0)
+			n_failed++;
+		else if (apply ? rr->changed : rr->n_planned > 0)
+			n_changed++;
+		else
+			n_sync++;
+		n_steps += apply ? rr->writes : rr->n_planned;
+	}
+
+	if (pr.json) {
+		print_json(set, res, n_valid, apply, n_changed, n_sync, n_failed);
+	} else {
+		if (!apply) {
+			for (size_t i = 0; i < n_valid; i++) {
+				const struct reconcile_result *rr = &res[i];
+
+				if (rr->status < 0)
+					continue;
+				if (!rr->n_planned) {
+					printf("%s: in sync\n", rr->function);
+					continue;
+				}
+				printf("%s:\n", rr->function);
+				for (size_t k = 0; k < rr->n_planned; k++)
+					printf("  %s\n", rr->planned[k].text);
+			}
+		} else {
+			for (size_t i = 0; i < n_valid; i++)
+				if (res[i].status >= 0 && !res[i].changed)
+					printf("%s: in sync\n", res[i].function);
+		}
+		for (size_t i = 0; i < n_valid; i++) {
+			char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
+
+			if (res[i].status < 0)
+				fprintf(stderr, "%s: error: %s\n", res[i].function,
+					error_format(&res[i].err, line, sizeof(line)));
+		}
+		if (apply)
+			printf("Apply: %zu %s changed (%zu %s), %zu in sync, %zu failed", n_changed,
+			       plural(n_changed, "function", "functions"), n_steps, plural(n_steps, "write", "writes"),
+			       n_sync, n_failed);
+		else
+			printf("Plan: %zu %s to change (%zu %s), %zu in sync, %zu failed", n_changed,
+			       plural(n_changed, "function", "functions"), n_steps, plural(n_steps, "step", "steps"),
+			       n_sync, n_failed);
+		if (manifest_set_error_count(set)) {
+			size_t ne = manifest_set_error_count(set);
+
+			printf(", %zu manifest %s", ne, plural(ne, "error", "errors"));
+		}
+		printf(".\n");
+		if (apply && (n_failed || n_bad)) {
+			printf("Failed:\n");
+			for (size_t i = 0; i < n_valid; i++)
+				if (res[i].status < 0)
+					printf("  %s: %s\n", res[i].function, res[i].err.msg);
+			for (size_t i = 0; i < set->n_functions; i++)
+				if (set->functions[i].n_errors)
+					printf("  %s: invalid manifest (%s)\n", set->functions[i].name,
+					       set->functions[i].file ? set->functions[i].file : "?");
+			for (size_t i = 0; i < set->n_files; i++)
+				if (set->files[i].broken)
+					printf("  %s: file could not be read completely\n", set->files[i].path);
+		}
+	}
+	fflush(stdout);
+	if (n_failed || n_bad || manifest_set_error_count(set))
+		status = 1;
+	else if (!apply && n_changed)
+		status = 2;
+	else
+		status = 0;
+out:
+	if (signals) {
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGINT, &old_int, NULL);
+	}
+	oneshot_ctx = NULL;
+	for (size_t i = 0; res && i < n_valid; i++)
+		reconcile_result_release(&res[i]);
+	free(res);
+	free(valid);
+	reconcile_ctx_free(ctx);
+	manifest_set_free(set);
+	manifest_source_free(src);
+	if (used_repo)
+		manifest_repo_global_shutdown();
+	return status;
+}

@@ -1,0 +1,17 @@
+/*
+ * oneshot.h - the code `aliasd plan` and `aliasd apply` share (cmd/oneshot.c).
+ */
+#ifndef ALIASD_CMD_ONESHOT_H
+#define ALIASD_CMD_ONESHOT_H
+
+#include <stdbool.h>
+
+/*
+ * Parse the options, read the snapshot, reconcile every valid function
+ * (dry-run unless `apply`), print the outcome.  Returns the exit status:
+ * plan 0 in sync, 2 changes pending, 1 errors; apply 0 converged, 1 any
+ * failure (manifest errors included).
+ */
+int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage);
+
+#endif

@@ -1,0 +1,923 @@
+/*
+ * apply.c - run the planned steps against Lambda, re-plan on conflicts, and
+ * the worker pool over many functions (see reconcile.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/lambda.h"
+#include "manifest/load.h"
+#include "reconcile/internal.h"
+#include "reconcile/reconcile.h"
+
+/* ---- context ---- */
+
+struct region_client {
+	char *region; /* NULL = default */
+	struct aws_client *client;
+};
+
+struct reconcile_ctx {
+	pthread_mutex_t lock;       /* clients */
+	pthread_mutex_t event_lock; /* serialises on_event */
+	struct aws_client_options copt;
+	char *region, *profile, *endpoint;
+	struct region_client clients[RECONCILE_MAX_REGIONS];
+	atomic_size_t n_clients;
+	volatile sig_atomic_t stopped;
+};
+
+int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_options *opt, struct error *err)
+{
+	struct reconcile_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return error_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->event_lock, NULL);
+	if (opt)
+		ctx->copt = opt->client;
+	atomic_init(&ctx->n_clients, 0);
+	if ((ctx->copt.region && !(ctx->region = strdup(ctx->copt.region))) ||
+	    (ctx->copt.profile && !(ctx->profile = strdup(ctx->copt.profile))) ||
+	    (ctx->copt.endpoint && !(ctx->endpoint = strdup(ctx->copt.endpoint)))) {
+		reconcile_ctx_free(ctx);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	ctx->copt.region = ctx->region;
+	ctx->copt.profile = ctx->profile;
+	ctx->copt.endpoint = ctx->endpoint;
+	*ret = ctx;
+	return 0;
+}
+
+void reconcile_ctx_free(struct reconcile_ctx *ctx)
+{
+	size_t n;
+
+	if (!ctx)
+		return;
+	n = atomic_load(&ctx->n_clients);
+	for (size_t i = 0; i < n; i++) {
+		aws_client_free(ctx->clients[i].client);
+		free(ctx->clients[i].region);
+	}
+	free(ctx->region);
+	free(ctx->profile);
+	free(ctx->endpoint);
+	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->event_lock);
+	free(ctx);
+}
+
+void reconcile_ctx_stop(struct reconcile_ctx *ctx)
+{
+	size_t n = atomic_load(&ctx->n_clients);
+
+	ctx->stopped = 1;
+	for (size_t i = 0; i < n; i++)
+		aws_client_stop(ctx->clients[i].client);
+}
+
+bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx)
+{
+	return ctx->stopped != 0;
+}
+
+static bool same_region(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret, struct error *err)
+{
+	struct aws_client_options o;
+	struct aws_client *c = NULL;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	/*
+	 * One client (one rate limiter) per real region: a manifest without a
+	 * region and one naming the default region share it.
+	 */
+	if (!region) {
+		if (!ctx->region) {
+			char *def = NULL;
+
+			if (aws_region_resolve(ctx->profile, &def, NULL) == 0) {
+				ctx->region = def;
+				ctx->copt.region = def;
+			}
+		}
+		region = ctx->region;
+	}
+	n = atomic_load(&ctx->n_clients);
+	for (size_t i = 0; i < n; i++) {
+		if (same_region(ctx->clients[i].region, region)) {
+			*ret = ctx->clients[i].client;
+			goto out;
+		}
+	}
+	if (n >= RECONCILE_MAX_REGIONS) {
+		r = error_set(err, -E2BIG, "more than %d regions", RECONCILE_MAX_REGIONS);
+		goto out;
+	}
+	o = ctx->copt;
+	if (region)
+		o.region = region;
+	r = aws_client_new(&c, &o, err);
+	if (r < 0)
+		goto out;
+	ctx->clients[n].client = c;
+	ctx->clients[n].region = region ? strdup(region) : NULL;
+	if (region && !ctx->clients[n].region) {
+		aws_client_free(c);
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ctx->stopped)
+		aws_client_stop(c);
+	atomic_store(&ctx->n_clients, n + 1);
+	*ret = c;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+/* ---- results ---- */
+
+void reconcile_result_release(struct reconcile_result *r)
+{
+	if (!r)
+		return;
+	free(r->function);
+	free(r->region);
+	for (size_t i = 0; i < r->n_planned; i++)
+		free(r->planned[i].text);
+	free(r->planned);
+	for (size_t i = 0; i < r->n_aliases; i++)
+		free(r->aliases[i].name);
+	free(r->aliases);
+	memset(r, 0, sizeof(*r));
+}
+
+static void result_aliases_clear(struct reconcile_result *r)
+{
+	for (size_t i = 0; i < r->n_aliases; i++)
+		free(r->aliases[i].name);
+	free(r->aliases);
+	r->aliases = NULL;
+	r->n_aliases = 0;
+	r->observed = false;
+}
+
+/* The observed aliases become the result's. */
+static int result_aliases_observed(struct reconcile_result *r, const struct plan_observed *o)
+{
+	result_aliases_clear(r);
+	r->aliases = calloc(o->n_aliases + 1, sizeof(*r->aliases));
+	if (!r->aliases)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_aliases; i++) {
+		struct reconcile_alias_state *a = &r->aliases[i];
+
+		if (!(a->name = strdup(o->aliases[i].name))) {
+			result_aliases_clear(r);
+			return -ENOMEM;
+		}
+		a->version = o->aliases[i].version;
+		a->extra_version = o->aliases[i].extra_version;
+		a->weight = o->aliases[i].weight;
+		r->n_aliases = i + 1;
+	}
+	r->observed = true;
+	return 0;
+}
+
+/* Record a successful alias write: version 0 with `deleted` removes it. */
+static int result_alias_set(struct reconcile_result *r, const char *name, bool deleted, long version,
+			    long extra_version, double weight)
+{
+	struct reconcile_alias_state *a = NULL, *na;
+
+	if (!r->observed)
+		return 0;
+	for (size_t i = 0; i < r->n_aliases; i++)
+		if (!strcmp(r->aliases[i].name, name))
+			a = &r->aliases[i];
+	if (deleted) {
+		if (a) {
+			free(a->name);
+			memmove(a, a + 1, (size_t)(&r->aliases[r->n_aliases] - (a + 1)) * sizeof(*a));
+			r->n_aliases--;
+		}
+		return 0;
+	}
+	if (!a) {
+		na = realloc(r->aliases, (r->n_aliases + 1) * sizeof(*na));
+		if (!na)
+			return -ENOMEM;
+		r->aliases = na;
+		a = &r->aliases[r->n_aliases];
+		if (!(a->name = strdup(name)))
+			return -ENOMEM;
+		r->n_aliases++;
+	}
+	a->version = version;
+	a->extra_version = extra_version;
+	a->weight = weight;
+	return 0;
+}
+
+/* ---- one function ---- */
+
+struct run {
+	struct reconcile_ctx *ctx;
+	const struct reconcile_options *opt;
+	const struct manifest_function *fn;
+	struct reconcile_result *res;
+	struct aws_client *c;
+	struct plan_desired d;
+	struct plan_observed o;
+	struct plan p;
+	/* $LATEST as last read by GetFunction in this pass */
+	bool fresh;
+	bool ours;  /* the update in flight on $LATEST is this run's */
+	char rev[PLAN_REVISION_MAX];
+	struct plan_version latest;
+};
+
+static void emit(struct run *run, enum reconcile_event ev, enum plan_step_kind kind, const char *text,
+		 const char *detail)
+{
+	if (!run->opt->on_event)
+		return;
+	pthread_mutex_lock(&run->ctx->event_lock);
+	run->opt->on_event(run->opt->arg, run->fn->name, ev, kind, text, detail);
+	pthread_mutex_unlock(&run->ctx->event_lock);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Sleep `ms`, in slices, returning early (-ECANCELED) on stop. */
+static int nap(struct run *run, unsigned ms)
+{
+	while (ms > 0) {
+		unsigned slice = ms > 50 ? 50 : ms;
+		struct timespec ts = { 0, (long)slice * 1000000L };
+
+		if (run->ctx->stopped)
+			return -ECANCELED;
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+	return run->ctx->stopped ? -ECANCELED : 0;
+}
+
+static unsigned wait_limit(const struct run *run)
+{
+	return run->opt->wait_timeout_ms ? run->opt->wait_timeout_ms : RECONCILE_DEFAULT_WAIT_MS;
+}
+
+/*
+ * Poll GetFunction until $LATEST is Active and not InProgress: ~100 ms, then
+ * doubling to 1 s apart (Lambda's advice), bounded by the wait limit.
+ */
+static int wait_latest(struct run *run, struct aws_error *aerr)
+{
+	uint64_t deadline = now_ms() + wait_limit(run);
+	unsigned delay = 100;
+	int r;
+
+	for (;;) {
+		struct lambda_function f = { 0 };
+		bool busy;
+
+		r = lambda_function_get(run->c, run->fn->name, NULL, &f, aerr);
+		if (r < 0)
+			return r;
+		busy = (f.config.state && !strcmp(f.config.state, "Pending")) ||
+		       (f.config.last_update_status && !strcmp(f.config.last_update_status, "InProgress"));
+		if (!busy && run->ours &&
+		    ((f.config.state && !strcmp(f.config.state, "Failed")) ||
+		     (f.config.last_update_status && !strcmp(f.config.last_update_status, "Failed")))) {
+			/* our own create/update failed: retrying the same thing will not help */
+			r = aws_error_set(aerr, -EPROTO, "GetFunction", "update of %s failed: %s", run->fn->name,
+					  f.config.last_update_status_reason ? f.config.last_update_status_reason
+					  : f.config.state_reason ? f.config.state_reason : "no reason given");
+			lambda_function_release(&f);
+			run->ours = false;
+			return r;
+		}
+		if (!busy) {
+			run->ours = false;
+			plan_version_free(&run->latest);
+			r = reconcile_version_from_lambda(&run->latest, &f.config);
+			snprintf(run->rev, sizeof(run->rev), "%s", f.config.revision_id ? f.config.revision_id : "");
+			lambda_function_release(&f);
+			if (r < 0)
+				return aws_error_set(aerr, r, "GetFunction", "out of memory");
+			run->fresh = true;
+			return 0;
+		}
+		lambda_function_release(&f);
+		if (now_ms() + delay > deadline)
+			return aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
+					     "function %s still updating after %u ms", run->fn->name, wait_limit(run));
+		if ((r = nap(run, delay)) < 0)
+			return aws_error_set(aerr, r, "GetFunction", "stopped");
+		delay = delay * 2 > 1000 ? 1000 : delay * 2;
+	}
+}
+
+static int ensure_fresh(struct run *run, struct aws_error *aerr)
+{
+	return run->fresh ? 0 : wait_latest(run, aerr);
+}
+
+static int wait_version(struct run *run, long version, struct aws_error *aerr)
+{
+	uint64_t deadline = now_ms() + wait_limit(run);
+	unsigned delay = 100;
+	char q[32];
+	int r;
+
+	snprintf(q, sizeof(q), "%ld", version);
+	for (;;) {
+		struct lambda_function_config fc = { 0 };
+		bool pending, failed;
+
+		r = lambda_function_config_get(run->c, run->fn->name, q, &fc, aerr);
+		if (r < 0)
+			return r;
+		pending = fc.state && !strcmp(fc.state, "Pending");
+		failed = fc.state && !strcmp(fc.state, "Failed");
+		lambda_function_config_release(&fc);
+		if (failed)
+			return aws_error_set(aerr, -EIO, "GetFunctionConfiguration", "version %ld of %s failed", version,
+					     run->fn->name);
+		if (!pending)
+			return 0;
+		if (now_ms() + delay > deadline)
+			return aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
+					     "version %ld of %s still pending after %u ms", version, run->fn->name,
+					     wait_limit(run));
+		if ((r = nap(run, delay)) < 0)
+			return aws_error_set(aerr, r, "GetFunctionConfiguration", "stopped");
+		delay = delay * 2 > 1000 ? 1000 : delay * 2;
+	}
+}
+
+/* Configuration input of release `ri` (every managed field). */
+struct cfg_input {
+	struct lambda_config_input in;
+	struct lambda_env_input *env;
+};
+
+static int cfg_input_build(struct cfg_input *ci, const struct manifest_config *m)
+{
+	memset(ci, 0, sizeof(*ci));
+	if (m->set & MANIFEST_CFG_RUNTIME)
+		ci->in.runtime = m->runtime;
+	if (m->set & MANIFEST_CFG_HANDLER)
+		ci->in.handler = m->handler;
+	if (m->set & MANIFEST_CFG_ROLE)
+		ci->in.role = m->role;
+	if (m->set & MANIFEST_CFG_DESCRIPTION)
+		ci->in.description = m->description ? m->description : "";
+	if (m->set & MANIFEST_CFG_TIMEOUT)
+		ci->in.timeout = m->timeout;
+	if (m->set & MANIFEST_CFG_MEMORY)
+		ci->in.memory_size = m->memory_size;
+	if (m->set & MANIFEST_CFG_EPHEMERAL)
+		ci->in.ephemeral_storage = m->ephemeral_storage;
+	if (m->set & MANIFEST_CFG_ENVIRONMENT) {
+		ci->env = calloc(m->n_env + 1, sizeof(*ci->env));
+		if (!ci->env)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_env; i++)
+			ci->env[i] = (struct lambda_env_input){ m->env[i].name, m->env[i].value };
+		ci->in.set_environment = true;
+		ci->in.env = ci->env;
+		ci->in.n_env = m->n_env;
+	}
+	return 0;
+}
+
+/* Code input of a release; zip bytes read (and hash-checked) into `zip`. */
+static int code_input_build(struct run *run, struct lambda_code *code, const struct manifest_code *mc,
+			    struct buf *zip, struct aws_error *aerr)
+{
+	struct error e = ERROR_INIT;
+	int r;
+
+	memset(code, 0, sizeof(*code));
+	switch (mc->kind) {
+	case MANIFEST_CODE_ZIP:
+		if (!run->opt->source)
+			return aws_error_set(aerr, -EINVAL, "read", "no source to read %s from", mc->zip_path);
+		r = manifest_code_read_zip(run->opt->source, mc, zip, &e);
+		if (r < 0)
+			return aws_error_set(aerr, r, "read", "%s: %s", mc->zip_path, e.msg);
+		code->zip = zip->ptr;
+		code->zip_len = zip->len;
+		return 0;
+	case MANIFEST_CODE_S3:
+		code->s3_bucket = mc->s3_bucket;
+		code->s3_key = mc->s3_key;
+		code->s3_object_version = mc->s3_object_version;
+		return 0;
+	case MANIFEST_CODE_IMAGE:
+		code->image_uri = mc->image_uri;
+		return 0;
+	case MANIFEST_CODE_NONE:
+		break;
+	}
+	return aws_error_set(aerr, -EINVAL, "read", "release has no code");
+}
+
+static int step_create_function(struct run *run, const struct plan_step *s, struct aws_error *aerr)
+{
+	const struct manifest_release *mr = &run->fn->releases[s->release];
+	struct lambda_create_input in = { 0 };
+	struct lambda_function_config out = { 0 };
+	struct cfg_input ci;
+	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
+	int r;
+
+	r = cfg_input_build(&ci, &mr->config);
+	if (r < 0)
+		return aws_error_set(aerr, r, "CreateFunction", "out of memory");
+	r = code_input_build(run, &in.code, &mr->code, &zip, aerr);
+	if (r < 0)
+		goto out;
+	in.function_name = run->fn->name;
+	in.config = ci.in;
+	in.package_type = mr->code.kind == MANIFEST_CODE_IMAGE ? "Image" : "Zip";
+	in.publish = false;
+	r = lambda_function_create(run->c, &in, &out, aerr);
+	lambda_function_config_release(&out);
+	run->fresh = false;
+	run->ours = r >= 0;
+out:
+	free(ci.env);
+	buf_release(&zip);
+	return r;
+}
+
+static int step_update_code(struct run *run, const struct plan_step *s, struct aws_error *aerr)
+{
+	const struct manifest_release *mr = &run->fn->releases[s->release];
+	struct lambda_code_input in = { 0 };
+	struct lambda_function_config out = { 0 };
+	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
+	int r;
+
+	r = ensure_fresh(run, aerr);
+	if (r < 0)
+		return r;
+	r = code_input_build(run, &in.code, &mr->code, &zip, aerr);
+	if (r < 0)
+		goto out;
+	in.revision_id = run->rev[0] ? run->rev : NULL;
+	in.publish = false;
+	r = lambda_function_code_update(run->c, run->fn->name, &in, &out, aerr);
+	lambda_function_config_release(&out);
+	run->fresh = false;
+	run->ours = r >= 0;
+out:
+	buf_release(&zip);
+	return r;
+}
+
+static int step_update_config(struct run *run, const struct plan_step *s, struct aws_error *aerr)
+{
+	const struct manifest_release *mr = &run->fn->releases[s->release];
+	struct lambda_function_config out = { 0 };
+	struct cfg_input ci;
+	int r;
+
+	r = ensure_fresh(run, aerr);
+	if (r < 0)
+		return r;
+	r = cfg_input_build(&ci, &mr->config);
+	if (r < 0)
+		return aws_error_set(aerr, r, "UpdateFunctionConfiguration", "out of memory");
+	ci.in.revision_id = run->rev[0] ? run->rev : NULL;
+	r = lambda_function_config_update(run->c, run->fn->name, &ci.in, &out, aerr);
+	lambda_function_config_release(&out);
+	run->fresh = false;
+	run->ours = r >= 0;
+	free(ci.env);
+	return r;
+}
+
+static int step_publish(struct run *run, const struct plan_step *s, long *ret_version, struct aws_error *aerr)
+{
+	const struct plan_release *rel = &run->d.releases[s->release];
+	struct lambda_function_config out = { 0 };
+	struct plan_version v = { 0 };
+	struct buf desc = BUF_INIT;
+	unsigned diff;
+	int r;
+
+	r = ensure_fresh(run, aerr);
+	if (r < 0)
+		return r;
+	/*
+	 * The guard: publish only what was just seen to be this release, with
+	 * the RevisionId of that very observation.
+	 */
+	diff = plan_config_diff(&run->latest.config, &rel->config);
+	if (strcmp(run->latest.code_sha256, rel->code.sha256) || diff) {
+		run->fresh = false;
+		return aws_error_set(aerr, -ESTALE, "PublishVersion",
+				     "$LATEST of %s changed under aliasd (code %s%s): not publishing it as %s",
+				     run->fn->name, run->latest.code_sha256, diff ? ", configuration differs" : "",
+				     rel->name);
+	}
+	r = plan_publish_description(&desc, &run->d, (size_t)s->release);
+	if (r < 0) {
+		buf_release(&desc);
+		return aws_error_set(aerr, r, "PublishVersion", "out of memory");
+	}
+	r = lambda_version_publish(run->c, run->fn->name, rel->code.sha256, run->rev[0] ? run->rev : NULL, desc.ptr,
+				   &out, aerr);
+	buf_release(&desc);
+	run->fresh = false;
+	if (r < 0)
+		return r;
+	r = reconcile_version_from_lambda(&v, &out);
+	lambda_function_config_release(&out);
+	if (r < 0)
+		return aws_error_set(aerr, r, "PublishVersion", "out of memory");
+	if (v.number <= 0 || strcmp(v.code_sha256, rel->code.sha256)) {
+		r = aws_error_set(aerr, -EBADMSG, "PublishVersion", "published version %ld has code %s, expected %s",
+				  v.number, v.code_sha256, rel->code.sha256);
+		plan_version_free(&v);
+		return r;
+	}
+	*ret_version = v.number;
+	if (v.state != PLAN_STATE_PENDING)
+		*ret_version = -v.number; /* already active: no wait needed */
+	plan_version_free(&v);
+	return 0;
+}
+
+static long ref_version(const struct run *run, const struct plan_ref *ref)
+{
+	return ref->release >= 0 ? run->p.resolved[ref->release] : ref->version;
+}
+
+static int step_alias(struct run *run, const struct plan_step *s, struct aws_error *aerr)
+{
+	const struct plan_alias *a = &run->d.aliases[s->alias];
+	struct lambda_alias_input in = { 0 };
+	struct lambda_alias out = { 0 };
+	char primary[32], extra[32];
+	long pv = ref_version(run, &a->primary), ev = a->weighted ? ref_version(run, &a->extra) : 0;
+	int r;
+
+	if (pv <= 0 || (a->weighted && ev <= 0))
+		return aws_error_set(aerr, -EINVAL, "alias", "alias %s: target version unknown", a->name);
+	snprintf(primary, sizeof(primary), "%ld", pv);
+	snprintf(extra, sizeof(extra), "%ld", ev);
+	in.function_version = primary;
+	in.description = a->description;
+	if (a->weighted) {
+		in.weight_version = extra;
+		in.weight = a->weight;
+	}
+	if (s->kind == PLAN_STEP_CREATE_ALIAS) {
+		r = lambda_alias_create(run->c, run->fn->name, a->name, &in, &out, aerr);
+	} else {
+		const struct plan_observed_alias *oa = &run->o.aliases[s->obs_alias];
+
+		in.revision_id = oa->revision_id[0] ? oa->revision_id : NULL;
+		r = lambda_alias_update(run->c, run->fn->name, a->name, &in, &out, aerr);
+	}
+	lambda_alias_release(&out);
+	if (r >= 0 && result_alias_set(run->res, a->name, false, pv, ev, a->weighted ? a->weight : 0) < 0)
+		return aws_error_set(aerr, -ENOMEM, "alias", "out of memory");
+	return r;
+}
+
+static int step_run(struct run *run, const struct plan_step *s, char *detail, size_t detail_sz,
+		    struct aws_error *aerr)
+{
+	char q[32];
+	long v = 0;
+	int r;
+
+	detail[0] = '\0';
+	switch (s->kind) {
+	case PLAN_STEP_CREATE_FUNCTION:
+		return step_create_function(run, s, aerr);
+	case PLAN_STEP_WAIT_UPDATED:
+		return wait_latest(run, aerr);
+	case PLAN_STEP_UPDATE_CODE:
+		return step_update_code(run, s, aerr);
+	case PLAN_STEP_UPDATE_CONFIG:
+		return step_update_config(run, s, aerr);
+	case PLAN_STEP_PUBLISH:
+		r = step_publish(run, s, &v, aerr);
+		if (r < 0)
+			return r;
+		/* negative: already Active (remembered for WAIT_VERSION) */
+		plan_resolution_set(&run->p, (size_t)s->release, v);
+		snprintf(detail, detail_sz, "version %ld", v < 0 ? -v : v);
+		return 0;
+	case PLAN_STEP_WAIT_VERSION:
+		v = run->p.resolved[s->release];
+		if (v < 0) {
+			run->p.resolved[s->release] = -v;
+			return 0;
+		}
+		return wait_version(run, v, aerr);
+	case PLAN_STEP_CREATE_ALIAS:
+	case PLAN_STEP_UPDATE_ALIAS:
+		return step_alias(run, s, aerr);
+	case PLAN_STEP_DELETE_ALIAS:
+		r = lambda_alias_delete(run->c, run->fn->name, run->o.aliases[s->obs_alias].name, aerr);
+		if (r >= 0)
+			result_alias_set(run->res, run->o.aliases[s->obs_alias].name, true, 0, 0, 0);
+		return r;
+	case PLAN_STEP_DELETE_VERSION:
+		snprintf(q, sizeof(q), "%ld", s->version);
+		return lambda_function_delete(run->c, run->fn->name, q, aerr);
+	}
+	return aws_error_set(aerr, -EINVAL, "apply", "unknown step");
+}
+
+/* May observing again and re-planning fix this failure? */
+static bool replannable(int r, const struct aws_error *aerr)
+{
+	switch (r) {
+	case -ECANCELED:
+	case -EACCES:
+	case -ENOMEM:
+	case -ENOSPC:
+	case -EPROTO:
+	case -EBADMSG:
+	case -E2BIG:
+		return false;
+	case -EINVAL:
+		/* "CodeSHA256 ... is different from current CodeSHA256 in $LATEST" */
+		return strstr(aerr->err.msg, "CodeSHA256") != NULL || strstr(aerr->message, "CodeSHA256") != NULL;
+	default:
+		return true;
+	}
+}
+
+static int record_planned(struct run *run)
+{
+	struct reconcile_result *res = run->res;
+	size_t n = plan_count_writes(&run->p), k = 0;
+
+	res->planned = calloc(n + 1, sizeof(*res->planned));
+	if (!res->planned)
+		return -ENOMEM;
+	for (size_t i = 0; i < run->p.n_steps; i++) {
+		const struct plan_step *s = &run->p.steps[i];
+		struct buf b = BUF_INIT;
+
+		if (!plan_step_is_write(s->kind))
+			continue;
+		if (plan_step_describe(&b, &run->p, s, &run->d, &run->o) < 0) {
+			buf_release(&b);
+			return -ENOMEM;
+		}
+		res->planned[k].kind = s->kind;
+		res->planned[k].text = buf_detach(&b, NULL);
+		if (!res->planned[k].text)
+			return -ENOMEM;
+		res->n_planned = ++k;
+		emit(run, RECONCILE_EVENT_PLANNED, s->kind, res->planned[k - 1].text, NULL);
+	}
+	return 0;
+}
+
+/* One pass: observe, plan, apply.  1 = a re-plan may help, 0 = done, < 0 failed for good. */
+static int run_pass(struct run *run, struct aws_error *aerr)
+{
+	struct error perr = ERROR_INIT;
+	int r;
+
+	plan_release(&run->p);
+	plan_observed_free(&run->o);
+	run->fresh = false;
+	run->ours = false;
+	r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
+	if (r < 0)
+		return replannable(r, aerr) ? 1 : r;
+	if ((r = result_aliases_observed(run->res, &run->o)) < 0)
+		return aws_error_set(aerr, r, "observe", "out of memory");
+	r = plan_build(&run->p, &run->d, &run->o, &perr);
+	if (r < 0) {
+		aws_error_clear(aerr);
+		aerr->err = perr;
+		return r;
+	}
+	if (!run->res->planned && (r = record_planned(run)) < 0)
+		return aws_error_set(aerr, r, "plan", "out of memory");
+	if (run->opt->dry_run) {
+		run->res->changed = plan_count_writes(&run->p) > 0;
+		return 0;
+	}
+	for (size_t i = 0; i < run->p.n_steps; i++) {
+		const struct plan_step *s = &run->p.steps[i];
+		char detail[64];
+		struct buf text = BUF_INIT;
+
+		if (run->ctx->stopped)
+			return aws_error_set(aerr, -ECANCELED, "apply", "stopped");
+		/* describe before running: versions are still "new" for publish */
+		plan_step_describe(&text, &run->p, s, &run->d, &run->o);
+		r = step_run(run, s, detail, sizeof(detail), aerr);
+		if (r < 0) {
+			emit(run, RECONCILE_EVENT_FAILED, s->kind, text.ptr, aerr->err.msg);
+			buf_release(&text);
+			return replannable(r, aerr) ? 1 : r;
+		}
+		if (plan_step_is_write(s->kind)) {
+			run->res->writes++;
+			run->res->changed = true;
+			emit(run, RECONCILE_EVENT_DONE, s->kind, text.ptr, detail[0] ? detail : NULL);
+		}
+		buf_release(&text);
+	}
+	return 0;
+}
+
+/*
+ * The manifest's region, else the region of a function ARN
+ * (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME), else "" (the default).
+ */
+static int function_region(const struct manifest_function *fn, char *out, size_t outsz)
+{
+	const char *p, *end;
+
+	out[0] = '\0';
+	if (fn->region) {
+		if (strlen(fn->region) >= outsz)
+			return -EINVAL;
+		snprintf(out, outsz, "%s", fn->region);
+		return 0;
+	}
+	if (!fn->name || strncmp(fn->name, "arn:", 4))
+		return 0;
+	p = fn->name;
+	for (int field = 0; field < 3; field++) {
+		p = strchr(p, ':');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	end = strchr(p, ':');
+	if (!end || end == p || (size_t)(end - p) >= outsz)
+		return -EINVAL;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return 0;
+}
+
+int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
+		       const struct reconcile_options *opt, struct reconcile_result *ret)
+{
+	struct run run = { 0 };
+	struct aws_error aerr = AWS_ERROR_INIT;
+	unsigned passes = opt->max_passes ? opt->max_passes : RECONCILE_DEFAULT_PASSES;
+	char region[64];
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	run.ctx = ctx;
+	run.opt = opt;
+	run.fn = fn;
+	run.res = ret;
+	run.d.keep_versions = -1;
+	ret->function = strdup(fn->name ? fn->name : "");
+	ret->region = fn->region ? strdup(fn->region) : NULL;
+	if (!ret->function || (fn->region && !ret->region)) {
+		r = error_set(&ret->err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	r = reconcile_desired_from_manifest(&run.d, fn, opt->revision, &ret->err);
+	if (r < 0)
+		goto out;
+	r = function_region(fn, region, sizeof(region));
+	if (r < 0) {
+		error_set(&ret->err, r, "function %s: cannot read the region of its ARN", fn->name);
+		goto out;
+	}
+	r = reconcile_ctx_client(ctx, region[0] ? region : NULL, &run.c, &ret->err);
+	if (r < 0)
+		goto out;
+	for (unsigned pass = 0; pass < passes; pass++) {
+		if (ctx->stopped) {
+			r = error_set(&ret->err, -ECANCELED, "stopped");
+			goto out;
+		}
+		if (pass > 0)
+			emit(&run, RECONCILE_EVENT_REPLAN, PLAN_STEP_WAIT_UPDATED, NULL, aerr.err.msg);
+		aws_error_clear(&aerr);
+		ret->passes = pass + 1;
+		r = run_pass(&run, &aerr);
+		if (r <= 0)
+			break;
+		/* a conflict: give the other writer (or Lambda) a moment */
+		if (pass + 1 < passes && nap(&run, 100u << (pass < 4 ? pass : 4)) < 0) {
+			r = error_set(&ret->err, -ECANCELED, "stopped");
+			goto out;
+		}
+	}
+	if (r > 0) {
+		r = aerr.err.code < 0 ? aerr.err.code : -EAGAIN;
+		ret->err = aerr.err;
+		error_prefix(&ret->err, "gave up after %u passes", ret->passes);
+	} else if (r < 0) {
+		ret->err = aerr.err;
+		if (ret->err.code == 0)
+			error_set(&ret->err, r, "%s", strerror(-r));
+	}
+out:
+	ret->status = r < 0 ? r : 0;
+	if (r < 0 && ret->err.code == 0)
+		ret->err.code = r;
+	plan_release(&run.p);
+	plan_observed_free(&run.o);
+	plan_desired_free(&run.d);
+	plan_version_free(&run.latest);
+	return ret->status;
+}
+
+/* ---- worker pool ---- */
+
+struct pool {
+	struct reconcile_ctx *ctx;
+	const struct manifest_function *const *fns;
+	size_t n;
+	const struct reconcile_options *opt;
+	struct reconcile_result *ret;
+	pthread_mutex_t lock;
+	size_t next;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *pool = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&pool->lock);
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->lock);
+		if (i >= pool->n)
+			break;
+		reconcile_function(pool->ctx, pool->fns[i], pool->opt, &pool->ret[i]);
+	}
+	return NULL;
+}
+
+int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *const *fns, size_t n,
+		    const struct reconcile_options *opt, struct reconcile_result *ret)
+{
+	struct pool pool = { ctx, fns, n, opt, ret, PTHREAD_MUTEX_INITIALIZER, 0 };
+	unsigned want = opt->concurrency ? opt->concurrency : RECONCILE_DEFAULT_CONCURRENCY;
+	pthread_t threads[RECONCILE_MAX_CONCURRENCY];
+	size_t started = 0;
+
+	if (want > RECONCILE_MAX_CONCURRENCY)
+		want = RECONCILE_MAX_CONCURRENCY;
+	if (want > n)
+		want = (unsigned)n;
+	for (unsigned t = 1; t < want; t++) {
+		if (pthread_create(&threads[started], NULL, pool_worker, &pool) != 0)
+			break;
+		started++;
+	}
+	pool_worker(&pool); /* the caller's thread works too */
+	for (size_t t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	for (size_t i = 0; i < n; i++)
+		if (ret[i].status < 0)
+			return ret[i].status;
+	return 0;
+}

@@ -1,0 +1,172 @@
+/*
+ * desired.c - manifest model -> planner's desired state (see reconcile.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/reconcile.h"
+
+static int dup_opt(char **dst, const char *src)
+{
+	if (!src) {
+		*dst = NULL;
+		return 0;
+	}
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int num_set(struct plan_config *c, enum plan_cfg_field f, long v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%ld", v);
+	return plan_config_set(c, f, tmp);
+}
+
+static int config_from_manifest(struct plan_config *c, const struct manifest_config *m)
+{
+	int r = 0;
+
+	if (m->set & MANIFEST_CFG_RUNTIME)
+		r = plan_config_set(c, PLAN_CFG_RUNTIME, m->runtime ? m->runtime : "");
+	if (r >= 0 && (m->set & MANIFEST_CFG_HANDLER))
+		r = plan_config_set(c, PLAN_CFG_HANDLER, m->handler ? m->handler : "");
+	if (r >= 0 && (m->set & MANIFEST_CFG_ROLE))
+		r = plan_config_set(c, PLAN_CFG_ROLE, m->role ? m->role : "");
+	if (r >= 0 && (m->set & MANIFEST_CFG_MEMORY))
+		r = num_set(c, PLAN_CFG_MEMORY_SIZE, m->memory_size);
+	if (r >= 0 && (m->set & MANIFEST_CFG_TIMEOUT))
+		r = num_set(c, PLAN_CFG_TIMEOUT, m->timeout);
+	if (r >= 0 && (m->set & MANIFEST_CFG_EPHEMERAL))
+		r = num_set(c, PLAN_CFG_EPHEMERAL_STORAGE, m->ephemeral_storage);
+	if (r >= 0 && (m->set & MANIFEST_CFG_DESCRIPTION))
+		r = plan_config_set(c, PLAN_CFG_DESCRIPTION, m->description ? m->description : "");
+	if (r >= 0 && (m->set & MANIFEST_CFG_ENVIRONMENT)) {
+		struct buf b = BUF_INIT;
+		const char **keys = calloc(m->n_env + 1, sizeof(*keys));
+		const char **vals = calloc(m->n_env + 1, sizeof(*vals));
+
+		r = -ENOMEM;
+		if (keys && vals) {
+			for (size_t i = 0; i < m->n_env; i++) {
+				keys[i] = m->env[i].name;
+				vals[i] = m->env[i].value;
+			}
+			r = plan_env_canonical(&b, keys, vals, m->n_env);
+			if (r >= 0)
+				r = plan_config_set(c, PLAN_CFG_ENVIRONMENT, b.ptr);
+		}
+		free(keys);
+		free(vals);
+		buf_release_secret(&b);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int code_from_manifest(struct plan_code *c, const struct manifest_code *m)
+{
+	int r = 0;
+
+	switch (m->kind) {
+	case MANIFEST_CODE_NONE:
+		c->kind = PLAN_CODE_NONE;
+		return 0;
+	case MANIFEST_CODE_ZIP:
+		c->kind = PLAN_CODE_ZIP;
+		r = dup_opt(&c->zip_path, m->zip_path);
+		break;
+	case MANIFEST_CODE_S3:
+		c->kind = PLAN_CODE_S3;
+		r = dup_opt(&c->s3_bucket, m->s3_bucket);
+		if (r >= 0)
+			r = dup_opt(&c->s3_key, m->s3_key);
+		if (r >= 0)
+			r = dup_opt(&c->s3_version, m->s3_object_version);
+		break;
+	case MANIFEST_CODE_IMAGE:
+		c->kind = PLAN_CODE_IMAGE;
+		r = dup_opt(&c->image_uri, m->image_uri);
+		break;
+	}
+	snprintf(c->sha256, sizeof(c->sha256), "%s", m->sha256);
+	return r;
+}
+
+static struct plan_ref target_ref(const struct manifest_target *t)
+{
+	if (t->release)
+		return (struct plan_ref){ (long)t->release_index, 0 };
+	return (struct plan_ref){ -1, (long)t->version };
+}
+
+int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
+				    const char *revision, struct error *err)
+{
+	struct plan_desired d = { 0 };
+	int r = -ENOMEM;
+
+	d.keep_versions = -1;
+	if (fn->n_errors)
+		return error_set(err, -EINVAL, "function %s has manifest errors", fn->name);
+	if (fn->n_releases > PLAN_MAX_RELEASES || fn->n_aliases > PLAN_MAX_ALIASES)
+		return error_set(err, -E2BIG, "function %s: too many releases or aliases", fn->name);
+	if (dup_opt(&d.function, fn->name) < 0 || dup_opt(&d.commit, revision && *revision ? revision : NULL) < 0)
+		goto out;
+	d.prune_aliases = fn->prune.aliases;
+	d.keep_versions = fn->prune.keep_versions >= 0 ? (long)fn->prune.keep_versions : -1;
+	if (fn->n_releases) {
+		d.releases = calloc(fn->n_releases, sizeof(*d.releases));
+		if (!d.releases)
+			goto out;
+	}
+	d.n_releases = fn->n_releases;
+	for (size_t i = 0; i < fn->n_releases; i++) {
+		const struct manifest_release *mr = &fn->releases[i];
+		struct plan_release *pr = &d.releases[i];
+
+		if (dup_opt(&pr->name, mr->name) < 0 || dup_opt(&pr->description, mr->description) < 0)
+			goto out;
+		pr->pin = mr->version > 0 ? (long)mr->version : 0;
+		if (pr->pin <= 0) {
+			if ((r = code_from_manifest(&pr->code, &mr->code)) < 0)
+				goto out;
+			if ((r = config_from_manifest(&pr->config, &mr->config)) < 0)
+				goto out;
+			r = -ENOMEM;
+		}
+	}
+	if (fn->n_aliases) {
+		d.aliases = calloc(fn->n_aliases, sizeof(*d.aliases));
+		if (!d.aliases)
+			goto out;
+	}
+	d.n_aliases = fn->n_aliases;
+	for (size_t i = 0; i < fn->n_aliases; i++) {
+		const struct manifest_alias *ma = &fn->aliases[i];
+		struct plan_alias *pa = &d.aliases[i];
+
+		if (dup_opt(&pa->name, ma->name) < 0 || dup_opt(&pa->description, ma->description) < 0)
+			goto out;
+		pa->primary = target_ref(&ma->primary);
+		if (ma->has_weight) {
+			pa->weighted = true;
+			pa->extra = target_ref(&ma->weighted);
+			pa->weight = ma->weight;
+		}
+		if ((pa->primary.release >= 0 && (size_t)pa->primary.release >= fn->n_releases) ||
+		    (pa->weighted && pa->extra.release >= 0 && (size_t)pa->extra.release >= fn->n_releases)) {
+			r = error_set(err, -EINVAL, "alias %s: release index out of range", ma->name);
+			goto out;
+		}
+	}
+	*ret = d;
+	return 0;
+out:
+	plan_desired_free(&d);
+	if (r == -ENOMEM)
+		error_set(err, r, "out of memory");
+	return r;
+}

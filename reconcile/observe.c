@@ -1,0 +1,178 @@
+/*
+ * observe.c - what Lambda has, as the planner's observed state (reconcile.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/lambda.h"
+#include "reconcile/internal.h"
+#include "reconcile/reconcile.h"
+
+/* "7" -> 7; "$LATEST" or junk -> 0 */
+static long version_number(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || *s == '$')
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v <= 0)
+		return 0;
+	return v;
+}
+
+static int num_set(struct plan_config *c, enum plan_cfg_field f, long v)
+{
+	char tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%ld", v);
+	return plan_config_set(c, f, tmp);
+}
+
+int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_function_config *lc)
+{
+	int r = 0;
+
+	if (lc->runtime)
+		r = plan_config_set(c, PLAN_CFG_RUNTIME, lc->runtime);
+	if (r >= 0 && lc->handler)
+		r = plan_config_set(c, PLAN_CFG_HANDLER, lc->handler);
+	if (r >= 0 && lc->role)
+		r = plan_config_set(c, PLAN_CFG_ROLE, lc->role);
+	if (r >= 0 && lc->memory_size)
+		r = num_set(c, PLAN_CFG_MEMORY_SIZE, lc->memory_size);
+	if (r >= 0 && lc->timeout)
+		r = num_set(c, PLAN_CFG_TIMEOUT, lc->timeout);
+	if (r >= 0 && lc->ephemeral_storage)
+		r = num_set(c, PLAN_CFG_EPHEMERAL_STORAGE, lc->ephemeral_storage);
+	if (r >= 0)
+		r = plan_config_set(c, PLAN_CFG_DESCRIPTION, lc->description ? lc->description : "");
+	if (r >= 0) {
+		struct buf b = BUF_INIT;
+		const char **keys = calloc(lc->n_env + 1, sizeof(*keys));
+		const char **vals = calloc(lc->n_env + 1, sizeof(*vals));
+
+		r = -ENOMEM;
+		if (keys && vals) {
+			for (size_t i = 0; i < lc->n_env; i++) {
+				keys[i] = lc->env[i].name ? lc->env[i].name : "";
+				vals[i] = lc->env[i].value;
+			}
+			r = plan_env_canonical(&b, keys, vals, lc->has_environment ? lc->n_env : 0);
+			if (r >= 0)
+				r = plan_config_set(c, PLAN_CFG_ENVIRONMENT, b.ptr);
+		}
+		free(keys);
+		free(vals);
+		buf_release_secret(&b);
+	}
+	return r < 0 ? r : 0;
+}
+
+int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_function_config *lc)
+{
+	memset(v, 0, sizeof(*v));
+	v->number = version_number(lc->version);
+	snprintf(v->code_sha256, sizeof(v->code_sha256), "%s", lc->code_sha256 ? lc->code_sha256 : "");
+	if (lc->description && !(v->description = strdup(lc->description)))
+		return -ENOMEM;
+	if (lc->state && !strcmp(lc->state, "Pending"))
+		v->state = PLAN_STATE_PENDING;
+	else if (lc->state && !strcmp(lc->state, "Failed"))
+		v->state = PLAN_STATE_FAILED;
+	else if (lc->state && !strcmp(lc->state, "Inactive"))
+		v->state = PLAN_STATE_INACTIVE;
+	if (reconcile_config_from_lambda(&v->config, lc) < 0) {
+		plan_version_free(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
+		      struct aws_error *err)
+{
+	struct lambda_config_list versions = { 0 };
+	struct lambda_alias_list aliases = { 0 };
+	struct plan_observed o = { 0 };
+	bool have_latest = false;
+	int r;
+
+	r = lambda_versions_list(c, function, &versions, err);
+	if (r == -ENOENT) {
+		/* no function: nothing else to read */
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = lambda_aliases_list(c, function, NULL, &aliases, err);
+	if (r < 0)
+		goto out;
+	r = -ENOMEM;
+	o.exists = true;
+	o.versions = calloc(versions.n + 1, sizeof(*o.versions));
+	o.aliases = calloc(aliases.n + 1, sizeof(*o.aliases));
+	if (!o.versions || !o.aliases)
+		goto nomem;
+	for (size_t i = 0; i < versions.n; i++) {
+		const struct lambda_function_config *lc = &versions.items[i];
+
+		if (lc->version && !strcmp(lc->version, "$LATEST")) {
+			if (have_latest)
+				continue;
+			if (reconcile_version_from_lambda(&o.latest, lc) < 0)
+				goto nomem;
+			have_latest = true;
+			snprintf(o.revision_id, sizeof(o.revision_id), "%s", lc->revision_id ? lc->revision_id : "");
+			if (o.latest.state == PLAN_STATE_PENDING)
+				o.state = PLAN_STATE_PENDING;
+			if (lc->last_update_status && !strcmp(lc->last_update_status, "InProgress"))
+				o.last_update = PLAN_UPDATE_IN_PROGRESS;
+			continue;
+		}
+		if (version_number(lc->version) <= 0)
+			continue;
+		if (reconcile_version_from_lambda(&o.versions[o.n_versions], lc) < 0)
+			goto nomem;
+		o.n_versions++;
+	}
+	for (size_t i = 0; i < aliases.n; i++) {
+		const struct lambda_alias *la = &aliases.items[i];
+		struct plan_observed_alias *oa = &o.aliases[o.n_aliases];
+
+		if (!la->name)
+			continue;
+		if (!(oa->name = strdup(la->name)))
+			goto nomem;
+		o.n_aliases++;
+		if (la->description && !(oa->description = strdup(la->description)))
+			goto nomem;
+		oa->version = version_number(la->function_version);
+		if (la->n_weights > 0) {
+			oa->extra_version = version_number(la->weights[0].version);
+			oa->weight = la->weights[0].weight;
+		}
+		snprintf(oa->revision_id, sizeof(oa->revision_id), "%s", la->revision_id ? la->revision_id : "");
+	}
+	if (!have_latest) {
+		r = aws_error_set(err, -EBADMSG, "ListVersionsByFunction", "no $LATEST in the version list of %s",
+				  function);
+		goto out;
+	}
+	*ret = o;
+	memset(&o, 0, sizeof(o));
+	r = 0;
+	goto out;
+nomem:
+	r = aws_error_set(err, -ENOMEM, "observe", "out of memory");
+out:
+	plan_observed_free(&o);
+	lambda_config_list_release(&versions);
+	lambda_alias_list_release(&aliases);
+	return r;
+}

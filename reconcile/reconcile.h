@@ -1,0 +1,187 @@
+/*
+ * reconcile.h - make Lambda match the manifests, exactly once (DESIGN.md §2).
+ *
+ * For each function, independently of every other one:
+ *   observe (ListVersionsByFunction + ListAliases: two calls, $LATEST is the
+ *   first item of the version list) -> plan (reconcile/plan.h, pure) ->
+ *   apply the steps -> on a conflict or a lost answer, observe again and
+ *   re-plan (at most opt->max_passes passes).
+ *
+ * Exactly once: a release is never published from a remembered state.
+ * Before each PublishVersion aliasd reads $LATEST (GetFunction), checks that
+ * its code and managed configuration are the release's, and publishes with
+ * that CodeSha256 and that RevisionId: anyone else's change in between makes
+ * the publish fail (400/412) instead of publishing their code as a release.
+ * When an answer is lost (connection dropped after Lambda applied the
+ * write), the next pass observes again and resolution finds the published
+ * version by CodeSha256 + configuration, so it is never published twice.
+ * (aws/client retries a write whose connection dropped; for PublishVersion
+ * that retry carries the RevisionId the lost publish already made stale, so
+ * it fails with 412 and the re-plan finds the version.)  A kill at any
+ * instruction leaves a state the next run finishes.
+ *
+ * Failures: a conflict (409 update in progress / exists, 412 stale
+ * RevisionId, 400 CodeSHA256 mismatch, aliasd's own $LATEST check), a 404,
+ * a transport error or a 429/5xx left after the client's retries: observe
+ * again and re-plan (at most max_passes passes, short backoff between).
+ * Denied (403), other 400s, the code storage quota, malformed answers, a
+ * failed update of aliasd's own, or a manifest that cannot be planned (a
+ * `version:` pin that is not published): that function fails at once.
+ *
+ * Waits: GetFunction ~100 ms then doubling to 1 s apart while $LATEST is
+ * Pending/InProgress, GetFunctionConfiguration likewise for a new version;
+ * each wait at most opt->wait_timeout_ms.
+ *
+ * Threads: one reconcile_ctx is shared by every worker; it holds one
+ * aws_client per region (created on first use; rate limiters shared by all
+ * workers).  reconcile_ctx_stop() is async-signal-safe (SIGTERM): the call
+ * in flight finishes, no new call starts, results say -ECANCELED.
+ *
+ * Callbacks (opt->on_event) are serialised by the context's mutex: two
+ * workers never call it at the same time; it must not call back into
+ * reconcile.
+ *
+ * Library code never prints: everything comes back in results and events.
+ */
+#ifndef ALIASD_RECONCILE_H
+#define ALIASD_RECONCILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "aws/client.h"
+#include "manifest/model.h"
+#include "manifest/source.h"
+#include "reconcile/plan.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#define RECONCILE_DEFAULT_CONCURRENCY 8
+#define RECONCILE_MAX_CONCURRENCY 64
+#define RECONCILE_DEFAULT_PASSES 6
+#define RECONCILE_DEFAULT_WAIT_MS 300000 /* a $LATEST update or a new version: 5 min at most */
+#define RECONCILE_MAX_REGIONS 32
+
+struct reconcile_ctx;
+
+struct reconcile_ctx_options {
+	/*
+	 * Template for each region's client: region is replaced per client
+	 * (NULL region in a manifest = this template's region, or the SDK's).
+	 */
+	struct aws_client_options client;
+};
+
+int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_options *opt, struct error *err);
+/* Accepts NULL.  No reconcile call may be running. */
+void reconcile_ctx_free(struct reconcile_ctx *ctx);
+/* Async-signal-safe: stop every client; running reconciles end with -ECANCELED. */
+void reconcile_ctx_stop(struct reconcile_ctx *ctx);
+bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx);
+/*
+ * The client for `region` (NULL = the default), created on first use and
+ * owned by the context.  Thread-safe.
+ */
+int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret, struct error *err);
+
+enum reconcile_event {
+	RECONCILE_EVENT_PLANNED,  /* a write step of the first plan (dry-run and apply) */
+	RECONCILE_EVENT_DONE,     /* a write step completed */
+	RECONCILE_EVENT_FAILED,   /* a step failed; detail = why; a re-plan may follow */
+	RECONCILE_EVENT_REPLAN,   /* observing again (detail = why) */
+};
+
+/*
+ * `function` is the manifest's name, `kind` the step's kind (meaningless for
+ * REPLAN), `text` the step's line (plan_step_describe), `detail` NULL or a
+ * message.
+ */
+typedef void (*reconcile_event_fn)(void *arg, const char *function, enum reconcile_event ev,
+				   enum plan_step_kind kind, const char *text, const char *detail);
+
+struct reconcile_options {
+	bool dry_run;             /* observe and plan only: no write call at all */
+	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
+	unsigned wait_timeout_ms; /* 0 = RECONCILE_DEFAULT_WAIT_MS, per wait */
+	unsigned concurrency;     /* reconcile_batch: 0 = RECONCILE_DEFAULT_CONCURRENCY */
+	/* Where zip files are read from (required to upload zip code). */
+	struct manifest_source *source;
+	/* Commit id for version descriptions ("" / NULL: a folder). */
+	const char *revision;
+	reconcile_event_fn on_event; /* may be NULL */
+	void *arg;
+};
+
+/* A write step of the first plan, for output. */
+struct reconcile_step_info {
+	enum plan_step_kind kind;
+	char *text;
+};
+
+/* An alias as Lambda has it (after this reconcile's own writes). */
+struct reconcile_alias_state {
+	char *name;
+	long version;       /* 0: $LATEST or unknown */
+	long extra_version; /* 0: no weighted version */
+	double weight;
+};
+
+struct reconcile_result {
+	char *function;          /* manifest name (owned) */
+	char *region;            /* manifest region or NULL (owned) */
+	int status;              /* 0 converged (dry-run: planned), else negative errno */
+	struct error err;        /* when status < 0 */
+	bool changed;            /* dry-run: steps pending; apply: a write succeeded */
+	unsigned writes;         /* write calls that succeeded (apply) */
+	unsigned passes;         /* observe+plan rounds */
+	struct reconcile_step_info *planned; /* write steps of the first plan */
+	size_t n_planned;
+	/*
+	 * The aliases as last observed, with this run's successful alias writes
+	 * (create/update/delete) applied on top: what Lambda has now, without
+	 * observing again.  Valid when `observed` (at least one observation
+	 * succeeded); sorted as Lambda lists them, new aliases appended.
+	 */
+	bool observed;
+	struct reconcile_alias_state *aliases;
+	size_t n_aliases;
+};
+
+void reconcile_result_release(struct reconcile_result *r);
+
+/*
+ * Turn a valid manifest function (n_errors == 0) into the planner's desired
+ * state.  Releases and aliases keep their order and indices.  -EINVAL for an
+ * invalid function.
+ */
+int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
+				    const char *revision, struct error *err);
+
+/*
+ * Observe `function` through `c`: $LATEST and every version
+ * (ListVersionsByFunction, all pages) and every alias (ListAliases, all
+ * pages).  A missing function is success with ret->exists = false.
+ * State/LastUpdateStatus are not in the list: ret->state is ACTIVE and
+ * ret->last_update SUCCESSFUL; apply reads GetFunction before any $LATEST write.
+ */
+int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
+		      struct aws_error *err);
+
+/*
+ * Reconcile one manifest function (valid: n_errors == 0).  Fills *ret
+ * (always, also on failure; release it with reconcile_result_release) and
+ * returns ret->status.
+ */
+int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
+		       const struct reconcile_options *opt, struct reconcile_result *ret);
+
+/*
+ * Reconcile `n` functions on a pool of opt->concurrency threads.  ret has n
+ * entries, ret[i] for fns[i] (each filled as by reconcile_function).  One
+ * function's failure never stops the others.  Returns 0 if every function
+ * converged, else the status of the first failed one (in input order).
+ */
+int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *const *fns, size_t n,
+		    const struct reconcile_options *opt, struct reconcile_result *ret);
+
+#endif
