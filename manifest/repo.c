@@ -606,6 +606,14 @@ static int repo_b64_decode(const char *in, size_t inlen, unsigned char **ret, si
 
 	if (inlen == 0 || inlen % 4 || inlen > INT_MAX)
 		return -EINVAL;
+	/*
+	 * Padding only at the end ("x=" or "=="): EVP_DecodeBlock reads a '='
+	 * elsewhere as zero bits, so "A=AA" would decode like "AAAA" where
+	 * OpenSSH rejects the line (found by fuzz_manifest_known_hosts).
+	 */
+	for (size_t i = 0; i < inlen; i++)
+		if (in[i] == '=' && (i < inlen - 2 || (i == inlen - 2 && in[inlen - 1] != '=')))
+			return -EINVAL;
 	out = malloc(inlen / 4 * 3 + 1);
 	if (!out)
 		return -ENOMEM;
@@ -623,25 +631,38 @@ static int repo_b64_decode(const char *in, size_t inlen, unsigned char **ret, si
 	return 0;
 }
 
-/* OpenSSH-style wildcard match (* and ?), case-insensitive. */
+/*
+ * OpenSSH-style wildcard match (* and ?), case-insensitive.
+ * Iterative, backtracking only to the last '*' seen: at worst
+ * O(plen * strlen(s)).  (It used to recurse at each character and at each
+ * '*', which took exponential time on a known_hosts pattern like
+ * "*a*a*a*a*a*b" and stack depth proportional to the pattern's length:
+ * found by tests/fuzz/fuzz_manifest_known_hosts.c.)
+ */
 static bool repo_wildmatch(const char *pat, size_t plen, const char *s)
 {
-	if (plen == 0)
-		return *s == '\0';
-	if (*pat == '*') {
-		for (;;) {
-			if (repo_wildmatch(pat + 1, plen - 1, s))
-				return true;
-			if (!*s)
-				return false;
+	size_t p = 0, star_p = 0;
+	const char *star_s = NULL; /* where the last '*' started matching; NULL: no '*' yet */
+
+	while (*s) {
+		if (p < plen && pat[p] == '*') {
+			star_p = ++p;
+			star_s = s;
+		} else if (p < plen &&
+		           (pat[p] == '?' || tolower((unsigned char)pat[p]) == tolower((unsigned char)*s))) {
+			p++;
 			s++;
+		} else if (star_s) {
+			/* let the last '*' absorb one more character, retry after it */
+			p = star_p;
+			s = ++star_s;
+		} else {
+			return false;
 		}
 	}
-	if (!*s)
-		return false;
-	if (*pat != '?' && tolower((unsigned char)*pat) != tolower((unsigned char)*s))
-		return false;
-	return repo_wildmatch(pat + 1, plen - 1, s + 1);
+	while (p < plen && pat[p] == '*')
+		p++;
+	return p == plen;
 }
 
 /* "|1|salt|hash": HMAC-SHA1(salt, name) == hash. */
@@ -1076,8 +1097,8 @@ static int repo_net_fail(struct manifest_repo *r, struct repo_cb *cb, int gitrc,
 		return repo_fail(err, -EACCES, r->token, "%s %s: %s", what, r->description, m);
 	}
 	if (cb->key_errno)
-		return repo_fail(err, -EACCES, r->token, "%s %s: cannot read the SSH key file %s: %s",
-		                 what, r->description, r->ssh_key_file ? r->ssh_key_file : "?",
+		return repo_fail(err, -EACCES, r->token, "%s %s: cannot read the SSH key file %s: %s", what,
+		                 r->description, r->ssh_key_file ? r->ssh_key_file : "?",
 		                 strerror(cb->key_errno));
 	if (cb->auth_refused)
 		return repo_fail(err, -EACCES, r->token, "%s %s: authentication failed (%s)", what,
