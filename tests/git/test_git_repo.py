@@ -3,8 +3,8 @@
 Drives tests/tools/manifest_repo_dump (built to $BUILD/tests/tools/) over:
 local folders and working trees, local bare repositories, file://, git://
 (git daemon), smart HTTP with a token (git http-backend), and HTTPS with a CA
-made by openssl.  SSH is tested end to end in test_git_ssh.py (openssh-server is not installed):
-its known_hosts logic is covered by tests/unit/test_manifest_repo.c.
+made by openssl.  SSH is tested end to end against a real sshd in
+test_git_ssh.py; the known_hosts logic also by tests/unit/test_manifest_repo.c.
 """
 import os
 import subprocess
