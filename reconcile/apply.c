@@ -30,7 +30,7 @@ struct reconcile_ctx {
 	char *region, *profile, *endpoint;
 	struct region_client clients[RECONCILE_MAX_REGIONS];
 	atomic_size_t n_clients;
-	volatile sig_atomic_t stopped;
+	atomic_int stopped; /* lock-free: set from signal context and other threads */
 };
 
 int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_options *opt, struct error *err)
