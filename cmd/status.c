@@ -1,11 +1,260 @@
-#include "cmd/cmd.h"
+/*
+ * status.c - `aliasd status`: what the running daemon reports on /status.
+ */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
 
-static const char usage[] =
-	"aliasd status [--json]\n"
-	"\n"
-	"Show what the running daemon reports.\n";
+#include "cmd/cmd.h"
+#include "cmd/config.h"
+#include "util/buf.h"
+
+#define STATUS_DEFAULT_URL "http://127.0.0.1:9410"
+#define STATUS_MAX_BYTES   ((size_t)64 << 20)
+
+static const char usage[] = "aliasd status [--json] [--url URL]\n"
+                            "\n"
+                            "Show what the running daemon reports: per function its sync state\n"
+                            "(Synced, OutOfSync, Progressing, Failed), desired and actual aliases, the\n"
+                            "last applied and attempted commits and the last error with file:line.\n"
+                            "\n"
+                            "  --json       print the daemon's /status JSON as it is\n"
+                            "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
+                            "               server.listen in the configuration)\n"
+                            "  -h, --help   this help\n"
+                            "\n"
+                            "Exit status: 0 the daemon answered, 1 it could not be reached or answered\n"
+                            "with an error, 2 usage error.\n";
+
+static size_t collect(char *p, size_t sz, size_t n, void *ud)
+{
+	return buf_put(ud, p, sz * n) < 0 ? 0 : sz * n;
+}
+
+static const char *jstr(const cJSON *o, const char *key, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : dflt;
+}
+
+static void short_rev(char out[16], const char *rev)
+{
+	snprintf(out, 16, "%.7s", rev && *rev ? rev : "-");
+}
+
+/* "Prod: v2 -> 2, Test: v1 -> 1" */
+static void aliases_text(struct buf *out, const cJSON *fn)
+{
+	const cJSON *desired = cJSON_GetObjectItemCaseSensitive(fn, "desired");
+	const cJSON *actual = cJSON_GetObjectItemCaseSensitive(fn, "actual");
+	const cJSON *a;
+	bool first = true;
+
+	cJSON_ArrayForEach(a, desired)
+	{
+		const char *act = cJSON_IsObject(actual) ? jstr(actual, a->string, "none") : "?";
+
+		buf_printf(out, "%s%s: %s -> %s", first ? "" : ", ", a->string,
+		           cJSON_IsString(a) ? a->valuestring : "?", act);
+		first = false;
+	}
+	if (first)
+		buf_puts(out, "-");
+}
+
+static void print_table(const cJSON *root)
+{
+	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
+	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
+	const cJSON *git = cJSON_GetObjectItemCaseSensitive(root, "git");
+	const cJSON *fn, *e;
+	char a[16], b[16], c[16];
+	size_t wname = 8, wstate = 5;
+
+	short_rev(a, jstr(root, "lastAppliedRevision", NULL));
+	short_rev(b, jstr(root, "lastAttemptedRevision", NULL));
+	short_rev(c, jstr(root, "remoteRevision", NULL));
+	printf("repository: %s (ref %s, path %s)\n", jstr(root, "repository", "?"), jstr(root, "ref", "?"),
+	       *jstr(root, "path", "") ? jstr(root, "path", "") : "/");
+	printf("revision:   applied %s, attempted %s, remote %s\n", a, b, c);
+	printf("git:        %s\n",
+	       jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ready")))
+		printf("state:      starting (no manifests loaded yet)\n");
+	cJSON_ArrayForEach(fn, fns)
+	{
+		size_t n = strlen(jstr(fn, "name", ""));
+
+		if (n > wname)
+			wname = n;
+	}
+	if (wname > 64)
+		wname = 64;
+	wstate = 11;
+	printf("\n%-*s  %-*s  %-7s  %s\n", (int)wname, "FUNCTION", (int)wstate, "STATE", "APPLIED",
+	       "ALIASES (desired -> actual)");
+	cJSON_ArrayForEach(fn, fns)
+	{
+		struct buf al = BUF_INIT;
+		const char *err = jstr(fn, "lastError", NULL);
+
+		aliases_text(&al, fn);
+		short_rev(a, jstr(fn, "lastAppliedRevision", NULL));
+		printf("%-*s  %-*s  %-7s  %s\n", (int)wname, jstr(fn, "name", "?"), (int)wstate,
+		       jstr(fn, "state", "?"), a, al.ptr);
+		if (err)
+			printf("%-*s  error: %s\n", (int)wname, "", err);
+		buf_release(&al);
+	}
+	if (cJSON_GetArraySize(errs) > 0) {
+		printf("\nmanifest errors in %s:\n", b);
+		cJSON_ArrayForEach(e, errs)
+		{
+			if (cJSON_IsString(e))
+				printf("  %s\n", e->valuestring);
+		}
+	}
+}
+
+/* "http://HOST:PORT" from server.listen of a config file (secrets not read). */
+static int listen_url(const char *path, struct buf *url)
+{
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+	struct buf text = BUF_INIT_CAP(CONFIG_FILE_MAX);
+	char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 32];
+	FILE *f = fopen(path, "re");
+	size_t n;
+	int r = -EINVAL;
+
+	if (!f) {
+		fprintf(stderr, "aliasd status: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	while ((n = fread(line, 1, sizeof(line), f)) > 0)
+		if (buf_put(&text, line, n) < 0)
+			break;
+	fclose(f);
+	if (config_parse(&c, path, text.ptr, text.len, &errs) < 0) {
+		for (size_t i = 0; i < errs.len; i++)
+			fprintf(stderr, "%s\n", error_format(&errs.items[i], line, sizeof(line)));
+	} else if (!c->listen) {
+		fprintf(stderr, "aliasd status: %s: server.listen is off: no HTTP endpoint\n", path);
+	} else {
+		const char *host = c->listen_host;
+
+		if (!strcmp(host, "0.0.0.0"))
+			host = "127.0.0.1";
+		else if (!strcmp(host, "::"))
+			host = "::1";
+		buf_printf(url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, c->listen_port);
+		r = 0;
+	}
+	config_free(c);
+	errlist_free(&errs);
+	buf_release(&text);
+	return r;
+}
 
 int cmd_status(int argc, char **argv)
 {
-	return cmd_not_built("status", argc, argv, usage);
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"url", required_argument, NULL, 'u'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *base = STATUS_DEFAULT_URL, *config_path = NULL;
+	struct buf body = BUF_INIT_CAP(STATUS_MAX_BYTES), url = BUF_INIT;
+	char curlerr[CURL_ERROR_SIZE] = "";
+	cJSON *root = NULL; /* freed with cJSON_Delete */
+	long code = 0;
+	int json = 0, c, r = 1;
+	CURL *h = NULL;
+	CURLcode cr;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hc:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'u':
+			base = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case ':':
+			return cmd_usage_error("status", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error("status", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("status", "unexpected argument '%s'", argv[optind]);
+	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
+		return cmd_usage_error("status", "--url must start with http:// or https://");
+	if (config_path) {
+		if (listen_url(config_path, &url) < 0)
+			goto out;
+	} else {
+		buf_puts(&url, base);
+	}
+	while (url.len && url.ptr[url.len - 1] == '/')
+		buf_truncate(&url, url.len - 1);
+	buf_puts(&url, "/status");
+
+	h = curl_easy_init();
+	if (!h) {
+		fprintf(stderr, "aliasd status: cannot initialise libcurl\n");
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url.ptr);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curlerr);
+	cr = curl_easy_perform(h);
+	if (cr != CURLE_OK) {
+		fprintf(stderr, "aliasd status: %s: %s (is the daemon running? see --url)\n", url.ptr,
+		        curlerr[0] ? curlerr : curl_easy_strerror(cr));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		fprintf(stderr, "aliasd status: %s: HTTP %ld: %s\n", url.ptr, code, body.ptr);
+		goto out;
+	}
+	if (json) {
+		fputs(body.ptr, stdout);
+		if (body.len && body.ptr[body.len - 1] != '\n')
+			putchar('\n');
+		r = 0;
+		goto out;
+	}
+	root = cJSON_ParseWithLength(body.ptr, body.len);
+	if (!cJSON_IsObject(root)) {
+		fprintf(stderr, "aliasd status: %s: the answer is not a JSON object\n", url.ptr);
+		goto out;
+	}
+	print_table(root);
+	r = 0;
+out:
+	cJSON_Delete(root);
+	if (h)
+		curl_easy_cleanup(h);
+	buf_release(&body);
+	buf_release(&url);
+	return r;
 }

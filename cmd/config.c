@@ -1,0 +1,633 @@
+/*
+ * config.c - the daemon's configuration file, see config.h.
+ */
+#include "cmd/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest/yaml.h"
+#include "util/log.h"
+#include "util/parse.h"
+
+#define PATH_MAX_LEN 4096
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->file);
+	free(c->repo_url);
+	free(c->repo_ref);
+	free(c->repo_path);
+	free(c->token_file);
+	free(c->token_user);
+	free(c->ssh_key_file);
+	free(c->known_hosts_file);
+	free(c->ca_file);
+	free(c->aws_region);
+	free(c->aws_endpoint);
+	free(c->listen);
+	free(c->webhook_secret_file);
+	free(c->state_dir);
+	buf_release_secret(&c->token);
+	buf_release_secret(&c->webhook_secret);
+	free(c);
+}
+
+int config_path_expand(const char *path, char **ret, struct error *err)
+{
+	static const char *const prefixes[] = {"${CREDENTIALS_DIRECTORY}", "$CREDENTIALS_DIRECTORY"};
+	const char *rest = path, *dir = NULL;
+	char *out;
+
+	for (size_t i = 0; i < 2 && !dir; i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (!strncmp(path, prefixes[i], n) && (path[n] == '/' || path[n] == '\0')) {
+			dir = getenv("CREDENTIALS_DIRECTORY");
+			if (!dir || !*dir)
+				return error_set(err, -EINVAL,
+				                 "uses $CREDENTIALS_DIRECTORY, which is not set "
+				                 "(LoadCredential= in the unit)");
+			rest = path + n;
+		}
+	}
+	if (strchr(rest, '$'))
+		return error_set(err, -EINVAL, "only a leading $CREDENTIALS_DIRECTORY is expanded");
+	if (!dir && *path != '/')
+		return error_set(err, -EINVAL, "must be an absolute path");
+	if (asprintf(&out, "%s%s", dir ? dir : "", rest) < 0)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
+int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port, struct error *err)
+{
+	const char *colon, *host = s;
+	size_t hlen;
+	int port;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return error_set(err, -EINVAL, "expected [address]:port");
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return error_set(err, -EINVAL, "expected address:port");
+		if (memchr(s, ':', (size_t)(colon - s)))
+			return error_set(err, -EINVAL, "an IPv6 address needs brackets: [address]:port");
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0)
+		return error_set(err, -EINVAL, "address missing (127.0.0.1 for loopback, 0.0.0.0 for all)");
+	if (hlen >= hostsz)
+		return error_set(err, -EINVAL, "address too long");
+	if (parse_int(colon + 1, 0, 65535, &port, err) < 0)
+		return error_prefix(err, "port");
+	memcpy(ret_host, host, hlen);
+	ret_host[hlen] = '\0';
+	*ret_port = (uint16_t)port;
+	return 0;
+}
+
+/* A parse in progress: the first error of a value never stops the others. */
+struct parser {
+	struct errlist *errs;
+	int failed;
+};
+
+static const struct yaml_node *opt(const struct yaml_node *map, const char *key)
+{
+	const struct yaml_node *n = yaml_map_get(map, key);
+
+	return n && yaml_is_null(n) ? NULL : n;
+}
+
+static void get_str(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
+                    size_t max, char **out)
+{
+	const struct yaml_node *n = opt(map, key);
+	const char *s;
+
+	if (!n)
+		return;
+	if (yaml_get_string(n, what, max, &s, p->errs) < 0) {
+		p->failed = 1;
+		return;
+	}
+	free(*out);
+	*out = strdup(s);
+	if (!*out)
+		p->failed = -ENOMEM;
+}
+
+static void get_path(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
+                     char **out, unsigned at[2])
+{
+	const struct yaml_node *n = opt(map, key);
+	struct error e = ERROR_INIT;
+	const char *s;
+	char *expanded;
+
+	if (!n)
+		return;
+	if (yaml_get_string(n, what, PATH_MAX_LEN, &s, p->errs) < 0) {
+		p->failed = 1;
+		return;
+	}
+	if (!*s) {
+		yaml_error(p->errs, n, -EINVAL, "%s: must not be empty", what);
+		p->failed = 1;
+		return;
+	}
+	if (config_path_expand(s, &expanded, &e) < 0) {
+		yaml_error(p->errs, n, -EINVAL, "%s: %s", what, e.msg);
+		p->failed = 1;
+		return;
+	}
+	free(*out);
+	*out = expanded;
+	if (at) {
+		at[0] = n->line;
+		at[1] = n->col;
+	}
+}
+
+static void get_duration(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
+                         uint64_t min, uint64_t max, uint64_t *out)
+{
+	const struct yaml_node *n = opt(map, key);
+	struct error e = ERROR_INIT;
+	const char *s;
+	uint64_t ms;
+
+	if (!n)
+		return;
+	s = n->kind == YAML_KIND_SCALAR ? n->str : NULL;
+	if (!s || n->len != strlen(s) || n->len > 64 || (n->tag && strcmp(n->tag, "!!str"))) {
+		yaml_error(p->errs, n, -EINVAL, "%s: expected a duration such as 30s, 5m or 1h, got %s", what,
+		           yaml_describe(n));
+		p->failed = 1;
+		return;
+	}
+	if (parse_duration_ms(s, &ms, &e) < 0) {
+		yaml_error(p->errs, n, -EINVAL, "%s: %s", what, e.msg);
+		p->failed = 1;
+		return;
+	}
+	if (ms < min || ms > max) {
+		if (min)
+			yaml_error(p->errs, n, -ERANGE, "%s: %s is out of range (%llums..%llums)", what, s,
+			           (unsigned long long)min, (unsigned long long)max);
+		else
+			yaml_error(p->errs, n, -ERANGE, "%s: %s is out of range (at most %llums)", what, s,
+			           (unsigned long long)max);
+		p->failed = 1;
+		return;
+	}
+	*out = ms;
+}
+
+static void check_keys(struct parser *p, const struct yaml_node *map, const char *prefix,
+                       const char *const keys[])
+{
+	if (yaml_check_keys(map, prefix, keys, p->errs) < 0)
+		p->failed = 1;
+}
+
+/* A section: absent/null is fine (defaults), anything but a mapping is an error. */
+static const struct yaml_node *section(struct parser *p, const struct yaml_node *root, const char *key)
+{
+	const struct yaml_node *n = opt(root, key);
+
+	if (!n)
+		return NULL;
+	if (yaml_expect_mapping(n, key, p->errs) < 0) {
+		p->failed = 1;
+		return NULL;
+	}
+	return n;
+}
+
+static void parse_repository(struct parser *p, struct config *c, const struct yaml_node *root)
+{
+	static const char *const keys[] = {"url",       "ref",       "path",       "interval",
+	                                   "tokenFile", "tokenUser", "sshKeyFile", "knownHostsFile",
+	                                   "caFile",    NULL};
+	const struct yaml_node *m = section(p, root, "repository"), *n;
+
+	if (!m) {
+		if (!yaml_map_get(root, "repository") || yaml_is_null(yaml_map_get(root, "repository"))) {
+			yaml_error(p->errs, root, -EINVAL,
+			           "repository: required (url of the manifest repository)");
+			p->failed = 1;
+		}
+		return;
+	}
+	check_keys(p, m, "repository", keys);
+	if (!opt(m, "url")) {
+		yaml_error(p->errs, m, -EINVAL, "repository.url: required");
+		p->failed = 1;
+	}
+	get_str(p, m, "url", "repository.url", 2048, &c->repo_url);
+	if (c->repo_url && !*c->repo_url) {
+		yaml_error(p->errs, yaml_map_get(m, "url"), -EINVAL, "repository.url: must not be empty");
+		p->failed = 1;
+	}
+	get_str(p, m, "ref", "repository.ref", 256, &c->repo_ref);
+	if (c->repo_ref && !*c->repo_ref) {
+		yaml_error(p->errs, yaml_map_get(m, "ref"), -EINVAL, "repository.ref: must not be empty");
+		p->failed = 1;
+	}
+	get_str(p, m, "path", "repository.path", 1024, &c->repo_path);
+	n = opt(m, "path");
+	if (n && c->repo_path) {
+		/* normalise "functions/" and "./functions" to "functions"; refuse escapes */
+		char *s = c->repo_path;
+		size_t len;
+
+		while (s[0] == '.' && s[1] == '/')
+			memmove(s, s + 2, strlen(s + 2) + 1);
+		if (!strcmp(s, "."))
+			s[0] = '\0';
+		len = strlen(s);
+		while (len && s[len - 1] == '/')
+			s[--len] = '\0';
+		if (s[0] == '/' || !strcmp(s, "..") || !strncmp(s, "../", 3) || strstr(s, "/../") ||
+		    (len >= 3 && !strcmp(s + len - 3, "/..")) || strstr(s, "//")) {
+			yaml_error(p->errs, n, -EINVAL,
+			           "repository.path: must be a relative path inside the repository");
+			p->failed = 1;
+		}
+	}
+	get_duration(p, m, "interval", "repository.interval", CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS,
+	             &c->interval_ms);
+	get_path(p, m, "tokenFile", "repository.tokenFile", &c->token_file, c->token_file_at);
+	get_str(p, m, "tokenUser", "repository.tokenUser", 256, &c->token_user);
+	get_path(p, m, "sshKeyFile", "repository.sshKeyFile", &c->ssh_key_file, c->ssh_key_file_at);
+	get_path(p, m, "knownHostsFile", "repository.knownHostsFile", &c->known_hosts_file,
+	         c->known_hosts_file_at);
+	get_path(p, m, "caFile", "repository.caFile", &c->ca_file, c->ca_file_at);
+	if (c->ssh_key_file && c->token_file) {
+		yaml_error(
+		    p->errs, yaml_map_key(m, "sshKeyFile"), -EINVAL,
+		    "repository.sshKeyFile: give either tokenFile (HTTPS) or sshKeyFile (SSH), not both");
+		p->failed = 1;
+	}
+	if (c->known_hosts_file && !c->ssh_key_file) {
+		yaml_error(p->errs, yaml_map_key(m, "knownHostsFile"), -EINVAL,
+		           "repository.knownHostsFile: only used with sshKeyFile");
+		p->failed = 1;
+	}
+}
+
+static void parse_aws(struct parser *p, struct config *c, const struct yaml_node *root)
+{
+	static const char *const keys[] = {"region", "endpoint", NULL};
+	const struct yaml_node *m = section(p, root, "aws");
+
+	if (!m)
+		return;
+	check_keys(p, m, "aws", keys);
+	get_str(p, m, "region", "aws.region", 64, &c->aws_region);
+	if (c->aws_region) {
+		const char *s = c->aws_region;
+		bool ok = *s != '\0';
+
+		for (; *s && ok; s++)
+			ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-';
+		if (!ok) {
+			yaml_error(p->errs, opt(m, "region"), -EINVAL,
+			           "aws.region: expected a region name such as us-east-1");
+			p->failed = 1;
+		}
+	}
+	get_str(p, m, "endpoint", "aws.endpoint", 2048, &c->aws_endpoint);
+	if (c->aws_endpoint && !*c->aws_endpoint) {
+		free(c->aws_endpoint); /* "" = the default endpoint */
+		c->aws_endpoint = NULL;
+	} else if (c->aws_endpoint && strncmp(c->aws_endpoint, "https://", 8) &&
+	           strncmp(c->aws_endpoint, "http://", 7)) {
+		yaml_error(p->errs, opt(m, "endpoint"), -EINVAL,
+		           "aws.endpoint: expected an http:// or https:// URL");
+		p->failed = 1;
+	}
+}
+
+static void parse_reconcile(struct parser *p, struct config *c, const struct yaml_node *root)
+{
+	static const char *const keys[] = {"resync", "concurrency", "rateLimit", "backoffMax", NULL};
+	const struct yaml_node *m = section(p, root, "reconcile"), *n;
+	int64_t v;
+
+	if (!m)
+		return;
+	check_keys(p, m, "reconcile", keys);
+	get_duration(p, m, "resync", "reconcile.resync", 0, CONFIG_RESYNC_MAX_MS, &c->resync_ms);
+	get_duration(p, m, "backoffMax", "reconcile.backoffMax", 1000, CONFIG_INTERVAL_MAX_MS,
+	             &c->backoff_max_ms);
+	n = opt(m, "concurrency");
+	if (n) {
+		if (yaml_get_int(n, "reconcile.concurrency", 1, CONFIG_CONCURRENCY_MAX, &v, p->errs) < 0)
+			p->failed = 1;
+		else
+			c->concurrency = (unsigned)v;
+	}
+	n = opt(m, "rateLimit");
+	if (n && yaml_get_double(n, "reconcile.rateLimit", 0.1, CONFIG_RATE_LIMIT_MAX, &c->rate_limit,
+	                         p->errs) < 0)
+		p->failed = 1;
+}
+
+static void parse_server(struct parser *p, struct config *c, const struct yaml_node *root)
+{
+	static const char *const keys[] = {"listen", "webhookSecretFile", NULL};
+	const struct yaml_node *m = section(p, root, "server"), *n;
+	struct error e = ERROR_INIT;
+
+	if (m) {
+		check_keys(p, m, "server", keys);
+		n = yaml_map_get(m, "listen");
+		if (n && yaml_is_null(n)) {
+			free(c->listen); /* listen: ~  -> no HTTP server */
+			c->listen = NULL;
+		} else {
+			get_str(p, m, "listen", "server.listen", 128, &c->listen);
+		}
+		if (c->listen && !*c->listen) {
+			free(c->listen);
+			c->listen = NULL;
+		}
+		get_path(p, m, "webhookSecretFile", "server.webhookSecretFile", &c->webhook_secret_file,
+		         c->webhook_secret_file_at);
+	}
+	if (c->listen &&
+	    config_listen_parse(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port, &e) < 0) {
+		yaml_error(p->errs, m ? opt(m, "listen") : NULL, -EINVAL, "server.listen: %s", e.msg);
+		p->failed = 1;
+	}
+}
+
+static void parse_log(struct parser *p, struct config *c, const struct yaml_node *root)
+{
+	static const char *const keys[] = {"format", "level", NULL};
+	const struct yaml_node *m = section(p, root, "log"), *n;
+	enum log_format f;
+	const char *s;
+	int level;
+
+	if (!m)
+		return;
+	check_keys(p, m, "log", keys);
+	n = opt(m, "format");
+	if (n && yaml_get_string(n, "log.format", 16, &s, p->errs) == 0) {
+		if (log_format_parse(s, &f) < 0) {
+			yaml_error(p->errs, n, -EINVAL, "log.format: expected text or json");
+			p->failed = 1;
+		} else {
+			c->log_format = (int)f;
+		}
+	} else if (n) {
+		p->failed = 1;
+	}
+	n = opt(m, "level");
+	if (n && yaml_get_string(n, "log.level", 16, &s, p->errs) == 0) {
+		if (log_level_parse(s, &level) < 0) {
+			yaml_error(p->errs, n, -EINVAL,
+			           "log.level: expected error, warning, notice, info or debug");
+			p->failed = 1;
+		} else {
+			c->log_level = level;
+		}
+	} else if (n) {
+		p->failed = 1;
+	}
+}
+
+static int config_defaults(struct config *c)
+{
+	c->repo_ref = strdup(CONFIG_DEFAULT_REF);
+	c->repo_path = strdup("");
+	c->interval_ms = CONFIG_DEFAULT_INTERVAL_MS;
+	c->resync_ms = CONFIG_DEFAULT_RESYNC_MS;
+	c->concurrency = CONFIG_DEFAULT_CONCURRENCY;
+	c->rate_limit = CONFIG_DEFAULT_RATE_LIMIT;
+	c->backoff_max_ms = CONFIG_DEFAULT_BACKOFF_MAX_MS;
+	c->listen = strdup(CONFIG_DEFAULT_LISTEN);
+	c->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
+	c->log_format = LOG_FORMAT_TEXT;
+	c->log_level = LOG_INFO;
+	buf_init(&c->token, CONFIG_SECRET_MAX + 2);
+	buf_mark_secret(&c->token);
+	buf_init(&c->webhook_secret, CONFIG_SECRET_MAX + 2);
+	buf_mark_secret(&c->webhook_secret);
+	if (!c->repo_ref || !c->repo_path || !c->listen || !c->state_dir)
+		return -ENOMEM;
+	return 0;
+}
+
+int config_parse(struct config **ret, const char *file, const char *data, size_t len, struct errlist *errs)
+{
+	static const char *const keys[] = {"repository", "aws", "reconcile", "server",
+	                                   "stateDir",   "log", NULL};
+	static const struct yaml_limits limits = YAML_LIMITS_CONFIG;
+	struct parser p = {.errs = errs};
+	struct yaml_stream *stream = NULL;
+	const struct yaml_node *root;
+	struct config *c;
+	size_t before = errlist_count(errs);
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	r = config_defaults(c);
+	if (r < 0)
+		goto out;
+	c->file = strdup(file);
+	if (!c->file) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = yaml_stream_parse(&stream, file, data, len, &limits, errs);
+	if (r < 0)
+		goto out;
+	if (stream->failed || errlist_count(errs) > before) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (stream->n_docs != 1) {
+		if (stream->n_docs == 0)
+			errlist_add(errs, -EINVAL, file, 0, 0,
+			            "empty configuration (repository.url is required)");
+		else
+			errlist_add(errs, -EINVAL, file, stream->docs[1].line, stream->docs[1].col,
+			            "expected one YAML document, found %zu", stream->n_docs);
+		r = -EINVAL;
+		goto out;
+	}
+	root = stream->docs[0].root;
+	if (!root || yaml_is_null(root)) {
+		errlist_add(errs, -EINVAL, file, 0, 0, "empty configuration (repository.url is required)");
+		r = -EINVAL;
+		goto out;
+	}
+	if (yaml_expect_mapping(root, "configuration", errs) < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	check_keys(&p, root, NULL, keys);
+	parse_repository(&p, c, root);
+	parse_aws(&p, c, root);
+	parse_reconcile(&p, c, root);
+	parse_server(&p, c, root);
+	get_path(&p, root, "stateDir", "stateDir", &c->state_dir, NULL);
+	parse_log(&p, c, root);
+	if (p.failed < 0) {
+		r = p.failed;
+		goto out;
+	}
+	if (p.failed) {
+		r = -EINVAL;
+		goto out;
+	}
+	*ret = c;
+	c = NULL;
+	r = 0;
+out:
+	yaml_stream_free(stream);
+	config_free(c);
+	return r;
+}
+
+/* Read a file of at most `max` bytes into `out`. */
+static int read_file(const char *path, size_t max, struct buf *out, struct error *err)
+{
+	struct stat st;
+	char chunk[4096];
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = error_set(err, -EINVAL, "%s: not a regular file", path);
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = error_set(err, -errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (out->len + (size_t)n > max) {
+			r = error_set(err, -E2BIG, "%s: larger than %zu bytes", path, max);
+			goto out;
+		}
+		r = buf_put(out, chunk, (size_t)n);
+		if (r < 0)
+			goto out;
+	}
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	close(fd);
+	return r;
+}
+
+static int load_secret(struct config *c, const char *path, const unsigned at[2], const char *what,
+                       struct buf *out, struct errlist *errs)
+{
+	struct error e = ERROR_INIT;
+	int r;
+
+	buf_reset(out);
+	r = read_file(path, CONFIG_SECRET_MAX, out, &e);
+	if (r == 0) {
+		/* one trailing newline (echo secret > file) is not part of the secret */
+		if (out->len && out->ptr[out->len - 1] == '\n')
+			buf_truncate(out, out->len - 1);
+		if (out->len && out->ptr[out->len - 1] == '\r')
+			buf_truncate(out, out->len - 1);
+		if (out->len == 0)
+			r = error_set(&e, -EINVAL, "%s: empty", path);
+		else if (memchr(out->ptr, '\0', out->len) || memchr(out->ptr, '\n', out->len))
+			r = error_set(&e, -EINVAL, "%s: must be one line of text", path);
+	}
+	if (r < 0) {
+		buf_reset(out);
+		errlist_add(errs, r, c->file, at[0], at[1], "%s: %s", what, e.msg);
+	}
+	return r;
+}
+
+static int check_readable(struct config *c, const char *path, const unsigned at[2], const char *what,
+                          struct errlist *errs)
+{
+	if (access(path, R_OK) == 0)
+		return 0;
+	return errlist_add(errs, -errno, c->file, at[0], at[1], "%s: %s: %s", what, path, strerror(errno));
+}
+
+int config_secrets_load(struct config *c, struct errlist *errs)
+{
+	int r = 0;
+
+	if (c->token_file &&
+	    load_secret(c, c->token_file, c->token_file_at, "repository.tokenFile", &c->token, errs) < 0)
+		r = -EINVAL;
+	if (c->webhook_secret_file && load_secret(c, c->webhook_secret_file, c->webhook_secret_file_at,
+	                                          "server.webhookSecretFile", &c->webhook_secret, errs) < 0)
+		r = -EINVAL;
+	if (c->ssh_key_file &&
+	    check_readable(c, c->ssh_key_file, c->ssh_key_file_at, "repository.sshKeyFile", errs) < 0)
+		r = -EINVAL;
+	if (c->known_hosts_file && check_readable(c, c->known_hosts_file, c->known_hosts_file_at,
+	                                          "repository.knownHostsFile", errs) < 0)
+		r = -EINVAL;
+	if (c->ca_file && check_readable(c, c->ca_file, c->ca_file_at, "repository.caFile", errs) < 0)
+		r = -EINVAL;
+	return r;
+}
+
+int config_load(struct config **ret, const char *path, struct errlist *errs)
+{
+	struct buf data = BUF_INIT;
+	struct error e = ERROR_INIT;
+	struct config *c = NULL;
+	int r;
+
+	r = read_file(path, CONFIG_FILE_MAX, &data, &e);
+	if (r < 0) {
+		errlist_add(errs, r, NULL, 0, 0, "%s", e.msg);
+		goto out;
+	}
+	r = config_parse(&c, path, data.ptr, data.len, errs);
+	if (r < 0)
+		goto out;
+	r = config_secrets_load(c, errs);
+	if (r < 0)
+		goto out;
+	*ret = c;
+	c = NULL;
+out:
+	buf_release(&data);
+	config_free(c);
+	return r;
+}

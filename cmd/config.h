@@ -1,0 +1,124 @@
+/*
+ * config.h - the daemon's configuration file (default /etc/aliasd/aliasd.yaml).
+ *
+ *   repository: {url, ref, path, interval, tokenFile, tokenUser, sshKeyFile,
+ *                knownHostsFile, caFile}
+ *   aws:        {region, endpoint}
+ *   reconcile:  {resync, concurrency, rateLimit, backoffMax}
+ *   server:     {listen, webhookSecretFile}
+ *   stateDir:   /var/lib/aliasd
+ *   log:        {format, level}
+ *
+ * Parsed with manifest/yaml.h and strict: unknown keys, wrong types, values out
+ * of range are errors, every one reported (all at once) as
+ * "file:line:col: message" in the caller's errlist.
+ *
+ * Files named by *File keys may start with "$CREDENTIALS_DIRECTORY/" or
+ * "${CREDENTIALS_DIRECTORY}/": the prefix is replaced by the environment
+ * variable systemd's LoadCredential= sets (an error when it is unset).
+ * Secrets (token, webhook secret) are read by config_load() into secret
+ * buffers (wiped on free), at most CONFIG_SECRET_MAX bytes, one trailing
+ * newline removed; an empty secret is an error.  The SSH key and known_hosts
+ * files are only checked for readability: libgit2 reads them itself.
+ *
+ * Ownership: config_free() releases everything (accepts NULL).
+ */
+#ifndef ALIASD_CMD_CONFIG_H
+#define ALIASD_CMD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/aliasd/aliasd.yaml"
+#define CONFIG_FILE_MAX     ((size_t)1 << 20)
+#define CONFIG_SECRET_MAX   4096
+
+/* Defaults. */
+#define CONFIG_DEFAULT_REF            "main"
+#define CONFIG_DEFAULT_INTERVAL_MS    60000ULL
+#define CONFIG_DEFAULT_RESYNC_MS      600000ULL
+#define CONFIG_DEFAULT_CONCURRENCY    8
+#define CONFIG_DEFAULT_RATE_LIMIT     10.0
+#define CONFIG_DEFAULT_BACKOFF_MAX_MS 300000ULL
+#define CONFIG_DEFAULT_LISTEN         "127.0.0.1:9410"
+#define CONFIG_DEFAULT_STATE_DIR      "/var/lib/aliasd"
+
+/* Ranges. */
+#define CONFIG_INTERVAL_MIN_MS 100ULL
+#define CONFIG_INTERVAL_MAX_MS 86400000ULL  /* 1 day */
+#define CONFIG_RESYNC_MAX_MS   604800000ULL /* 7 days; 0 = never */
+#define CONFIG_CONCURRENCY_MAX 64
+#define CONFIG_RATE_LIMIT_MAX  100.0
+
+struct config {
+	char *file; /* where it was read from */
+
+	char *repo_url;  /* required */
+	char *repo_ref;  /* "main" by default */
+	char *repo_path; /* "" = repository root */
+	uint64_t interval_ms;
+	char *token_file; /* expanded paths, NULL when not given */
+	char *token_user; /* NULL = the repository module's default */
+	char *ssh_key_file;
+	char *known_hosts_file;
+	char *ca_file;
+
+	char *aws_region;   /* NULL = from the environment */
+	char *aws_endpoint; /* NULL = AWS default */
+
+	uint64_t resync_ms; /* 0 = never */
+	unsigned concurrency;
+	double rate_limit;       /* requests per second */
+	uint64_t backoff_max_ms; /* cap of per-function and Git retry backoff */
+
+	char *listen;         /* "host:port" as written; NULL = no HTTP server */
+	char listen_host[64]; /* address without brackets */
+	uint16_t listen_port; /* 0 = any free port */
+	char *webhook_secret_file;
+
+	char *state_dir;
+
+	int log_format; /* enum log_format */
+	int log_level;  /* LOG_ERR..LOG_DEBUG */
+
+	/* Where each *File key was written (1-based; 0 = not given), for messages. */
+	unsigned token_file_at[2], ssh_key_file_at[2], known_hosts_file_at[2], ca_file_at[2],
+	    webhook_secret_file_at[2];
+
+	/* Filled by config_load() (not by config_parse). */
+	struct buf token;          /* secret; empty when no tokenFile */
+	struct buf webhook_secret; /* secret; empty when no webhookSecretFile */
+};
+
+/*
+ * Parse `len` bytes of YAML text named `file` (for messages).  Pure: reads no
+ * other file (secrets stay unread, *File paths are expanded).  Returns 0 with
+ * *ret set, or -EINVAL with every problem in `errs` (-ENOMEM).
+ */
+int config_parse(struct config **ret, const char *file, const char *data, size_t len, struct errlist *errs);
+
+/*
+ * Read `path` (at most CONFIG_FILE_MAX bytes), parse it and read the secrets.
+ * Errors as above; a missing file is "path: No such file or directory".
+ */
+int config_load(struct config **ret, const char *path, struct errlist *errs);
+
+/* Read the secret files of a parsed config into c->token / c->webhook_secret. */
+int config_secrets_load(struct config *c, struct errlist *errs);
+
+/*
+ * Expand a leading $CREDENTIALS_DIRECTORY or ${CREDENTIALS_DIRECTORY} in
+ * `path`; *ret is malloc'ed.  -EINVAL when the variable is referenced but
+ * unset, or any other '$' appears.
+ */
+int config_path_expand(const char *path, char **ret, struct error *err);
+
+/* Split "host:port" / "[v6]:port" (port 0..65535). */
+int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port, struct error *err);
+
+void config_free(struct config *c);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * httpd.c - /healthz /metrics /status /hooks/github over libmicrohttpd, see httpd.h.
+ */
+#include "cmd/httpd.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "util/log.h"
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	struct httpd_handlers h;
+	pthread_mutex_t lock; /* secret */
+	struct buf secret;
+	uint16_t port;
+};
+
+/* Per-request state, allocated on the first call for a POST. */
+struct request {
+	struct buf body;
+	bool too_big;
+};
+
+int httpd_webhook_verify(const char *secret, size_t secret_len, const void *body, size_t body_len,
+                         const char *signature_header)
+{
+	unsigned char mac[32], want[32];
+	unsigned int mac_len = 0;
+	const char *hex;
+
+	if (!secret || secret_len == 0 || !signature_header)
+		return -EACCES;
+	if (strncmp(signature_header, "sha256=", 7))
+		return -EACCES;
+	hex = signature_header + 7;
+	if (strlen(hex) != 64)
+		return -EACCES;
+	for (size_t i = 0; i < 32; i++) {
+		int v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * i + (size_t)j];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				v |= c - 'A' + 10;
+			else
+				return -EACCES;
+		}
+		want[i] = (unsigned char)v;
+	}
+	if (!HMAC(EVP_sha256(), secret, (int)secret_len, body, body_len, mac, &mac_len) || mac_len != 32)
+		return -EACCES;
+	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0)
+		return -EACCES;
+	return 0;
+}
+
+int httpd_push_parse(const char *body, size_t len, char ret_ref[256], char ret_after[41])
+{
+	cJSON *root = cJSON_ParseWithLength(body, len); /* freed with cJSON_Delete */
+	const cJSON *ref, *after;
+
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -EBADMSG;
+	}
+	ref = cJSON_GetObjectItemCaseSensitive(root, "ref");
+	after = cJSON_GetObjectItemCaseSensitive(root, "after");
+	ret_ref[0] = ret_after[0] = '\0';
+	if (cJSON_IsString(ref) && strlen(ref->valuestring) < 256)
+		strcpy(ret_ref, ref->valuestring);
+	if (cJSON_IsString(after) && strlen(after->valuestring) < 41)
+		strcpy(ret_after, after->valuestring);
+	cJSON_Delete(root);
+	return 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type, const char *body,
+                             size_t len, const char *allow)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (allow)
+		MHD_add_response_header(resp, "Allow", allow);
+	r = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	return reply(conn, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
+}
+
+static enum MHD_Result serve_callback(struct MHD_Connection *conn, int (*fn)(void *, struct buf *), void *ctx,
+                                      const char *type, unsigned bad_status)
+{
+	struct buf out = BUF_INIT_CAP((size_t)64 << 20);
+	enum MHD_Result r;
+	int rc = fn ? fn(ctx, &out) : 0;
+
+	if (rc < 0) {
+		if (out.len == 0)
+			buf_printf(&out, "error: %s\n", strerror(-rc));
+		r = reply(conn, bad_status, "text/plain; charset=utf-8", out.ptr, out.len, NULL);
+	} else {
+		r = reply(conn, MHD_HTTP_OK, type, out.ptr, out.len, NULL);
+	}
+	buf_release(&out);
+	return r;
+}
+
+static enum MHD_Result webhook(struct httpd *d, struct MHD_Connection *conn, struct request *req)
+{
+	const char *event = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-GitHub-Event");
+	const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
+	const char *delivery = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-GitHub-Delivery");
+	char ref[256], after[41];
+	int ok;
+
+	if (req->too_big) {
+		log_event(LOG_WARNING, "webhook refused", "reason", "body too large", NULL);
+		return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "payload too large\n");
+	}
+	pthread_mutex_lock(&d->lock);
+	ok = httpd_webhook_verify(d->secret.len ? d->secret.ptr : NULL, d->secret.len, req->body.ptr,
+	                          req->body.len, sig) == 0;
+	pthread_mutex_unlock(&d->lock);
+	if (!ok) {
+		log_event(LOG_WARNING, "webhook refused", "reason",
+		          sig ? "bad signature" : "missing signature", "delivery", delivery, NULL);
+		return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "bad or missing X-Hub-Signature-256\n");
+	}
+	if (event && !strcmp(event, "ping")) {
+		log_event(LOG_INFO, "webhook ping", "delivery", delivery, NULL);
+		return reply_text(conn, MHD_HTTP_OK, "pong\n");
+	}
+	if (!event || strcmp(event, "push")) {
+		log_event(LOG_INFO, "webhook ignored", "event", event, "delivery", delivery, NULL);
+		return reply_text(conn, MHD_HTTP_ACCEPTED, "ignored\n");
+	}
+	if (httpd_push_parse(req->body.ptr, req->body.len, ref, after) < 0)
+		return reply_text(conn, MHD_HTTP_BAD_REQUEST, "push payload is not a JSON object\n");
+	log_event(LOG_INFO, "webhook push", "ref", ref, "after", after, "delivery", delivery, NULL);
+	if (d->h.push)
+		d->h.push(d->h.ctx, ref, after);
+	return reply_text(conn, MHD_HTTP_ACCEPTED, "accepted\n");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
+{
+	struct httpd *d = cls;
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	bool post = !strcmp(method, "POST");
+	struct request *req = *con_cls;
+
+	(void)version;
+	if (!strcmp(url, "/hooks/github")) {
+		if (!post)
+			return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
+			             19, "POST");
+		if (!req) {
+			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+			req = calloc(1, sizeof(*req));
+			if (!req)
+				return MHD_NO;
+			buf_init(&req->body, HTTPD_BODY_MAX);
+			*con_cls = req;
+			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+
+			if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
+				req->too_big = true;
+			/*
+			 * Too big: with "Expect: 100-continue" answer at once (the body is
+			 * never sent); otherwise read and discard it, then answer, so that
+			 * clients which send before reading see the 413, not a reset.
+			 */
+			if (!req->too_big || !expect || strcasecmp(expect, "100-continue"))
+				return MHD_YES;
+		}
+		if (*upload_data_size) {
+			if (!req->too_big && buf_put(&req->body, upload_data, *upload_data_size) < 0)
+				req->too_big = true;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return webhook(d, conn, req);
+	}
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/metrics") || !strcmp(url, "/status")) {
+		if (!get)
+			return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
+			             19, "GET, HEAD");
+		if (!strcmp(url, "/metrics"))
+			return serve_callback(conn, d->h.metrics, d->h.ctx,
+			                      "text/plain; version=0.0.4; charset=utf-8",
+			                      MHD_HTTP_INTERNAL_SERVER_ERROR);
+		if (!strcmp(url, "/status"))
+			return serve_callback(conn, d->h.status, d->h.ctx, "application/json",
+			                      MHD_HTTP_INTERNAL_SERVER_ERROR);
+		if (!d->h.health)
+			return reply_text(conn, MHD_HTTP_OK, "ok\n");
+		{
+			struct buf out = BUF_INIT_CAP(4096);
+			int rc = d->h.health(d->h.ctx, &out);
+			enum MHD_Result r;
+
+			if (rc < 0)
+				buf_putc(&out, '\n');
+			r = rc < 0 ? reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, out.ptr)
+			           : reply_text(conn, MHD_HTTP_OK, "ok\n");
+			buf_release(&out);
+			return r;
+		}
+	}
+	return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+	struct request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req) {
+		buf_release(&req->body);
+		free(req);
+		*con_cls = NULL;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event(LOG_DEBUG, "http server", "detail", msg, NULL);
+}
+
+int httpd_secret_set(struct httpd *d, const char *secret, size_t secret_len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	buf_reset(&d->secret);
+	if (secret && secret_len)
+		r = buf_put(&d->secret, secret, secret_len);
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+int httpd_start(struct httpd **ret, const char *host, uint16_t port, const char *secret, size_t secret_len,
+                const struct httpd_handlers *h, struct error *err)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl = sizeof(ss);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *info;
+	struct httpd *d;
+	int r;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		return error_set(err, -EINVAL, "listen address '%s' is not an IPv4 or IPv6 address", host);
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	buf_init(&d->secret, 4096);
+	buf_mark_secret(&d->secret);
+	if (h)
+		d->h = *h;
+	r = httpd_secret_set(d, secret, secret_len);
+	if (r < 0)
+		goto fail;
+	errno = 0;
+	d->mhd = MHD_start_daemon(
+	    flags, port, NULL, NULL, handle, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTIONS_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)128 * 1024, MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_END);
+	if (!d->mhd) {
+		r = errno ? -errno : -EADDRINUSE;
+		error_set(err, r, "cannot listen on %s%s%s:%u: %s", strchr(host, ':') ? "[" : "", host,
+		          strchr(host, ':') ? "]" : "", port, strerror(-r));
+		goto fail;
+	}
+	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+	if (info && getsockname(info->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+		d->port = ntohs(ss.ss_family == AF_INET6 ? sin6->sin6_port : sin->sin_port);
+	else
+		d->port = port;
+	*ret = d;
+	return 0;
+fail:
+	buf_release_secret(&d->secret);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	return r;
+}
+
+uint16_t httpd_port(const struct httpd *d)
+{
+	return d->port;
+}
+
+void httpd_stop(struct httpd *d)
+{
+	if (!d)
+		return;
+	if (d->mhd)
+		MHD_stop_daemon(d->mhd);
+	buf_release_secret(&d->secret);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}

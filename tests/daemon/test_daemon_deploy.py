@@ -1,0 +1,150 @@
+"""deploy/: the systemd unit passes `systemd-analyze verify`, the IAM policy is
+least-privilege, the example config is accepted by `aliasd run -n`."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+ALIASD_ACTIONS = {
+    "lambda:GetFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:ListVersionsByFunction",
+    "lambda:ListAliases",
+    "lambda:GetAlias",
+    "lambda:CreateFunction",
+    "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration",
+    "lambda:PublishVersion",
+    "lambda:CreateAlias",
+    "lambda:UpdateAlias",
+    "lambda:DeleteAlias",
+    "lambda:DeleteFunction",
+}
+
+FUNCTION_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+\*(:\*)?$")
+
+
+def _unit_text(root_dir):
+    with open(os.path.join(root_dir, "deploy", "aliasd.service")) as f:
+        return f.read()
+
+
+def _directives(text):
+    out = {}
+    section = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        out.setdefault((section, key), []).append(value)
+    return out
+
+
+def _verify(unit_path, tmp_path):
+    env = dict(os.environ, SYSTEMD_LOG_LEVEL="notice")
+    return subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit_path)],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+
+
+@pytest.fixture
+def unit_copy(root_dir, aliasd_bin, tmp_path):
+    """The unit with ExecStart pointing at the binary under test."""
+    if not shutil.which("systemd-analyze"):
+        pytest.fail("systemd-analyze missing (Debian package systemd)")
+    text = _unit_text(root_dir)
+    assert "ExecStart=/usr/local/bin/aliasd run -c /etc/aliasd/aliasd.yaml" in text
+    path = tmp_path / "aliasd.service"
+    path.write_text(text.replace("/usr/local/bin/aliasd", os.path.abspath(aliasd_bin)))
+    return path
+
+
+def test_unit_verifies(unit_copy, tmp_path):
+    r = _verify(unit_copy, tmp_path)
+    assert r.returncode == 0, r.stderr
+    # systemd-analyze prints warnings (unknown keys, bad values) without failing
+    assert "Unknown key" not in r.stderr and "Failed to parse" not in r.stderr, r.stderr
+
+
+def test_unit_verify_can_fail(root_dir, tmp_path):
+    """The check is real: a missing binary or a bad directive is refused."""
+    text = _unit_text(root_dir).replace("/usr/local/bin/aliasd", str(tmp_path / "missing" / "aliasd"))
+    path = tmp_path / "aliasd.service"
+    path.write_text(text)
+    r = _verify(path, tmp_path)
+    assert r.returncode != 0
+    assert "not executable" in r.stderr
+
+
+def test_unit_directives(root_dir):
+    d = _directives(_unit_text(root_dir))
+    svc = lambda k: d.get(("Service", k), [])  # noqa: E731
+    assert svc("Type") == ["notify"]
+    assert svc("NotifyAccess") == ["main"]
+    assert svc("ExecReload") == ["/bin/kill -HUP $MAINPID"]
+    assert svc("Restart") == ["on-failure"]
+    assert svc("WatchdogSec") and svc("WatchdogSec")[0] not in ("0", "infinity")
+    assert svc("DynamicUser") == ["yes"]
+    assert svc("StateDirectory") == ["aliasd"]
+    assert svc("ConfigurationDirectory") == ["aliasd"]
+    for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices"):
+        assert svc(key) == ["yes"], key
+    assert svc("ProtectSystem") == ["strict"]
+    assert svc("RestrictAddressFamilies") == ["AF_UNIX AF_INET AF_INET6"]
+    assert "@system-service" in svc("SystemCallFilter")
+    assert svc("SystemCallArchitectures") == ["native"]
+    creds = {v.split(":", 1)[0] for v in svc("LoadCredential")}
+    assert creds == {"git-token", "webhook-secret"}
+    assert d.get(("Install", "WantedBy")) == ["multi-user.target"]
+
+
+def test_iam_policy_least_privilege(root_dir):
+    with open(os.path.join(root_dir, "deploy", "iam-policy.json")) as f:
+        policy = json.load(f)
+    assert policy["Version"] == "2012-10-17"
+    assert set(policy) == {"Version", "Statement"}
+    stmts = policy["Statement"]
+    assert isinstance(stmts, list) and stmts
+    sids = [s["Sid"] for s in stmts]
+    assert len(set(sids)) == len(sids)
+    granted = set()
+    for s in stmts:
+        assert set(s) <= {"Sid", "Effect", "Action", "Resource", "Condition"}, s
+        assert re.fullmatch(r"[A-Za-z0-9]+", s["Sid"]), s["Sid"]
+        assert s["Effect"] == "Allow"
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        assert "*" not in resources, s["Sid"]
+        for a in actions:
+            assert "*" not in a, a
+            service = a.split(":")[0]
+            if service == "lambda":
+                granted.add(a)
+                for r in resources:
+                    assert FUNCTION_ARN.match(r), r
+                if a == "lambda:DeleteFunction":
+                    # pruning deletes versions: only qualified ARNs, never a whole function
+                    assert all(r.endswith(":*") for r in resources), resources
+            elif a == "iam:PassRole":
+                assert s["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+                for r in resources:
+                    assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[A-Za-z0-9_+=,.@/-]+", r.replace("*", "x")), r
+            elif service == "s3":
+                assert a in ("s3:GetObject", "s3:GetObjectVersion"), a
+                for r in resources:
+                    assert r.startswith("arn:aws:s3:::") and "/" in r, r
+            else:
+                pytest.fail(f"unexpected action {a}")
+    assert granted == ALIASD_ACTIONS
+    # every managing action covers both the function and its qualified forms
+    for s in stmts:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if "lambda:UpdateAlias" in actions:
+            assert any(r.endswith(":*") for r in s["Resource"])
+            assert any(not r.endswith(":*") for r in s["Resource"])

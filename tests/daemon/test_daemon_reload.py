@@ -1,0 +1,81 @@
+"""SIGHUP: a valid config is taken (new webhook secret, new interval); an
+invalid one is refused, the old one kept, the daemon keeps running."""
+import signal
+import time
+
+import pytest
+
+from daemon_helpers import World, function_manifest, wait_for
+
+
+@pytest.fixture
+def world(aliasd_bin, emulator, tmp_path):
+    w = World(aliasd_bin, emulator, tmp_path)
+    w.repo.write("functions/fn.yaml", function_manifest("shipping"))
+    w.repo.commit("shipping")
+    yield w
+    w.close()
+
+
+def test_sighup_reload(world):
+    d = world.start(interval="60s")
+    world.wait_state("shipping", "Synced", timeout=20)
+
+    # invalid config: refused with file:line:col, old one kept
+    with open(world.config) as f:
+        good = f.read()
+    with open(world.config, "w") as f:
+        f.write(good.replace("interval: 60s", "interval: soon"))
+    n = len(d.notify.all())
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "config reload refused" in d.log_text(), 5, what="reload refused")
+    assert "aliasd.yaml:5:13: repository.interval:" in d.log_text()
+    wait_for(lambda: d.notify.has("RELOADING=1"), 5, what="RELOADING=1")
+    assert d.proc.poll() is None
+    assert d.get("/healthz")[0] == 200
+    # the old secret still works
+    assert d.post_hook(b"{}", secret=world.secret, event="ping") == 200
+
+    # valid config: new secret, 1 s interval
+    new_secret = b"rotated secret"
+    new_file = world.tmp + "/webhook-secret-2"
+    with open(new_file, "wb") as f:
+        f.write(new_secret)
+    world.configure(interval="1s", secret_file=new_file)
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded" in d.log_text(), 5, what="config reloaded")
+    msgs = d.notify.all()[n:]
+    assert "RELOADING=1" in msgs and msgs.index("RELOADING=1") < len(msgs) - 1
+    assert d.post_hook(b"{}", secret=world.secret, event="ping") == 401
+    assert d.post_hook(b"{}", secret=new_secret, event="ping") == 200
+    # and the new 1 s interval polls a promotion without any webhook
+    world.repo.write("functions/fn.yaml", function_manifest("shipping", prod="v2"))
+    world.repo.commit("promote")
+    world.wait_aliases("shipping", {"Prod": "2", "Test": "2"}, timeout=2.2)
+    rc, took = d.stop()
+    assert rc == 0 and took < 5
+
+
+def test_invalid_config_at_start_fails(world, aliasd_bin):
+    world.configure(interval="1s")
+    with open(world.config, "a") as f:
+        f.write("colour: blue\n")
+    d = world.start(wait_ready=False)
+    rc = d.proc.wait(timeout=10)
+    assert rc == 1
+    assert "aliasd.yaml:" in d.log_text() and "colour: unknown key" in d.log_text()
+    assert not d.notify.has("READY=1")
+
+
+def test_listen_address_in_use(world):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", world.port))
+    s.listen(1)
+    try:
+        d = world.start(wait_ready=False, interval="1s")
+        rc = d.proc.wait(timeout=10)
+        assert rc == 1
+        assert "cannot listen on 127.0.0.1:%d" % world.port in d.log_text()
+    finally:
+        s.close()

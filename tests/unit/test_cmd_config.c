@@ -1,0 +1,296 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/config.h"
+#include "tests/unit/harness.h"
+#include "util/log.h"
+
+static int parse(const char *text, struct config **ret, struct errlist *errs)
+{
+	return config_parse(ret, "aliasd.yaml", text, strlen(text), errs);
+}
+
+/* All errors joined as "file:line:col: msg\n". */
+static void errs_text(const struct errlist *l, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < l->len && o < outsz; i++) {
+		char line[2048];
+
+		error_format(&l->items[i], line, sizeof(line));
+		o += (size_t)snprintf(out + o, outsz - o, "%s\n", line);
+	}
+}
+
+TEST(config_full)
+{
+	static const char text[] = "repository:\n"
+	                           "  url: https://github.com/acme/lambda-releases.git\n"
+	                           "  ref: release\n"
+	                           "  path: ./functions/\n"
+	                           "  interval: 90s\n"
+	                           "aws:\n"
+	                           "  region: eu-west-1\n"
+	                           "  endpoint: \"http://127.0.0.1:4566\"\n"
+	                           "reconcile:\n"
+	                           "  resync: 10m\n"
+	                           "  concurrency: 4\n"
+	                           "  rateLimit: 2.5\n"
+	                           "  backoffMax: 30s\n"
+	                           "server:\n"
+	                           "  listen: \"[::1]:9999\"\n"
+	                           "stateDir: /tmp/aliasd-state\n"
+	                           "log: {format: json, level: debug}\n";
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+
+	REQUIRE(parse(text, &c, &errs) == 0);
+	CHECK_INT(errlist_count(&errs), 0);
+	CHECK_STR(c->repo_url, "https://github.com/acme/lambda-releases.git");
+	CHECK_STR(c->repo_ref, "release");
+	CHECK_STR(c->repo_path, "functions");
+	CHECK_U64(c->interval_ms, 90000);
+	CHECK_STR(c->aws_region, "eu-west-1");
+	CHECK_STR(c->aws_endpoint, "http://127.0.0.1:4566");
+	CHECK_U64(c->resync_ms, 600000);
+	CHECK_INT(c->concurrency, 4);
+	CHECK(c->rate_limit == 2.5);
+	CHECK_U64(c->backoff_max_ms, 30000);
+	CHECK_STR(c->listen_host, "::1");
+	CHECK_INT(c->listen_port, 9999);
+	CHECK_STR(c->state_dir, "/tmp/aliasd-state");
+	CHECK_INT(c->log_format, LOG_FORMAT_JSON);
+	CHECK_INT(c->log_level, LOG_DEBUG);
+	CHECK(c->token_file == NULL && c->webhook_secret_file == NULL);
+	config_free(c);
+	errlist_free(&errs);
+}
+
+TEST(config_defaults)
+{
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+
+	REQUIRE(parse("repository: {url: /srv/git/releases.git}\naws:\n  endpoint: \"\"\n", &c, &errs) == 0);
+	CHECK_STR(c->repo_url, "/srv/git/releases.git");
+	CHECK_STR(c->repo_ref, "main");
+	CHECK_STR(c->repo_path, "");
+	CHECK_U64(c->interval_ms, 60000);
+	CHECK_U64(c->resync_ms, 600000);
+	CHECK_INT(c->concurrency, 8);
+	CHECK(c->rate_limit == 10.0);
+	CHECK_STR(c->listen, "127.0.0.1:9410");
+	CHECK_STR(c->listen_host, "127.0.0.1");
+	CHECK_INT(c->listen_port, 9410);
+	CHECK_STR(c->state_dir, "/var/lib/aliasd");
+	CHECK(c->aws_endpoint == NULL);
+	CHECK(c->aws_region == NULL);
+	CHECK_INT(c->log_format, LOG_FORMAT_TEXT);
+	CHECK_INT(c->log_level, LOG_INFO);
+	config_free(c);
+	errlist_free(&errs);
+}
+
+TEST(config_all_errors_at_once)
+{
+	static const char text[] = "repository:\n"                  /* 1 */
+	                           "  url: [a, b]\n"                /* 2 */
+	                           "  interval: 60\n"               /* 3 */
+	                           "  colour: blue\n"               /* 4 */
+	                           "reconcile:\n"                   /* 5 */
+	                           "  resync: 10 minutes\n"         /* 6 */
+	                           "  concurrency: 0\n"             /* 7 */
+	                           "  rateLimit: fast\n"            /* 8 */
+	                           "server:\n"                      /* 9 */
+	                           "  listen: localhost\n"          /* 10 */
+	                           "log: {format: xml, level: 3}\n" /* 11 */
+	                           "stateDir: relative/dir\n"       /* 12 */
+	                           "extra: 1\n";                    /* 13 */
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = (struct config *)0x1;
+	char all[8192];
+
+	CHECK_INT(parse(text, &c, &errs), -EINVAL);
+	CHECK(c == (struct config *)0x1); /* not written on failure */
+	errlist_sort(&errs);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, "aliasd.yaml:2:8: repository.url: expected a string") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:3:13: repository.interval: ") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:4:3: repository.colour: unknown key") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:6:11: reconcile.resync: ") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:7:16: reconcile.concurrency") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:8:14: reconcile.rateLimit") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:10:11: server.listen: expected address:port") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:11:15: log.format: expected text or json") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:11:27: log.level: expected error") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:12:11: stateDir: must be an absolute path") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:13:1: extra: unknown key") != NULL, "%s", all);
+	CHECKF(errlist_count(&errs) == 11, "%zu errors:\n%s", errlist_count(&errs), all);
+	errlist_free(&errs);
+}
+
+TEST(config_structure_errors)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"", "empty configuration"},
+	    {"# only a comment\n", "empty configuration"},
+	    {"- a\n- b\n", "aliasd.yaml:1:1: configuration: expected a mapping"},
+	    {"aws: {region: us-east-1}\n", "repository: required"},
+	    {"repository: {ref: main}\n", "aliasd.yaml:1:13: repository.url: required"},
+	    {"repository: {url: x}\n---\nrepository: {url: y}\n", "expected one YAML document"},
+	    {"repository: {url: x, url: y}\n", "aliasd.yaml:1:22: duplicate key"},
+	    {"repository: {url: x\n", "aliasd.yaml:"},
+	    {"repository: &a {url: x}\naws: *a\n", "aliasd.yaml:1:13: anchors"},
+	    {"repository: {url: x, path: ../etc}\n", "repository.path: must be a relative path"},
+	    {"repository: {url: x, interval: 50ms}\n", "repository.interval: 50ms is out of range"},
+	    {"repository: {url: x, interval: 2d}\n", "repository.interval: 2d is out of range"},
+	    {"repository: {url: x, tokenFile: t, sshKeyFile: /k}\n", "must be an absolute path"},
+	    {"repository: {url: x, tokenFile: /t, sshKeyFile: /k}\n", "not both"},
+	    {"repository: {url: x, knownHostsFile: /k}\n", "only used with sshKeyFile"},
+	    {"repository: {url: x}\naws: {region: US_EAST}\n", "aws.region: expected a region name"},
+	    {"repository: {url: x}\naws: {endpoint: ftp://x}\n", "aws.endpoint: expected an http"},
+	    {"repository: {url: x}\naws: [1]\n", "aliasd.yaml:2:6: aws: expected a mapping"},
+	    {"repository: {url: x}\nreconcile: {concurrency: 65}\n", "reconcile.concurrency"},
+	    {"repository: {url: x}\nreconcile: {concurrency: \"4\"}\n", "reconcile.concurrency"},
+	    {"repository: {url: x}\nreconcile: {rateLimit: 101}\n", "reconcile.rateLimit"},
+	    {"repository: {url: x}\nserver: {listen: \"127.0.0.1:70000\"}\n", "server.listen: port"},
+	    {"repository: {url: x}\nserver: {listen: \"::1:80\"}\n", "needs brackets"},
+	    {"repository: {url: x}\nserver: {listen: \":80\"}\n", "address missing"},
+	    {"repository: {url: x}\nserver: {webhookSecretFile: /a/$HOME/b}\n", "only a leading"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct errlist errs = ERRLIST_INIT;
+		struct config *c = NULL;
+		char all[4096];
+		int r = parse(cases[i].text, &c, &errs);
+
+		errs_text(&errs, all, sizeof(all));
+		CHECKF(r == -EINVAL, "case %zu: r=%d", i, r);
+		CHECKF(strstr(all, cases[i].want) != NULL, "case %zu: want '%s' in:\n%s", i, cases[i].want,
+		       all);
+		config_free(c);
+		errlist_free(&errs);
+	}
+}
+
+TEST(config_listen)
+{
+	char host[64];
+	uint16_t port = 1;
+	struct error e = ERROR_INIT;
+
+	CHECK_INT(config_listen_parse("127.0.0.1:0", host, sizeof(host), &port, &e), 0);
+	CHECK_STR(host, "127.0.0.1");
+	CHECK_INT(port, 0);
+	CHECK_INT(config_listen_parse("[::]:9410", host, sizeof(host), &port, &e), 0);
+	CHECK_STR(host, "::");
+	CHECK_INT(port, 9410);
+	CHECK_INT(config_listen_parse("[::1]9410", host, sizeof(host), &port, &e), -EINVAL);
+	CHECK(config_listen_parse("host:-1", host, sizeof(host), &port, &e) < 0);
+	CHECK_INT(config_listen_parse("host:", host, sizeof(host), &port, &e), -EINVAL);
+	CHECK_INT(port, 9410);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+TEST(config_credentials_and_secrets)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[256], cfg[1024], all[4096];
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/git-token", dir);
+	write_file(path, "ghp_secret123\n");
+	snprintf(path, sizeof(path), "%s/webhook-secret", dir);
+	write_file(path, "hooksecret");
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	snprintf(cfg, sizeof(cfg), "%s/aliasd.yaml", dir);
+	write_file(cfg, "repository:\n"
+	                "  url: https://example.com/r.git\n"
+	                "  tokenFile: ${CREDENTIALS_DIRECTORY}/git-token\n"
+	                "server:\n"
+	                "  webhookSecretFile: $CREDENTIALS_DIRECTORY/webhook-secret\n");
+	REQUIRE(config_load(&c, cfg, &errs) == 0);
+	snprintf(path, sizeof(path), "%s/git-token", dir);
+	CHECK_STR(c->token_file, path);
+	CHECK_STR(c->token.ptr, "ghp_secret123");
+	CHECK_STR(c->webhook_secret.ptr, "hooksecret");
+	CHECK(c->token.secret && c->webhook_secret.secret);
+	config_free(c);
+	c = NULL;
+
+	/* an empty secret and a missing one: both reported, at their keys */
+	snprintf(path, sizeof(path), "%s/git-token", dir);
+	write_file(path, "\n");
+	snprintf(path, sizeof(path), "%s/webhook-secret", dir);
+	unlink(path);
+	CHECK_INT(config_load(&c, cfg, &errs), -EINVAL);
+	CHECK(c == NULL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, ":3:14: repository.tokenFile: ") && strstr(all, "git-token: empty"), "%s", all);
+	CHECKF(strstr(all, ":5:22: server.webhookSecretFile: ") && strstr(all, "No such file"), "%s", all);
+	CHECK(strstr(all, "ghp_") == NULL);
+	errlist_free(&errs);
+
+	/* unset variable */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	CHECK_INT(config_load(&c, cfg, &errs), -EINVAL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, ":3:14: repository.tokenFile: uses $CREDENTIALS_DIRECTORY, which is not set"),
+	       "%s", all);
+	errlist_free(&errs);
+
+	/* missing config file */
+	snprintf(path, sizeof(path), "%s/nope.yaml", dir);
+	CHECK_INT(config_load(&c, path, &errs), -ENOENT);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, "nope.yaml: No such file or directory") != NULL, "%s", all);
+	errlist_free(&errs);
+
+	snprintf(path, sizeof(path), "%s/git-token", dir);
+	unlink(path);
+	unlink(cfg);
+	rmdir(dir);
+}
+
+TEST(config_path_expand)
+{
+	char *out = NULL;
+	struct error e = ERROR_INIT;
+
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/aliasd.service", 1);
+	CHECK_INT(config_path_expand("$CREDENTIALS_DIRECTORY/a", &out, &e), 0);
+	CHECK_STR(out, "/run/credentials/aliasd.service/a");
+	free(out);
+	CHECK_INT(config_path_expand("${CREDENTIALS_DIRECTORY}/b", &out, &e), 0);
+	CHECK_STR(out, "/run/credentials/aliasd.service/b");
+	free(out);
+	CHECK_INT(config_path_expand("/etc/aliasd/c", &out, &e), 0);
+	CHECK_STR(out, "/etc/aliasd/c");
+	free(out);
+	out = NULL;
+	CHECK_INT(config_path_expand("$CREDENTIALS_DIRECTORYX/a", &out, &e), -EINVAL);
+	CHECK_INT(config_path_expand("$HOME/a", &out, &e), -EINVAL);
+	CHECK(out == NULL);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+TEST_MAIN(config_full, config_defaults, config_all_errors_at_once, config_structure_errors, config_listen,
+          config_credentials_and_secrets, config_path_expand)
