@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -47,6 +51,7 @@
 #define REPO_NAME_BUF           512   /* buffers holding a ref name */
 #define REPO_TIMEOUT_MS_DEFAULT 30000 /* network inactivity */
 #define REPO_OP_SECONDS_MAX     900   /* one remote_head/fetch, start to end */
+#define REPO_WATCH_TICK_MS      250   /* how often the SSH watchdog looks */
 
 /* ---- libgit2 global state ---------------------------------------------- */
 
@@ -67,9 +72,13 @@ static char *repo_ca_current; /* ca_file last given to libgit2 */
  *
  * The first members MUST stay laid out like libgit2's git_socket_stream
  * { git_stream parent; char *host; char *port; int s; }: libgit2's SSH
- * transport reads the socket descriptor at that place to hand it to libssh2
- * (SSH I/O then bypasses these timeouts).
+ * transport reads the socket descriptor at that place to hand it to libssh2,
+ * which then does all SSH I/O itself (blocking poll() without a timeout, its
+ * handshake included), bypassing read/write below.  For SSH the timeouts are
+ * therefore enforced from outside by a watchdog (struct repo_watch, below).
  */
+struct repo_watch;
+
 struct repo_stream {
 	git_stream parent;
 	char *host;
@@ -78,11 +87,245 @@ struct repo_stream {
 	/* ours, after libgit2's layout */
 	int timeout_ms;
 	struct timespec deadline;
+	struct repo_watch *watch;       /* SSH operation: the watchdog to register with */
+	struct repo_stream *watch_next; /* in watch->streams, under watch->lock */
+	bool watched;                   /* registered (st->s may be shut down by the watchdog) */
+	bool shut;                      /* shut down by the watchdog (under watch->lock) */
 };
 
 static _Thread_local int repo_tls_timeout_ms;
 static _Thread_local struct timespec repo_tls_deadline;
 static _Thread_local bool repo_tls_timed_out;
+static _Thread_local struct repo_watch *repo_tls_watch; /* the SSH operation running on this thread */
+
+/*
+ * The SSH watchdog.  libssh2 waits on the raw socket with poll() and no
+ * timeout, so a server that accepts the connection and never speaks (or stops
+ * in the middle of a transfer) would block remote_head/fetch forever.  One SSH
+ * operation (repo_resolve) owns one `struct repo_watch`; each socket our
+ * stream connects during it is registered, and a thread, started at the first
+ * registration and joined when the operation ends, looks every
+ * REPO_WATCH_TICK_MS at each socket's TCP_INFO: when no data has been received
+ * from the server AND none sent to it for the timeout (and no received data is
+ * waiting to be read, which would mean that we are the slow side), or when the
+ * whole operation passed its deadline, it shuts the socket down
+ * (shutdown(SHUT_RDWR)).  That wakes libssh2's poll(): its recv() returns 0,
+ * the libgit2 call fails, and repo_net_fail() reports -ETIMEDOUT from the
+ * watch's record.  A socket is unregistered, under the lock, before it is
+ * closed, so the watchdog never touches a descriptor that was closed and
+ * perhaps reused by someone else.
+ */
+enum repo_watch_fired { REPO_WATCH_NONE, REPO_WATCH_IDLE, REPO_WATCH_DEADLINE };
+
+struct repo_watch {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC; signalled to stop */
+	pthread_t thread;
+	bool started, stop;
+	struct repo_stream *streams; /* registered (connected, not yet closed) */
+	int timeout_ms;
+	struct timespec deadline;
+	enum repo_watch_fired fired;
+	char fired_msg[320];
+};
+
+static long long repo_ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/*
+ * Milliseconds without traffic on TCP socket `fd` in either direction, or -1
+ * when unknown or when received data waits unread (the client is busy, not
+ * the server).  From the kernel's TCP_INFO: both counters start at connect.
+ */
+static long long repo_sock_idle_ms(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int unread = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || len < sizeof(ti))
+		return -1;
+	if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
+		return -1;
+	if (ti.tcpi_last_data_recv < ti.tcpi_last_data_sent)
+		return ti.tcpi_last_data_recv;
+	return ti.tcpi_last_data_sent;
+}
+
+/* One look at every registered socket; called with w->lock held. */
+static void repo_watch_check(struct repo_watch *w)
+{
+	bool late = repo_ms_until(&w->deadline) <= 0;
+
+	for (struct repo_stream *st = w->streams; st; st = st->watch_next) {
+		long long idle;
+		bool v6;
+
+		if (st->shut || st->s < 0)
+			continue;
+		idle = late ? -1 : repo_sock_idle_ms(st->s);
+		if (!late && idle < w->timeout_ms)
+			continue;
+		st->shut = true;
+		if (w->fired == REPO_WATCH_NONE) {
+			v6 = strchr(st->host, ':') != NULL;
+			w->fired = late ? REPO_WATCH_DEADLINE : REPO_WATCH_IDLE;
+			if (late)
+				snprintf(w->fired_msg, sizeof(w->fired_msg),
+				         "the operation took longer than %d s in all", REPO_OP_SECONDS_MAX);
+			else
+				snprintf(w->fired_msg, sizeof(w->fired_msg),
+				         "no data from ssh://%s%.256s%s:%.16s for %.3g s", v6 ? "[" : "",
+				         st->host, v6 ? "]" : "", st->port, w->timeout_ms / 1000.0);
+		}
+		shutdown(st->s, SHUT_RDWR); /* wakes libssh2's poll(); the fd stays ours until close */
+	}
+}
+
+static void *repo_watch_main(void *arg)
+{
+	struct repo_watch *w = arg;
+	int tick = w->timeout_ms / 4 < REPO_WATCH_TICK_MS ? w->timeout_ms / 4 : REPO_WATCH_TICK_MS;
+
+	if (tick < 10)
+		tick = 10;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += (long)tick * 1000000;
+		t.tv_sec += t.tv_nsec / 1000000000;
+		t.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&w->cond, &w->lock, &t);
+		if (!w->stop)
+			repo_watch_check(w);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Prepare a watch for one operation (no thread yet); 0 or -errno. */
+static int repo_watch_init(struct repo_watch *w, int timeout_ms, const struct timespec *deadline)
+{
+	pthread_condattr_t ca;
+	int e;
+
+	memset(w, 0, sizeof(*w));
+	w->timeout_ms = timeout_ms;
+	w->deadline = *deadline;
+	e = pthread_mutex_init(&w->lock, NULL);
+	if (e)
+		return -e;
+	e = pthread_condattr_init(&ca);
+	if (!e) {
+		e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (!e)
+			e = pthread_cond_init(&w->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (e) {
+		pthread_mutex_destroy(&w->lock);
+		return -e;
+	}
+	return 0;
+}
+
+/* Register a connected stream, starting the thread if needed; -1 with a libgit2 error. */
+static int repo_watch_add(struct repo_watch *w, struct repo_stream *st)
+{
+	int e = 0;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->started) {
+		sigset_t all, old;
+
+		/* the watchdog takes no signals: they stay for the threads that expect them */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		e = pthread_create(&w->thread, NULL, repo_watch_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		w->started = e == 0;
+	}
+	if (!e) {
+		st->watch_next = w->streams;
+		w->streams = st;
+		st->watched = true;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (e) {
+		char m[128];
+
+		snprintf(m, sizeof(m), "cannot start the SSH timeout watchdog: %s", strerror(e));
+		git_error_set_str(GIT_ERROR_OS, m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Unregister before the descriptor is closed (idempotent). */
+static void repo_watch_remove(struct repo_stream *st)
+{
+	struct repo_watch *w = st->watch;
+
+	if (!w || !st->watched)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (struct repo_stream **pp = &w->streams; *pp; pp = &(*pp)->watch_next) {
+		if (*pp == st) {
+			*pp = st->watch_next;
+			break;
+		}
+	}
+	st->watch_next = NULL;
+	st->watched = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The watchdog's verdict: true (and its message) if it shut a socket down. */
+static bool repo_watch_fired(struct repo_watch *w, char *msg, size_t msgsz)
+{
+	bool fired;
+
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->lock);
+	fired = w->fired != REPO_WATCH_NONE;
+	if (fired)
+		snprintf(msg, msgsz, "%s", w->fired_msg);
+	pthread_mutex_unlock(&w->lock);
+	return fired;
+}
+
+/* End of the operation: stop and join the thread, detach what is left. */
+static void repo_watch_end(struct repo_watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	/* streams libgit2 did not free (none expected) must not point here any more */
+	for (struct repo_stream *st = w->streams, *next; st; st = next) {
+		next = st->watch_next;
+		st->watch_next = NULL;
+		st->watched = false;
+		st->watch = NULL;
+	}
+	w->streams = NULL;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	if (repo_tls_watch == w)
+		repo_tls_watch = NULL;
+}
 
 static void repo_io_begin(int timeout_ms)
 {
@@ -129,6 +372,20 @@ static int repo_stream_wait(struct repo_stream *st, short events)
 	}
 }
 
+/*
+ * The socket is connected: for an SSH operation, hand it to the watchdog
+ * before libgit2 gives it to libssh2 (so the SSH handshake is covered too).
+ */
+static int repo_stream_connected(struct repo_stream *st)
+{
+	if (st->watch && repo_watch_add(st->watch, st) < 0) {
+		close(st->s);
+		st->s = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static int repo_stream_connect(git_stream *stream)
 {
 	struct repo_stream *st = (struct repo_stream *)stream;
@@ -156,7 +413,7 @@ static int repo_stream_connect(git_stream *stream)
 		st->s = s;
 		if (connect(s, p->ai_addr, p->ai_addrlen) == 0) {
 			freeaddrinfo(info);
-			return 0;
+			return repo_stream_connected(st);
 		}
 		if (errno == EINPROGRESS) {
 			if (repo_stream_wait(st, POLLOUT) < 0) {
@@ -167,7 +424,7 @@ static int repo_stream_connect(git_stream *stream)
 			}
 			if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
 				freeaddrinfo(info);
-				return 0;
+				return repo_stream_connected(st);
 			}
 			last = soerr;
 		} else {
@@ -235,6 +492,7 @@ static int repo_stream_close(git_stream *stream)
 	struct repo_stream *st = (struct repo_stream *)stream;
 	int rc = 0;
 
+	repo_watch_remove(st);
 	if (st->s >= 0)
 		rc = close(st->s);
 	st->s = -1;
@@ -245,6 +503,7 @@ static void repo_stream_free(git_stream *stream)
 {
 	struct repo_stream *st = (struct repo_stream *)stream;
 
+	repo_watch_remove(st);
 	if (st->s >= 0)
 		close(st->s);
 	free(st->host);
@@ -274,6 +533,7 @@ static int repo_stream_new(git_stream **out, const char *host, const char *port)
 		repo_io_begin(0);
 	st->timeout_ms = repo_tls_timeout_ms;
 	st->deadline = repo_tls_deadline;
+	st->watch = repo_tls_watch;
 	*out = &st->parent;
 	return 0;
 }
@@ -1108,6 +1368,8 @@ static int repo_net_fail(struct manifest_repo *r, struct repo_cb *cb, int gitrc,
 		return repo_fail(err, -EACCES, r->token, "%s %s: the server requires authentication (%s)",
 		                 what, r->description,
 		                 r->kind == REPO_URL_HTTP ? "set a token" : "set an SSH key");
+	if (repo_watch_fired(repo_tls_watch, m, sizeof(m)))
+		return repo_fail(err, -ETIMEDOUT, r->token, "%s %s: %s", what, r->description, m);
 	if (repo_tls_timed_out) {
 		const git_error *e = git_error_last();
 
@@ -1678,6 +1940,8 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], s
 	size_t nheads = 0;
 	git_oid result;
 	bool hexref = r->ref && repo_is_hex(r->ref, 4, 40);
+	struct repo_watch watch;
+	bool watching = false;
 	int rc, grc, downloaded = 0;
 
 	memset(&t, 0, sizeof(t));
@@ -1692,6 +1956,15 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], s
 			goto done;
 	}
 	repo_io_begin(r->timeout_ms);
+	if (r->kind == REPO_URL_SSH) {
+		/* libssh2 does the SSH I/O: the timeouts come from the watchdog */
+		rc = repo_watch_init(&watch, repo_tls_timeout_ms, &repo_tls_deadline);
+		if (rc < 0)
+			return error_set(err, -EIO, "cannot set up the SSH timeout watchdog: %s",
+			                 strerror(-rc));
+		watching = true;
+		repo_tls_watch = &watch;
+	}
 	rc = repo_connect(r, &remote, &cb, &cbs, err);
 	if (rc < 0)
 		goto out;
@@ -1777,6 +2050,8 @@ out:
 		git_remote_disconnect(remote);
 		git_remote_free(remote);
 	}
+	if (watching)
+		repo_watch_end(&watch); /* after git_remote_free: the streams are gone */
 	return rc;
 }
 

@@ -44,12 +44,22 @@
  *    patterns with * and ?, negation, @revoked understood; @cert-authority lines
  *    are ignored); an unknown or changed host key is refused with -EACCES.
  *    NULL = ~/.ssh/known_hosts.
+ *    libgit2 1.5 picks the host key TYPE it asks the server for from
+ *    ~/.ssh/known_hosts (not from `ssh_known_hosts_file`; without that file
+ *    libssh2 picks), so `ssh_known_hosts_file` must hold the key of the type
+ *    the server actually offers: with a server that has several host keys,
+ *    list them all (a refusal names the type offered).
  *
  * Timeouts: libgit2 1.5 has none, so aliasd installs its own socket stream
- * (for git://, http:// and https://, process-wide, at the first use of this
- * module): connecting, and every read or write, fails after `timeout_ms`
- * without progress, and one remote_head/fetch after 15 minutes in all.  SSH
- * I/O is done by libssh2 on the raw socket and is not covered.
+ * (process-wide, at the first use of this module): connecting, and every read
+ * or write, fails after `timeout_ms` without progress, and one
+ * remote_head/fetch after 15 minutes in all.  That covers git://, http(s)://
+ * and ssh://: SSH I/O is done by libssh2 on the raw socket, so during an SSH
+ * operation a watchdog thread (one per remote_head/fetch, joined before it
+ * returns) shuts the socket down when neither direction has carried data for
+ * `timeout_ms` (handshake included; data received but not yet read counts as
+ * progress) or the 15 minutes are over.  A timeout is -ETIMEDOUT ("no data
+ * from ssh://host:port for 30 s").
  *
  * Errors are negative errnos with the detail in `err` (libgit2's message kept,
  * secrets removed): -EINVAL bad URL/ref/option, -ENOENT ref or commit not
@@ -76,7 +86,7 @@ struct manifest_repo_options {
 	const char *ssh_key_file;         /* SSH private key; NULL = ~/.ssh/id_ed25519, then id_rsa */
 	const char *ssh_known_hosts_file; /* NULL = ~/.ssh/known_hosts */
 	const char *ca_file;              /* extra CA bundle for HTTPS (global, see above); NULL = none */
-	unsigned timeout_ms;              /* network inactivity limit (connect, each read/write); 0 = 30 s */
+	unsigned timeout_ms;              /* network inactivity limit (connect, read/write, SSH); 0 = 30 s */
 };
 
 /*

@@ -5,7 +5,9 @@ fetching over ssh:// and the scp-like user@host:path form, and every way the
 server's host key can fail to be trusted (unknown host, changed key, @revoked,
 @cert-authority, negated patterns, hashed names), plus client keys the server
 refuses.  A refused host key must stop the connection BEFORE the client key is
-offered: the tests check sshd's log for that.
+offered: the tests check sshd's log for that.  Servers that stop answering (silent,
+banner then silence, sshd stalling mid-pack behind a proxy) must fail with
+ETIMEDOUT after --timeout-ms, and a slow server that keeps making progress must not.
 
 If sshd cannot run, the tests FAIL (they never skip): CI installs
 openssh-server through deploy/install-deps.sh.
@@ -25,6 +27,7 @@ import random
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -534,18 +537,196 @@ def test_key_not_offered_to_unknown_user_twice(dump, sshd, served):
     assert "Accepted publickey" not in log
 
 
-# ---- known gap ------------------------------------------------------------------
+# ---- servers that stop answering ----------------------------------------------------
+#
+# libssh2 does the SSH I/O on the raw socket with a blocking poll() and no timeout;
+# aliasd's watchdog (manifest/repo.c) shuts the socket down after --timeout-ms without
+# traffic, so remote-head/fetch fail with ETIMEDOUT instead of hanging the daemon.
+
+SHORT_TIMEOUT_MS = 700
 
 
-@pytest.mark.xfail(strict=True, reason="SSH I/O is done by libssh2 on the raw socket, outside "
-                   "aliasd's timeouts (manifest/repo.h): a server that accepts the TCP "
-                   "connection and never speaks hangs remote-head/fetch")
-def test_hung_ssh_server_times_out(dump, tmp_path):
-    with gs.SilentServer() as srv:
+class BannerThenStallServer:
+    """Accepts TCP connections, sends an SSH banner, then never says anything again."""
+
+    BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+
+    def __init__(self):
+        self.connections = 0
+        self._conns = []
+
+    def _serve(self, conn):
+        self.connections += 1
+        self._conns.append(conn)  # kept open, never written to again
+        conn.sendall(self.BANNER)
+
+    def url(self, scheme, name):
+        return f"{scheme}://127.0.0.1:{self.port}/{name}"
+
+    def __enter__(self):
+        self._listener = gs._Listener(self._serve)
+        self.port = self._listener.port
+        return self
+
+    def __exit__(self, *exc):
+        self._listener.close()
+        for conn in self._conns:
+            conn.close()
+
+
+class StallingProxy:
+    """A TCP proxy on 127.0.0.1 in front of `upstream_port` (sshd).
+
+    stall_after: once this many bytes went server -> client, forward nothing more in
+                 that direction (the connection stays open): a server that stops in
+                 the middle of a transfer.  None = never.
+    delay:       seconds to wait before forwarding each server -> client chunk
+                 (a slow server that still makes progress).
+    """
+
+    def __init__(self, upstream_port, stall_after=None, delay=0.0):
+        self.upstream_port = upstream_port
+        self.stall_after = stall_after
+        self.delay = delay
+        self.down_bytes = 0
+        self.stalled = threading.Event()
+        self._socks = []
+        self._threads = []
+        self._lock = threading.Lock()
+
+    def _pump(self, src, dst, downstream):
         try:
-            res = dump(srv.url("ssh", "r.git"), "remote-head", key=None,
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if downstream:
+                    if self.delay:
+                        time.sleep(self.delay)
+                    if self.stall_after is not None:
+                        room = self.stall_after - self.down_bytes
+                        data = data[:max(room, 0)]
+                    self.down_bytes += len(data)
+                    if data:
+                        dst.sendall(data)
+                    if self.stall_after is not None and self.down_bytes >= self.stall_after:
+                        self.stalled.set()
+                        return  # stop reading from the server; both sockets stay open
+                else:
+                    dst.sendall(data)
+        except OSError:
+            pass
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _serve(self, conn):
+        try:
+            up = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+        except OSError:
+            conn.close()
+            return
+        up.settimeout(None)
+        conn.settimeout(None)
+        with self._lock:
+            self._socks += [conn, up]
+            for args in ((conn, up, False), (up, conn, True)):
+                t = threading.Thread(target=self._pump, args=args, daemon=True)
+                self._threads.append(t)
+                t.start()
+
+    def __enter__(self):
+        self._listener = gs._Listener(self._serve)
+        self.port = self._listener.port
+        return self
+
+    def __exit__(self, *exc):
+        self._listener.close()
+        with self._lock:
+            for sock in self._socks:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            threads = list(self._threads)
+        for t in threads:
+            t.join(timeout=5)
+
+
+def timed_out(res, port, timeout_ms=SHORT_TIMEOUT_MS):
+    """The run failed with ETIMEDOUT naming the silent endpoint, after the timeout and
+    promptly after it (a hang would have hit run_timeout instead)."""
+    assert res.rc == 1, (res.out, res.err)
+    assert "error ETIMEDOUT" in res.err, res.err
+    assert f"no data from ssh://127.0.0.1:{port} for {timeout_ms / 1000:g} s" in res.err, res.err
+    assert timeout_ms / 1000 * 0.9 <= res.elapsed < timeout_ms / 1000 + 5, res.elapsed
+
+
+@pytest.mark.parametrize("kind", ["silent", "banner-then-stall"])
+@pytest.mark.parametrize("command", ["remote-head", "fetch"])
+def test_hung_ssh_server_times_out(dump, tmp_path, kind, command):
+    """A server that accepts the TCP connection and never speaks (or only sends its
+    banner): the SSH handshake, done by libssh2, is cut by the watchdog."""
+    server = gs.SilentServer() if kind == "silent" else BannerThenStallServer()
+    with server as srv:
+        try:
+            res = dump(srv.url("ssh", "r.git"), command, key=None,
                        known_hosts=kh_file(tmp_path, []),
-                       extra_args=["--timeout-ms", "700"], run_timeout=4)
+                       extra_args=["--timeout-ms", str(SHORT_TIMEOUT_MS)], run_timeout=10)
         except subprocess.TimeoutExpired:
-            pytest.fail("the tool hung on a silent SSH server")
-        assert res.rc == 1 and "error ETIMEDOUT" in res.err, res.err
+            pytest.fail(f"the tool hung on a {kind} SSH server")
+        assert srv.connections == 1
+    timed_out(res, srv.port)
+    assert command not in res.out
+
+
+def big_repo(tmp_path):
+    """A bare repository whose pack is about 1.5 MB (random, incompressible)."""
+    work = str(tmp_path / "bigwork")
+    files = dict(FILES)
+    head = gs.make_repo(work, files)
+    gs.write(work, "blob.bin", os.urandom(1536 * 1024))
+    head = gs.commit_all(work, "big")
+    return gs.make_bare(work, str(tmp_path / "big.git")), head
+
+
+def test_ssh_stall_mid_transfer_times_out(dump, sshd, tmp_path):
+    """sshd stops sending in the middle of the pack (after authentication): fetch fails
+    with ETIMEDOUT after the timeout instead of waiting in libssh2 forever."""
+    bare, _ = big_repo(tmp_path)
+    with StallingProxy(sshd.port, stall_after=256 * 1024) as proxy:
+        url = f"ssh://{sshd.user}@127.0.0.1:{proxy.port}{bare}"
+        kh = kh_file(tmp_path, [sshd.known_hosts_line(name=f"[127.0.0.1]:{proxy.port}")])
+        since = len(sshd.log())
+        try:
+            res = dump(url, "fetch", srv=sshd, known_hosts=kh,
+                       extra_args=["--timeout-ms", str(SHORT_TIMEOUT_MS)], run_timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the tool hung on an SSH server that stalled mid-transfer")
+        assert proxy.stalled.is_set(), proxy.down_bytes
+    # the stall came after the login, while the pack was coming
+    assert f"Accepted publickey for {sshd.user}" in sshd.log()[since:]
+    assert res.rc == 1, (res.out, res.err)
+    assert "error ETIMEDOUT" in res.err, res.err
+    assert f"no data from ssh://127.0.0.1:{proxy.port} for 0.7 s" in res.err, res.err
+    assert res.elapsed < SHORT_TIMEOUT_MS / 1000 + 8, res.elapsed
+    assert "fetch " not in res.out
+
+
+def test_ssh_slow_server_with_progress_is_not_cut(dump, sshd, served, tmp_path):
+    """The timeout is for inactivity, not for the whole run: a server that answers
+    every packet late, but well within the timeout, is waited for even when the whole
+    run takes longer than the timeout."""
+    timeout_ms = 1000
+    # each server -> client chunk 0.25 s late: silences well under the timeout, but an
+    # SSH login and fetch take a dozen round trips, so the one operation lasts longer
+    with StallingProxy(sshd.port, delay=0.25) as proxy:
+        url = f"ssh://{sshd.user}@127.0.0.1:{proxy.port}{served['bare']}"
+        kh = kh_file(tmp_path, [sshd.known_hosts_line(name=f"[127.0.0.1]:{proxy.port}")])
+        res = dump(url, "fetch", srv=sshd, known_hosts=kh,
+                   extra_args=["--timeout-ms", str(timeout_ms)], run_timeout=30)
+    assert res.rc == 0, res.err
+    assert res.one("fetch") == served["head"] + " downloaded=1"
+    assert res.elapsed > 2 * timeout_ms / 1000, res.elapsed  # one operation, longer than the timeout
