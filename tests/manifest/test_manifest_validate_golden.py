@@ -113,7 +113,6 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COM
            "GIT_COMMITTER_EMAIL": "t@example.com"}
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 @pytest.mark.parametrize("name", _cases("bad"))
 def test_bad_manifest_same_from_git_commit(aliasd_bin, tmp_path, name):
     """A commit tree (--repo) gives exactly the same errors as the folder."""
