@@ -2,7 +2,6 @@
 import os
 import subprocess
 
-import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOOD = os.path.join(os.path.dirname(HERE), "manifests", "good")
