@@ -124,10 +124,19 @@ format:
 format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC)
 
+# The binary, the systemd unit, the example config (no secrets in it: they
+# come through LoadCredential=, so it is world-readable for DynamicUser), the
+# IAM policy, the README and the full --help text of every command.
+DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/aliasd
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/aliasd
 	install -D -m 0644 deploy/aliasd.service $(DESTDIR)/etc/systemd/system/aliasd.service
-	install -D -m 0640 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/aliasd.yaml.example
+	install -D -m 0644 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/aliasd.yaml.example
+	install -D -m 0644 deploy/iam-policy.json $(DOCDIR)/iam-policy.json
+	install -D -m 0644 README.md $(DOCDIR)/README.md
+	{ $(BIN) --help; for v in validate plan apply run status versions; do \
+		printf '\n\n== aliasd %s\n\n' $$v; $(BIN) help $$v; done; } > $(BUILD)/aliasd.txt
+	install -D -m 0644 $(BUILD)/aliasd.txt $(DOCDIR)/aliasd.txt
 
 clean:
 	rm -rf build
