@@ -967,35 +967,36 @@ int aws_region_resolve(const char *profile, char **ret_region, struct error *err
 
 /* ---- HTTP helpers -------------------------------------------------------- */
 
+/* The client in *slot, made with `o` on first use (kept for the provider's life). */
+static int cached_client(struct http_client **slot, const struct http_options *o, struct http_client **ret,
+                         struct error *err)
+{
+	int r;
+
+	if (!*slot) {
+		r = http_client_new(slot, o, err);
+		if (r < 0)
+			return r;
+	}
+	*ret = *slot;
+	return 0;
+}
+
 static int meta_client(struct aws_credentials_provider *p, struct http_client **ret, struct error *err)
 {
 	struct http_options o = {.connect_timeout_ms = 1000,
 	                         .total_timeout_ms = 3000,
 	                         .max_response_bytes = METADATA_RESPONSE_MAX};
-	int r;
 
-	if (!p->meta_http) {
-		r = http_client_new(&p->meta_http, &o, err);
-		if (r < 0)
-			return r;
-	}
-	*ret = p->meta_http;
-	return 0;
+	return cached_client(&p->meta_http, &o, ret, err);
 }
 
 static int sts_client(struct aws_credentials_provider *p, struct http_client **ret, struct error *err)
 {
 	struct http_options o = {
 	    .connect_timeout_ms = 5000, .total_timeout_ms = 15000, .max_response_bytes = STS_RESPONSE_MAX};
-	int r;
 
-	if (!p->sts_http) {
-		r = http_client_new(&p->sts_http, &o, err);
-		if (r < 0)
-			return r;
-	}
-	*ret = p->sts_http;
-	return 0;
+	return cached_client(&p->sts_http, &o, ret, err);
 }
 
 /* host[:port] of an http(s) URL into out (at most outsz-1 bytes). */

@@ -13,6 +13,8 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "util/codec.h"
+
 #define HTTP_DEFAULT_CONNECT_MS   5000L
 #define HTTP_DEFAULT_TOTAL_MS     30000L
 #define HTTP_DEFAULT_MAX_RESPONSE ((size_t)16 << 20)
@@ -75,25 +77,16 @@ int http_uri_encode(struct buf *out, const char *s, size_t len, bool encode_slas
 	return r;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http_uri_decode(struct buf *out, const char *s, size_t len)
 {
 	size_t start = out->len;
 	int r = 0;
 
 	for (size_t i = 0; i < len && r >= 0; i++) {
-		if (s[i] == '%' && len - i >= 3 && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			r = buf_putc(out, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+		unsigned char c;
+
+		if (s[i] == '%' && len - i >= 3 && codec_hex_decode(&c, 1, s + i + 1) == 0) {
+			r = buf_putc(out, (char)c);
 			i += 2;
 		} else {
 			r = buf_putc(out, s[i]);

@@ -625,10 +625,47 @@ static int get_marker(const char *op, const cJSON *root, char **ret, struct erro
 	return 0;
 }
 
-int lambda_versions_page_parse(const char *op, const char *json, size_t len, const char *key,
-                               struct lambda_config_list *list, char **ret_next_marker, struct error *err)
+/* What the array of a list page holds, and how to read and release one item. */
+struct page_items {
+	const char *key; /* the array's name in the page */
+	size_t size;     /* of one item */
+	int (*parse)(const char *op, const cJSON *obj, const char *prefix, void *item, struct error *err);
+	void (*release)(void *item);
+};
+
+static int item_config_parse(const char *op, const cJSON *obj, const char *prefix, void *item,
+                             struct error *err)
 {
-	struct lambda_function_config *items = NULL;
+	return parse_config_obj(op, obj, prefix, item, err);
+}
+
+static void item_config_release(void *item)
+{
+	lambda_function_config_release(item);
+}
+
+static int item_alias_parse(const char *op, const cJSON *obj, const char *prefix, void *item,
+                            struct error *err)
+{
+	return parse_alias_obj(op, obj, prefix, item, err);
+}
+
+static void item_alias_release(void *item)
+{
+	lambda_alias_release(item);
+}
+
+/*
+ * Parse one page and append its items to the n_in items at `items_in`: on
+ * success *ret_items is the (realloc'ed) array, holding *ret_added more items,
+ * and *ret_next_marker the next marker (NULL on the last page).  On failure
+ * `items_in` is untouched.
+ */
+static int page_parse(const char *op, const char *json, size_t len, const struct page_items *k,
+                      void *items_in, size_t n_in, void **ret_items, size_t *ret_added,
+                      char **ret_next_marker, struct error *err)
+{
+	char *items = NULL; /* n items of k->size bytes */
 	const cJSON *arr;
 	cJSON *root = NULL;
 	char *marker = NULL;
@@ -639,11 +676,11 @@ int lambda_versions_page_parse(const char *op, const char *json, size_t len, con
 	r = doc_parse(op, json, len, &root, err);
 	if (r < 0)
 		return r;
-	r = get_array(op, root, "", key, &arr, err);
+	r = get_array(op, root, "", k->key, &arr, err);
 	if (r < 0)
 		goto out;
 	n = count_children(arr);
-	if (n > LAMBDA_MAX_LIST_ITEMS || list->n + n > LAMBDA_MAX_LIST_ITEMS) {
+	if (n > LAMBDA_MAX_LIST_ITEMS || n_in + n > LAMBDA_MAX_LIST_ITEMS) {
 		r = error_set(err, -E2BIG, "%s: more than %d items listed", op, LAMBDA_MAX_LIST_ITEMS);
 		goto out;
 	}
@@ -651,116 +688,77 @@ int lambda_versions_page_parse(const char *op, const char *json, size_t len, con
 	if (r < 0)
 		goto out;
 	if (n) {
-		items = calloc(n, sizeof(*items));
+		items = calloc(n, k->size);
 		if (!items) {
 			r = error_set(err, -ENOMEM, "%s: out of memory", op);
 			goto out;
 		}
 	}
 	for (const cJSON *v = arr ? arr->child : NULL; v; v = v->next, i++) {
-		snprintf(prefix, sizeof(prefix), "%s[%zu].", key, list->n + i);
 		done = i + 1;
-		r = parse_config_obj(op, v, prefix, &items[i], err);
-		if (r < 0) {
-			if (!cJSON_IsObject(v)) {
-				snprintf(prefix, sizeof(prefix), "%s[%zu]", key, list->n + i);
-				r = error_set(err, -EBADMSG, "%s: response field %s is not an object", op,
-				              prefix);
-			}
+		if (!cJSON_IsObject(v)) {
+			snprintf(prefix, sizeof(prefix), "%s[%zu]", k->key, n_in + i);
+			r = error_set(err, -EBADMSG, "%s: response field %s is not an object", op, prefix);
 			goto out;
 		}
+		snprintf(prefix, sizeof(prefix), "%s[%zu].", k->key, n_in + i);
+		r = k->parse(op, v, prefix, items + i * k->size, err);
+		if (r < 0)
+			goto out;
 	}
 	if (n) {
-		struct lambda_function_config *grown = realloc(list->items, (list->n + n) * sizeof(*grown));
+		char *grown = realloc(items_in, (n_in + n) * k->size);
 
 		if (!grown) {
 			r = error_set(err, -ENOMEM, "%s: out of memory", op);
 			goto out;
 		}
-		memcpy(grown + list->n, items, n * sizeof(*items));
-		list->items = grown;
-		list->n += n;
+		memcpy(grown + n_in * k->size, items, n * k->size);
+		items_in = grown;
 		free(items);
 		items = NULL;
 		done = 0;
 	}
+	*ret_items = items_in;
+	*ret_added = n;
 	*ret_next_marker = marker;
 	marker = NULL;
 out:
-	for (size_t k = 0; k < done; k++)
-		lambda_function_config_release(&items[k]);
+	for (size_t j = 0; j < done; j++)
+		k->release(items + j * k->size);
 	free(items);
 	free(marker);
 	cJSON_Delete(root);
 	return r;
 }
 
+int lambda_versions_page_parse(const char *op, const char *json, size_t len, const char *key,
+                               struct lambda_config_list *list, char **ret_next_marker, struct error *err)
+{
+	const struct page_items k = {key, sizeof(*list->items), item_config_parse, item_config_release};
+	void *items;
+	size_t added;
+	int r = page_parse(op, json, len, &k, list->items, list->n, &items, &added, ret_next_marker, err);
+
+	if (r >= 0) {
+		list->items = items;
+		list->n += added;
+	}
+	return r;
+}
+
 int lambda_aliases_page_parse(const char *op, const char *json, size_t len, struct lambda_alias_list *list,
                               char **ret_next_marker, struct error *err)
 {
-	struct lambda_alias *items = NULL;
-	const cJSON *arr;
-	cJSON *root = NULL;
-	char *marker = NULL;
-	size_t n, i = 0, done = 0;
-	char prefix[PATH_MAX_LEN];
-	int r;
+	const struct page_items k = {"Aliases", sizeof(*list->items), item_alias_parse, item_alias_release};
+	void *items;
+	size_t added;
+	int r = page_parse(op, json, len, &k, list->items, list->n, &items, &added, ret_next_marker, err);
 
-	r = doc_parse(op, json, len, &root, err);
-	if (r < 0)
-		return r;
-	r = get_array(op, root, "", "Aliases", &arr, err);
-	if (r < 0)
-		goto out;
-	n = count_children(arr);
-	if (n > LAMBDA_MAX_LIST_ITEMS || list->n + n > LAMBDA_MAX_LIST_ITEMS) {
-		r = error_set(err, -E2BIG, "%s: more than %d items listed", op, LAMBDA_MAX_LIST_ITEMS);
-		goto out;
+	if (r >= 0) {
+		list->items = items;
+		list->n += added;
 	}
-	r = get_marker(op, root, &marker, err);
-	if (r < 0)
-		goto out;
-	if (n) {
-		items = calloc(n, sizeof(*items));
-		if (!items) {
-			r = error_set(err, -ENOMEM, "%s: out of memory", op);
-			goto out;
-		}
-	}
-	for (const cJSON *v = arr ? arr->child : NULL; v; v = v->next, i++) {
-		snprintf(prefix, sizeof(prefix), "Aliases[%zu].", list->n + i);
-		done = i + 1;
-		if (!cJSON_IsObject(v)) {
-			snprintf(prefix, sizeof(prefix), "Aliases[%zu]", list->n + i);
-			r = error_set(err, -EBADMSG, "%s: response field %s is not an object", op, prefix);
-			goto out;
-		}
-		r = parse_alias_obj(op, v, prefix, &items[i], err);
-		if (r < 0)
-			goto out;
-	}
-	if (n) {
-		struct lambda_alias *grown = realloc(list->items, (list->n + n) * sizeof(*grown));
-
-		if (!grown) {
-			r = error_set(err, -ENOMEM, "%s: out of memory", op);
-			goto out;
-		}
-		memcpy(grown + list->n, items, n * sizeof(*items));
-		list->items = grown;
-		list->n += n;
-		free(items);
-		items = NULL;
-		done = 0;
-	}
-	*ret_next_marker = marker;
-	marker = NULL;
-out:
-	for (size_t k = 0; k < done; k++)
-		lambda_alias_release(&items[k]);
-	free(items);
-	free(marker);
-	cJSON_Delete(root);
 	return r;
 }
 
@@ -1138,6 +1136,13 @@ cJSON *lambda_alias_to_json(const struct lambda_alias *a)
 
 /* ---- operations ------------------------------------------------------------------ */
 
+/*
+ * Every operation has the same shape: check the names in the path, maybe
+ * build a body, send the request, parse the answer.  need_function*() and
+ * set_body() are the first two steps, call() the last two; each public
+ * function below only fills its aws_request.
+ */
+
 static int parse_failed(struct aws_error *aerr, const char *op, const struct error *e)
 {
 	return aws_error_set(aerr, e->code ? e->code : -EBADMSG, op, "%s", e->msg);
@@ -1150,54 +1155,98 @@ static int need_name(struct aws_error *aerr, const char *op, const char *what, c
 	return 0;
 }
 
-/* Send req; parse a FunctionConfiguration answer into *ret. */
-static int call_config(struct aws_client *c, const struct aws_request *req,
-                       struct lambda_function_config *ret, struct aws_error *aerr)
+static int need_function(struct aws_error *aerr, const char *op, const char *fn)
 {
-	struct buf body = BUF_INIT;
-	struct error e = ERROR_INIT;
-	struct lambda_function_config cfg;
-	int r;
+	return need_name(aerr, op, "a function name", fn);
+}
 
-	r = aws_client_call(c, req, NULL, &body, aerr);
-	if (r < 0)
-		goto out;
-	r = lambda_function_config_parse(req->operation, body.ptr, body.len, &cfg, &e);
-	if (r < 0) {
-		r = parse_failed(aerr, req->operation, &e);
-		goto out;
-	}
-	if (ret)
-		*ret = cfg;
-	else
+static int need_function_alias(struct aws_error *aerr, const char *op, const char *fn, const char *alias)
+{
+	int r = need_function(aerr, op, fn);
+
+	return r < 0 ? r : need_name(aerr, op, "an alias name", alias);
+}
+
+/*
+ * Attach `body` to req: `built` is what its builder returned, `e` what the
+ * builder said on failure.
+ */
+static int set_body(struct aws_request *req, const struct buf *body, int built, const struct error *e,
+                    struct aws_error *aerr)
+{
+	if (built < 0)
+		return parse_failed(aerr, req->operation, e);
+	req->body = body->ptr;
+	req->body_len = body->len;
+	return 0;
+}
+
+/*
+ * An answer parser: fills *ret (a struct of the operation's answer type), or,
+ * when ret is NULL, parses and throws the result away.
+ */
+typedef int answer_parse_fn(const char *op, const char *json, size_t len, void *ret, struct error *e);
+
+static int answer_config(const char *op, const char *json, size_t len, void *ret, struct error *e)
+{
+	struct lambda_function_config cfg;
+	int r = lambda_function_config_parse(op, json, len, &cfg, e);
+
+	if (r >= 0 && ret)
+		*(struct lambda_function_config *)ret = cfg;
+	else if (r >= 0)
 		lambda_function_config_release(&cfg);
-out:
-	buf_release_secret(&body);
 	return r;
 }
 
-static int call_alias(struct aws_client *c, const struct aws_request *req, struct lambda_alias *ret,
-                      struct aws_error *aerr)
+static int answer_function(const char *op, const char *json, size_t len, void *ret, struct error *e)
+{
+	struct lambda_function f;
+	int r = lambda_function_parse(op, json, len, &f, e);
+
+	if (r >= 0 && ret)
+		*(struct lambda_function *)ret = f;
+	else if (r >= 0)
+		lambda_function_release(&f);
+	return r;
+}
+
+static int answer_alias(const char *op, const char *json, size_t len, void *ret, struct error *e)
+{
+	struct lambda_alias a;
+	int r = lambda_alias_parse(op, json, len, &a, e);
+
+	if (r >= 0 && ret)
+		*(struct lambda_alias *)ret = a;
+	else if (r >= 0)
+		lambda_alias_release(&a);
+	return r;
+}
+
+/*
+ * Send req and parse the answer with `parse` into ret; with no parser the
+ * answer is dropped and the result is 0.  The answer may carry environment
+ * values: it is wiped.
+ */
+static int call(struct aws_client *c, const struct aws_request *req, answer_parse_fn *parse, void *ret,
+                struct aws_error *aerr)
 {
 	struct buf body = BUF_INIT;
 	struct error e = ERROR_INIT;
-	struct lambda_alias a;
 	int r;
 
 	r = aws_client_call(c, req, NULL, &body, aerr);
 	if (r < 0)
 		goto out;
-	r = lambda_alias_parse(req->operation, body.ptr, body.len, &a, &e);
-	if (r < 0) {
-		r = parse_failed(aerr, req->operation, &e);
+	if (!parse) {
+		r = 0;
 		goto out;
 	}
-	if (ret)
-		*ret = a;
-	else
-		lambda_alias_release(&a);
+	r = parse(req->operation, body.ptr, body.len, ret, &e);
+	if (r < 0)
+		r = parse_failed(aerr, req->operation, &e);
 out:
-	buf_release(&body);
+	buf_release_secret(&body);
 	return r;
 }
 
@@ -1213,26 +1262,9 @@ int lambda_function_get(struct aws_client *c, const char *fn, const char *qualif
 	    .n_query = 1,
 	    .quota = AWS_QUOTA_GET_FUNCTION,
 	};
-	struct buf body = BUF_INIT;
-	struct error e = ERROR_INIT;
-	struct lambda_function f;
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
-	if (r < 0)
-		return r;
-	r = aws_client_call(c, &req, NULL, &body, err);
-	if (r < 0)
-		goto out;
-	r = lambda_function_parse(req.operation, body.ptr, body.len, &f, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	*ret = f;
-out:
-	buf_release_secret(&body);
-	return r;
+	return r < 0 ? r : call(c, &req, answer_function, ret, err);
 }
 
 int lambda_function_config_get(struct aws_client *c, const char *fn, const char *qualifier,
@@ -1247,15 +1279,15 @@ int lambda_function_config_get(struct aws_client *c, const char *fn, const char 
 	    .n_query = 1,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r = need_name(err, req.operation, "a function name", fn);
+	int r = need_function(err, req.operation, fn);
 
-	return r < 0 ? r : call_config(c, &req, ret, err);
+	return r < 0 ? r : call(c, &req, answer_config, ret, err);
 }
 
 int lambda_function_create(struct aws_client *c, const struct lambda_create_input *in,
                            struct lambda_function_config *ret, struct aws_error *err)
 {
-	struct buf body = BUF_INIT;
+	struct buf body = BUF_INIT; /* environment values: wiped */
 	struct error e = ERROR_INIT;
 	struct aws_request req = {
 	    .operation = "CreateFunction",
@@ -1266,15 +1298,9 @@ int lambda_function_create(struct aws_client *c, const struct lambda_create_inpu
 	};
 	int r;
 
-	r = lambda_create_body(&body, in, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_config(c, &req, ret, err);
-out:
+	r = set_body(&req, &body, lambda_create_body(&body, in, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_config, ret, err);
 	buf_release_secret(&body);
 	return r;
 }
@@ -1291,20 +1317,12 @@ int lambda_function_code_update(struct aws_client *c, const char *fn, const stru
 	    .n_segments = 3,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
-	if (r < 0)
-		return r;
-	r = lambda_code_body(&body, in, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_config(c, &req, ret, err);
-out:
+	if (r >= 0)
+		r = set_body(&req, &body, lambda_code_body(&body, in, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_config, ret, err);
 	buf_release(&body);
 	return r;
 }
@@ -1312,7 +1330,7 @@ out:
 int lambda_function_config_update(struct aws_client *c, const char *fn, const struct lambda_config_input *in,
                                   struct lambda_function_config *ret, struct aws_error *err)
 {
-	struct buf body = BUF_INIT;
+	struct buf body = BUF_INIT; /* environment values: wiped */
 	struct error e = ERROR_INIT;
 	struct aws_request req = {
 	    .operation = "UpdateFunctionConfiguration",
@@ -1321,20 +1339,12 @@ int lambda_function_config_update(struct aws_client *c, const char *fn, const st
 	    .n_segments = 3,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
-	if (r < 0)
-		return r;
-	r = lambda_config_body(&body, in, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_config(c, &req, ret, err);
-out:
+	if (r >= 0)
+		r = set_body(&req, &body, lambda_config_body(&body, in, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_config, ret, err);
 	buf_release_secret(&body);
 	return r;
 }
@@ -1352,20 +1362,13 @@ int lambda_version_publish(struct aws_client *c, const char *fn, const char *cod
 	    .n_segments = 3,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
-	if (r < 0)
-		return r;
-	r = lambda_publish_body(&body, code_sha256, revision_id, description, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_config(c, &req, ret, err);
-out:
+	if (r >= 0)
+		r = set_body(&req, &body,
+		             lambda_publish_body(&body, code_sha256, revision_id, description, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_config, ret, err);
 	buf_release(&body);
 	return r;
 }
@@ -1403,14 +1406,32 @@ static void markers_free(struct markers *m)
 	free(m->v);
 }
 
-/*
- * Follow every page of a config list operation.  req->query[0] is Marker
- * (filled here), the caller adds the others.
- */
-static int list_configs(struct aws_client *c, struct aws_request *req, const char *key,
-                        struct lambda_config_list *ret, struct aws_error *aerr)
+/* A page parser: appends one page to `list`, hands out the next marker (NULL: last page). */
+typedef int page_parse_fn(const char *op, const char *json, size_t len, const char *key, void *list,
+                          char **ret_next, struct error *e);
+
+static int page_configs(const char *op, const char *json, size_t len, const char *key, void *list,
+                        char **ret_next, struct error *e)
 {
-	struct lambda_config_list list = {0};
+	return lambda_versions_page_parse(op, json, len, key, list, ret_next, e);
+}
+
+static int page_aliases(const char *op, const char *json, size_t len, const char *key, void *list,
+                        char **ret_next, struct error *e)
+{
+	(void)key;
+	return lambda_aliases_page_parse(op, json, len, list, ret_next, e);
+}
+
+/*
+ * Follow every page of a list operation into `list` (its counter `pages`
+ * included); the caller releases `list` on failure.  req->query[0] is Marker
+ * (filled here), the caller adds the others.  Pages may carry environment
+ * values: each is wiped.
+ */
+static int call_pages(struct aws_client *c, struct aws_request *req, page_parse_fn *parse, const char *key,
+                      void *list, unsigned *pages, struct aws_error *aerr)
+{
 	struct markers seen = {0};
 	struct buf body = BUF_INIT;
 	struct error e = ERROR_INIT;
@@ -1420,7 +1441,7 @@ static int list_configs(struct aws_client *c, struct aws_request *req, const cha
 	for (;;) {
 		char *next = NULL;
 
-		if (list.pages >= LAMBDA_MAX_PAGES) {
+		if (*pages >= LAMBDA_MAX_PAGES) {
 			r = aws_error_set(aerr, -E2BIG, req->operation, "%s: more than %d pages",
 			                  req->operation, LAMBDA_MAX_PAGES);
 			goto out;
@@ -1430,8 +1451,8 @@ static int list_configs(struct aws_client *c, struct aws_request *req, const cha
 		r = aws_client_call(c, req, NULL, &body, aerr);
 		if (r < 0)
 			goto out;
-		list.pages++;
-		r = lambda_versions_page_parse(req->operation, body.ptr, body.len, key, &list, &next, &e);
+		(*pages)++;
+		r = parse(req->operation, body.ptr, body.len, key, list, &next, &e);
 		if (r < 0) {
 			r = parse_failed(aerr, req->operation, &e);
 			goto out;
@@ -1443,12 +1464,24 @@ static int list_configs(struct aws_client *c, struct aws_request *req, const cha
 			goto out;
 		marker = seen.v[seen.n - 1];
 	}
-	*ret = list;
-	memset(&list, 0, sizeof(list));
 out:
-	lambda_config_list_release(&list);
 	markers_free(&seen);
 	buf_release_secret(&body);
+	return r;
+}
+
+/* Every page of a config list operation; `key` names the array in each page. */
+static int list_configs(struct aws_client *c, struct aws_request *req, const char *key,
+                        struct lambda_config_list *ret, struct aws_error *aerr)
+{
+	struct lambda_config_list list = {0};
+	int r = call_pages(c, req, page_configs, key, &list, &list.pages, aerr);
+
+	if (r < 0) {
+		lambda_config_list_release(&list);
+		return r;
+	}
+	*ret = list;
 	return r;
 }
 
@@ -1464,7 +1497,7 @@ int lambda_versions_list(struct aws_client *c, const char *fn, struct lambda_con
 	    .n_query = 2,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r = need_name(err, req.operation, "a function name", fn);
+	int r = need_function(err, req.operation, fn);
 
 	return r < 0 ? r : list_configs(c, &req, "Versions", ret, err);
 }
@@ -1498,20 +1531,12 @@ int lambda_alias_create(struct aws_client *c, const char *fn, const char *alias,
 	    .n_segments = 3,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function_alias(err, req.operation, fn, alias);
 
-	if ((r = need_name(err, req.operation, "a function name", fn)) < 0 ||
-	    (r = need_name(err, req.operation, "an alias name", alias)) < 0)
-		return r;
-	r = lambda_alias_body(&body, alias, in, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_alias(c, &req, ret, err);
-out:
+	if (r >= 0)
+		r = set_body(&req, &body, lambda_alias_body(&body, alias, in, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_alias, ret, err);
 	buf_release(&body);
 	return r;
 }
@@ -1526,12 +1551,9 @@ int lambda_alias_get(struct aws_client *c, const char *fn, const char *alias, st
 	    .n_segments = 4,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function_alias(err, req.operation, fn, alias);
 
-	if ((r = need_name(err, req.operation, "a function name", fn)) < 0 ||
-	    (r = need_name(err, req.operation, "an alias name", alias)) < 0)
-		return r;
-	return call_alias(c, &req, ret, err);
+	return r < 0 ? r : call(c, &req, answer_alias, ret, err);
 }
 
 int lambda_alias_update(struct aws_client *c, const char *fn, const char *alias,
@@ -1546,27 +1568,18 @@ int lambda_alias_update(struct aws_client *c, const char *fn, const char *alias,
 	    .n_segments = 4,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function_alias(err, req.operation, fn, alias);
 
-	if ((r = need_name(err, req.operation, "a function name", fn)) < 0 ||
-	    (r = need_name(err, req.operation, "an alias name", alias)) < 0)
-		return r;
-	r = lambda_alias_body(&body, NULL, in, &e);
-	if (r < 0) {
-		r = parse_failed(err, req.operation, &e);
-		goto out;
-	}
-	req.body = body.ptr;
-	req.body_len = body.len;
-	r = call_alias(c, &req, ret, err);
-out:
+	if (r >= 0)
+		r = set_body(&req, &body, lambda_alias_body(&body, NULL, in, &e), &e, err);
+	if (r >= 0)
+		r = call(c, &req, answer_alias, ret, err);
 	buf_release(&body);
 	return r;
 }
 
 int lambda_alias_delete(struct aws_client *c, const char *fn, const char *alias, struct aws_error *err)
 {
-	struct buf body = BUF_INIT;
 	struct aws_request req = {
 	    .operation = "DeleteAlias",
 	    .method = "DELETE",
@@ -1574,14 +1587,9 @@ int lambda_alias_delete(struct aws_client *c, const char *fn, const char *alias,
 	    .n_segments = 4,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function_alias(err, req.operation, fn, alias);
 
-	if ((r = need_name(err, req.operation, "a function name", fn)) < 0 ||
-	    (r = need_name(err, req.operation, "an alias name", alias)) < 0)
-		return r;
-	r = aws_client_call(c, &req, NULL, &body, err);
-	buf_release(&body);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : call(c, &req, NULL, NULL, err);
 }
 
 int lambda_aliases_list(struct aws_client *c, const char *fn, const char *function_version,
@@ -1597,53 +1605,21 @@ int lambda_aliases_list(struct aws_client *c, const char *fn, const char *functi
 	    .quota = AWS_QUOTA_CONTROL,
 	};
 	struct lambda_alias_list list = {0};
-	struct markers seen = {0};
-	struct buf body = BUF_INIT;
-	struct error e = ERROR_INIT;
-	const char *marker = NULL;
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
 	if (r < 0)
 		return r;
-	for (;;) {
-		char *next = NULL;
-
-		if (list.pages >= LAMBDA_MAX_PAGES) {
-			r = aws_error_set(err, -E2BIG, req.operation, "%s: more than %d pages", req.operation,
-			                  LAMBDA_MAX_PAGES);
-			goto out;
-		}
-		req.query[0].value = marker;
-		buf_release(&body);
-		r = aws_client_call(c, &req, NULL, &body, err);
-		if (r < 0)
-			goto out;
-		list.pages++;
-		r = lambda_aliases_page_parse(req.operation, body.ptr, body.len, &list, &next, &e);
-		if (r < 0) {
-			r = parse_failed(err, req.operation, &e);
-			goto out;
-		}
-		if (!next)
-			break;
-		r = markers_add(&seen, req.operation, next, err);
-		if (r < 0)
-			goto out;
-		marker = seen.v[seen.n - 1];
+	r = call_pages(c, &req, page_aliases, NULL, &list, &list.pages, err);
+	if (r < 0) {
+		lambda_alias_list_release(&list);
+		return r;
 	}
 	*ret = list;
-	memset(&list, 0, sizeof(list));
-out:
-	lambda_alias_list_release(&list);
-	markers_free(&seen);
-	buf_release(&body);
 	return r;
 }
 
 int lambda_function_delete(struct aws_client *c, const char *fn, const char *qualifier, struct aws_error *err)
 {
-	struct buf body = BUF_INIT;
 	struct aws_request req = {
 	    .operation = "DeleteFunction",
 	    .method = "DELETE",
@@ -1653,12 +1629,7 @@ int lambda_function_delete(struct aws_client *c, const char *fn, const char *qua
 	    .n_query = 1,
 	    .quota = AWS_QUOTA_CONTROL,
 	};
-	int r;
+	int r = need_function(err, req.operation, fn);
 
-	r = need_name(err, req.operation, "a function name", fn);
-	if (r < 0)
-		return r;
-	r = aws_client_call(c, &req, NULL, &body, err);
-	buf_release(&body);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : call(c, &req, NULL, NULL, err);
 }

@@ -16,23 +16,14 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-static const char hexdigits[] = "0123456789abcdef";
-
-static void hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hexdigits[in[i] >> 4];
-		out[2 * i + 1] = hexdigits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
+#include "util/codec.h"
 
 void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[65])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	SHA256(len ? data : (const void *)"", len, md);
-	hex_encode(md, sizeof(md), ret_hex);
+	codec_hex_encode(ret_hex, md, sizeof(md));
 }
 
 int sigv4_amz_date(time_t now, char ret[17])
@@ -422,7 +413,7 @@ int sigv4_signature(const char *secret, const char *date8, const char *region, c
 	if (r >= 0)
 		r = hmac(b, 32, string_to_sign, a);
 	if (r >= 0)
-		hex_encode(a, 32, ret_hex);
+		codec_hex_encode(ret_hex, a, 32);
 out:
 	OPENSSL_cleanse(a, sizeof(a));
 	OPENSSL_cleanse(b, sizeof(b));

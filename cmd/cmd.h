@@ -32,4 +32,12 @@ int cmd_not_built(const char *verb, int argc, char **argv, const char *usage);
 /* True if argv holds --help or -h before any "--". */
 int cmd_wants_help(int argc, char **argv);
 
+/*
+ * Match argv[*i] against the option NAME that takes a value, written
+ * "NAME=VALUE" or "NAME VALUE" (then *i is advanced to VALUE).  Returns 1 and
+ * sets *ret (pointing into argv) on a match, 0 if argv[*i] is something else,
+ * -1 if NAME is the last argument and has no value.
+ */
+int cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **ret);
+
 #endif

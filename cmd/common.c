@@ -37,3 +37,20 @@ int cmd_not_built(const char *verb, int argc, char **argv, const char *usage)
 	fprintf(stderr, "aliasd %s: not built yet in this version of aliasd\n", verb);
 	return EXIT_USAGE;
 }
+
+int cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **ret)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (!strncmp(a, name, n) && a[n] == '=') {
+		*ret = a + n + 1;
+		return 1;
+	}
+	if (strcmp(a, name))
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*ret = argv[++*i];
+	return 1;
+}

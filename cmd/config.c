@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "manifest/yaml.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
 
@@ -516,9 +517,7 @@ out:
 static int read_file(const char *path, size_t max, struct buf *out, struct error *err)
 {
 	struct stat st;
-	char chunk[4096];
-	ssize_t n;
-	int fd, r = 0;
+	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -527,26 +526,8 @@ static int read_file(const char *path, size_t max, struct buf *out, struct error
 		r = error_set(err, -EINVAL, "%s: not a regular file", path);
 		goto out;
 	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = error_set(err, -errno, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > max) {
-			r = error_set(err, -E2BIG, "%s: larger than %zu bytes", path, max);
-			goto out;
-		}
-		r = buf_put(out, chunk, (size_t)n);
-		if (r < 0)
-			goto out;
-	}
+	r = file_read_fd(out, fd, max, path, err);
 out:
-	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "util/codec.h"
 #include "util/log.h"
 
 struct httpd {
@@ -50,24 +51,8 @@ int httpd_webhook_verify(const char *secret, size_t secret_len, const void *body
 	hex = signature_header + 7;
 	if (strlen(hex) != 64)
 		return -EACCES;
-	for (size_t i = 0; i < 32; i++) {
-		int v = 0;
-
-		for (int j = 0; j < 2; j++) {
-			char c = hex[2 * i + (size_t)j];
-
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				v |= c - 'A' + 10;
-			else
-				return -EACCES;
-		}
-		want[i] = (unsigned char)v;
-	}
+	if (codec_hex_decode(want, sizeof(want), hex) < 0)
+		return -EACCES;
 	if (!HMAC(EVP_sha256(), secret, (int)secret_len, body, body_len, mac, &mac_len) || mac_len != 32)
 		return -EACCES;
 	if (CRYPTO_memcmp(mac, want, sizeof(mac)) != 0)

@@ -26,23 +26,6 @@ static void on_signal(int sig)
 		reconcile_ctx_stop(oneshot_ctx);
 }
 
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **ret)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=') {
-		*ret = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, name))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*ret = argv[++*i];
-	return 1;
-}
-
 static const char *plural(size_t n, const char *one, const char *many)
 {
 	return n == 1 ? one : many;
@@ -203,12 +186,13 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 			pr.json = true;
 			continue;
 		}
-		if ((m = opt_value(argc, argv, &i, "--repo", &url)) || (m = opt_value(argc, argv, &i, "--ref", &ref)) ||
-		    (m = opt_value(argc, argv, &i, "--path", &subdir)) ||
-		    (m = opt_value(argc, argv, &i, "--concurrency", &conc)) ||
-		    (m = opt_value(argc, argv, &i, "--rate", &rate)) ||
-		    (m = opt_value(argc, argv, &i, "--function", &only)) ||
-		    (m = opt_value(argc, argv, &i, "--region", &region))) {
+		if ((m = cmd_opt_value(argc, argv, &i, "--repo", &url)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--ref", &ref)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--path", &subdir)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--concurrency", &conc)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--rate", &rate)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--function", &only)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--region", &region))) {
 			if (m < 0)
 				return cmd_usage_error(verb, "%s needs a value", a);
 			continue;

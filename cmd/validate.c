@@ -67,23 +67,6 @@ static void put_escaped(FILE *f, const char *s)
 	fputc('\n', f);
 }
 
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **ret)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-
-	if (!strncmp(a, name, n) && a[n] == '=') {
-		*ret = a + n + 1;
-		return 1;
-	}
-	if (strcmp(a, name))
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*ret = argv[++*i];
-	return 1;
-}
-
 int cmd_validate(int argc, char **argv)
 {
 	struct manifest_source *src = NULL;
@@ -102,9 +85,9 @@ int cmd_validate(int argc, char **argv)
 		const char *a = argv[i];
 		int m;
 
-		if ((m = opt_value(argc, argv, &i, "--repo", &url)) ||
-		    (m = opt_value(argc, argv, &i, "--ref", &ref)) ||
-		    (m = opt_value(argc, argv, &i, "--path", &subdir))) {
+		if ((m = cmd_opt_value(argc, argv, &i, "--repo", &url)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--ref", &ref)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--path", &subdir))) {
 			if (m < 0)
 				return cmd_usage_error("validate", "%s needs a value", a);
 			continue;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "manifest/source.h"
+#include "util/file.h"
 
 #define DIR_MAX_DEPTH   64
 #define DIR_MAX_ENTRIES 1000000
@@ -205,29 +206,7 @@ static int dir_read(struct manifest_source *src, const char *path, size_t max, s
 		error_set(err, r, "%s: cannot hold %lld bytes", path, (long long)st.st_size);
 		goto out;
 	}
-	for (;;) {
-		char tmp[65536];
-		ssize_t n = read(fd, tmp, sizeof(tmp));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = error_set(err, -errno, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (out->len - start + (size_t)n > max) {
-			r = error_set(err, -E2BIG, "%s: more than the limit of %zu bytes", path, max);
-			goto out;
-		}
-		r = buf_put(out, tmp, (size_t)n);
-		if (r < 0) {
-			error_set(err, r, "%s: out of memory", path);
-			goto out;
-		}
-	}
-	r = 0;
+	r = file_read_fd(out, fd, max, path, err);
 out:
 	if (r < 0)
 		buf_truncate(out, start);

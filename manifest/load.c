@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "manifest/yaml.h"
+#include "util/codec.h"
 #include "util/parse.h"
 
 #define KEYPATH_MAX 320
@@ -73,24 +74,7 @@ void manifest_sha256_base64(const void *data, size_t len, char out[45])
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
 	SHA256(data, len, md);
-	EVP_EncodeBlock((unsigned char *)out, md, SHA256_DIGEST_LENGTH);
-	out[44] = '\0';
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool b64char(int c)
-{
-	return isalnum(c) || c == '+' || c == '/';
+	codec_digest_base64(out, md);
 }
 
 /* A SHA-256 as 64 hex digits or 44 base64 characters -> base64 in out[45]. */
@@ -100,27 +84,21 @@ static int sha256_normalise(const char *s, char out[45])
 	size_t n = strlen(s);
 
 	if (n == 64) {
-		for (size_t i = 0; i < 32; i++) {
-			int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			md[i] = (unsigned char)(hi << 4 | lo);
-		}
-		EVP_EncodeBlock((unsigned char *)out, md, 32);
-		out[44] = '\0';
+		if (codec_hex_decode(md, sizeof(md), s) < 0)
+			return -EINVAL;
+		codec_digest_base64(out, md);
 		return 0;
 	}
 	if (n == 44 && s[43] == '=') {
 		unsigned char tmp[48];
 
 		for (size_t i = 0; i < 43; i++)
-			if (!b64char((unsigned char)s[i]))
+			if (codec_base64_digit((unsigned char)s[i]) < 0)
 				return -EINVAL;
 		if (EVP_DecodeBlock(tmp, (const unsigned char *)s, 44) != 33)
 			return -EINVAL;
 		/* re-encode: rejects non-canonical trailing bits */
-		EVP_EncodeBlock((unsigned char *)out, tmp, 32);
-		out[44] = '\0';
+		codec_digest_base64(out, tmp);
 		return strcmp(out, s) ? -EINVAL : 0;
 	}
 	return -EINVAL;

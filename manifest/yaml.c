@@ -147,44 +147,43 @@ bool yaml_is_null(const struct yaml_node *n)
 	       !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
 }
 
+/* Skip an optional sign, then a run of digits: false if there was no digit. */
+static bool skip_digits(const char **s, bool sign)
+{
+	const char *p = *s;
+
+	if (sign && (*p == '+' || *p == '-'))
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	*s = p;
+	return true;
+}
+
 static bool text_is_int(const char *s)
 {
-	if (*s == '+' || *s == '-')
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return false;
-	while (isdigit((unsigned char)*s))
-		s++;
-	return !*s;
+	return skip_digits(&s, true) && !*s;
 }
 
 static bool text_is_decimal(const char *s)
 {
-	bool digits = false;
+	bool digits;
 
 	if (*s == '+' || *s == '-')
 		s++;
-	while (isdigit((unsigned char)*s)) {
-		s++;
-		digits = true;
-	}
+	digits = skip_digits(&s, false);
 	if (*s == '.') {
 		s++;
-		while (isdigit((unsigned char)*s)) {
-			s++;
-			digits = true;
-		}
+		digits = skip_digits(&s, false) || digits;
 	}
 	if (!digits)
 		return false;
 	if (*s == 'e' || *s == 'E') {
 		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!isdigit((unsigned char)*s))
+		if (!skip_digits(&s, true))
 			return false;
-		while (isdigit((unsigned char)*s))
-			s++;
 	}
 	return !*s;
 }
@@ -253,7 +252,8 @@ static const char *describe_got(const struct yaml_node *n, char *out, size_t out
 
 /* ---------------------------------------------------------------- accessors */
 
-struct yaml_node *yaml_map_key(const struct yaml_node *map, const char *key)
+/* The first pair of `map` whose key text is `key`, or NULL. */
+static const struct yaml_pair *map_pair(const struct yaml_node *map, const char *key)
 {
 	size_t klen;
 
@@ -263,24 +263,23 @@ struct yaml_node *yaml_map_key(const struct yaml_node *map, const char *key)
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const struct yaml_node *k = map->pairs[i].key;
 		if (k->len == klen && !memcmp(k->str, key, klen))
-			return map->pairs[i].key;
+			return &map->pairs[i];
 	}
 	return NULL;
 }
 
+struct yaml_node *yaml_map_key(const struct yaml_node *map, const char *key)
+{
+	const struct yaml_pair *p = map_pair(map, key);
+
+	return p ? p->key : NULL;
+}
+
 struct yaml_node *yaml_map_get(const struct yaml_node *map, const char *key)
 {
-	size_t klen;
+	const struct yaml_pair *p = map_pair(map, key);
 
-	if (!map || map->kind != YAML_KIND_MAPPING)
-		return NULL;
-	klen = strlen(key);
-	for (size_t i = 0; i < map->n_pairs; i++) {
-		const struct yaml_node *k = map->pairs[i].key;
-		if (k->len == klen && !memcmp(k->str, key, klen))
-			return map->pairs[i].value;
-	}
-	return NULL;
+	return p ? p->value : NULL;
 }
 
 static int expect_kind(const struct yaml_node *n, enum yaml_kind kind, const char *what, const char *expected,
@@ -734,6 +733,19 @@ static int finish_collection(struct builder *b, yaml_mark_t end_mark)
 	return attach(b, n, end_mark);
 }
 
+/* The limits every new node passes: nesting depth, anchors, node count. */
+static int node_admit(struct builder *b, const yaml_event_t *ev, const char *anchor)
+{
+	if (b->depth + 1 > b->lim->max_depth)
+		return add_error_at_mark(b, ev->start_mark, -E2BIG,
+		                         "nesting deeper than %u levels: refusing to parse further",
+		                         b->lim->max_depth);
+	if (anchor && !b->lim->allow_aliases)
+		return add_error_at_mark(b, ev->start_mark, -EINVAL, "anchors (&%s) are not allowed here",
+		                         anchor);
+	return count_nodes(b, 1, ev->start_mark);
+}
+
 static int start_collection(struct builder *b, enum yaml_kind kind, yaml_event_t *ev)
 {
 	const char *tag, *anchor;
@@ -752,14 +764,7 @@ static int start_collection(struct builder *b, enum yaml_kind kind, yaml_event_t
 		if (ev->data.mapping_start.implicit)
 			tag = NULL;
 	}
-	if (b->depth + 1 > b->lim->max_depth)
-		return add_error_at_mark(b, ev->start_mark, -E2BIG,
-		                         "nesting deeper than %u levels: refusing to parse further",
-		                         b->lim->max_depth);
-	if (anchor && !b->lim->allow_aliases)
-		return add_error_at_mark(b, ev->start_mark, -EINVAL, "anchors (&%s) are not allowed here",
-		                         anchor);
-	r = count_nodes(b, 1, ev->start_mark);
+	r = node_admit(b, ev, anchor);
 	if (r < 0)
 		return r;
 	n = node_new(b, kind, ev->start_mark, tag);
@@ -783,14 +788,7 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
 	struct yaml_node *n;
 	int r;
 
-	if (b->depth + 1 > b->lim->max_depth)
-		return add_error_at_mark(b, ev->start_mark, -E2BIG,
-		                         "nesting deeper than %u levels: refusing to parse further",
-		                         b->lim->max_depth);
-	if (anchor && !b->lim->allow_aliases)
-		return add_error_at_mark(b, ev->start_mark, -EINVAL, "anchors (&%s) are not allowed here",
-		                         anchor);
-	r = count_nodes(b, 1, ev->start_mark);
+	r = node_admit(b, ev, anchor);
 	if (r < 0)
 		return r;
 	/* a tag resolved implicitly (no "!" written) is not recorded */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
 
 static int dup_opt(char **dst, const char *src)
@@ -18,12 +19,12 @@ static int dup_opt(char **dst, const char *src)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int num_set(struct plan_config *c, enum plan_cfg_field f, long v)
+static void manifest_env_get(const void *vars, size_t i, const char **ret_name, const char **ret_value)
 {
-	char tmp[32];
+	const struct manifest_env_var *v = (const struct manifest_env_var *)vars + i;
 
-	snprintf(tmp, sizeof(tmp), "%ld", v);
-	return plan_config_set(c, f, tmp);
+	*ret_name = v->name;
+	*ret_value = v->value;
 }
 
 static int config_from_manifest(struct plan_config *c, const struct manifest_config *m)
@@ -37,32 +38,15 @@ static int config_from_manifest(struct plan_config *c, const struct manifest_con
 	if (r >= 0 && (m->set & MANIFEST_CFG_ROLE))
 		r = plan_config_set(c, PLAN_CFG_ROLE, m->role ? m->role : "");
 	if (r >= 0 && (m->set & MANIFEST_CFG_MEMORY))
-		r = num_set(c, PLAN_CFG_MEMORY_SIZE, m->memory_size);
+		r = reconcile_config_set_num(c, PLAN_CFG_MEMORY_SIZE, m->memory_size);
 	if (r >= 0 && (m->set & MANIFEST_CFG_TIMEOUT))
-		r = num_set(c, PLAN_CFG_TIMEOUT, m->timeout);
+		r = reconcile_config_set_num(c, PLAN_CFG_TIMEOUT, m->timeout);
 	if (r >= 0 && (m->set & MANIFEST_CFG_EPHEMERAL))
-		r = num_set(c, PLAN_CFG_EPHEMERAL_STORAGE, m->ephemeral_storage);
+		r = reconcile_config_set_num(c, PLAN_CFG_EPHEMERAL_STORAGE, m->ephemeral_storage);
 	if (r >= 0 && (m->set & MANIFEST_CFG_DESCRIPTION))
 		r = plan_config_set(c, PLAN_CFG_DESCRIPTION, m->description ? m->description : "");
-	if (r >= 0 && (m->set & MANIFEST_CFG_ENVIRONMENT)) {
-		struct buf b = BUF_INIT;
-		const char **keys = calloc(m->n_env + 1, sizeof(*keys));
-		const char **vals = calloc(m->n_env + 1, sizeof(*vals));
-
-		r = -ENOMEM;
-		if (keys && vals) {
-			for (size_t i = 0; i < m->n_env; i++) {
-				keys[i] = m->env[i].name;
-				vals[i] = m->env[i].value;
-			}
-			r = plan_env_canonical(&b, keys, vals, m->n_env);
-			if (r >= 0)
-				r = plan_config_set(c, PLAN_CFG_ENVIRONMENT, b.ptr);
-		}
-		free(keys);
-		free(vals);
-		buf_release_secret(&b);
-	}
+	if (r >= 0 && (m->set & MANIFEST_CFG_ENVIRONMENT))
+		r = reconcile_config_set_env(c, m->env, m->n_env, manifest_env_get);
 	return r < 0 ? r : 0;
 }
 

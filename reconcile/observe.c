@@ -25,12 +25,12 @@ static long version_number(const char *s)
 	return v;
 }
 
-static int num_set(struct plan_config *c, enum plan_cfg_field f, long v)
+static void lambda_env_get(const void *vars, size_t i, const char **ret_name, const char **ret_value)
 {
-	char tmp[32];
+	const struct lambda_env_var *v = (const struct lambda_env_var *)vars + i;
 
-	snprintf(tmp, sizeof(tmp), "%ld", v);
-	return plan_config_set(c, f, tmp);
+	*ret_name = v->name ? v->name : "";
+	*ret_value = v->value;
 }
 
 int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_function_config *lc)
@@ -44,32 +44,15 @@ int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_func
 	if (r >= 0 && lc->role)
 		r = plan_config_set(c, PLAN_CFG_ROLE, lc->role);
 	if (r >= 0 && lc->memory_size)
-		r = num_set(c, PLAN_CFG_MEMORY_SIZE, lc->memory_size);
+		r = reconcile_config_set_num(c, PLAN_CFG_MEMORY_SIZE, lc->memory_size);
 	if (r >= 0 && lc->timeout)
-		r = num_set(c, PLAN_CFG_TIMEOUT, lc->timeout);
+		r = reconcile_config_set_num(c, PLAN_CFG_TIMEOUT, lc->timeout);
 	if (r >= 0 && lc->ephemeral_storage)
-		r = num_set(c, PLAN_CFG_EPHEMERAL_STORAGE, lc->ephemeral_storage);
+		r = reconcile_config_set_num(c, PLAN_CFG_EPHEMERAL_STORAGE, lc->ephemeral_storage);
 	if (r >= 0)
 		r = plan_config_set(c, PLAN_CFG_DESCRIPTION, lc->description ? lc->description : "");
-	if (r >= 0) {
-		struct buf b = BUF_INIT;
-		const char **keys = calloc(lc->n_env + 1, sizeof(*keys));
-		const char **vals = calloc(lc->n_env + 1, sizeof(*vals));
-
-		r = -ENOMEM;
-		if (keys && vals) {
-			for (size_t i = 0; i < lc->n_env; i++) {
-				keys[i] = lc->env[i].name ? lc->env[i].name : "";
-				vals[i] = lc->env[i].value;
-			}
-			r = plan_env_canonical(&b, keys, vals, lc->has_environment ? lc->n_env : 0);
-			if (r >= 0)
-				r = plan_config_set(c, PLAN_CFG_ENVIRONMENT, b.ptr);
-		}
-		free(keys);
-		free(vals);
-		buf_release_secret(&b);
-	}
+	if (r >= 0)
+		r = reconcile_config_set_env(c, lc->env, lc->has_environment ? lc->n_env : 0, lambda_env_get);
 	return r < 0 ? r : 0;
 }
 

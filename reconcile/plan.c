@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "reconcile/plan.h"
+#include "util/codec.h"
 
 const char *const plan_cfg_names[PLAN_CFG_N] = {
 	"runtime", "handler", "role", "memorySize", "timeout", "environment", "ephemeralStorage", "description",
@@ -455,15 +456,6 @@ out:
 
 /* ---- text ---- */
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(char c)
-{
-	const char *p = c ? strchr(b64chars, c) : NULL;
-
-	return p ? (int)(p - b64chars) : -1;
-}
-
 /* Decode exactly 44-char base64 of 32 bytes. */
 static int b64_decode32(unsigned char out[32], const char *s)
 {
@@ -474,7 +466,7 @@ static int b64_decode32(unsigned char out[32], const char *s)
 	if (strlen(s) != 44 || s[43] != '=' || s[42] == '=')
 		return -EINVAL;
 	for (size_t i = 0; i < 43; i++) {
-		int v = b64val(s[i]);
+		int v = codec_base64_digit(s[i]);
 
 		if (v < 0)
 			return -EINVAL;
@@ -490,36 +482,6 @@ static int b64_decode32(unsigned char out[32], const char *s)
 	return n == 32 ? 0 : -EINVAL;
 }
 
-static void b64_encode32(char out[45], const unsigned char in[32])
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < 32; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < 32)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < 32)
-			v |= in[i + 2];
-		out[o++] = b64chars[(v >> 18) & 63];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < 32 ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < 32 ? b64chars[v & 63] : '=';
-	}
-	out[o] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int plan_sha_normalize(char ret[PLAN_SHA_MAX], const char *in)
 {
 	unsigned char raw[32];
@@ -528,17 +490,12 @@ int plan_sha_normalize(char ret[PLAN_SHA_MAX], const char *in)
 	if (!in)
 		return -EINVAL;
 	if (strlen(in) == 64) {
-		for (size_t i = 0; i < 32; i++) {
-			int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				return -EINVAL;
-			raw[i] = (unsigned char)(hi << 4 | lo);
-		}
+		if (codec_hex_decode(raw, sizeof(raw), in) < 0)
+			return -EINVAL;
 	} else if (b64_decode32(raw, in) < 0) {
 		return -EINVAL;
 	}
-	b64_encode32(out, raw);
+	codec_digest_base64(out, raw);
 	memcpy(ret, out, sizeof(out));
 	return 0;
 }
@@ -546,14 +503,9 @@ int plan_sha_normalize(char ret[PLAN_SHA_MAX], const char *in)
 void plan_sha_short(char out[16], const char *sha256)
 {
 	unsigned char raw[32];
-	static const char hex[] = "0123456789abcdef";
 
 	if (sha256 && b64_decode32(raw, sha256) == 0) {
-		for (int i = 0; i < 4; i++) {
-			out[2 * i] = hex[raw[i] >> 4];
-			out[2 * i + 1] = hex[raw[i] & 15];
-		}
-		out[8] = '\0';
+		codec_hex_encode(out, raw, 4);
 		return;
 	}
 	snprintf(out, 16, "%.8s", sha256 && *sha256 ? sha256 : "?");

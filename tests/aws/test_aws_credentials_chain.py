@@ -135,18 +135,23 @@ def test_refresh_for_sts_and_imds(build_dir, tmp_path):
         assert sum(1 for c in imds.calls if c["method"] == "PUT") == 2
 
 
+def fail_after_first(server, status):
+    """From its second request on, `server` answers HTTP `status`."""
+    orig = server.handle
+
+    def flaky(h, method, call):
+        if len(server.calls) > 1:
+            return h._reply(status, "{}")
+        return orig(h, method, call)
+    server.handle = flaky
+
+
 def test_failed_refresh_uses_old_credentials_until_they_expire(build_dir, tmp_path):
     with FakeECS(path="/c") as ecs:
         ecs.expires_in = 900
         env = clean_env(tmp_path, AWS_CONTAINER_CREDENTIALS_FULL_URI=ecs.url + "/c")
         # fail every request after the first: the process is the same, the clock is simulated
-        orig = ecs.handle
-
-        def flaky(h, method, call):
-            if len(ecs.calls) > 1:
-                return h._reply(500, "{}")
-            return orig(h, method, call)
-        ecs.handle = flaky
+        fail_after_first(ecs, 500)
         # t=0 fetch; t=11min refresh fails, old ones still valid (expire at 15 min);
         # t=22min refresh fails and they are expired -> error, never expired credentials
         rc, lines, raw = run_dump(build_dir, env, "--get", 3, "--advance", 660)
@@ -161,13 +166,7 @@ def test_failed_refresh_is_retried_after_a_pause(build_dir, tmp_path):
     with FakeECS(path="/c") as ecs:
         ecs.expires_in = 900
         env = clean_env(tmp_path, AWS_CONTAINER_CREDENTIALS_FULL_URI=ecs.url + "/c")
-        orig = ecs.handle
-
-        def flaky(h, method, call):
-            if len(ecs.calls) > 1:
-                return h._reply(503, "{}")
-            return orig(h, method, call)
-        ecs.handle = flaky
+        fail_after_first(ecs, 503)
         # 0: fetch; 610: in the refresh window, refresh fails -> cached, pause 30 s;
         # 620 and 630: inside the pause -> cached, no request; 645: retried (fails) -> cached
         rc, lines, raw = run_dump(build_dir, env, "--at", "0,610,620,630,645")

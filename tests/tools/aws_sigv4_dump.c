@@ -17,21 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "aws/sigv4.h"
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+#include "util/codec.h"
 
 static int b64_decode(const char *s, struct buf *out)
 {
@@ -39,7 +25,7 @@ static int b64_decode(const char *s, struct buf *out)
 	int bits = 0;
 
 	for (; *s && *s != '='; s++) {
-		int v = b64val((unsigned char)*s);
+		int v = codec_base64_digit((unsigned char)*s);
 		if (v < 0)
 			return -EINVAL;
 		acc = (acc << 6) | (unsigned)v;

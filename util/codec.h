@@ -1,0 +1,34 @@
+/*
+ * codec.h - hex digits and the base64 form of SHA-256 digests.
+ *
+ * Pure functions, no allocation.  Base64 is the standard alphabet with '='
+ * padding (RFC 4648 section 4), the form Lambda uses for CodeSha256.
+ */
+#ifndef ALIASD_UTIL_CODEC_H
+#define ALIASD_UTIL_CODEC_H
+
+#include <stddef.h>
+
+/* Length of a SHA-256 digest in base64, without the NUL. */
+#define CODEC_SHA256_B64_LEN 44
+
+/* The value 0..15 of the hex digit `c` (either case), or -1. */
+int codec_hex_digit(int c);
+
+/*
+ * Decode exactly 2 * n hex digits from `hex` into n bytes.  Returns 0, or
+ * -EINVAL (ret untouched) if any of those characters is not a hex digit.
+ * `hex` must hold at least 2 * n characters; what follows is not looked at.
+ */
+int codec_hex_decode(unsigned char *ret, size_t n, const char *hex);
+
+/* `len` bytes as 2 * len lower-case hex digits plus NUL in out. */
+void codec_hex_encode(char *out, const unsigned char *in, size_t len);
+
+/* The value 0..63 of the base64 character `c` (standard alphabet), or -1 ('=' too). */
+int codec_base64_digit(int c);
+
+/* A 32-byte digest as 44 base64 characters plus NUL in out. */
+void codec_digest_base64(char out[CODEC_SHA256_B64_LEN + 1], const unsigned char md[32]);
+
+#endif

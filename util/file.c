@@ -1,0 +1,39 @@
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/file.h"
+
+int file_read_fd(struct buf *out, int fd, size_t max, const char *path, struct error *err)
+{
+	char chunk[65536];
+	size_t start = out->len;
+	ssize_t n;
+	int r = 0;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = error_set(err, -errno, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (out->len - start + (size_t)n > max) {
+			r = error_set(err, -E2BIG, "%s: larger than %zu bytes", path, max);
+			goto out;
+		}
+		r = buf_put(out, chunk, (size_t)n);
+		if (r < 0) {
+			error_set(err, r, "%s: out of memory", path);
+			goto out;
+		}
+	}
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r < 0)
+		buf_truncate(out, start);
+	return r;
+}
