@@ -18,38 +18,37 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{ "validate", cmd_validate, "lint manifests offline (exit 1 on errors)" },
-	{ "plan", cmd_plan, "show what would change (exit 2 if anything)" },
-	{ "apply", cmd_apply, "reconcile once" },
-	{ "run", cmd_run, "run the daemon" },
-	{ "status", cmd_status, "show what the running daemon reports" },
-	{ "versions", cmd_versions, "published versions, their releases and aliases" },
+    {"validate", cmd_validate, "lint manifests offline (exit 1 on errors)"},
+    {"plan", cmd_plan, "show what would change (exit 2 if anything)"},
+    {"apply", cmd_apply, "reconcile once"},
+    {"run", cmd_run, "run the daemon"},
+    {"status", cmd_status, "show what the running daemon reports"},
+    {"versions", cmd_versions, "published versions, their releases and aliases"},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: aliasd [--version] [--help] COMMAND [ARGS]\n"
-		"\n"
-		"aliasd makes AWS Lambda versions and aliases match a Git repository of\n"
-		"YAML manifests: merging a pull request promotes, reverting rolls back.\n"
-		"\n"
-		"Commands:\n");
+	fprintf(f, "usage: aliasd [--version] [--help] COMMAND [ARGS]\n"
+	           "\n"
+	           "aliasd makes AWS Lambda versions and aliases match a Git repository of\n"
+	           "YAML manifests: merging a pull request promotes, reverting rolls back.\n"
+	           "\n"
+	           "Commands:\n");
 	for (size_t i = 0; i < N_VERBS; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f,
-		"  %-10s %s\n"
-		"\n"
-		"'aliasd help COMMAND' or 'aliasd COMMAND --help' explains a command.\n"
-		"\n"
-		"AWS settings follow the AWS SDK conventions: AWS_REGION, AWS_PROFILE,\n"
-		"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, ~/.aws/config,\n"
-		"~/.aws/credentials, AWS_ENDPOINT_URL_LAMBDA, AWS_CA_BUNDLE, AWS_MAX_ATTEMPTS.\n"
-		"\n"
-		"Exit status: 0 success, 1 failure, 2 usage error (plan: changes pending).\n",
-		"help", "explain a command");
+	        "  %-10s %s\n"
+	        "\n"
+	        "'aliasd help COMMAND' or 'aliasd COMMAND --help' explains a command.\n"
+	        "\n"
+	        "AWS settings follow the AWS SDK conventions: AWS_REGION, AWS_PROFILE,\n"
+	        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, ~/.aws/config,\n"
+	        "~/.aws/credentials, AWS_ENDPOINT_URL_LAMBDA, AWS_CA_BUNDLE, AWS_MAX_ATTEMPTS.\n"
+	        "\n"
+	        "Exit status: 0 success, 1 failure, 2 usage error (plan: changes pending).\n",
+	        "help", "explain a command");
 }
 
 static const struct verb *verb_find(const char *name)

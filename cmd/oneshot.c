@@ -38,7 +38,7 @@ struct printer {
 
 /* Apply: one line per completed (or failed) step, as it happens. */
 static void on_event(void *arg, const char *function, enum reconcile_event ev, enum plan_step_kind kind,
-		     const char *text, const char *detail)
+                     const char *text, const char *detail)
 {
 	struct printer *pr = arg;
 
@@ -90,8 +90,8 @@ static const char *result_status(const struct reconcile_result *r, bool apply)
 	return r->n_planned ? "changes" : "in-sync";
 }
 
-static void print_json(const struct manifest_set *set, const struct reconcile_result *res, size_t n, bool apply,
-		       size_t n_changed, size_t n_sync, size_t n_failed)
+static void print_json(const struct manifest_set *set, const struct reconcile_result *res, size_t n,
+                       bool apply, size_t n_changed, size_t n_sync, size_t n_failed)
 {
 	cJSON *root = cJSON_CreateObject(), *fns = cJSON_AddArrayToObject(root, "functions");
 	cJSON *errs = cJSON_AddArrayToObject(root, "manifest_errors"), *sum;
@@ -124,7 +124,8 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 
 				cJSON_AddNumberToObject(a, "version", (double)r->aliases[k].version);
 				if (r->aliases[k].extra_version > 0) {
-					cJSON_AddNumberToObject(a, "extra_version", (double)r->aliases[k].extra_version);
+					cJSON_AddNumberToObject(a, "extra_version",
+					                        (double)r->aliases[k].extra_version);
 					cJSON_AddNumberToObject(a, "weight", r->aliases[k].weight);
 				}
 				cJSON_AddItemToObject(al, r->aliases[k].name, a);
@@ -137,7 +138,8 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 	for (size_t i = 0; set && i < set->errors.len; i++) {
 		char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
 
-		cJSON_AddItemToArray(errs, cJSON_CreateString(error_format(&set->errors.items[i], line, sizeof(line))));
+		cJSON_AddItemToArray(
+		    errs, cJSON_CreateString(error_format(&set->errors.items[i], line, sizeof(line))));
 	}
 	sum = cJSON_AddObjectToObject(root, "summary");
 	cJSON_AddNumberToObject(sum, apply ? "changed" : "to_change", (double)n_changed);
@@ -158,15 +160,15 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
 	struct reconcile_ctx *ctx = NULL;
-	struct reconcile_ctx_options copt = { 0 };
-	struct reconcile_options ropt = { 0 };
+	struct reconcile_ctx_options copt = {0};
+	struct reconcile_options ropt = {0};
 	struct reconcile_result *res = NULL;
 	const struct manifest_function **valid = NULL;
-	struct manifest_repo_options ro = { 0 };
-	struct printer pr = { apply, false };
+	struct manifest_repo_options ro = {0};
+	struct printer pr = {apply, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
-		   *region = NULL;
+	           *region = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
 	bool used_repo = false, signals = false;
@@ -224,8 +226,9 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		goto out;
 	}
 	if (!pr.json)
-		print_manifest_errors(set, !ref && strcmp(url, ".") && strcmp(url, "./") && access(url, F_OK) == 0
-						   ? url : NULL);
+		print_manifest_errors(
+		    set,
+		    !ref && strcmp(url, ".") && strcmp(url, "./") && access(url, F_OK) == 0 ? url : NULL);
 	valid = calloc(set->n_functions + 1, sizeof(*valid));
 	if (!valid) {
 		fprintf(stderr, "aliasd %s: out of memory\n", verb);
@@ -312,16 +315,16 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 
 			if (res[i].status < 0)
 				fprintf(stderr, "%s: error: %s\n", res[i].function,
-					error_format(&res[i].err, line, sizeof(line)));
+				        error_format(&res[i].err, line, sizeof(line)));
 		}
 		if (apply)
 			printf("Apply: %zu %s changed (%zu %s), %zu in sync, %zu failed", n_changed,
-			       plural(n_changed, "function", "functions"), n_steps, plural(n_steps, "write", "writes"),
-			       n_sync, n_failed);
+			       plural(n_changed, "function", "functions"), n_steps,
+			       plural(n_steps, "write", "writes"), n_sync, n_failed);
 		else
 			printf("Plan: %zu %s to change (%zu %s), %zu in sync, %zu failed", n_changed,
-			       plural(n_changed, "function", "functions"), n_steps, plural(n_steps, "step", "steps"),
-			       n_sync, n_failed);
+			       plural(n_changed, "function", "functions"), n_steps,
+			       plural(n_steps, "step", "steps"), n_sync, n_failed);
 		if (manifest_set_error_count(set)) {
 			size_t ne = manifest_set_error_count(set);
 
@@ -339,7 +342,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 					       set->functions[i].file ? set->functions[i].file : "?");
 			for (size_t i = 0; i < set->n_files; i++)
 				if (set->files[i].broken)
-					printf("  %s: file could not be read completely\n", set->files[i].path);
+					printf("  %s: file could not be read completely\n",
+					       set->files[i].path);
 		}
 	}
 	fflush(stdout);

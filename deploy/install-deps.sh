@@ -7,7 +7,7 @@ set -eu
 BUILD_PKGS="gcc make pkg-config libyaml-dev libgit2-dev libcurl4-openssl-dev libssl-dev
 libcjson-dev libmicrohttpd-dev"
 TEST_PKGS="git openssl python3 python3-pytest python3-boto3 python3-botocore awscli
-prometheus clang libclang-rt-14-dev systemd time openssh-server openssh-client"
+prometheus clang libclang-rt-14-dev clang-format systemd time openssh-server openssh-client"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

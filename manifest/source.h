@@ -25,7 +25,7 @@
 
 enum source_type {
 	SOURCE_MISSING = 0,
-	SOURCE_FILE,      /* regular file (Git: blob with mode 100644 or 100755) */
+	SOURCE_FILE, /* regular file (Git: blob with mode 100644 or 100755) */
 	SOURCE_DIR,
 	SOURCE_SYMLINK,   /* never followed */
 	SOURCE_SUBMODULE, /* Git gitlink; never followed */
@@ -41,17 +41,17 @@ struct manifest_source_ops {
 	 * -ENOENT if `dir` does not exist or is not a directory.
 	 */
 	int (*list)(struct manifest_source *src, const char *dir, char ***ret_paths, size_t *ret_n,
-		    struct error *err);
+	            struct error *err);
 	/* Type and size (bytes, 0 for non-files) of `path`, without following symlinks. */
 	int (*stat)(struct manifest_source *src, const char *path, enum source_type *ret_type,
-		    uint64_t *ret_size, struct error *err);
+	            uint64_t *ret_size, struct error *err);
 	/*
 	 * Append the contents of regular file `path` to `out`.  -E2BIG (and
 	 * nothing appended) if it is larger than `max` bytes; -ENOENT missing;
 	 * -EISDIR/-ELOOP/-EINVAL for a directory, symlink or anything else.
 	 */
 	int (*read)(struct manifest_source *src, const char *path, size_t max, struct buf *out,
-		    struct error *err);
+	            struct error *err);
 	void (*free)(struct manifest_source *src);
 };
 
@@ -65,19 +65,19 @@ struct manifest_source {
 };
 
 static inline int manifest_source_list(struct manifest_source *src, const char *dir, char ***ret_paths,
-				       size_t *ret_n, struct error *err)
+                                       size_t *ret_n, struct error *err)
 {
 	return src->ops->list(src, dir, ret_paths, ret_n, err);
 }
 
 static inline int manifest_source_stat(struct manifest_source *src, const char *path,
-				       enum source_type *ret_type, uint64_t *ret_size, struct error *err)
+                                       enum source_type *ret_type, uint64_t *ret_size, struct error *err)
 {
 	return src->ops->stat(src, path, ret_type, ret_size, err);
 }
 
 static inline int manifest_source_read(struct manifest_source *src, const char *path, size_t max,
-				       struct buf *out, struct error *err)
+                                       struct buf *out, struct error *err)
 {
 	return src->ops->read(src, path, max, out, err);
 }

@@ -97,7 +97,8 @@ static bool same_region(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
-int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret, struct error *err)
+int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret,
+                         struct error *err)
 {
 	struct aws_client_options o;
 	struct aws_client *c = NULL;
@@ -205,7 +206,7 @@ static int result_aliases_observed(struct reconcile_result *r, const struct plan
 
 /* Record a successful alias write: version 0 with `deleted` removes it. */
 static int result_alias_set(struct reconcile_result *r, const char *name, bool deleted, long version,
-			    long extra_version, double weight)
+                            long extra_version, double weight)
 {
 	struct reconcile_alias_state *a = NULL, *na;
 
@@ -251,13 +252,13 @@ struct run {
 	struct plan p;
 	/* $LATEST as last read by GetFunction in this pass */
 	bool fresh;
-	bool ours;  /* the update in flight on $LATEST is this run's */
+	bool ours; /* the update in flight on $LATEST is this run's */
 	char rev[PLAN_REVISION_MAX];
 	struct plan_version latest;
 };
 
 static void emit(struct run *run, enum reconcile_event ev, enum plan_step_kind kind, const char *text,
-		 const char *detail)
+                 const char *detail)
 {
 	if (!run->opt->on_event)
 		return;
@@ -279,7 +280,7 @@ static int nap(struct run *run, unsigned ms)
 {
 	while (ms > 0) {
 		unsigned slice = ms > 50 ? 50 : ms;
-		struct timespec ts = { 0, (long)slice * 1000000L };
+		struct timespec ts = {0, (long)slice * 1000000L};
 
 		if (run->ctx->stopped)
 			return -ECANCELED;
@@ -305,7 +306,7 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 	int r;
 
 	for (;;) {
-		struct lambda_function f = { 0 };
+		struct lambda_function f = {0};
 		bool busy;
 
 		r = lambda_function_get(run->c, run->fn->name, NULL, &f, aerr);
@@ -317,9 +318,11 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 		    ((f.config.state && !strcmp(f.config.state, "Failed")) ||
 		     (f.config.last_update_status && !strcmp(f.config.last_update_status, "Failed")))) {
 			/* our own create/update failed: retrying the same thing will not help */
-			r = aws_error_set(aerr, -EPROTO, "GetFunction", "update of %s failed: %s", run->fn->name,
-					  f.config.last_update_status_reason ? f.config.last_update_status_reason
-					  : f.config.state_reason ? f.config.state_reason : "no reason given");
+			r = aws_error_set(
+			    aerr, -EPROTO, "GetFunction", "update of %s failed: %s", run->fn->name,
+			    f.config.last_update_status_reason ? f.config.last_update_status_reason
+			    : f.config.state_reason            ? f.config.state_reason
+			                                       : "no reason given");
 			lambda_function_release(&f);
 			run->ours = false;
 			return r;
@@ -328,7 +331,8 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 			run->ours = false;
 			plan_version_free(&run->latest);
 			r = reconcile_version_from_lambda(&run->latest, &f.config);
-			snprintf(run->rev, sizeof(run->rev), "%s", f.config.revision_id ? f.config.revision_id : "");
+			snprintf(run->rev, sizeof(run->rev), "%s",
+			         f.config.revision_id ? f.config.revision_id : "");
 			lambda_function_release(&f);
 			if (r < 0)
 				return aws_error_set(aerr, r, "GetFunction", "out of memory");
@@ -338,7 +342,8 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 		lambda_function_release(&f);
 		if (now_ms() + delay > deadline)
 			return aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
-					     "function %s still updating after %u ms", run->fn->name, wait_limit(run));
+			                     "function %s still updating after %u ms", run->fn->name,
+			                     wait_limit(run));
 		if ((r = nap(run, delay)) < 0)
 			return aws_error_set(aerr, r, "GetFunction", "stopped");
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
@@ -359,7 +364,7 @@ static int wait_version(struct run *run, long version, struct aws_error *aerr)
 
 	snprintf(q, sizeof(q), "%ld", version);
 	for (;;) {
-		struct lambda_function_config fc = { 0 };
+		struct lambda_function_config fc = {0};
 		bool pending, failed;
 
 		r = lambda_function_config_get(run->c, run->fn->name, q, &fc, aerr);
@@ -369,14 +374,14 @@ static int wait_version(struct run *run, long version, struct aws_error *aerr)
 		failed = fc.state && !strcmp(fc.state, "Failed");
 		lambda_function_config_release(&fc);
 		if (failed)
-			return aws_error_set(aerr, -EIO, "GetFunctionConfiguration", "version %ld of %s failed", version,
-					     run->fn->name);
+			return aws_error_set(aerr, -EIO, "GetFunctionConfiguration",
+			                     "version %ld of %s failed", version, run->fn->name);
 		if (!pending)
 			return 0;
 		if (now_ms() + delay > deadline)
 			return aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
-					     "version %ld of %s still pending after %u ms", version, run->fn->name,
-					     wait_limit(run));
+			                     "version %ld of %s still pending after %u ms", version,
+			                     run->fn->name, wait_limit(run));
 		if ((r = nap(run, delay)) < 0)
 			return aws_error_set(aerr, r, "GetFunctionConfiguration", "stopped");
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
@@ -411,7 +416,7 @@ static int cfg_input_build(struct cfg_input *ci, const struct manifest_config *m
 		if (!ci->env)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_env; i++)
-			ci->env[i] = (struct lambda_env_input){ m->env[i].name, m->env[i].value };
+			ci->env[i] = (struct lambda_env_input){m->env[i].name, m->env[i].value};
 		ci->in.set_environment = true;
 		ci->in.env = ci->env;
 		ci->in.n_env = m->n_env;
@@ -421,7 +426,7 @@ static int cfg_input_build(struct cfg_input *ci, const struct manifest_config *m
 
 /* Code input of a release; zip bytes read (and hash-checked) into `zip`. */
 static int code_input_build(struct run *run, struct lambda_code *code, const struct manifest_code *mc,
-			    struct buf *zip, struct aws_error *aerr)
+                            struct buf *zip, struct aws_error *aerr)
 {
 	struct error e = ERROR_INIT;
 	int r;
@@ -430,7 +435,8 @@ static int code_input_build(struct run *run, struct lambda_code *code, const str
 	switch (mc->kind) {
 	case MANIFEST_CODE_ZIP:
 		if (!run->opt->source)
-			return aws_error_set(aerr, -EINVAL, "read", "no source to read %s from", mc->zip_path);
+			return aws_error_set(aerr, -EINVAL, "read", "no source to read %s from",
+			                     mc->zip_path);
 		r = manifest_code_read_zip(run->opt->source, mc, zip, &e);
 		if (r < 0)
 			return aws_error_set(aerr, r, "read", "%s: %s", mc->zip_path, e.msg);
@@ -454,8 +460,8 @@ static int code_input_build(struct run *run, struct lambda_code *code, const str
 static int step_create_function(struct run *run, const struct plan_step *s, struct aws_error *aerr)
 {
 	const struct manifest_release *mr = &run->fn->releases[s->release];
-	struct lambda_create_input in = { 0 };
-	struct lambda_function_config out = { 0 };
+	struct lambda_create_input in = {0};
+	struct lambda_function_config out = {0};
 	struct cfg_input ci;
 	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
 	int r;
@@ -483,8 +489,8 @@ out:
 static int step_update_code(struct run *run, const struct plan_step *s, struct aws_error *aerr)
 {
 	const struct manifest_release *mr = &run->fn->releases[s->release];
-	struct lambda_code_input in = { 0 };
-	struct lambda_function_config out = { 0 };
+	struct lambda_code_input in = {0};
+	struct lambda_function_config out = {0};
 	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
 	int r;
 
@@ -508,7 +514,7 @@ out:
 static int step_update_config(struct run *run, const struct plan_step *s, struct aws_error *aerr)
 {
 	const struct manifest_release *mr = &run->fn->releases[s->release];
-	struct lambda_function_config out = { 0 };
+	struct lambda_function_config out = {0};
 	struct cfg_input ci;
 	int r;
 
@@ -530,8 +536,8 @@ static int step_update_config(struct run *run, const struct plan_step *s, struct
 static int step_publish(struct run *run, const struct plan_step *s, long *ret_version, struct aws_error *aerr)
 {
 	const struct plan_release *rel = &run->d.releases[s->release];
-	struct lambda_function_config out = { 0 };
-	struct plan_version v = { 0 };
+	struct lambda_function_config out = {0};
+	struct plan_version v = {0};
 	struct buf desc = BUF_INIT;
 	unsigned diff;
 	int r;
@@ -546,18 +552,18 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 	diff = plan_config_diff(&run->latest.config, &rel->config);
 	if (strcmp(run->latest.code_sha256, rel->code.sha256) || diff) {
 		run->fresh = false;
-		return aws_error_set(aerr, -ESTALE, "PublishVersion",
-				     "$LATEST of %s changed under aliasd (code %s%s): not publishing it as %s",
-				     run->fn->name, run->latest.code_sha256, diff ? ", configuration differs" : "",
-				     rel->name);
+		return aws_error_set(
+		    aerr, -ESTALE, "PublishVersion",
+		    "$LATEST of %s changed under aliasd (code %s%s): not publishing it as %s", run->fn->name,
+		    run->latest.code_sha256, diff ? ", configuration differs" : "", rel->name);
 	}
 	r = plan_publish_description(&desc, &run->d, (size_t)s->release);
 	if (r < 0) {
 		buf_release(&desc);
 		return aws_error_set(aerr, r, "PublishVersion", "out of memory");
 	}
-	r = lambda_version_publish(run->c, run->fn->name, rel->code.sha256, run->rev[0] ? run->rev : NULL, desc.ptr,
-				   &out, aerr);
+	r = lambda_version_publish(run->c, run->fn->name, rel->code.sha256, run->rev[0] ? run->rev : NULL,
+	                           desc.ptr, &out, aerr);
 	buf_release(&desc);
 	run->fresh = false;
 	if (r < 0)
@@ -567,8 +573,9 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 	if (r < 0)
 		return aws_error_set(aerr, r, "PublishVersion", "out of memory");
 	if (v.number <= 0 || strcmp(v.code_sha256, rel->code.sha256)) {
-		r = aws_error_set(aerr, -EBADMSG, "PublishVersion", "published version %ld has code %s, expected %s",
-				  v.number, v.code_sha256, rel->code.sha256);
+		r = aws_error_set(aerr, -EBADMSG, "PublishVersion",
+		                  "published version %ld has code %s, expected %s", v.number, v.code_sha256,
+		                  rel->code.sha256);
 		plan_version_free(&v);
 		return r;
 	}
@@ -587,8 +594,8 @@ static long ref_version(const struct run *run, const struct plan_ref *ref)
 static int step_alias(struct run *run, const struct plan_step *s, struct aws_error *aerr)
 {
 	const struct plan_alias *a = &run->d.aliases[s->alias];
-	struct lambda_alias_input in = { 0 };
-	struct lambda_alias out = { 0 };
+	struct lambda_alias_input in = {0};
+	struct lambda_alias out = {0};
 	char primary[32], extra[32];
 	long pv = ref_version(run, &a->primary), ev = a->weighted ? ref_version(run, &a->extra) : 0;
 	int r;
@@ -618,7 +625,7 @@ static int step_alias(struct run *run, const struct plan_step *s, struct aws_err
 }
 
 static int step_run(struct run *run, const struct plan_step *s, char *detail, size_t detail_sz,
-		    struct aws_error *aerr)
+                    struct aws_error *aerr)
 {
 	char q[32];
 	long v = 0;
@@ -678,7 +685,8 @@ static bool replannable(int r, const struct aws_error *aerr)
 		return false;
 	case -EINVAL:
 		/* "CodeSHA256 ... is different from current CodeSHA256 in $LATEST" */
-		return strstr(aerr->err.msg, "CodeSHA256") != NULL || strstr(aerr->message, "CodeSHA256") != NULL;
+		return strstr(aerr->err.msg, "CodeSHA256") != NULL ||
+		       strstr(aerr->message, "CodeSHA256") != NULL;
 	default:
 		return true;
 	}
@@ -797,9 +805,9 @@ static int function_region(const struct manifest_function *fn, char *out, size_t
 }
 
 int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
-		       const struct reconcile_options *opt, struct reconcile_result *ret)
+                       const struct reconcile_options *opt, struct reconcile_result *ret)
 {
-	struct run run = { 0 };
+	struct run run = {0};
 	struct aws_error aerr = AWS_ERROR_INIT;
 	unsigned passes = opt->max_passes ? opt->max_passes : RECONCILE_DEFAULT_PASSES;
 	char region[64];
@@ -896,9 +904,9 @@ static void *pool_worker(void *arg)
 }
 
 int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *const *fns, size_t n,
-		    const struct reconcile_options *opt, struct reconcile_result *ret)
+                    const struct reconcile_options *opt, struct reconcile_result *ret)
 {
-	struct pool pool = { ctx, fns, n, opt, ret, PTHREAD_MUTEX_INITIALIZER, 0 };
+	struct pool pool = {ctx, fns, n, opt, ret, PTHREAD_MUTEX_INITIALIZER, 0};
 	unsigned want = opt->concurrency ? opt->concurrency : RECONCILE_DEFAULT_CONCURRENCY;
 	pthread_t threads[RECONCILE_MAX_CONCURRENCY];
 	size_t started = 0;

@@ -82,14 +82,14 @@ static int code_from_manifest(struct plan_code *c, const struct manifest_code *m
 static struct plan_ref target_ref(const struct manifest_target *t)
 {
 	if (t->release)
-		return (struct plan_ref){ (long)t->release_index, 0 };
-	return (struct plan_ref){ -1, (long)t->version };
+		return (struct plan_ref){(long)t->release_index, 0};
+	return (struct plan_ref){-1, (long)t->version};
 }
 
 int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
-				    const char *revision, struct error *err)
+                                    const char *revision, struct error *err)
 {
-	struct plan_desired d = { 0 };
+	struct plan_desired d = {0};
 	int r = -ENOMEM;
 
 	d.keep_versions = -1;
@@ -97,7 +97,8 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
 		return error_set(err, -EINVAL, "function %s has manifest errors", fn->name);
 	if (fn->n_releases > PLAN_MAX_RELEASES || fn->n_aliases > PLAN_MAX_ALIASES)
 		return error_set(err, -E2BIG, "function %s: too many releases or aliases", fn->name);
-	if (dup_opt(&d.function, fn->name) < 0 || dup_opt(&d.commit, revision && *revision ? revision : NULL) < 0)
+	if (dup_opt(&d.function, fn->name) < 0 ||
+	    dup_opt(&d.commit, revision && *revision ? revision : NULL) < 0)
 		goto out;
 	d.prune_aliases = fn->prune.aliases;
 	d.keep_versions = fn->prune.keep_versions >= 0 ? (long)fn->prune.keep_versions : -1;

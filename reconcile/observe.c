@@ -77,11 +77,11 @@ int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_fu
 }
 
 int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
-		      struct aws_error *err)
+                      struct aws_error *err)
 {
-	struct lambda_config_list versions = { 0 };
-	struct lambda_alias_list aliases = { 0 };
-	struct plan_observed o = { 0 };
+	struct lambda_config_list versions = {0};
+	struct lambda_alias_list aliases = {0};
+	struct plan_observed o = {0};
 	bool have_latest = false;
 	int r;
 
@@ -111,7 +111,8 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
 			if (reconcile_version_from_lambda(&o.latest, lc) < 0)
 				goto nomem;
 			have_latest = true;
-			snprintf(o.revision_id, sizeof(o.revision_id), "%s", lc->revision_id ? lc->revision_id : "");
+			snprintf(o.revision_id, sizeof(o.revision_id), "%s",
+			         lc->revision_id ? lc->revision_id : "");
 			if (o.latest.state == PLAN_STATE_PENDING)
 				o.state = PLAN_STATE_PENDING;
 			if (lc->last_update_status && !strcmp(lc->last_update_status, "InProgress"))
@@ -140,11 +141,12 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
 			oa->extra_version = version_number(la->weights[0].version);
 			oa->weight = la->weights[0].weight;
 		}
-		snprintf(oa->revision_id, sizeof(oa->revision_id), "%s", la->revision_id ? la->revision_id : "");
+		snprintf(oa->revision_id, sizeof(oa->revision_id), "%s",
+		         la->revision_id ? la->revision_id : "");
 	}
 	if (!have_latest) {
-		r = aws_error_set(err, -EBADMSG, "ListVersionsByFunction", "no $LATEST in the version list of %s",
-				  function);
+		r = aws_error_set(err, -EBADMSG, "ListVersionsByFunction",
+		                  "no $LATEST in the version list of %s", function);
 		goto out;
 	}
 	*ret = o;

@@ -12,11 +12,11 @@
 #include "util/codec.h"
 
 const char *const plan_cfg_names[PLAN_CFG_N] = {
-	"runtime", "handler", "role", "memorySize", "timeout", "environment", "ephemeralStorage", "description",
+    "runtime", "handler", "role", "memorySize", "timeout", "environment", "ephemeralStorage", "description",
 };
 
 const char *const plan_cfg_api_names[PLAN_CFG_N] = {
-	"Runtime", "Handler", "Role", "MemorySize", "Timeout", "Environment", "EphemeralStorage", "Description",
+    "Runtime", "Handler", "Role", "MemorySize", "Timeout", "Environment", "EphemeralStorage", "Description",
 };
 
 #define WEIGHT_EPSILON 1e-6
@@ -29,16 +29,26 @@ bool plan_step_is_write(enum plan_step_kind kind)
 const char *plan_step_kind_name(enum plan_step_kind kind)
 {
 	switch (kind) {
-	case PLAN_STEP_CREATE_FUNCTION: return "create-function";
-	case PLAN_STEP_WAIT_UPDATED: return "wait-updated";
-	case PLAN_STEP_UPDATE_CODE: return "update-code";
-	case PLAN_STEP_UPDATE_CONFIG: return "update-config";
-	case PLAN_STEP_PUBLISH: return "publish";
-	case PLAN_STEP_WAIT_VERSION: return "wait-version";
-	case PLAN_STEP_CREATE_ALIAS: return "create-alias";
-	case PLAN_STEP_UPDATE_ALIAS: return "update-alias";
-	case PLAN_STEP_DELETE_ALIAS: return "delete-alias";
-	case PLAN_STEP_DELETE_VERSION: return "delete-version";
+	case PLAN_STEP_CREATE_FUNCTION:
+		return "create-function";
+	case PLAN_STEP_WAIT_UPDATED:
+		return "wait-updated";
+	case PLAN_STEP_UPDATE_CODE:
+		return "update-code";
+	case PLAN_STEP_UPDATE_CONFIG:
+		return "update-config";
+	case PLAN_STEP_PUBLISH:
+		return "publish";
+	case PLAN_STEP_WAIT_VERSION:
+		return "wait-version";
+	case PLAN_STEP_CREATE_ALIAS:
+		return "create-alias";
+	case PLAN_STEP_UPDATE_ALIAS:
+		return "update-alias";
+	case PLAN_STEP_DELETE_ALIAS:
+		return "delete-alias";
+	case PLAN_STEP_DELETE_VERSION:
+		return "delete-version";
 	}
 	return "unknown";
 }
@@ -52,7 +62,6 @@ size_t plan_count_writes(const struct plan *p)
 			n++;
 	return n;
 }
-
 
 /* ---- freeing ---- */
 
@@ -152,7 +161,6 @@ static bool same_release(const struct plan_release *a, const struct plan_release
 	return true;
 }
 
-
 /* ---- build ---- */
 
 struct builder {
@@ -161,7 +169,7 @@ struct builder {
 };
 
 static int add_step(struct builder *b, enum plan_step_kind kind, long release, long alias, long obs_alias,
-		    long version, unsigned mask)
+                    long version, unsigned mask)
 {
 	if (b->n == b->alloc) {
 		size_t na = b->alloc ? b->alloc * 2 : 16;
@@ -172,7 +180,7 @@ static int add_step(struct builder *b, enum plan_step_kind kind, long release, l
 		b->steps = ns;
 		b->alloc = na;
 	}
-	b->steps[b->n++] = (struct plan_step){ kind, release, alias, obs_alias, version, mask };
+	b->steps[b->n++] = (struct plan_step){kind, release, alias, obs_alias, version, mask};
 	return 0;
 }
 
@@ -183,7 +191,7 @@ static long ref_version(const struct plan_ref *ref, const long *resolved)
 }
 
 static int ref_check(const struct plan_ref *ref, const struct plan_desired *d, const struct plan_observed *o,
-		     const char *alias, struct error *err)
+                     const char *alias, struct error *err)
 {
 	if (ref->release >= 0) {
 		if ((size_t)ref->release >= d->n_releases)
@@ -198,7 +206,7 @@ static int ref_check(const struct plan_ref *ref, const struct plan_desired *d, c
 }
 
 static const struct plan_observed_alias *obs_alias_find(const struct plan_observed *o, const char *name,
-							 long *ret_idx)
+                                                        long *ret_idx)
 {
 	for (size_t i = 0; i < o->n_aliases; i++) {
 		if (!strcmp(o->aliases[i].name, name)) {
@@ -210,7 +218,8 @@ static const struct plan_observed_alias *obs_alias_find(const struct plan_observ
 	return NULL;
 }
 
-static bool alias_in_sync(const struct plan_alias *a, const struct plan_observed_alias *oa, const long *resolved)
+static bool alias_in_sync(const struct plan_alias *a, const struct plan_observed_alias *oa,
+                          const long *resolved)
 {
 	long pv = ref_version(&a->primary, resolved);
 
@@ -253,7 +262,7 @@ static bool long_in(const long *set, size_t n, long v)
 }
 
 static int plan_prune_versions(struct builder *b, const struct plan_desired *d, const struct plan_observed *o,
-			       const long *resolved, size_t n_publish)
+                               const long *resolved, size_t n_publish)
 {
 	long *protect = NULL, *nums = NULL;
 	size_t np = 0, keep;
@@ -299,12 +308,12 @@ out:
 }
 
 int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan_observed *o,
-	       struct error *err)
+               struct error *err)
 {
-	struct builder b = { 0 };
+	struct builder b = {0};
 	long *resolved = NULL, *same_as = NULL;
-	const char *sim_sha;            /* $LATEST code as it will be */
-	struct plan_config sim_cfg = { 0 }; /* $LATEST config as it will be */
+	const char *sim_sha;              /* $LATEST code as it will be */
+	struct plan_config sim_cfg = {0}; /* $LATEST config as it will be */
 	bool need_wait;
 	size_t n_publish = 0;
 	int r;
@@ -336,7 +345,8 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 	sim_sha = o->exists ? o->latest.code_sha256 : "";
 	if (o->exists && (r = plan_config_copy(&sim_cfg, &o->latest.config)) < 0)
 		goto out;
-	need_wait = o->exists && (o->state == PLAN_STATE_PENDING || o->last_update == PLAN_UPDATE_IN_PROGRESS);
+	need_wait =
+	    o->exists && (o->state == PLAN_STATE_PENDING || o->last_update == PLAN_UPDATE_IN_PROGRESS);
 
 	if (!o->exists) {
 		long first = -1;
@@ -348,8 +358,9 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 			}
 		}
 		if (first < 0) {
-			r = error_set(err, -EINVAL, "function %s does not exist and no release has code to create it",
-				      d->function);
+			r = error_set(err, -EINVAL,
+			              "function %s does not exist and no release has code to create it",
+			              d->function);
 			goto out;
 		}
 		r = add_step(&b, PLAN_STEP_CREATE_FUNCTION, first, -1, -1, 0, d->releases[first].config.mask);
@@ -378,7 +389,8 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 		if (same_as[i] >= 0)
 			continue;
 		if (strcmp(sim_sha, rel->code.sha256)) {
-			if (need_wait && (r = add_step(&b, PLAN_STEP_WAIT_UPDATED, (long)i, -1, -1, 0, 0)) < 0)
+			if (need_wait &&
+			    (r = add_step(&b, PLAN_STEP_WAIT_UPDATED, (long)i, -1, -1, 0, 0)) < 0)
 				goto out;
 			if ((r = add_step(&b, PLAN_STEP_UPDATE_CODE, (long)i, -1, -1, 0, 0)) < 0)
 				goto out;
@@ -387,7 +399,8 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 		}
 		mask = plan_config_diff(&sim_cfg, &rel->config);
 		if (mask) {
-			if (need_wait && (r = add_step(&b, PLAN_STEP_WAIT_UPDATED, (long)i, -1, -1, 0, 0)) < 0)
+			if (need_wait &&
+			    (r = add_step(&b, PLAN_STEP_WAIT_UPDATED, (long)i, -1, -1, 0, 0)) < 0)
 				goto out;
 			if ((r = add_step(&b, PLAN_STEP_UPDATE_CONFIG, (long)i, -1, -1, 0, mask)) < 0)
 				goto out;
@@ -545,7 +558,7 @@ int plan_env_canonical(struct buf *out, const char *const *keys, const char *con
 		if (!kv)
 			return -ENOMEM;
 		for (size_t i = 0; i < n; i++)
-			kv[i] = (struct kv){ keys[i], vals[i] ? vals[i] : "" };
+			kv[i] = (struct kv){keys[i], vals[i] ? vals[i] : ""};
 		qsort(kv, n, sizeof(*kv), kv_cmp);
 	}
 	r = buf_putc(out, '{');
@@ -594,7 +607,7 @@ out:
 
 /* "v1 (1)", "v2 (new)", "7", "7 (v3)" */
 static int version_label(struct buf *out, const struct plan *p, const struct plan_desired *d, long version,
-			 long release)
+                         long release)
 {
 	if (release < 0 && version > 0) {
 		/* name the declared release that resolves to it, if any */
@@ -615,7 +628,8 @@ static int version_label(struct buf *out, const struct plan *p, const struct pla
 	return buf_printf(out, "%ld", version);
 }
 
-static int ref_label(struct buf *out, const struct plan *p, const struct plan_desired *d, const struct plan_ref *ref)
+static int ref_label(struct buf *out, const struct plan *p, const struct plan_desired *d,
+                     const struct plan_ref *ref)
 {
 	if (ref->release >= 0)
 		return version_label(out, p, d, p->resolved[ref->release], ref->release);
@@ -623,7 +637,7 @@ static int ref_label(struct buf *out, const struct plan *p, const struct plan_de
 }
 
 static int desired_routing_label(struct buf *out, const struct plan *p, const struct plan_desired *d,
-				 const struct plan_alias *a)
+                                 const struct plan_alias *a)
 {
 	int r = ref_label(out, p, d, &a->primary);
 
@@ -636,7 +650,7 @@ static int desired_routing_label(struct buf *out, const struct plan *p, const st
 }
 
 static int observed_routing_label(struct buf *out, const struct plan *p, const struct plan_desired *d,
-				  const struct plan_observed_alias *oa)
+                                  const struct plan_observed_alias *oa)
 {
 	int r = version_label(out, p, d, oa->version, -1);
 
@@ -657,9 +671,9 @@ static int code_label(struct buf *out, const struct plan_code *c)
 	case PLAN_CODE_ZIP:
 		return buf_printf(out, " (code %s\u2026, from %s)", s, c->zip_path ? c->zip_path : "?");
 	case PLAN_CODE_S3:
-		return buf_printf(out, " (code %s\u2026, from s3://%s/%s%s%s)", s, c->s3_bucket ? c->s3_bucket : "?",
-				  c->s3_key ? c->s3_key : "?", c->s3_version ? "?versionId=" : "",
-				  c->s3_version ? c->s3_version : "");
+		return buf_printf(out, " (code %s\u2026, from s3://%s/%s%s%s)", s,
+		                  c->s3_bucket ? c->s3_bucket : "?", c->s3_key ? c->s3_key : "?",
+		                  c->s3_version ? "?versionId=" : "", c->s3_version ? c->s3_version : "");
 	case PLAN_CODE_IMAGE:
 		return buf_printf(out, " (image %s)", c->image_uri ? c->image_uri : "?");
 	case PLAN_CODE_NONE:
@@ -669,18 +683,20 @@ static int code_label(struct buf *out, const struct plan_code *c)
 }
 
 int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_step *s,
-		       const struct plan_desired *d, const struct plan_observed *o)
+                       const struct plan_desired *d, const struct plan_observed *o)
 {
-	const struct plan_release *rel = s->release >= 0 && (size_t)s->release < d->n_releases
-						 ? &d->releases[s->release] : NULL;
-	const struct plan_alias *a = s->alias >= 0 && (size_t)s->alias < d->n_aliases ? &d->aliases[s->alias] : NULL;
-	const struct plan_observed_alias *oa = s->obs_alias >= 0 && (size_t)s->obs_alias < o->n_aliases
-						       ? &o->aliases[s->obs_alias] : NULL;
+	const struct plan_release *rel =
+	    s->release >= 0 && (size_t)s->release < d->n_releases ? &d->releases[s->release] : NULL;
+	const struct plan_alias *a =
+	    s->alias >= 0 && (size_t)s->alias < d->n_aliases ? &d->aliases[s->alias] : NULL;
+	const struct plan_observed_alias *oa =
+	    s->obs_alias >= 0 && (size_t)s->obs_alias < o->n_aliases ? &o->aliases[s->obs_alias] : NULL;
 	int r = 0;
 
 	switch (s->kind) {
 	case PLAN_STEP_CREATE_FUNCTION:
-		r = buf_printf(out, "+ create function %s with release %s", d->function, rel ? rel->name : "?");
+		r = buf_printf(out, "+ create function %s with release %s", d->function,
+		               rel ? rel->name : "?");
 		if (r >= 0 && rel)
 			r = code_label(out, &rel->code);
 		break;

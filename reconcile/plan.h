@@ -51,11 +51,11 @@
 #include "util/buf.h"
 #include "util/error.h"
 
-#define PLAN_SHA_MAX 72        /* base64 SHA-256 is 44 chars; hex 64 */
-#define PLAN_REVISION_MAX 72   /* RevisionId (a UUID) */
+#define PLAN_SHA_MAX         72  /* base64 SHA-256 is 44 chars; hex 64 */
+#define PLAN_REVISION_MAX    72  /* RevisionId (a UUID) */
 #define PLAN_DESCRIPTION_MAX 256 /* Lambda's limit for version descriptions */
-#define PLAN_MAX_RELEASES 1000
-#define PLAN_MAX_ALIASES 1000
+#define PLAN_MAX_RELEASES    1000
+#define PLAN_MAX_ALIASES     1000
 
 enum plan_cfg_field {
 	PLAN_CFG_RUNTIME,
@@ -75,8 +75,8 @@ extern const char *const plan_cfg_names[PLAN_CFG_N];
 extern const char *const plan_cfg_api_names[PLAN_CFG_N];
 
 struct plan_config {
-	unsigned mask;            /* bit (1u << field): managed / known */
-	char *val[PLAN_CFG_N];    /* canonical value when the bit is set, else NULL */
+	unsigned mask;         /* bit (1u << field): managed / known */
+	char *val[PLAN_CFG_N]; /* canonical value when the bit is set, else NULL */
 };
 
 enum plan_code_kind {
@@ -88,10 +88,10 @@ enum plan_code_kind {
 
 struct plan_code {
 	enum plan_code_kind kind;
-	char sha256[PLAN_SHA_MAX]; /* CodeSha256 as Lambda reports it (base64) */
-	char *zip_path;            /* ZIP: path in the snapshot (for messages and reading) */
+	char sha256[PLAN_SHA_MAX];             /* CodeSha256 as Lambda reports it (base64) */
+	char *zip_path;                        /* ZIP: path in the snapshot (for messages and reading) */
 	char *s3_bucket, *s3_key, *s3_version; /* S3 (s3_version may be NULL) */
-	char *image_uri;           /* IMAGE */
+	char *image_uri;                       /* IMAGE */
 };
 
 struct plan_release {
@@ -104,8 +104,8 @@ struct plan_release {
 
 /* An alias target: a declared release (index) or a number. */
 struct plan_ref {
-	long release;  /* index into desired->releases, or -1 */
-	long version;  /* when release < 0: the published version number */
+	long release; /* index into desired->releases, or -1 */
+	long version; /* when release < 0: the published version number */
 };
 
 struct plan_alias {
@@ -118,8 +118,8 @@ struct plan_alias {
 };
 
 struct plan_desired {
-	char *function;  /* name or ARN */
-	char *commit;    /* snapshot revision (40 hex) or NULL/"" for a folder */
+	char *function; /* name or ARN */
+	char *commit;   /* snapshot revision (40 hex) or NULL/"" for a folder */
 	struct plan_release *releases;
 	size_t n_releases;
 	struct plan_alias *aliases;
@@ -132,17 +132,17 @@ enum plan_state { PLAN_STATE_ACTIVE = 0, PLAN_STATE_PENDING, PLAN_STATE_INACTIVE
 enum plan_update { PLAN_UPDATE_SUCCESSFUL = 0, PLAN_UPDATE_IN_PROGRESS, PLAN_UPDATE_FAILED };
 
 struct plan_version {
-	long number;                /* 0 = $LATEST */
+	long number; /* 0 = $LATEST */
 	char code_sha256[PLAN_SHA_MAX];
-	struct plan_config config;  /* every field it reports, canonical */
-	char *description;          /* may be NULL */
+	struct plan_config config; /* every field it reports, canonical */
+	char *description;         /* may be NULL */
 	enum plan_state state;
 };
 
 struct plan_observed_alias {
 	char *name;
-	long version;               /* 0 if it points at $LATEST (never aliasd's doing) */
-	long extra_version;         /* 0 = no weighted version */
+	long version;       /* 0 if it points at $LATEST (never aliasd's doing) */
+	long extra_version; /* 0 = no weighted version */
 	double weight;
 	char *description;
 	char revision_id[PLAN_REVISION_MAX];
@@ -175,10 +175,10 @@ enum plan_step_kind {
 
 struct plan_step {
 	enum plan_step_kind kind;
-	long release;      /* desired release index, or -1 */
-	long alias;        /* desired alias index, or -1 */
-	long obs_alias;    /* observed alias index, or -1 */
-	long version;      /* DELETE_VERSION */
+	long release;   /* desired release index, or -1 */
+	long alias;     /* desired alias index, or -1 */
+	long obs_alias; /* observed alias index, or -1 */
+	long version;   /* DELETE_VERSION */
 	unsigned config_mask;
 };
 
@@ -202,7 +202,10 @@ struct plan {
 	long *same_as;
 };
 
-#define PLAN_INIT { NULL, 0, NULL, 0, NULL }
+#define PLAN_INIT                                                                                            \
+	{                                                                                                    \
+		NULL, 0, NULL, 0, NULL                                                                       \
+	}
 
 /*
  * Record that release `release` was published as `version`: sets
@@ -222,7 +225,7 @@ size_t plan_count_writes(const struct plan *p);
  * pin that is not published: -ENOENT with the release named in err.
  */
 int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct plan_observed *o,
-		 struct error *err);
+                 struct error *err);
 
 /*
  * Build the ordered steps that make `o` match `d`.  On success *ret (which
@@ -232,7 +235,7 @@ int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct 
  * does not exist and no release has code, an index out of range); -ENOMEM.
  */
 int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan_observed *o,
-	       struct error *err);
+               struct error *err);
 void plan_release(struct plan *p);
 
 /*
@@ -249,7 +252,7 @@ void plan_release(struct plan *p);
  * p->resolved (0 = "new").  Appends to `out`.
  */
 int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_step *s,
-		       const struct plan_desired *d, const struct plan_observed *o);
+                       const struct plan_desired *d, const struct plan_observed *o);
 
 /*
  * The description PublishVersion carries: "RELEASE @COMMIT7: DESCRIPTION",

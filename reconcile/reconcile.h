@@ -57,10 +57,10 @@
 #include "util/error.h"
 
 #define RECONCILE_DEFAULT_CONCURRENCY 8
-#define RECONCILE_MAX_CONCURRENCY 64
-#define RECONCILE_DEFAULT_PASSES 6
-#define RECONCILE_DEFAULT_WAIT_MS 300000 /* a $LATEST update or a new version: 5 min at most */
-#define RECONCILE_MAX_REGIONS 32
+#define RECONCILE_MAX_CONCURRENCY     64
+#define RECONCILE_DEFAULT_PASSES      6
+#define RECONCILE_DEFAULT_WAIT_MS     300000 /* a $LATEST update or a new version: 5 min at most */
+#define RECONCILE_MAX_REGIONS         32
 
 struct reconcile_ctx;
 
@@ -82,13 +82,14 @@ bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx);
  * The client for `region` (NULL = the default), created on first use and
  * owned by the context.  Thread-safe.
  */
-int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret, struct error *err);
+int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret,
+                         struct error *err);
 
 enum reconcile_event {
-	RECONCILE_EVENT_PLANNED,  /* a write step of the first plan (dry-run and apply) */
-	RECONCILE_EVENT_DONE,     /* a write step completed */
-	RECONCILE_EVENT_FAILED,   /* a step failed; detail = why; a re-plan may follow */
-	RECONCILE_EVENT_REPLAN,   /* observing again (detail = why) */
+	RECONCILE_EVENT_PLANNED, /* a write step of the first plan (dry-run and apply) */
+	RECONCILE_EVENT_DONE,    /* a write step completed */
+	RECONCILE_EVENT_FAILED,  /* a step failed; detail = why; a re-plan may follow */
+	RECONCILE_EVENT_REPLAN,  /* observing again (detail = why) */
 };
 
 /*
@@ -97,7 +98,7 @@ enum reconcile_event {
  * message.
  */
 typedef void (*reconcile_event_fn)(void *arg, const char *function, enum reconcile_event ev,
-				   enum plan_step_kind kind, const char *text, const char *detail);
+                                   enum plan_step_kind kind, const char *text, const char *detail);
 
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
@@ -127,13 +128,13 @@ struct reconcile_alias_state {
 };
 
 struct reconcile_result {
-	char *function;          /* manifest name (owned) */
-	char *region;            /* manifest region or NULL (owned) */
-	int status;              /* 0 converged (dry-run: planned), else negative errno */
-	struct error err;        /* when status < 0 */
-	bool changed;            /* dry-run: steps pending; apply: a write succeeded */
-	unsigned writes;         /* write calls that succeeded (apply) */
-	unsigned passes;         /* observe+plan rounds */
+	char *function;                      /* manifest name (owned) */
+	char *region;                        /* manifest region or NULL (owned) */
+	int status;                          /* 0 converged (dry-run: planned), else negative errno */
+	struct error err;                    /* when status < 0 */
+	bool changed;                        /* dry-run: steps pending; apply: a write succeeded */
+	unsigned writes;                     /* write calls that succeeded (apply) */
+	unsigned passes;                     /* observe+plan rounds */
 	struct reconcile_step_info *planned; /* write steps of the first plan */
 	size_t n_planned;
 	/*
@@ -155,7 +156,7 @@ void reconcile_result_release(struct reconcile_result *r);
  * invalid function.
  */
 int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
-				    const char *revision, struct error *err);
+                                    const char *revision, struct error *err);
 
 /*
  * Observe `function` through `c`: $LATEST and every version
@@ -165,7 +166,7 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
  * ret->last_update SUCCESSFUL; apply reads GetFunction before any $LATEST write.
  */
 int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
-		      struct aws_error *err);
+                      struct aws_error *err);
 
 /*
  * Reconcile one manifest function (valid: n_errors == 0).  Fills *ret
@@ -173,7 +174,7 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
  * returns ret->status.
  */
 int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
-		       const struct reconcile_options *opt, struct reconcile_result *ret);
+                       const struct reconcile_options *opt, struct reconcile_result *ret);
 
 /*
  * Reconcile `n` functions on a pool of opt->concurrency threads.  ret has n
@@ -182,6 +183,6 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
  * converged, else the status of the first failed one (in input order).
  */
 int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *const *fns, size_t n,
-		    const struct reconcile_options *opt, struct reconcile_result *ret);
+                    const struct reconcile_options *opt, struct reconcile_result *ret);
 
 #endif

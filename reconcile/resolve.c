@@ -38,7 +38,7 @@ void plan_config_free(struct plan_config *c)
 
 int plan_config_copy(struct plan_config *dst, const struct plan_config *src)
 {
-	struct plan_config tmp = { 0 };
+	struct plan_config tmp = {0};
 
 	for (int f = 0; f < PLAN_CFG_N; f++) {
 		if (!(src->mask & (1u << f)))
@@ -87,7 +87,6 @@ unsigned plan_config_diff(const struct plan_config *have, const struct plan_conf
 	return mask;
 }
 
-
 bool plan_version_matches(const struct plan_version *v, const struct plan_release *r)
 {
 	if (r->code.kind == PLAN_CODE_NONE || !r->code.sha256[0])
@@ -109,7 +108,7 @@ const struct plan_version *plan_version_find(const struct plan_observed *o, long
 }
 
 int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct plan_observed *o,
-		 struct error *err)
+                 struct error *err)
 {
 	long *res;
 
@@ -124,8 +123,8 @@ int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct 
 		if (r->pin > 0) {
 			if (!o->exists || !plan_version_find(o, r->pin)) {
 				free(res);
-				return error_set(err, -ENOENT, "release %s: version %ld is not published", r->name,
-						 r->pin);
+				return error_set(err, -ENOENT, "release %s: version %ld is not published",
+				                 r->name, r->pin);
 			}
 			res[i] = r->pin;
 			continue;

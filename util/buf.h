@@ -24,16 +24,22 @@ extern char buf_empty[];
 struct buf {
 	char *ptr;
 	size_t len;
-	size_t alloc;  /* bytes allocated, 0 while ptr == buf_empty */
-	size_t cap;    /* maximum len, 0 = BUF_DEFAULT_CAP */
-	bool secret;   /* wipe on realloc and release */
+	size_t alloc; /* bytes allocated, 0 while ptr == buf_empty */
+	size_t cap;   /* maximum len, 0 = BUF_DEFAULT_CAP */
+	bool secret;  /* wipe on realloc and release */
 };
 
 /* Default cap for buffers that set none: 256 MiB. */
 #define BUF_DEFAULT_CAP ((size_t)256 << 20)
 
-#define BUF_INIT { .ptr = buf_empty, .len = 0, .alloc = 0, .cap = 0, .secret = false }
-#define BUF_INIT_CAP(c) { .ptr = buf_empty, .len = 0, .alloc = 0, .cap = (c), .secret = false }
+#define BUF_INIT                                                                                             \
+	{                                                                                                    \
+		.ptr = buf_empty, .len = 0, .alloc = 0, .cap = 0, .secret = false                            \
+	}
+#define BUF_INIT_CAP(c)                                                                                      \
+	{                                                                                                    \
+		.ptr = buf_empty, .len = 0, .alloc = 0, .cap = (c), .secret = false                          \
+	}
 
 void buf_init(struct buf *b, size_t cap);
 /* Wipe and free if secret; afterwards the buffer is empty and reusable. */
@@ -51,7 +57,10 @@ int buf_sets(struct buf *b, const char *s);
 
 /* Truncate to `len` (<= b->len); keeps the allocation (wiped tail if secret). */
 void buf_truncate(struct buf *b, size_t len);
-static inline void buf_reset(struct buf *b) { buf_truncate(b, 0); }
+static inline void buf_reset(struct buf *b)
+{
+	buf_truncate(b, 0);
+}
 
 /*
  * Hand the contents over: returns a malloc'ed NUL-terminated string (never

@@ -26,8 +26,8 @@ int error_set(struct error *err, int code, const char *fmt, ...)
 	return code;
 }
 
-int error_set_at(struct error *err, int code, const char *file, unsigned line, unsigned col,
-		 const char *fmt, ...)
+int error_set_at(struct error *err, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                 ...)
 {
 	va_list ap;
 
@@ -92,8 +92,8 @@ const char *error_format(const struct error *err, char *out, size_t outsz)
 	return out;
 }
 
-int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
-		 const char *fmt, va_list ap)
+int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                 va_list ap)
 {
 	size_t max;
 	struct error *e;
@@ -123,8 +123,8 @@ int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, u
 	return code;
 }
 
-int errlist_add(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
-		const char *fmt, ...)
+int errlist_add(struct errlist *l, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                ...)
 {
 	va_list ap;
 

@@ -16,27 +16,31 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#define ERROR_MSG_MAX 1024
+#define ERROR_MSG_MAX  1024
 #define ERROR_FILE_MAX 512
 
 struct error {
-	int code;                    /* negative errno, 0 = no error */
-	char msg[ERROR_MSG_MAX];     /* what is wrong, no trailing newline */
-	char file[ERROR_FILE_MAX];   /* "" when not about an input file */
-	unsigned line, col;          /* 1-based; 0 = unknown */
+	int code;                  /* negative errno, 0 = no error */
+	char msg[ERROR_MSG_MAX];   /* what is wrong, no trailing newline */
+	char file[ERROR_FILE_MAX]; /* "" when not about an input file */
+	unsigned line, col;        /* 1-based; 0 = unknown */
 };
 
-#define ERROR_INIT { 0, "", "", 0, 0 }
+#define ERROR_INIT                                                                                           \
+	{                                                                                                    \
+		0, "", "", 0, 0                                                                              \
+	}
 
 /*
  * Record an error and return `code` (a negative errno), so that callers can
  * write `return error_set(err, -EINVAL, "bad %s", x);`.
  */
 int error_set(struct error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int error_setv(struct error *err, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+int error_setv(struct error *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* The same with a place in an input file. */
-int error_set_at(struct error *err, int code, const char *file, unsigned line, unsigned col,
-		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int error_set_at(struct error *err, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                 ...) __attribute__((format(printf, 6, 7)));
 /* Prefix the existing message: "prefix: old message". Returns err->code. */
 int error_prefix(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void error_clear(struct error *err);
@@ -50,17 +54,20 @@ const char *error_format(const struct error *err, char *out, size_t outsz);
 struct errlist {
 	struct error *items;
 	size_t len, alloc;
-	size_t max;  /* stop recording after this many (0 = 1000); `dropped` counts the rest */
+	size_t max; /* stop recording after this many (0 = 1000); `dropped` counts the rest */
 	size_t dropped;
 };
 
-#define ERRLIST_INIT { NULL, 0, 0, 0, 0 }
+#define ERRLIST_INIT                                                                                         \
+	{                                                                                                    \
+		NULL, 0, 0, 0, 0                                                                             \
+	}
 
 /* Append; returns `code`. On out-of-memory the error is counted as dropped. */
-int errlist_add(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
-		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col,
-		 const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+int errlist_add(struct errlist *l, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                ...) __attribute__((format(printf, 6, 7)));
+int errlist_addv(struct errlist *l, int code, const char *file, unsigned line, unsigned col, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 6, 0)));
 int errlist_add_error(struct errlist *l, const struct error *err);
 /*
  * Sort by file, line, column (stable), as a compiler would print them, in

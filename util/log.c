@@ -18,12 +18,12 @@ static struct {
 	int max_level;
 	enum log_prefix prefix;
 	int fd;
-} cfg = { LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_AUTO, -1 };
+} cfg = {LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_AUTO, -1};
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {
-	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+    "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
 };
 
 void log_setup(enum log_format format, int max_level, enum log_prefix prefix)
@@ -71,8 +71,8 @@ bool log_enabled(int level)
 bool log_key_is_secret(const char *key)
 {
 	static const char *const words[] = {
-		"token", "secret", "password", "passwd", "authorization",
-		"signature", "credential", "private", "cookie", "hmac",
+	    "token",     "secret",     "password", "passwd", "authorization",
+	    "signature", "credential", "private",  "cookie", "hmac",
 	};
 	size_t n = strlen(key);
 
@@ -99,11 +99,21 @@ static void json_string(struct buf *b, const char *s)
 	buf_putc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '"': buf_puts(b, "\\\""); break;
-		case '\\': buf_puts(b, "\\\\"); break;
-		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		case '\t': buf_puts(b, "\\t"); break;
+		case '"':
+			buf_puts(b, "\\\"");
+			break;
+		case '\\':
+			buf_puts(b, "\\\\");
+			break;
+		case '\n':
+			buf_puts(b, "\\n");
+			break;
+		case '\r':
+			buf_puts(b, "\\r");
+			break;
+		case '\t':
+			buf_puts(b, "\\t");
+			break;
 		default:
 			if (*p < 0x20)
 				buf_printf(b, "\\u%04x", *p);
@@ -159,7 +169,7 @@ void log_event(int level, const char *event, ...)
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		buf_printf(&line, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", ts,
-			   now.tv_nsec / 1000000, level_names[level]);
+		           now.tv_nsec / 1000000, level_names[level]);
 		json_string(&line, event);
 	} else {
 		if (level <= LOG_ERR)

@@ -41,7 +41,7 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret, struct e
 		return error_set(err, -EINVAL, "not a non-negative integer: \"%s\"", s);
 	if (v < min || v > max)
 		return error_set(err, -ERANGE, "%s is out of range (%llu to %llu)", s,
-				 (unsigned long long)min, (unsigned long long)max);
+		                 (unsigned long long)min, (unsigned long long)max);
 	*ret = v;
 	return 0;
 }
@@ -74,7 +74,7 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *ret, struct erro
 	}
 	if (sv < min || sv > max)
 		return error_set(err, -ERANGE, "%s is out of range (%lld to %lld)", s, (long long)min,
-				 (long long)max);
+		                 (long long)max);
 	*ret = sv;
 	return 0;
 }
@@ -115,8 +115,11 @@ int parse_double(const char *s, double min, double max, double *ret, struct erro
 
 int parse_duration_ms(const char *s, uint64_t *ret_ms, struct error *err)
 {
-	static const struct { const char *unit; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	static const struct {
+		const char *unit;
+		uint64_t ms;
+	} units[] = {
+	    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	const char *p = s;
 	uint64_t total = 0;
@@ -132,7 +135,8 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms, struct error *err)
 		if (r == -ERANGE)
 			return error_set(err, -ERANGE, "duration too large: \"%s\"", s);
 		if (r < 0)
-			return error_set(err, -EINVAL, "invalid duration \"%s\" (expected e.g. 500ms, 30s, 5m, 1h)", s);
+			return error_set(err, -EINVAL,
+			                 "invalid duration \"%s\" (expected e.g. 500ms, 30s, 5m, 1h)", s);
 		u = end;
 		while (isalpha((unsigned char)*end))
 			end++;
@@ -143,8 +147,9 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms, struct error *err)
 			if (strlen(units[i].unit) == ulen && !strncmp(u, units[i].unit, ulen))
 				mul = units[i].ms;
 		if (!mul)
-			return error_set(err, -EINVAL, "unknown unit \"%.*s\" in duration \"%s\" (use ms, s, m, h, d)",
-					 (int)ulen, u, s);
+			return error_set(err, -EINVAL,
+			                 "unknown unit \"%.*s\" in duration \"%s\" (use ms, s, m, h, d)",
+			                 (int)ulen, u, s);
 		if (v > UINT64_MAX / mul || total > UINT64_MAX - v * mul)
 			return error_set(err, -ERANGE, "duration too large: \"%s\"", s);
 		total += v * mul;
@@ -156,11 +161,21 @@ int parse_duration_ms(const char *s, uint64_t *ret_ms, struct error *err)
 
 int parse_size(const char *s, uint64_t *ret_bytes, struct error *err)
 {
-	static const struct { const char *unit; uint64_t mul; } units[] = {
-		{ "", 1 }, { "B", 1 },
-		{ "KiB", 1ULL << 10 }, { "MiB", 1ULL << 20 }, { "GiB", 1ULL << 30 }, { "TiB", 1ULL << 40 },
-		{ "kB", 1000ULL }, { "KB", 1000ULL }, { "MB", 1000000ULL }, { "GB", 1000000000ULL },
-		{ "TB", 1000000000000ULL },
+	static const struct {
+		const char *unit;
+		uint64_t mul;
+	} units[] = {
+	    {"", 1},
+	    {"B", 1},
+	    {"KiB", 1ULL << 10},
+	    {"MiB", 1ULL << 20},
+	    {"GiB", 1ULL << 30},
+	    {"TiB", 1ULL << 40},
+	    {"kB", 1000ULL},
+	    {"KB", 1000ULL},
+	    {"MB", 1000000ULL},
+	    {"GB", 1000000000ULL},
+	    {"TB", 1000000000000ULL},
 	};
 	const char *end;
 	uint64_t v;
@@ -181,13 +196,14 @@ int parse_size(const char *s, uint64_t *ret_bytes, struct error *err)
 		*ret_bytes = v * units[i].mul;
 		return 0;
 	}
-	return error_set(err, -EINVAL, "unknown unit \"%s\" in size \"%s\" (use B, KiB, MiB, GiB, kB, MB, GB)", end, s);
+	return error_set(err, -EINVAL,
+	                 "unknown unit \"%s\" in size \"%s\" (use B, KiB, MiB, GiB, kB, MB, GB)", end, s);
 }
 
 int parse_bool(const char *s, int *ret, struct error *err)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "on" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "off" };
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "on"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "off"};
 
 	for (size_t i = 0; i < 5; i++) {
 		if (!strcmp(s, yes[i])) {

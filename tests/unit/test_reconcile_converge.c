@@ -25,12 +25,12 @@
 #define N_CASES 3000
 
 static char SHAS[4][PLAN_SHA_MAX];
-static const char *const MEMS[] = { "128", "256" };
+static const char *const MEMS[] = {"128", "256"};
 static const char *const HEX[] = {
-	"1111111111111111111111111111111111111111111111111111111111111111",
-	"2222222222222222222222222222222222222222222222222222222222222222",
-	"3333333333333333333333333333333333333333333333333333333333333333",
-	"4444444444444444444444444444444444444444444444444444444444444444", /* only humans use it */
+    "1111111111111111111111111111111111111111111111111111111111111111",
+    "2222222222222222222222222222222222222222222222222222222222222222",
+    "3333333333333333333333333333333333333333333333333333333333333333",
+    "4444444444444444444444444444444444444444444444444444444444444444", /* only humans use it */
 };
 
 static unsigned seed = 12345;
@@ -47,7 +47,7 @@ static void set_cfg(struct plan_config *c, const char *mem)
 }
 
 static struct plan_version *add_version(struct plan_observed *o, long n, const char *sha,
-					const struct plan_config *cfg)
+                                        const struct plan_config *cfg)
 {
 	struct plan_version *v;
 
@@ -102,7 +102,7 @@ static long ref_version(const struct plan *p, const struct plan_ref *r)
 
 /* Lambda, simplified: apply `p` to `o`.  Returns the number of versions created. */
 static int simulate(struct plan *p, const struct plan_desired *d, struct plan_observed *o, long *next_version,
-		    const char *name)
+                    const char *name)
 {
 	int created = 0;
 
@@ -114,11 +114,13 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 		case PLAN_STEP_CREATE_FUNCTION:
 			CHECKF(!o->exists, "%s: create of an existing function", name);
 			o->exists = true;
-			snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s", rel->code.sha256);
+			snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s",
+			         rel->code.sha256);
 			REQUIRE(plan_config_overlay(&o->latest.config, &rel->config) == 0);
 			break;
 		case PLAN_STEP_UPDATE_CODE:
-			snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s", rel->code.sha256);
+			snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s",
+			         rel->code.sha256);
 			break;
 		case PLAN_STEP_UPDATE_CONFIG:
 			REQUIRE(plan_config_overlay(&o->latest.config, &rel->config) == 0);
@@ -128,7 +130,7 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 
 			/* the guard: $LATEST must be the release (CodeSha256 + managed config) */
 			CHECKF(!strcmp(o->latest.code_sha256, rel->code.sha256) &&
-				       !plan_config_diff(&o->latest.config, &rel->config),
+			           !plan_config_diff(&o->latest.config, &rel->config),
 			       "%s: publishing a $LATEST that is not release %s", name, rel->name);
 			for (size_t k = 0; k < o->n_versions; k++)
 				if (!newest || o->versions[k].number > newest->number)
@@ -138,8 +140,8 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 			} else {
 				for (size_t k = 0; k < o->n_versions; k++)
 					CHECKF(!same_identity(&o->versions[k], &o->latest),
-					       "%s: release %s published again (version %ld has it)", name, rel->name,
-					       o->versions[k].number);
+					       "%s: release %s published again (version %ld has it)", name,
+					       rel->name, o->versions[k].number);
 				add_version(o, *next_version, o->latest.code_sha256, &o->latest.config);
 				plan_resolution_set(p, (size_t)s->release, (*next_version)++);
 				created++;
@@ -172,7 +174,8 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 			o->n_aliases--;
 			/* later DELETE_ALIAS indices refer to the original list: fix them */
 			for (size_t j = i + 1; j < p->n_steps; j++)
-				if (p->steps[j].kind == PLAN_STEP_DELETE_ALIAS && p->steps[j].obs_alias > s->obs_alias)
+				if (p->steps[j].kind == PLAN_STEP_DELETE_ALIAS &&
+				    p->steps[j].obs_alias > s->obs_alias)
 					p->steps[j].obs_alias--;
 			break;
 		}
@@ -184,7 +187,7 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 				if (o->versions[k].number == s->version) {
 					plan_version_free(&o->versions[k]);
 					memmove(&o->versions[k], &o->versions[k + 1],
-						(o->n_versions - k - 1) * sizeof(o->versions[k]));
+					        (o->n_versions - k - 1) * sizeof(o->versions[k]));
 					o->n_versions--;
 					break;
 				}
@@ -201,7 +204,7 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 static void random_case(struct plan_desired *d, struct plan_observed *o, long *next_version)
 {
 	unsigned n_rel = 1 + rnd(4), n_alias = rnd(4);
-	static const char *const alias_names[] = { "Prod", "Test", "Canary", "Old", "Human" };
+	static const char *const alias_names[] = {"Prod", "Test", "Canary", "Old", "Human"};
 
 	memset(d, 0, sizeof(*d));
 	memset(o, 0, sizeof(*o));
@@ -214,7 +217,7 @@ static void random_case(struct plan_desired *d, struct plan_observed *o, long *n
 	*next_version = 1;
 	if (rnd(5)) {
 		unsigned n_v = rnd(6);
-		struct plan_config cfg = { 0 };
+		struct plan_config cfg = {0};
 
 		o->exists = true;
 		snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s", SHAS[rnd(4)]);
@@ -260,10 +263,10 @@ static void random_case(struct plan_desired *d, struct plan_observed *o, long *n
 		struct plan_alias *a = &d->aliases[d->n_aliases++];
 
 		a->name = strdup(alias_names[i]);
-		a->primary = (struct plan_ref){ (long)rnd(n_rel), 0 };
+		a->primary = (struct plan_ref){(long)rnd(n_rel), 0};
 		if (rnd(3) == 0 && n_rel > 1) {
 			a->weighted = true;
-			a->extra = (struct plan_ref){ (long)((a->primary.release + 1) % n_rel), 0 };
+			a->extra = (struct plan_ref){(long)((a->primary.release + 1) % n_rel), 0};
 			a->weight = (1 + rnd(9)) / 10.0;
 		}
 	}
@@ -305,14 +308,16 @@ TEST(random_plans_converge_in_one_pass)
 			if (before[k] > 0)
 				CHECKF(p.resolved[k] == before[k], "%s: release %zu moved", name, k);
 		free(before);
-		CHECKF(created <= (int)d.n_releases, "%s: %d versions for %zu releases", name, created, d.n_releases);
-		CHECKF(o.n_versions <= n_before + (size_t)created, "%s: versions appeared from nowhere", name);
+		CHECKF(created <= (int)d.n_releases, "%s: %d versions for %zu releases", name, created,
+		       d.n_releases);
+		CHECKF(o.n_versions <= n_before + (size_t)created, "%s: versions appeared from nowhere",
+		       name);
 
 		r = plan_build(&p2, &d, &o, &err);
 		CHECKF(r == 0, "%s: second plan_build %d (%s)", name, r, err.msg);
 		if (r == 0) {
-			CHECKF(p2.n_steps == 0, "%s: second plan has %zu steps (first kind %d)", name, p2.n_steps,
-			       p2.n_steps ? (int)p2.steps[0].kind : -1);
+			CHECKF(p2.n_steps == 0, "%s: second plan has %zu steps (first kind %d)", name,
+			       p2.n_steps, p2.n_steps ? (int)p2.steps[0].kind : -1);
 			if (p2.n_steps == 0)
 				converged++;
 			for (size_t k = 0; k < d.n_aliases; k++) {
@@ -320,10 +325,11 @@ TEST(random_plans_converge_in_one_pass)
 				const struct plan_observed_alias *oa = alias_find(&o, a->name);
 
 				REQUIRE(oa);
-				CHECKF(oa->version == ref_version(&p2, &a->primary), "%s: alias %s", name, a->name);
+				CHECKF(oa->version == ref_version(&p2, &a->primary), "%s: alias %s", name,
+				       a->name);
 				if (a->weighted)
 					CHECKF(oa->extra_version == ref_version(&p2, &a->extra) &&
-						       fabs(oa->weight - a->weight) < 1e-9,
+					           fabs(oa->weight - a->weight) < 1e-9,
 					       "%s: alias %s weights", name, a->name);
 			}
 		}

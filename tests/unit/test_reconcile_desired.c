@@ -20,44 +20,43 @@
 
 static const char zip_bytes[] = "PK\x05\x06not really a zip but bytes are bytes";
 
-static const char manifest_yaml[] =
-	"apiVersion: aliasd/v1\n"
-	"kind: Function\n"
-	"name: orders\n"
-	"region: eu-west-1\n"
-	"config:\n"
-	"  runtime: python3.12\n"
-	"  handler: app.handler\n"
-	"  role: arn:aws:iam::123456789012:role/r\n"
-	"  memorySize: 256\n"
-	"  timeout: 30\n"
-	"  description: the orders service\n"
-	"  environment: {ZED: last, ALPHA: first}\n"
-	"releases:\n"
-	"  v1:\n"
-	"    code: {zipFile: a/one.zip}\n"
-	"    description: first\n"
-	"  v2:\n"
-	"    code: {zipFile: a/one.zip}\n"
-	"    config: {memorySize: 512}\n"
-	"  legacy:\n"
-	"    version: 3\n"
-	"aliases:\n"
-	"  Prod: v1\n"
-	"  Pinned: 7\n"
-	"  Canary:\n"
-	"    release: v1\n"
-	"    weights: {v2: 0.25}\n"
-	"    description: canary\n"
-	"prune:\n"
-	"  aliases: true\n"
-	"  keepVersions: 4\n";
+static const char manifest_yaml[] = "apiVersion: aliasd/v1\n"
+                                    "kind: Function\n"
+                                    "name: orders\n"
+                                    "region: eu-west-1\n"
+                                    "config:\n"
+                                    "  runtime: python3.12\n"
+                                    "  handler: app.handler\n"
+                                    "  role: arn:aws:iam::123456789012:role/r\n"
+                                    "  memorySize: 256\n"
+                                    "  timeout: 30\n"
+                                    "  description: the orders service\n"
+                                    "  environment: {ZED: last, ALPHA: first}\n"
+                                    "releases:\n"
+                                    "  v1:\n"
+                                    "    code: {zipFile: a/one.zip}\n"
+                                    "    description: first\n"
+                                    "  v2:\n"
+                                    "    code: {zipFile: a/one.zip}\n"
+                                    "    config: {memorySize: 512}\n"
+                                    "  legacy:\n"
+                                    "    version: 3\n"
+                                    "aliases:\n"
+                                    "  Prod: v1\n"
+                                    "  Pinned: 7\n"
+                                    "  Canary:\n"
+                                    "    release: v1\n"
+                                    "    weights: {v2: 0.25}\n"
+                                    "    description: canary\n"
+                                    "prune:\n"
+                                    "  aliases: true\n"
+                                    "  keepVersions: 4\n";
 
 static int load(struct manifest_set **set, struct manifest_source **src)
 {
 	struct manifest_mem_file files[] = {
-		{ "fn.yaml", manifest_yaml, sizeof(manifest_yaml) - 1, false },
-		{ "a/one.zip", zip_bytes, sizeof(zip_bytes) - 1, false },
+	    {"fn.yaml", manifest_yaml, sizeof(manifest_yaml) - 1, false},
+	    {"a/one.zip", zip_bytes, sizeof(zip_bytes) - 1, false},
 	};
 	struct error err = ERROR_INIT;
 	int r = manifest_source_mem_open(src, files, 2, &err);
@@ -74,7 +73,7 @@ TEST(desired_from_manifest)
 {
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
-	struct plan_desired d = { 0 };
+	struct plan_desired d = {0};
 	struct error err = ERROR_INIT;
 	char sha[45];
 
@@ -83,9 +82,9 @@ TEST(desired_from_manifest)
 	for (size_t i = 0; i < set->errors.len; i++)
 		fprintf(stderr, "manifest error: %s\n", set->errors.items[i].msg);
 	REQUIRE(set->functions[0].n_errors == 0);
-	CHECK_INT(reconcile_desired_from_manifest(&d, &set->functions[0], "0123456789abcdef0123456789abcdef01234567",
-						  &err),
-		  0);
+	CHECK_INT(reconcile_desired_from_manifest(&d, &set->functions[0],
+	                                          "0123456789abcdef0123456789abcdef01234567", &err),
+	          0);
 	CHECK_STR(d.function, "orders");
 	CHECK_STR(d.commit, "0123456789abcdef0123456789abcdef01234567");
 	REQUIRE(d.n_releases == 3);
@@ -120,15 +119,17 @@ TEST(desired_from_manifest)
 
 /* A version as Lambda would list it, after aliasd published release v1. */
 static const char version_json_fmt[] =
-	"{\"FunctionName\":\"orders\",\"Version\":\"%s\",\"Runtime\":\"python3.12\","
-	"\"Role\":\"arn:aws:iam::123456789012:role/r\",\"Handler\":\"app.handler\","
-	"\"CodeSha256\":\"%s\",\"CodeSize\":10,\"Description\":\"%s\",\"Timeout\":30,"
-	"\"MemorySize\":%d,\"Environment\":{\"Variables\":{\"ZED\":\"last\",\"ALPHA\":\"first\"}},"
-	"\"EphemeralStorage\":{\"Size\":512},\"RevisionId\":\"r-1\",\"TracingConfig\":{\"Mode\":\"PassThrough\"}}";
+    "{\"FunctionName\":\"orders\",\"Version\":\"%s\",\"Runtime\":\"python3.12\","
+    "\"Role\":\"arn:aws:iam::123456789012:role/r\",\"Handler\":\"app.handler\","
+    "\"CodeSha256\":\"%s\",\"CodeSize\":10,\"Description\":\"%s\",\"Timeout\":30,"
+    "\"MemorySize\":%d,\"Environment\":{\"Variables\":{\"ZED\":\"last\",\"ALPHA\":\"first\"}},"
+    "\"EphemeralStorage\":{\"Size\":512},\"RevisionId\":\"r-1\",\"TracingConfig\":{\"Mode\":\"PassThrough\"}"
+    "}";
 
-static int version_of(struct plan_version *v, const char *number, const char *sha, const char *desc, int memory)
+static int version_of(struct plan_version *v, const char *number, const char *sha, const char *desc,
+                      int memory)
 {
-	struct lambda_function_config lc = { 0 };
+	struct lambda_function_config lc = {0};
 	struct error err = ERROR_INIT;
 	char json[2048];
 	int r;
@@ -148,8 +149,8 @@ TEST(lambda_version_resolves_the_release)
 {
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
-	struct plan_desired d = { 0 };
-	struct plan_version v1 = { 0 }, v2 = { 0 }, other = { 0 };
+	struct plan_desired d = {0};
+	struct plan_version v1 = {0}, v2 = {0}, other = {0};
 	char sha[45];
 
 	REQUIRE(load(&set, &src) == 0);
@@ -160,7 +161,8 @@ TEST(lambda_version_resolves_the_release)
 	/* the version's Description is aliasd's trace: never compared */
 	REQUIRE(version_of(&v1, "1", sha, "v1: first", 256) == 0);
 	REQUIRE(version_of(&v2, "2", sha, "v2", 512) == 0);
-	REQUIRE(version_of(&other, "3", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "v1: first", 256) == 0);
+	REQUIRE(version_of(&other, "3", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "v1: first", 256) ==
+	        0);
 	CHECK_INT(v1.number, 1);
 	CHECK_STR(v1.config.val[PLAN_CFG_ENVIRONMENT], "{\"ALPHA\":\"first\",\"ZED\":\"last\"}");
 	CHECK_STR(v1.config.val[PLAN_CFG_EPHEMERAL_STORAGE], "512");
@@ -180,8 +182,8 @@ TEST(lambda_version_resolves_the_release)
 
 TEST(invalid_function_is_refused)
 {
-	struct manifest_function fn = { 0 };
-	struct plan_desired d = { 0 };
+	struct manifest_function fn = {0};
+	struct plan_desired d = {0};
 	struct error err = ERROR_INIT;
 
 	fn.name = (char *)"broken";

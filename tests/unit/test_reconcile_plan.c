@@ -41,7 +41,8 @@ static void base_config(struct plan_config *c, const char *memory)
 	REQUIRE(plan_config_set(c, PLAN_CFG_MEMORY_SIZE, memory) == 0);
 }
 
-static void add_release(struct plan_desired *d, const char *name, const char *sha, const char *memory, long pin)
+static void add_release(struct plan_desired *d, const char *name, const char *sha, const char *memory,
+                        long pin)
 {
 	struct plan_release *r;
 
@@ -54,7 +55,8 @@ static void add_release(struct plan_desired *d, const char *name, const char *sh
 	if (pin <= 0) {
 		r->code.kind = PLAN_CODE_ZIP;
 		snprintf(r->code.sha256, sizeof(r->code.sha256), "%s", sha);
-		r->code.zip_path = strdup(name[1] == '1' ? "artifacts/Version1.zip" : "artifacts/Version2.zip");
+		r->code.zip_path =
+		    strdup(name[1] == '1' ? "artifacts/Version1.zip" : "artifacts/Version2.zip");
 		base_config(&r->config, memory);
 	}
 }
@@ -71,8 +73,8 @@ static long release_index(const struct plan_desired *d, const char *name)
 static struct plan_ref ref_of(const struct plan_desired *d, const char *target)
 {
 	if (target[0] == '#')
-		return (struct plan_ref){ -1, atol(target + 1) };
-	return (struct plan_ref){ release_index(d, target), 0 };
+		return (struct plan_ref){-1, atol(target + 1)};
+	return (struct plan_ref){release_index(d, target), 0};
 }
 
 static struct plan_alias *add_alias(struct plan_desired *d, const char *name, const char *target)
@@ -173,7 +175,7 @@ static bool step_deletes_version(const struct plan *p, long v)
 }
 
 static void check_invariants(const char *name, const struct plan *p, const struct plan_desired *d,
-			     const struct plan_observed *o)
+                             const struct plan_observed *o)
 {
 	bool seen_alias_write = false, seen_delete = false;
 
@@ -184,11 +186,13 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 		case PLAN_STEP_PUBLISH: {
 			const struct plan_release *r = &d->releases[s->release];
 
-			CHECKF(!seen_alias_write && !seen_delete, "%s: publish after alias write/delete", name);
-			CHECKF(p->resolved[s->release] == 0, "%s: publishing resolved release %s", name, r->name);
+			CHECKF(!seen_alias_write && !seen_delete, "%s: publish after alias write/delete",
+			       name);
+			CHECKF(p->resolved[s->release] == 0, "%s: publishing resolved release %s", name,
+			       r->name);
 			CHECKF(r->pin <= 0, "%s: publishing pinned release", name);
 			CHECKF(i + 1 < p->n_steps && p->steps[i + 1].kind == PLAN_STEP_WAIT_VERSION &&
-				       p->steps[i + 1].release == s->release,
+			           p->steps[i + 1].release == s->release,
 			       "%s: publish not followed by its wait", name);
 			break;
 		}
@@ -200,16 +204,17 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 			CHECKF(!seen_alias_write && !seen_delete, "%s: $LATEST write after aliases", name);
 			/* $LATEST is only written for a release that is then published */
 			for (size_t j = i + 1; j < p->n_steps; j++)
-				if (p->steps[j].kind == PLAN_STEP_PUBLISH && p->steps[j].release == s->release)
+				if (p->steps[j].kind == PLAN_STEP_PUBLISH &&
+				    p->steps[j].release == s->release)
 					published_later = true;
-			CHECKF(published_later, "%s: $LATEST written for release %ld that is never published", name,
-			       s->release);
+			CHECKF(published_later, "%s: $LATEST written for release %ld that is never published",
+			       name, s->release);
 			break;
 		}
 		case PLAN_STEP_CREATE_ALIAS:
 		case PLAN_STEP_UPDATE_ALIAS: {
 			const struct plan_alias *a = &d->aliases[s->alias];
-			const struct plan_ref *refs[2] = { &a->primary, a->weighted ? &a->extra : NULL };
+			const struct plan_ref *refs[2] = {&a->primary, a->weighted ? &a->extra : NULL};
 
 			seen_alias_write = true;
 			CHECKF(!seen_delete, "%s: alias write after a delete", name);
@@ -220,21 +225,25 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 					continue;
 				v = ref_target(p, refs[k]);
 				if (refs[k]->release >= 0) {
-					/* declared release: resolved, or published by this plan (maybe as its twin) */
+					/* declared release: resolved, or published by this plan (maybe as its
+					 * twin) */
 					long rel = refs[k]->release;
 					bool published = v > 0;
 
 					if (p->same_as && p->same_as[rel] >= 0)
 						rel = p->same_as[rel];
 					for (size_t j = 0; j < i && !published; j++)
-						published = p->steps[j].kind == PLAN_STEP_PUBLISH && p->steps[j].release == rel;
-					CHECKF(published, "%s: alias %s on an unpublished release", name, a->name);
+						published = p->steps[j].kind == PLAN_STEP_PUBLISH &&
+						            p->steps[j].release == rel;
+					CHECKF(published, "%s: alias %s on an unpublished release", name,
+					       a->name);
 				} else {
 					bool exists = false;
 
 					for (size_t j = 0; j < o->n_versions; j++)
 						exists |= o->versions[j].number == v;
-					CHECKF(exists, "%s: alias %s on missing version %ld", name, a->name, v);
+					CHECKF(exists, "%s: alias %s on missing version %ld", name, a->name,
+					       v);
 				}
 			}
 			break;
@@ -247,8 +256,8 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 			seen_delete = true;
 			CHECKF(d->keep_versions >= 0, "%s: version delete without keepVersions", name);
 			for (size_t j = 0; j < d->n_releases; j++)
-				CHECKF(p->resolved[j] != s->version, "%s: deleting version %ld of a declared release",
-				       name, s->version);
+				CHECKF(p->resolved[j] != s->version,
+				       "%s: deleting version %ld of a declared release", name, s->version);
 			for (size_t j = 0; j < d->n_aliases; j++) {
 				CHECKF(ref_target(p, &d->aliases[j].primary) != s->version,
 				       "%s: deleting version %ld an alias targets", name, s->version);
@@ -269,16 +278,26 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 static char kind_letter(enum plan_step_kind k)
 {
 	switch (k) {
-	case PLAN_STEP_CREATE_FUNCTION: return 'F';
-	case PLAN_STEP_WAIT_UPDATED: return 'W';
-	case PLAN_STEP_UPDATE_CODE: return 'C';
-	case PLAN_STEP_UPDATE_CONFIG: return 'G';
-	case PLAN_STEP_PUBLISH: return 'P';
-	case PLAN_STEP_WAIT_VERSION: return 'V';
-	case PLAN_STEP_CREATE_ALIAS: return 'a';
-	case PLAN_STEP_UPDATE_ALIAS: return 'u';
-	case PLAN_STEP_DELETE_ALIAS: return 'd';
-	case PLAN_STEP_DELETE_VERSION: return 'x';
+	case PLAN_STEP_CREATE_FUNCTION:
+		return 'F';
+	case PLAN_STEP_WAIT_UPDATED:
+		return 'W';
+	case PLAN_STEP_UPDATE_CODE:
+		return 'C';
+	case PLAN_STEP_UPDATE_CONFIG:
+		return 'G';
+	case PLAN_STEP_PUBLISH:
+		return 'P';
+	case PLAN_STEP_WAIT_VERSION:
+		return 'V';
+	case PLAN_STEP_CREATE_ALIAS:
+		return 'a';
+	case PLAN_STEP_UPDATE_ALIAS:
+		return 'u';
+	case PLAN_STEP_DELETE_ALIAS:
+		return 'd';
+	case PLAN_STEP_DELETE_VERSION:
+		return 'x';
 	}
 	return '?';
 }
@@ -293,8 +312,8 @@ static void plan_shape(char *out, size_t outsz, const struct plan *p)
 }
 
 /* plan, check invariants and compare the shape */
-static void expect_plan(const char *name, struct plan *p, const struct plan_desired *d, const struct plan_observed *o,
-			const char *shape)
+static void expect_plan(const char *name, struct plan *p, const struct plan_desired *d,
+                        const struct plan_observed *o, const char *shape)
 {
 	struct error err = ERROR_INIT;
 	char got[256];
@@ -309,7 +328,7 @@ static void expect_plan(const char *name, struct plan *p, const struct plan_desi
 }
 
 static void describe(char *out, size_t outsz, const struct plan *p, size_t i, const struct plan_desired *d,
-		     const struct plan_observed *o)
+                     const struct plan_observed *o)
 {
 	struct buf b = BUF_INIT;
 
@@ -325,7 +344,7 @@ static void describe(char *out, size_t outsz, const struct plan *p, size_t i, co
 TEST(create_function_from_nothing)
 {
 	struct plan_desired d;
-	struct plan_observed o = { 0 };
+	struct plan_observed o = {0};
 	struct plan p = PLAN_INIT;
 	char line[512];
 
@@ -633,13 +652,13 @@ TEST(weights)
 		bool desired_weighted;
 		const char *shape;
 	} cases[] = {
-		{ "add weight", 0, 0, true, "u" },
-		{ "same weight", 2, 0.1, true, "" },
-		{ "same weight, float noise", 2, 0.1000000001, true, "" },
-		{ "other weight", 2, 0.2, true, "u" },
-		{ "weight on other version", 1, 0.1, true, "u" },
-		{ "clear weight", 2, 0.1, false, "u" },
-		{ "no weight", 0, 0, false, "" },
+	    {"add weight", 0, 0, true, "u"},
+	    {"same weight", 2, 0.1, true, ""},
+	    {"same weight, float noise", 2, 0.1000000001, true, ""},
+	    {"other weight", 2, 0.2, true, "u"},
+	    {"weight on other version", 1, 0.1, true, "u"},
+	    {"clear weight", 2, 0.1, false, "u"},
+	    {"no weight", 0, 0, false, ""},
 	};
 
 	shas_init();
@@ -800,7 +819,7 @@ TEST(prune_versions_counts_new_publishes)
 TEST(no_code_to_create)
 {
 	struct plan_desired d;
-	struct plan_observed o = { 0 };
+	struct plan_observed o = {0};
 	struct plan p = PLAN_INIT;
 	struct error err = ERROR_INIT;
 
@@ -851,8 +870,8 @@ TEST(publish_description)
 
 TEST(env_canonical)
 {
-	const char *keys[] = { "ZED", "A", "Q" };
-	const char *vals[] = { "z", "quote\"back\\slash", "line\n" };
+	const char *keys[] = {"ZED", "A", "Q"};
+	const char *vals[] = {"z", "quote\"back\\slash", "line\n"};
 	struct buf b = BUF_INIT;
 
 	CHECK_INT(plan_env_canonical(&b, keys, vals, 3), 0);
@@ -888,13 +907,15 @@ TEST(sha_forms)
 	char out[PLAN_SHA_MAX], s[16];
 
 	/* SHA-256 of the empty string, hex and base64 */
-	CHECK_INT(plan_sha_normalize(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), 0);
+	CHECK_INT(plan_sha_normalize(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	          0);
 	CHECK_STR(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 	CHECK_INT(plan_sha_normalize(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), 0);
 	CHECK_STR(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 	CHECK_INT(plan_sha_normalize(out, "47DEQpj8HBSa"), -EINVAL);
 	CHECK_INT(plan_sha_normalize(out, "zz" HEX_H), -EINVAL); /* 66 chars */
-	CHECK_INT(plan_sha_normalize(out, "zzzz12341234123412341234123412341234123412341234123412341234abcd"), -EINVAL);
+	CHECK_INT(plan_sha_normalize(out, "zzzz12341234123412341234123412341234123412341234123412341234abcd"),
+	          -EINVAL);
 	plan_sha_short(s, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 	CHECK_STR(s, "e3b0c442");
 }
@@ -960,10 +981,10 @@ TEST(same_code_twice_is_published_once)
 	plan_observed_free(&o);
 }
 
-TEST_MAIN(same_code_twice_is_published_once, create_function_from_nothing, in_sync_plans_nothing, add_release_publishes_it_once,
-	  promote_is_one_alias_update, rollback_is_one_alias_update, human_latest_change_is_never_published,
-	  alias_drift_is_moved_back, resolve_newest_matching_version, config_only_release,
-	  waits_for_in_progress_update, adoption_with_pins_writes_nothing, numeric_alias_targets, weights,
-	  weighted_describe, alias_description, prune_aliases, prune_versions, prune_versions_counts_new_publishes,
-	  no_code_to_create, publish_description, env_canonical, env_absent_equals_empty, sha_forms,
-	  rerun_after_apply_plans_nothing)
+TEST_MAIN(same_code_twice_is_published_once, create_function_from_nothing, in_sync_plans_nothing,
+          add_release_publishes_it_once, promote_is_one_alias_update, rollback_is_one_alias_update,
+          human_latest_change_is_never_published, alias_drift_is_moved_back, resolve_newest_matching_version,
+          config_only_release, waits_for_in_progress_update, adoption_with_pins_writes_nothing,
+          numeric_alias_targets, weights, weighted_describe, alias_description, prune_aliases, prune_versions,
+          prune_versions_counts_new_publishes, no_code_to_create, publish_description, env_canonical,
+          env_absent_equals_empty, sha_forms, rerun_after_apply_plans_nothing)

@@ -209,6 +209,6 @@ TEST(secret_truncate_wipes_tail)
 }
 
 TEST_MAIN(empty_buffer_is_terminated, put_printf_detach, grows_across_many_appends,
-	  cap_refuses_and_leaves_buffer_unchanged, cap_exact_boundary_printf, truncate_and_sets,
-	  put_self_overlap, secret_release_zeroes_memory, plain_release_does_not_wipe,
-	  secret_buffer_wipes_on_growth, secret_truncate_wipes_tail)
+          cap_refuses_and_leaves_buffer_unchanged, cap_exact_boundary_printf, truncate_and_sets,
+          put_self_overlap, secret_release_zeroes_memory, plain_release_does_not_wipe,
+          secret_buffer_wipes_on_growth, secret_truncate_wipes_tail)

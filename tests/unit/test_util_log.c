@@ -29,20 +29,20 @@ static void capture(void (*fn)(void))
 static void emit_alias(void)
 {
 	log_event(LOG_INFO, "alias updated", "function", "orders", "alias", "Prod", "from", "3", "to", "4",
-		  NULL);
+	          NULL);
 }
 
 static void emit_quoted(void)
 {
 	log_event(LOG_WARNING, "git fetch failed", "error", "connection refused \"x\"", "empty", "", "none",
-		  NULL, NULL);
+	          NULL, NULL);
 }
 
 static void emit_secrets(void)
 {
 	log_event(LOG_ERR, "auth failed", "token", "ghp_SECRET1", "Authorization", "AWS4-HMAC SECRET2",
-		  "webhookSecret", "SECRET3", "aws_secret_access_key", "SECRET4", "signature", "SECRET5",
-		  "function", "orders", NULL);
+	          "webhookSecret", "SECRET3", "aws_secret_access_key", "SECRET4", "signature", "SECRET5",
+	          "function", "orders", NULL);
 }
 
 static void emit_debug(void)
@@ -56,7 +56,8 @@ TEST(text_format)
 	capture(emit_alias);
 	CHECK_STR(captured, "alias updated function=orders alias=Prod from=3 to=4\n");
 	capture(emit_quoted);
-	CHECK_STR(captured, "warning: git fetch failed error=\"connection refused \\\"x\\\"\" empty=\"\" none=-\n");
+	CHECK_STR(captured,
+	          "warning: git fetch failed error=\"connection refused \\\"x\\\"\" empty=\"\" none=-\n");
 }
 
 TEST(sd_daemon_prefix)
@@ -79,7 +80,7 @@ TEST(json_format)
 	capture(emit_alias);
 	CHECK(strncmp(captured, "{\"time\":\"", 9) == 0);
 	CHECK(strstr(captured, "\"level\":\"info\",\"msg\":\"alias updated\",\"function\":\"orders\","
-			       "\"alias\":\"Prod\",\"from\":\"3\",\"to\":\"4\"}\n") != NULL);
+	                       "\"alias\":\"Prod\",\"from\":\"3\",\"to\":\"4\"}\n") != NULL);
 	capture(emit_quoted);
 	CHECK(strstr(captured, "\"error\":\"connection refused \\\"x\\\"\"") != NULL);
 	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
@@ -179,4 +180,4 @@ TEST(errlist_sorted_like_a_compiler)
 }
 
 TEST_MAIN(text_format, sd_daemon_prefix, json_format, secrets_never_logged, level_filter,
-	  parse_format_and_level, error_struct, errlist_sorted_like_a_compiler)
+          parse_format_and_level, error_struct, errlist_sorted_like_a_compiler)

@@ -13,29 +13,29 @@ struct dur_case {
 TEST(durations)
 {
 	static const struct dur_case cases[] = {
-		{ "500ms", 0, 500 },
-		{ "30s", 0, 30000 },
-		{ "5m", 0, 300000 },
-		{ "1h", 0, 3600000 },
-		{ "2d", 0, 172800000 },
-		{ "1h30m", 0, 5400000 },
-		{ "1m30s500ms", 0, 90500 },
-		{ "0s", 0, 0 },
-		{ "", -EINVAL, 0 },
-		{ "30", -EINVAL, 0 },          /* bare number: ambiguous */
-		{ "s", -EINVAL, 0 },
-		{ "-5s", -EINVAL, 0 },
-		{ "+5s", -EINVAL, 0 },
-		{ " 5s", -EINVAL, 0 },
-		{ "5s ", -EINVAL, 0 },
-		{ "5 s", -EINVAL, 0 },
-		{ "1.5s", -EINVAL, 0 },
-		{ "5sec", -EINVAL, 0 },
-		{ "5S", -EINVAL, 0 },
-		{ "5w", -EINVAL, 0 },
-		{ "1h30", -EINVAL, 0 },
-		{ "99999999999999999999s", -ERANGE, 0 },
-		{ "9999999999999999d", -ERANGE, 0 },
+	    {"500ms", 0, 500},
+	    {"30s", 0, 30000},
+	    {"5m", 0, 300000},
+	    {"1h", 0, 3600000},
+	    {"2d", 0, 172800000},
+	    {"1h30m", 0, 5400000},
+	    {"1m30s500ms", 0, 90500},
+	    {"0s", 0, 0},
+	    {"", -EINVAL, 0},
+	    {"30", -EINVAL, 0}, /* bare number: ambiguous */
+	    {"s", -EINVAL, 0},
+	    {"-5s", -EINVAL, 0},
+	    {"+5s", -EINVAL, 0},
+	    {" 5s", -EINVAL, 0},
+	    {"5s ", -EINVAL, 0},
+	    {"5 s", -EINVAL, 0},
+	    {"1.5s", -EINVAL, 0},
+	    {"5sec", -EINVAL, 0},
+	    {"5S", -EINVAL, 0},
+	    {"5w", -EINVAL, 0},
+	    {"1h30", -EINVAL, 0},
+	    {"99999999999999999999s", -ERANGE, 0},
+	    {"9999999999999999d", -ERANGE, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -45,7 +45,8 @@ TEST(durations)
 
 		CHECKF(r == cases[i].ret, "duration \"%s\": got %d, want %d", cases[i].in, r, cases[i].ret);
 		if (cases[i].ret == 0)
-			CHECKF(ms == cases[i].ms, "duration \"%s\": got %llu ms", cases[i].in, (unsigned long long)ms);
+			CHECKF(ms == cases[i].ms, "duration \"%s\": got %llu ms", cases[i].in,
+			       (unsigned long long)ms);
 		else {
 			CHECKF(ms == 12345, "duration \"%s\": output written on error", cases[i].in);
 			CHECKF(err.msg[0] != '\0', "duration \"%s\": no message", cases[i].in);
@@ -62,27 +63,27 @@ struct size_case {
 TEST(sizes)
 {
 	static const struct size_case cases[] = {
-		{ "0", 0, 0 },
-		{ "512", 0, 512 },
-		{ "512B", 0, 512 },
-		{ "4KiB", 0, 4096 },
-		{ "50MiB", 0, 50ULL << 20 },
-		{ "2GiB", 0, 2ULL << 30 },
-		{ "1TiB", 0, 1ULL << 40 },
-		{ "10kB", 0, 10000 },
-		{ "10KB", 0, 10000 },
-		{ "3MB", 0, 3000000 },
-		{ "1GB", 0, 1000000000 },
-		{ "", -EINVAL, 0 },
-		{ "MiB", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },
-		{ "1.5MiB", -EINVAL, 0 },
-		{ "50mib", -EINVAL, 0 },
-		{ "50 MiB", -EINVAL, 0 },
-		{ "50M", -EINVAL, 0 },
-		{ "0x10", -EINVAL, 0 },
-		{ "18446744073709551616", -ERANGE, 0 },
-		{ "17179869184GiB", -ERANGE, 0 },
+	    {"0", 0, 0},
+	    {"512", 0, 512},
+	    {"512B", 0, 512},
+	    {"4KiB", 0, 4096},
+	    {"50MiB", 0, 50ULL << 20},
+	    {"2GiB", 0, 2ULL << 30},
+	    {"1TiB", 0, 1ULL << 40},
+	    {"10kB", 0, 10000},
+	    {"10KB", 0, 10000},
+	    {"3MB", 0, 3000000},
+	    {"1GB", 0, 1000000000},
+	    {"", -EINVAL, 0},
+	    {"MiB", -EINVAL, 0},
+	    {"-1", -EINVAL, 0},
+	    {"1.5MiB", -EINVAL, 0},
+	    {"50mib", -EINVAL, 0},
+	    {"50 MiB", -EINVAL, 0},
+	    {"50M", -EINVAL, 0},
+	    {"0x10", -EINVAL, 0},
+	    {"18446744073709551616", -ERANGE, 0},
+	    {"17179869184GiB", -ERANGE, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -92,9 +93,11 @@ TEST(sizes)
 
 		CHECKF(r == cases[i].ret, "size \"%s\": got %d, want %d", cases[i].in, r, cases[i].ret);
 		if (cases[i].ret == 0)
-			CHECKF(v == cases[i].bytes, "size \"%s\": got %llu", cases[i].in, (unsigned long long)v);
+			CHECKF(v == cases[i].bytes, "size \"%s\": got %llu", cases[i].in,
+			       (unsigned long long)v);
 		else
-			CHECKF(v == 777 && err.msg[0], "size \"%s\": output written or no message", cases[i].in);
+			CHECKF(v == 777 && err.msg[0], "size \"%s\": output written or no message",
+			       cases[i].in);
 	}
 }
 
