@@ -3,7 +3,6 @@ of temporary credentials on a simulated clock, the "nothing found" message,
 region resolution.  Driven through tests/tools/aws_credentials_dump.
 """
 import textwrap
-import time
 
 from fake_servers import FakeECS, FakeIMDS, FakeSTS, clean_env, run_dump, sha16, write_aws_files
 

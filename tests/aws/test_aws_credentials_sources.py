@@ -5,7 +5,6 @@ in a temp dir, IMDS disabled unless a test turns it on), so nothing from the
 machine leaks in.  The tool prints the access key id and a SHA-256 prefix of
 the secret and token, never the secret.
 """
-import os
 import stat
 import textwrap
 
@@ -109,7 +108,7 @@ def test_profile_incomplete_keys(build_dir, tmp_path):
 
 
 def test_malformed_credentials_file(build_dir, tmp_path):
-    write_aws_files(tmp_path, credentials=f"[default]\naws_access_key_id = AKIAX\nthis line has no equals sign\n")
+    write_aws_files(tmp_path, credentials="[default]\naws_access_key_id = AKIAX\nthis line has no equals sign\n")
     rc, lines, _ = run_dump(build_dir, clean_env(tmp_path))
     assert rc == 1 and lines[0]["code"] == -22
     assert lines[0]["msg"].startswith(f"{tmp_path}/.aws/credentials:3:1: "), lines[0]["msg"]

@@ -17,14 +17,11 @@ emulator's speed.
 Environment: ALIASD_BIN (default build/aliasd), BENCH_FUNCTIONS (default 1000),
 IDLE_SECONDS (default 10).
 """
-import base64
 import concurrent.futures
-import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile

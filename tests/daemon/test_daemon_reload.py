@@ -1,7 +1,6 @@
 """SIGHUP: a valid config is taken (new webhook secret, new interval); an
 invalid one is refused, the old one kept, the daemon keeps running."""
 import signal
-import time
 
 import pytest
 

@@ -1,7 +1,6 @@
 """`aliasd run` end to end: systemd notify, polling promotion, /metrics,
 `aliasd status`, SIGTERM, SIGUSR1 (drift repaired at once)."""
 import json
-import os
 import shutil
 import signal
 import subprocess
