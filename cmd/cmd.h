@@ -26,9 +26,6 @@ int cmd_versions(int argc, char **argv);
  */
 int cmd_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* For verbs whose issue has not landed yet: says so plainly, exit 2. */
-int cmd_not_built(const char *verb, int argc, char **argv, const char *usage);
-
 /* True if argv holds --help or -h before any "--". */
 int cmd_wants_help(int argc, char **argv);
 

@@ -27,17 +27,6 @@ int cmd_wants_help(int argc, char **argv)
 	return 0;
 }
 
-int cmd_not_built(const char *verb, int argc, char **argv, const char *usage)
-{
-	if (cmd_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		printf("\n(not built yet in this version of aliasd)\n");
-		return 0;
-	}
-	fprintf(stderr, "aliasd %s: not built yet in this version of aliasd\n", verb);
-	return EXIT_USAGE;
-}
-
 int cmd_opt_value(int argc, char **argv, int *i, const char *name, const char **ret)
 {
 	size_t n = strlen(name);
