@@ -38,6 +38,7 @@
 
 #include "manifest/repo.h"
 #include "util/buf.h"
+#include "util/codec.h"
 #include "util/error.h"
 
 /* Limits against hostile repositories and servers. */
@@ -340,13 +341,9 @@ static int repo_stream_wait(struct repo_stream *st, short events)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = st->s, .events = events};
-		struct timespec now;
-		long long left_ms;
+		long long left_ms = repo_ms_until(&st->deadline);
 		int wait_ms, n;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left_ms = (long long)(st->deadline.tv_sec - now.tv_sec) * 1000 +
-		          (st->deadline.tv_nsec - now.tv_nsec) / 1000000;
 		if (left_ms <= 0) {
 			repo_tls_timed_out = true;
 			git_error_set_str(GIT_ERROR_NET, "the operation took too long");
@@ -1432,7 +1429,7 @@ static int repo_cache_name(const char *state, const char *stripped, struct buf *
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	char label[33];
+	char label[33], hex[41];
 	size_t n = 0, len = strlen(stripped);
 	const char *base;
 
@@ -1450,12 +1447,8 @@ static int repo_cache_name(const char *state, const char *stripped, struct buf *
 		if (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.')
 			label[n++] = *p;
 	label[n] = '\0';
-	if (buf_printf(out, "%s/git/%s%s", state, label, n ? "-" : "") < 0)
-		return error_set(err, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < 20 && i < mdlen; i++)
-		if (buf_printf(out, "%02x", md[i]) < 0)
-			return error_set(err, -ENOMEM, "out of memory");
-	if (buf_puts(out, ".git") < 0)
+	codec_hex_encode(hex, md, 20); /* mdlen is 32 */
+	if (buf_printf(out, "%s/git/%s%s%s.git", state, label, n ? "-" : "", hex) < 0)
 		return error_set(err, -ENOMEM, "out of memory");
 	return 0;
 }

@@ -5,6 +5,8 @@
 - GitHttpServer: smart HTTP through /usr/lib/git-core/git-http-backend (CGI),
   optionally requiring a token as HTTP basic auth, optionally wrapped in TLS.
 - make_ca(): a CA and a server certificate for 127.0.0.1, made with `openssl`.
+- Result: one run of tests/tools/manifest_repo_dump, as test_git_repo.py and
+  test_git_ssh.py read it.
 
 Every server is a context manager; its threads are daemons and every
 subprocess has a timeout, so a hung test cannot outlive pytest's own limits.
@@ -29,6 +31,25 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": "/dev/null",
 }
+
+
+class Result:
+    """One run of tests/tools/manifest_repo_dump: exit code, output, seconds taken."""
+
+    def __init__(self, proc, elapsed):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self.elapsed = elapsed
+
+    def lines(self, prefix):
+        return [line[len(prefix) + 1:] for line in self.out.splitlines()
+                if line.startswith(prefix + " ")]
+
+    def one(self, prefix):
+        got = self.lines(prefix)
+        assert len(got) == 1, (prefix, self.out, self.err)
+        return got[0]
 
 
 def git(*args, cwd=None, check=True):

@@ -25,23 +25,6 @@ def dump_bin(build_dir):
     return path
 
 
-class Result:
-    def __init__(self, proc, elapsed):
-        self.rc = proc.returncode
-        self.out = proc.stdout
-        self.err = proc.stderr
-        self.elapsed = elapsed
-
-    def lines(self, prefix):
-        return [line[len(prefix) + 1:] for line in self.out.splitlines()
-                if line.startswith(prefix + " ")]
-
-    def one(self, prefix):
-        got = self.lines(prefix)
-        assert len(got) == 1, (prefix, self.out, self.err)
-        return got[0]
-
-
 @pytest.fixture
 def dump(dump_bin, tmp_path):
     state = str(tmp_path / "state")
@@ -68,7 +51,7 @@ def dump(dump_bin, tmp_path):
         start = time.monotonic()
         proc = subprocess.run(args + list(commands), capture_output=True, text=True, timeout=120,
                               env=full_env)
-        return Result(proc, time.monotonic() - start)
+        return gs.Result(proc, time.monotonic() - start)
 
     run.state = state
     return run

@@ -116,23 +116,6 @@ def repos(tmp_path):
     return {"work": work, "bare": bare, "head": head}
 
 
-class Result:
-    def __init__(self, proc, elapsed):
-        self.rc = proc.returncode
-        self.out = proc.stdout
-        self.err = proc.stderr
-        self.elapsed = elapsed
-
-    def lines(self, prefix):
-        return [line[len(prefix) + 1:] for line in self.out.splitlines()
-                if line.startswith(prefix + " ")]
-
-    def one(self, prefix):
-        got = self.lines(prefix)
-        assert len(got) == 1, (prefix, self.out, self.err)
-        return got[0]
-
-
 @pytest.fixture
 def dump(dump_bin, tmp_path, sanitizer_env):
     """Run the tool; key/known_hosts default to the given server's (pass None to omit).
@@ -165,7 +148,7 @@ def dump(dump_bin, tmp_path, sanitizer_env):
         start = time.monotonic()
         proc = subprocess.run(args + list(commands), capture_output=True, text=True,
                               timeout=run_timeout, env=full_env)
-        res = Result(proc, time.monotonic() - start)
+        res = gs.Result(proc, time.monotonic() - start)
         # under SANITIZE=1 the tool is instrumented: a finding is a failure, even on refusals
         assert "Sanitizer" not in res.err, res.err
         return res

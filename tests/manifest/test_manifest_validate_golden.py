@@ -70,6 +70,15 @@ def _run(aliasd_bin, src, tmp_path, name):
     return p, expected_path
 
 
+def _golden(expected_path, actual):
+    """The expected output; with UPDATE_GOLDEN set, `actual` is written there first."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        with open(expected_path, "w") as f:
+            f.write(actual)
+    with open(expected_path) as f:
+        return f.read()
+
+
 def test_corpus_is_big_enough():
     assert len(_cases("bad")) >= 40
     assert len(_cases("good")) >= 3
@@ -79,11 +88,7 @@ def test_corpus_is_big_enough():
 def test_bad_manifest(aliasd_bin, tmp_path, name):
     src = os.path.join(CORPUS, "bad", name)
     p, expected_path = _run(aliasd_bin, src, tmp_path, name)
-    if os.environ.get("UPDATE_GOLDEN"):
-        with open(expected_path, "w") as f:
-            f.write(p.stderr)
-    with open(expected_path) as f:
-        expected = f.read()
+    expected = _golden(expected_path, p.stderr)
     assert p.stdout == ""
     assert p.returncode == 1, p.stderr
     assert p.stderr == expected
@@ -99,11 +104,7 @@ def test_bad_manifest(aliasd_bin, tmp_path, name):
 def test_good_manifest(aliasd_bin, tmp_path, name):
     src = os.path.join(CORPUS, "good", name)
     p, expected_path = _run(aliasd_bin, src, tmp_path, name)
-    if os.environ.get("UPDATE_GOLDEN"):
-        with open(expected_path, "w") as f:
-            f.write(p.stdout)
-    with open(expected_path) as f:
-        expected = f.read()
+    expected = _golden(expected_path, p.stdout)
     assert p.stderr == ""
     assert p.returncode == 0
     assert p.stdout == expected
