@@ -171,7 +171,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	           *region = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
-	bool used_repo = false, signals = false;
+	bool signals = false;
 	int concurrency = RECONCILE_DEFAULT_CONCURRENCY;
 	double rate_v = 0;
 	int r, status = 1;
@@ -214,7 +214,6 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 
 	ro.url = url;
 	ro.ref = ref;
-	used_repo = true;
 	r = manifest_repo_snapshot(&src, &ro, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
@@ -366,7 +365,6 @@ out:
 	reconcile_ctx_free(ctx);
 	manifest_set_free(set);
 	manifest_source_free(src);
-	if (used_repo)
-		manifest_repo_global_shutdown();
+	manifest_repo_global_shutdown();
 	return status;
 }

@@ -40,13 +40,9 @@ int plan_config_copy(struct plan_config *dst, const struct plan_config *src)
 {
 	struct plan_config tmp = {0};
 
-	for (int f = 0; f < PLAN_CFG_N; f++) {
-		if (!(src->mask & (1u << f)))
-			continue;
-		if (plan_config_set(&tmp, (enum plan_cfg_field)f, src->val[f] ? src->val[f] : "") < 0) {
-			plan_config_free(&tmp);
-			return -ENOMEM;
-		}
+	if (plan_config_overlay(&tmp, src) < 0) {
+		plan_config_free(&tmp);
+		return -ENOMEM;
 	}
 	plan_config_free(dst);
 	*dst = tmp;
