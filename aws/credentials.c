@@ -33,6 +33,7 @@
 
 #include "aws/http.h"
 #include "aws/sigv4.h"
+#include "util/file.h"
 
 extern char **environ;
 
@@ -162,37 +163,15 @@ static int creds_check(const char *akid, const char *secret, const char *token, 
 	return 0;
 }
 
-/* Read a whole (small) file. -ENOENT, -E2BIG over `max`, -EIO. */
+/* Read a whole (small) file: file_read_fd's codes, -ENOENT when missing. */
 static int file_read(const char *path, size_t max, struct buf *out, struct error *err)
 {
-	char chunk[4096];
-	ssize_t n;
-	int fd, r = 0;
+	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, -errno, "%s: %s", path, strerror(errno));
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = error_set(err, -EIO, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (out->len + (size_t)n > max) {
-			r = error_set(err, -E2BIG, "%s: larger than %zu bytes", path, max);
-			break;
-		}
-		r = buf_put(out, chunk, (size_t)n);
-		if (r < 0) {
-			error_set(err, r, "%s: %s", path, strerror(-r));
-			break;
-		}
-	}
-	OPENSSL_cleanse(chunk, sizeof(chunk));
+	r = file_read_fd(out, fd, max, path, err);
 	close(fd);
 	return r;
 }
@@ -334,25 +313,39 @@ static int ini_add_section(struct aws_ini *ini, char *name)
 	return 0;
 }
 
+/*
+ * Takes key and value: stored on success, freed (value wiped) on failure.
+ * The key is lower-cased.
+ */
 static int ini_add(struct aws_ini *ini, const char *section, char *key, char *value)
 {
-	if (ini->n >= INI_MAX_ENTRIES)
-		return -E2BIG;
+	int r = -ENOMEM;
+
+	if (ini->n >= INI_MAX_ENTRIES) {
+		r = -E2BIG;
+		goto fail;
+	}
 	if (ini->n == ini->alloc) {
 		size_t na = ini->alloc ? ini->alloc * 2 : 16;
 		struct ini_entry *p = realloc(ini->e, na * sizeof(*p));
 		if (!p)
-			return -ENOMEM;
+			goto fail;
 		ini->e = p;
 		ini->alloc = na;
 	}
 	ini->e[ini->n].section = strdup(section);
 	if (!ini->e[ini->n].section)
-		return -ENOMEM;
+		goto fail;
+	for (char *c = key; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
 	ini->e[ini->n].key = key;
 	ini->e[ini->n].value = value;
 	ini->n++;
 	return 0;
+fail:
+	free(key);
+	wipe_free(value);
+	return r;
 }
 
 /* "profile   dev" -> "profile dev"; other names trimmed only. */
@@ -443,14 +436,9 @@ int aws_ini_parse(struct aws_ini **ret, const char *text, size_t len, const char
 					r = -ENOMEM;
 					goto out;
 				}
-				for (char *c = full; *c; c++)
-					*c = (char)tolower((unsigned char)*c);
 				r = ini_add(ini, section, full, v);
-				if (r < 0) {
-					free(full);
-					wipe_free(v);
+				if (r < 0)
 					goto out;
-				}
 			} else {
 				/* continuation of the value (bounded: no quadratic copying) */
 				char *more = strndup_trim(s, (size_t)(le - s)), *joined = NULL;
@@ -493,12 +481,8 @@ int aws_ini_parse(struct aws_ini **ret, const char *text, size_t len, const char
 			r = error_set_at(err, -EINVAL, name, (unsigned)lineno, 1, "empty key");
 			goto out;
 		}
-		for (char *c = k; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
 		r = ini_add(ini, section, k, v);
 		if (r < 0) {
-			free(k);
-			wipe_free(v);
 			if (r == -E2BIG)
 				error_set_at(err, r, name, (unsigned)lineno, 1, "more than %d entries",
 				             INI_MAX_ENTRIES);
@@ -1171,8 +1155,6 @@ static int sts_call(struct chain *ch, const char *region, const struct buf *form
 	if (r < 0)
 		error_prefix(err, "%s", what);
 out:
-	if (resp.body.ptr)
-		OPENSSL_cleanse(resp.body.ptr, resp.body.len);
 	http_response_release(&resp);
 	sigv4_result_release(&sig);
 	free(endpoint);
@@ -1498,8 +1480,6 @@ static int source_ecs(struct chain *ch, struct aws_credentials *ret, struct erro
 	}
 	r = aws_credentials_parse_json(resp.body.ptr, resp.body.len, 0, "ecs", ret, err);
 out:
-	if (resp.body.ptr)
-		OPENSSL_cleanse(resp.body.ptr, resp.body.len);
 	http_response_release(&resp);
 	buf_release_secret(&token);
 	free(url);
@@ -1643,8 +1623,6 @@ static int source_imds(struct chain *ch, struct aws_credentials *ret, struct err
 fail:
 	error_prefix(err, "imds");
 out:
-	if (resp.body.ptr)
-		OPENSSL_cleanse(resp.body.ptr, resp.body.len);
 	http_response_release(&resp);
 	buf_release_secret(&token);
 	buf_release(&role);

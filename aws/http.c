@@ -289,7 +289,8 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 	long status = 0, nconn = 0;
 	int r = 0;
 
-	buf_mark_secret(&line); /* header lines carry Authorization */
+	buf_mark_secret(&line);   /* header lines carry Authorization */
+	buf_mark_secret(&t.body); /* answers carry credentials and environment values */
 	if (!req || !req->method || !*req->method || !req->url)
 		return error_set(err, -EINVAL, "http: incomplete request");
 	if (strncasecmp(req->url, "http://", 7) && strncasecmp(req->url, "https://", 8))

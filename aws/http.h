@@ -52,7 +52,7 @@ struct http_request {
 
 struct http_response {
 	long status;                 /* 100..599 */
-	struct buf body;             /* owned; NUL-terminated */
+	struct buf body;             /* owned; NUL-terminated; marked secret (wiped on growth and release) */
 	struct http_header *headers; /* owned; names as received, values trimmed; final response only */
 	size_t n_headers;
 };

@@ -317,8 +317,8 @@ static int parse_env(const char *op, const cJSON *vars, const char *prefix, stru
 	c->env = calloc(n, sizeof(*c->env));
 	if (!c->env)
 		return error_set(err, -ENOMEM, "%s: out of memory", op);
+	snprintf(path, sizeof(path), "%sEnvironment.Variables.", prefix);
 	for (const cJSON *v = vars->child; v; v = v->next, i++) {
-		snprintf(path, sizeof(path), "%sEnvironment.Variables.", prefix);
 		if (!v->string)
 			return bad(err, op, path, "?", "has no name");
 		if (!cJSON_IsString(v) || !v->valuestring)
@@ -982,11 +982,11 @@ int lambda_publish_body(struct buf *out, const char *code_sha256, const char *re
                         const char *description, struct error *err)
 {
 	struct jb b = {false};
-	cJSON *root = cJSON_CreateObject();
+	cJSON *root;
 
 	if (description && strlen(description) > 256)
-		return cJSON_Delete(root),
-		       error_set(err, -EINVAL, "PublishVersion: description longer than 256 characters");
+		return error_set(err, -EINVAL, "PublishVersion: description longer than 256 characters");
+	root = cJSON_CreateObject();
 	jb_str(&b, root, "CodeSha256", code_sha256);
 	jb_str(&b, root, "RevisionId", revision_id);
 	jb_str(&b, root, "Description", description);
@@ -1181,46 +1181,22 @@ static int set_body(struct aws_request *req, const struct buf *body, int built, 
 	return 0;
 }
 
-/*
- * An answer parser: fills *ret (a struct of the operation's answer type), or,
- * when ret is NULL, parses and throws the result away.
- */
+/* An answer parser: fills *ret, a struct of the operation's answer type. */
 typedef int answer_parse_fn(const char *op, const char *json, size_t len, void *ret, struct error *e);
 
 static int answer_config(const char *op, const char *json, size_t len, void *ret, struct error *e)
 {
-	struct lambda_function_config cfg;
-	int r = lambda_function_config_parse(op, json, len, &cfg, e);
-
-	if (r >= 0 && ret)
-		*(struct lambda_function_config *)ret = cfg;
-	else if (r >= 0)
-		lambda_function_config_release(&cfg);
-	return r;
+	return lambda_function_config_parse(op, json, len, ret, e);
 }
 
 static int answer_function(const char *op, const char *json, size_t len, void *ret, struct error *e)
 {
-	struct lambda_function f;
-	int r = lambda_function_parse(op, json, len, &f, e);
-
-	if (r >= 0 && ret)
-		*(struct lambda_function *)ret = f;
-	else if (r >= 0)
-		lambda_function_release(&f);
-	return r;
+	return lambda_function_parse(op, json, len, ret, e);
 }
 
 static int answer_alias(const char *op, const char *json, size_t len, void *ret, struct error *e)
 {
-	struct lambda_alias a;
-	int r = lambda_alias_parse(op, json, len, &a, e);
-
-	if (r >= 0 && ret)
-		*(struct lambda_alias *)ret = a;
-	else if (r >= 0)
-		lambda_alias_release(&a);
-	return r;
+	return lambda_alias_parse(op, json, len, ret, e);
 }
 
 /*

@@ -124,35 +124,43 @@ static void routing_text(const struct lambda_alias *a, struct buf *out)
 	}
 }
 
+/* The share of a's traffic that goes to `version`; false if none does. */
+static bool alias_share(const struct lambda_alias *a, const char *version, double *ret)
+{
+	double extra = 0;
+
+	if (!strcmp(a->function_version, version)) {
+		for (size_t k = 0; k < a->n_weights; k++)
+			extra += a->weights[k].weight;
+		*ret = 1.0 - extra;
+		return true;
+	}
+	for (size_t k = 0; k < a->n_weights; k++)
+		if (!strcmp(a->weights[k].version, version)) {
+			*ret = a->weights[k].weight;
+			return true;
+		}
+	return false;
+}
+
 /* Aliases routing to `version`, as "Prod, Canary (10%)". */
 static void aliases_on(const struct lambda_alias_list *al, const char *version, struct buf *out)
 {
 	char pct[32];
+	double share;
 
 	for (size_t i = 0; i < al->n; i++) {
 		const struct lambda_alias *a = &al->items[i];
-		double extra = 0;
-		bool on = false;
 
-		for (size_t k = 0; k < a->n_weights; k++)
-			extra += a->weights[k].weight;
-		if (!strcmp(a->function_version, version)) {
-			on = true;
-			if (out->len)
-				buf_puts(out, ", ");
-			buf_puts(out, a->name);
-			if (a->n_weights) {
-				percent(1.0 - extra < 0 ? 0 : 1.0 - extra, pct, sizeof(pct));
-				buf_printf(out, " (%s%%)", pct);
-			}
+		if (!alias_share(a, version, &share))
+			continue;
+		if (out->len)
+			buf_puts(out, ", ");
+		buf_puts(out, a->name);
+		if (a->n_weights) {
+			percent(share < 0 ? 0 : share, pct, sizeof(pct));
+			buf_printf(out, " (%s%%)", pct);
 		}
-		for (size_t k = 0; k < a->n_weights; k++)
-			if (!strcmp(a->weights[k].version, version) && !on) {
-				if (out->len)
-					buf_puts(out, ", ");
-				percent(a->weights[k].weight, pct, sizeof(pct));
-				buf_printf(out, "%s (%s%%)", a->name, pct);
-			}
 	}
 }
 
@@ -309,26 +317,16 @@ static cJSON *to_json(const char *fn, const char *region, const struct lambda_co
 		cJSON_AddStringToObject(o, "lastModified", v->last_modified ? v->last_modified : "");
 		on = cJSON_AddArrayToObject(o, "aliases");
 		for (size_t k = 0; on && k < al->n; k++) {
-			const struct lambda_alias *a = &al->items[k];
-			double extra = 0;
+			double share;
 			cJSON *x;
 
-			for (size_t j = 0; j < a->n_weights; j++)
-				extra += a->weights[j].weight;
-			if (!strcmp(a->function_version, v->version)) {
-				x = cJSON_CreateObject();
-				cJSON_AddStringToObject(x, "name", a->name);
-				cJSON_AddNumberToObject(x, "weight", 1.0 - extra);
-				cJSON_AddItemToArray(on, x);
-			}
-			for (size_t j = 0; j < a->n_weights; j++)
-				if (!strcmp(a->weights[j].version, v->version) &&
-				    strcmp(a->function_version, v->version)) {
-					x = cJSON_CreateObject();
-					cJSON_AddStringToObject(x, "name", a->name);
-					cJSON_AddNumberToObject(x, "weight", a->weights[j].weight);
-					cJSON_AddItemToArray(on, x);
-				}
+			if (!alias_share(&al->items[k], v->version, &share))
+				continue;
+			x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "name", al->items[k].name);
+			cJSON_AddNumberToObject(x, "weight", share);
+			if (!cJSON_AddItemToArray(on, x))
+				cJSON_Delete(x);
 		}
 	}
 	for (size_t i = 0; i < al->n; i++) {

@@ -115,6 +115,13 @@ def test_malformed_credentials_file(build_dir, tmp_path):
     assert 'expected "key = value"' in lines[0]["msg"]
 
 
+def test_oversized_credentials_file(build_dir, tmp_path):
+    write_aws_files(tmp_path, credentials="#" * (1024 * 1024 + 1))
+    rc, lines, _ = run_dump(build_dir, clean_env(tmp_path))
+    assert rc == 1 and lines[0]["code"] == -7
+    assert f"{tmp_path}/.aws/credentials: larger than 1048576 bytes" in lines[0]["msg"], lines[0]["msg"]
+
+
 # ---- credential_process ----------------------------------------------------------
 
 def _script(tmp_path, name, body):
@@ -280,6 +287,18 @@ def test_web_identity_refused(build_dir, tmp_path):
         rc, lines, raw = run_dump(build_dir, env)
     assert rc == 1 and lines[0]["code"] == -13
     assert "InvalidIdentityToken" in lines[0]["msg"] and "stale" not in raw
+
+
+@pytest.mark.parametrize("content,code,needle", [(None, -2, "No such file or directory"),
+                                                 ("t" * (64 * 1024 + 1), -7, "larger than 65536 bytes")])
+def test_web_identity_token_file_unreadable(build_dir, tmp_path, content, code, needle):
+    tok = tmp_path / "token"
+    if content is not None:
+        tok.write_text(content)
+    env = clean_env(tmp_path, AWS_WEB_IDENTITY_TOKEN_FILE=tok, AWS_ROLE_ARN="arn:aws:iam::1:role/r")
+    rc, lines, _ = run_dump(build_dir, env)
+    assert rc == 1 and lines[0]["code"] == code, lines
+    assert "cannot read the token file" in lines[0]["msg"] and f"{tok}: {needle}" in lines[0]["msg"], lines[0]["msg"]
 
 
 def test_web_identity_needs_role_arn(build_dir, tmp_path):
