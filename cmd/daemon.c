@@ -704,12 +704,11 @@ static int cb_health(void *ctx, struct buf *out)
 	(void)ctx;
 	pthread_mutex_lock(&d.lock);
 	loaded = d.loaded;
+	if (!loaded) /* say why, so that a failing probe can be acted on */
+		buf_printf(out, "starting: no manifests loaded yet%s%s", d.load_error ? ": " : "",
+		           d.load_error ? d.load_error : "");
 	pthread_mutex_unlock(&d.lock);
-	if (!loaded) {
-		buf_puts(out, "starting: no manifests loaded yet");
-		return -EAGAIN;
-	}
-	return 0;
+	return loaded ? 0 : -EAGAIN;
 }
 
 static void cb_push(void *ctx, const char *ref, const char *after)
@@ -1393,7 +1392,14 @@ static void reload_config(uint64_t now)
 	if (d.httpd)
 		httpd_secret_set(d.httpd, nc->webhook_secret.len ? nc->webhook_secret.ptr : NULL,
 		                 nc->webhook_secret.len);
-	workers_grow(nc->concurrency);
+	if (workers_grow(nc->concurrency) < 0) {
+		char want[16], have[16];
+
+		snprintf(want, sizeof(want), "%u", nc->concurrency);
+		snprintf(have, sizeof(have), "%u", d.n_workers);
+		log_event(LOG_WARNING, "cannot start more worker threads, reconciling with fewer",
+		          "concurrency", want, "workers", have, NULL);
+	}
 	apply_log_config(nc);
 
 	pthread_mutex_lock(&d.lock);
@@ -1404,10 +1410,9 @@ static void reload_config(uint64_t now)
 	nc->listen_port = old->listen_port;
 	d.cfg = nc;
 	snprintf(d.repo_desc, sizeof(d.repo_desc), "%s", manifest_repo_description(d.repo));
-	if (repo_changed) {
-		d.loaded_rev[0] = '\0'; /* force a load from the new repository */
-		d.loaded = d.loaded;    /* stays ready: the old state is kept until the new one loads */
-	}
+	/* force a load from the new repository; stays ready: the old state is kept until it loads */
+	if (repo_changed)
+		d.loaded_rev[0] = '\0';
 	/* a changed resync applies from now on */
 	for (size_t i = 0; i < d.n_fns; i++)
 		if (d.fns[i]->state == DAEMON_SYNCED && !d.fns[i]->in_flight && nc->resync_ms &&
@@ -1530,8 +1535,9 @@ int daemon_run(const char *config_path)
 		          d.cfg->webhook_secret.len ? "enabled" : "disabled (no webhookSecretFile)", NULL);
 	}
 	memset(&d.ropt_template, 0, sizeof(d.ropt_template));
-	if (workers_grow(d.cfg->concurrency) < 0) {
-		log_event(LOG_ERR, "cannot start: threads", NULL);
+	r = workers_grow(d.cfg->concurrency);
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);
 		goto out;
 	}
 	if (pthread_create(&sigthread, NULL, signal_main, &sigs) == 0)

@@ -4,18 +4,21 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/config.h"
 #include "util/buf.h"
+#include "util/file.h"
 
 #define STATUS_DEFAULT_URL "http://127.0.0.1:9410"
 #define STATUS_MAX_BYTES   ((size_t)64 << 20)
 
-static const char usage[] = "aliasd status [--json] [--url URL]\n"
+static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
                             "\n"
                             "Show what the running daemon reports: per function its sync state\n"
                             "(Synced, OutOfSync, Progressing, Failed), desired and actual aliases, the\n"
@@ -24,6 +27,7 @@ static const char usage[] = "aliasd status [--json] [--url URL]\n"
                             "  --json       print the daemon's /status JSON as it is\n"
                             "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
                             "               server.listen in the configuration)\n"
+                            "  -c FILE      take the endpoint from server.listen of this configuration\n"
                             "  -h, --help   this help\n"
                             "\n"
                             "Exit status: 0 the daemon answered, 1 it could not be reached or answered\n"
@@ -124,21 +128,25 @@ static void print_table(const cJSON *root)
 static int listen_url(const char *path, struct buf *url)
 {
 	struct errlist errs = ERRLIST_INIT;
+	struct error e = ERROR_INIT;
 	struct config *c = NULL;
 	struct buf text = BUF_INIT_CAP(CONFIG_FILE_MAX);
 	char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 32];
-	FILE *f = fopen(path, "re");
-	size_t n;
-	int r = -EINVAL;
+	int fd, r;
 
-	if (!f) {
-		fprintf(stderr, "aliasd status: %s: %s\n", path, strerror(errno));
-		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		fprintf(stderr, "aliasd status: %s: %s\n", path, strerror(-r));
+		return r;
 	}
-	while ((n = fread(line, 1, sizeof(line), f)) > 0)
-		if (buf_put(&text, line, n) < 0)
-			break;
-	fclose(f);
+	r = file_read_fd(&text, fd, CONFIG_FILE_MAX, path, &e);
+	close(fd);
+	if (r < 0) {
+		fprintf(stderr, "aliasd status: %s\n", e.msg);
+		goto out;
+	}
+	r = -EINVAL;
 	if (config_parse(&c, path, text.ptr, text.len, &errs) < 0) {
 		for (size_t i = 0; i < errs.len; i++)
 			fprintf(stderr, "%s\n", error_format(&errs.items[i], line, sizeof(line)));
@@ -154,6 +162,7 @@ static int listen_url(const char *path, struct buf *url)
 		buf_printf(url, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, c->listen_port);
 		r = 0;
 	}
+out:
 	config_free(c);
 	errlist_free(&errs);
 	buf_release(&text);

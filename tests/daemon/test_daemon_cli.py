@@ -56,3 +56,14 @@ def test_help(aliasd_bin):
         r = run(aliasd_bin, verb, "--help")
         assert r.returncode == 0 and r.stdout.startswith("aliasd %s " % verb)
         assert "not built yet" not in r.stdout
+
+
+def test_status_config_file_errors(aliasd_bin, tmp_path):
+    # -c FILE: a file that cannot be read as a configuration is named, exit 1
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * (2 << 20))
+    for path, msg in ((str(tmp_path / "missing.yaml"), "No such file or directory"),
+                      (str(tmp_path), "Is a directory"),
+                      (str(big), "larger than 1048576 bytes")):
+        r = run(aliasd_bin, "status", "-c", path)
+        assert r.returncode == 1 and "%s: %s" % (path, msg) in r.stderr, r.stderr
