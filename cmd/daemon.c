@@ -778,6 +778,32 @@ static void take_aliases(struct job *j)
 	j->actual_ok = true;
 }
 
+/*
+ * Every write reconcile makes, as it completes, so the journal is the audit
+ * trail of what aliasd changed in Lambda (and why a step failed).
+ */
+static void log_step(void *arg, const char *function, enum reconcile_event ev, enum plan_step_kind kind,
+                     const char *text, const char *detail)
+{
+	(void)arg;
+	(void)kind;
+	switch (ev) {
+	case RECONCILE_EVENT_DONE:
+		log_event(LOG_NOTICE, "step applied", "function", function, "step", text, "result", detail,
+		          NULL);
+		break;
+	case RECONCILE_EVENT_FAILED:
+		log_event(LOG_WARNING, "step failed", "function", function, "step", text, "error", detail,
+		          NULL);
+		break;
+	case RECONCILE_EVENT_REPLAN:
+		log_event(LOG_INFO, "observing again", "function", function, "reason", detail, NULL);
+		break;
+	case RECONCILE_EVENT_PLANNED:
+		break;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	(void)arg;
@@ -1535,6 +1561,7 @@ int daemon_run(const char *config_path)
 		          d.cfg->webhook_secret.len ? "enabled" : "disabled (no webhookSecretFile)", NULL);
 	}
 	memset(&d.ropt_template, 0, sizeof(d.ropt_template));
+	d.ropt_template.on_event = log_step;
 	r = workers_grow(d.cfg->concurrency);
 	if (r < 0) {
 		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);

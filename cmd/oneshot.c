@@ -47,7 +47,7 @@ static void on_event(void *arg, const char *function, enum reconcile_event ev, e
 		return;
 	switch (ev) {
 	case RECONCILE_EVENT_DONE:
-		printf("%s: %s%s%s\n", function, text, detail ? ": " : "", detail ? detail : "");
+		printf("%s: %s%s%s\n", function, text ? text : "?", detail ? ": " : "", detail ? detail : "");
 		fflush(stdout);
 		break;
 	case RECONCILE_EVENT_FAILED:

@@ -47,6 +47,10 @@ def test_ready_promote_within_interval_and_stop(world):
                   what="applied revision")
     assert st["ready"] is True and st["git"]["state"] == "ok"
     assert st["summary"]["Synced"] == 1
+    # the journal is the audit trail: every write, as it completed
+    log = d.log_text()
+    assert 'step applied function=orders step="~ alias Prod: v1 (1) \u2192 v2 (2)"' in log, log[-3000:]
+    assert 'step applied function=orders step="+ publish release v2' in log, log[-3000:]
 
     # systemd: STATUS= tracks progress; SIGTERM exits 0 within 5 s, STOPPING=1 sent
     rc, took = d.stop(timeout=5)
