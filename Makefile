@@ -47,7 +47,7 @@ DEPS_manifest  := manifest util
 DEPS_reconcile := reconcile aws manifest util
 DEPS_cmd       := cmd reconcile aws manifest util
 
-src_of = $(filter-out cmd/aliasd.c,$(wildcard $(1)/*.c))
+src_of = $(filter-out cmd/aliasd.c,$(wildcard $(1)/*.c $(1)/*/*.c))
 obj_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(call src_of,$(1)))
 lib_of = $(foreach m,$(DEPS_$(1)),$(BUILD)/lib$(m).a)
 

@@ -10,6 +10,7 @@ int error_setv(struct error *err, int code, const char *fmt, va_list ap)
 	if (!err)
 		return code;
 	err->code = code;
+	err->kind = ERROR_KIND_UNSPECIFIED;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	err->file[0] = '\0';
 	err->line = err->col = 0;
@@ -72,6 +73,7 @@ void error_clear(struct error *err)
 	if (!err)
 		return;
 	err->code = 0;
+	err->kind = ERROR_KIND_UNSPECIFIED;
 	err->msg[0] = '\0';
 	err->file[0] = '\0';
 	err->line = err->col = 0;
@@ -192,4 +194,40 @@ void errlist_free(struct errlist *l)
 	free(l->items);
 	l->items = NULL;
 	l->len = l->alloc = l->dropped = 0;
+}
+
+int error_set_kind(struct error *err, enum error_kind kind)
+{
+	if (!err)
+		return 0;
+	err->kind = kind;
+	return err->code;
+}
+
+enum error_kind error_kind_of(const struct error *err)
+{
+	if (!err || err->code == 0)
+		return ERROR_KIND_UNSPECIFIED;
+	return err->kind;
+}
+
+const char *error_kind_name(enum error_kind kind)
+{
+	switch (kind) {
+	case ERROR_KIND_NOT_FOUND:
+		return "not-found";
+	case ERROR_KIND_CONFLICT:
+		return "conflict";
+	case ERROR_KIND_TRANSIENT:
+		return "transient";
+	case ERROR_KIND_CREDENTIALS:
+		return "credentials";
+	case ERROR_KIND_TERMINAL:
+		return "terminal";
+	case ERROR_KIND_CANCELED:
+		return "canceled";
+	case ERROR_KIND_UNSPECIFIED:
+		break;
+	}
+	return "unspecified";
 }

@@ -19,8 +19,30 @@
 #define ERROR_MSG_MAX  1024
 #define ERROR_FILE_MAX 512
 
+/*
+ * What kind of failure an error is, so that callers decide by kind, never by
+ * errno alone or by message text (an -ENOENT from a credential lookup is not
+ * a missing function).  Set where the failure is understood (aws/ classifies
+ * by AWS error code and HTTP status); ERROR_KIND_UNSPECIFIED means nobody
+ * said, and callers treat it as ERROR_KIND_TERMINAL.
+ */
+enum error_kind {
+	ERROR_KIND_UNSPECIFIED = 0,
+	ERROR_KIND_NOT_FOUND,   /* the resource does not exist (Lambda's ResourceNotFoundException) */
+	ERROR_KIND_CONFLICT,    /* the world moved (409, 412): observe again and re-plan */
+	ERROR_KIND_TRANSIENT,   /* throttling, 5xx, network, timeouts: back off and retry */
+	ERROR_KIND_CREDENTIALS, /* no credentials, or a source that failed or expired; signing */
+	ERROR_KIND_TERMINAL,    /* denied, rejected as invalid, a pinned version that does not exist:
+	                           retrying the same request cannot help */
+	ERROR_KIND_CANCELED,    /* stopped on request (SIGTERM) */
+};
+
+/* "not-found", "conflict", "transient", "credentials", "terminal", "canceled", "unspecified". */
+const char *error_kind_name(enum error_kind kind);
+
 struct error {
 	int code;                  /* negative errno, 0 = no error */
+	enum error_kind kind;      /* set by error_set_kind(); error_set() resets it */
 	char msg[ERROR_MSG_MAX];   /* what is wrong, no trailing newline */
 	char file[ERROR_FILE_MAX]; /* "" when not about an input file */
 	unsigned line, col;        /* 1-based; 0 = unknown */
@@ -28,7 +50,7 @@ struct error {
 
 #define ERROR_INIT                                                                                           \
 	{                                                                                                    \
-		0, "", "", 0, 0                                                                              \
+		0, ERROR_KIND_UNSPECIFIED, "", "", 0, 0                                                      \
 	}
 
 /*
@@ -44,6 +66,10 @@ int error_set_at(struct error *err, int code, const char *file, unsigned line, u
 /* Prefix the existing message: "prefix: old message". Returns err->code. */
 int error_prefix(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void error_clear(struct error *err);
+/* Say what kind of failure err is; returns err->code (0 when err is NULL). */
+int error_set_kind(struct error *err, enum error_kind kind);
+/* err's kind; ERROR_KIND_UNSPECIFIED for NULL or no error. */
+enum error_kind error_kind_of(const struct error *err);
 /*
  * Format as "file:line:col: msg" (or "file: msg", or "msg") into `out`
  * (always NUL-terminated). Returns `out`.
