@@ -1148,6 +1148,9 @@ struct manifest_repo {
 	git_repository *cache;
 	unsigned downloads;
 	int timeout_ms;
+	manifest_repo_progress_fn progress;
+	void *progress_arg;
+	volatile sig_atomic_t canceled; /* manifest_repo_cancel() */
 };
 
 /* State of one network operation, given to libgit2's callbacks. */
@@ -1158,6 +1161,7 @@ struct repo_cb {
 	bool no_credentials; /* the server asked and we have nothing to send */
 	bool trust_refused;  /* host key / certificate refused */
 	bool too_big;
+	bool canceled;
 	int key_errno; /* the SSH key file cannot be read (errno) */
 	struct error trust_err;
 };
@@ -1320,10 +1324,32 @@ refuse:
 	return GIT_ECERTIFICATE;
 }
 
+/* Progress of any kind: feed the caller's watchdog, honour a cancel. */
+static int repo_cb_alive(struct repo_cb *cb, uint64_t received_bytes)
+{
+	if (cb->r->canceled) {
+		cb->canceled = true;
+		git_error_set_str(GIT_ERROR_NET, "canceled");
+		return -1;
+	}
+	if (cb->r->progress)
+		cb->r->progress(cb->r->progress_arg, received_bytes);
+	return 0;
+}
+
+static int repo_cb_sideband(const char *str, int len, void *payload)
+{
+	(void)str;
+	(void)len;
+	return repo_cb_alive(payload, 0);
+}
+
 static int repo_cb_progress(const git_indexer_progress *stats, void *payload)
 {
 	struct repo_cb *cb = payload;
 
+	if (repo_cb_alive(cb, stats->received_bytes) < 0)
+		return -1;
 	if (stats->received_bytes > REPO_FETCH_BYTES_MAX) {
 		cb->too_big = true;
 		git_error_set_str(GIT_ERROR_NET, "the download exceeds the size limit");
@@ -1340,6 +1366,7 @@ static void repo_callbacks(git_remote_callbacks *cbs, struct repo_cb *cb, struct
 	cbs->credentials = repo_cb_credentials;
 	cbs->certificate_check = repo_cb_certificate;
 	cbs->transfer_progress = repo_cb_progress;
+	cbs->sideband_progress = repo_cb_sideband;
 	cbs->payload = cb;
 }
 
@@ -1349,6 +1376,8 @@ static int repo_net_fail(struct manifest_repo *r, struct repo_cb *cb, int gitrc,
 {
 	char m[ERROR_MSG_MAX];
 
+	if (cb->canceled || r->canceled)
+		return repo_fail(err, -ECANCELED, r->token, "%s %s: canceled", what, r->description);
 	if (cb->trust_refused) {
 		snprintf(m, sizeof(m), "%s", cb->trust_err.msg);
 		return repo_fail(err, -EACCES, r->token, "%s %s: %s", what, r->description, m);
@@ -1698,6 +1727,18 @@ out:
 	return rc;
 }
 
+void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_fn fn, void *arg)
+{
+	r->progress = fn;
+	r->progress_arg = arg;
+}
+
+void manifest_repo_cancel(struct manifest_repo *r)
+{
+	if (r)
+		r->canceled = 1;
+}
+
 const char *manifest_repo_description(const struct manifest_repo *r)
 {
 	return r->description;
@@ -1942,6 +1983,8 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], s
 		ret_oid[0] = '\0';
 		return 0;
 	}
+	if (r->canceled)
+		return repo_fail(err, -ECANCELED, r->token, "%s: canceled", r->description);
 	/* A full commit id already in the cache: no network at all. */
 	if (hexref && strlen(r->ref) == 40) {
 		rc = repo_commit_local(r, r->ref, &result, NULL);

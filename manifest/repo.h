@@ -74,6 +74,8 @@
 #ifndef ALIASD_MANIFEST_REPO_H
 #define ALIASD_MANIFEST_REPO_H
 
+#include <stdint.h>
+
 #include "manifest/source.h"
 #include "util/error.h"
 
@@ -137,6 +139,24 @@ const char *manifest_repo_description(const struct manifest_repo *r);
 const char *manifest_repo_cache_path(const struct manifest_repo *r);
 /* Number of fetches that actually downloaded objects through this handle (tests, metrics). */
 unsigned manifest_repo_download_count(const struct manifest_repo *r);
+
+/*
+ * Liveness of a long transfer: `fn(arg, received_bytes)` is called on the
+ * thread running remote_head/fetch whenever libgit2 reports progress (objects
+ * or bytes received, the server's sideband messages).  A watchdog fed from it
+ * can tell a slow transfer that still moves from one that stalled.  NULL
+ * turns it off.  Set it before the operation starts; `fn` must not call back
+ * into r.
+ */
+typedef void (*manifest_repo_progress_fn)(void *arg, uint64_t received_bytes);
+void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_fn fn, void *arg);
+
+/*
+ * Thread-safe and async-signal-safe: the remote_head/fetch running on r (and
+ * every later one) fails with -ECANCELED at its next progress report or I/O
+ * wait.  For shutdown: there is no way to un-cancel a handle.
+ */
+void manifest_repo_cancel(struct manifest_repo *r);
 
 /* Accepts NULL. */
 void manifest_repo_free(struct manifest_repo *r);
