@@ -41,11 +41,14 @@ class Trickler:
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
             s.setblocking(False)
-            if head:
-                s.send(head)
             self.socks.append(s)
         self.answers = [b""] * n
         self.closed_at = [None] * n
+        for i, s in enumerate(self.socks):
+            try:
+                s.send(head)
+            except OSError:  # refused at once (over a limit): recorded as closed at 0 s
+                self.closed_at[i] = 0.0
         self.drip = drip
         self.limit = limit
         self.stopped = False
