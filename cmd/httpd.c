@@ -95,13 +95,18 @@ static void conn_append(struct httpd *d, struct conn *c)
 	d->conns_tail = c;
 }
 
-/* Shut the socket down (MHD sees EOF and closes it).  With d->lock held. */
-static void conn_cut(struct conn *c)
+/*
+ * Shut the socket down (MHD sees EOF and closes it; the fd stays MHD's to
+ * close, after its "closed" notice has unlinked `c`).  With d->lock held.
+ * False when it was already cut or cannot be.
+ */
+static bool conn_cut(struct conn *c)
 {
 	if (c->cut || c->fd < 0)
-		return;
+		return false;
 	shutdown(c->fd, SHUT_RDWR);
 	c->cut = true;
+	return true;
 }
 
 static bool same_addr(const struct conn *a, const struct conn *b)
@@ -129,9 +134,9 @@ static unsigned conns_make_room(struct httpd *d, uint64_t now)
 			continue;
 		for (struct conn *o = d->conns; o; o = o->next)
 			same += !o->cut && (o == c || same_addr(o, c));
-		if (total + HTTPD_EVICT_MARGIN > d->limits.connections ||
-		    same + HTTPD_EVICT_MARGIN > d->limits.per_ip) {
-			conn_cut(c);
+		if ((total + HTTPD_EVICT_MARGIN > d->limits.connections ||
+		     same + HTTPD_EVICT_MARGIN > d->limits.per_ip) &&
+		    conn_cut(c)) {
 			total--;
 			cut++;
 		}
@@ -205,17 +210,24 @@ static void conn_headers_done(struct httpd *d, struct MHD_Connection *conn)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* A request is over: a kept-alive connection waits for the next headers. */
+/*
+ * A request is over: a kept-alive connection waits for the next headers.  An
+ * idle one is MHD's to close (idle_s, no warning): the deadline is at least a
+ * second later, so only a client trickling its next request hits it.
+ */
 static void conn_request_done(struct httpd *d, struct MHD_Connection *conn)
 {
 	struct conn *c = conn_of(conn);
+	uint64_t wait = d->limits.header_ms;
 
 	if (!c)
 		return;
+	if (wait < (uint64_t)d->limits.idle_s * 1000 + 1000)
+		wait = (uint64_t)d->limits.idle_s * 1000 + 1000;
 	pthread_mutex_lock(&d->lock);
 	c->in_body = false;
 	c->started_ms = now_ms();
-	c->deadline_ms = c->started_ms + d->limits.header_ms;
+	c->deadline_ms = c->started_ms + wait;
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -230,9 +242,8 @@ static void *watchdog_main(void *arg)
 		struct timespec ts;
 
 		for (struct conn *c = d->conns; c; c = c->next) {
-			if (c->cut || now < c->deadline_ms)
+			if (now < c->deadline_ms || !conn_cut(c))
 				continue;
-			conn_cut(c);
 			if (c->in_body)
 				bodies++;
 			else
@@ -248,8 +259,12 @@ static void *watchdog_main(void *arg)
 			snprintf(h, sizeof(h), "%llu", (unsigned long long)headers);
 			snprintf(b, sizeof(b), "%llu", (unsigned long long)bodies);
 			snprintf(e, sizeof(e), "%llu", (unsigned long long)evicted);
+			pthread_mutex_unlock(&d->lock); /* not across a write to the log */
 			log_event(LOG_WARNING, "slow http clients cut off", "headers", h, "bodies", b,
 			          "evicted", e, NULL);
+			pthread_mutex_lock(&d->lock);
+			if (d->stopping)
+				break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_nsec += (long)WATCHDOG_PERIOD_MS * 1000000L;

@@ -20,10 +20,11 @@
  * (httpd_secret_set, SIGHUP reload); it is kept in a wiped buffer.
  *
  * Slow clients (struct httpd_limits, defaults below) cannot lock others out:
- *   - a request's headers must arrive within header_ms of the connection (or
- *     of the end of the previous request on a kept-alive connection), and its
- *     body and the reply within body_ms of the headers: total deadlines, not
- *     inactivity timeouts (a client trickling 1 byte/s is cut off all the
+ *   - a request's headers must arrive within header_ms of the connection (on
+ *     a kept-alive connection: within the larger of header_ms and idle_s + 1 s
+ *     of the end of the previous request, so that MHD closes idle ones), and
+ *     its body and the reply within body_ms of the headers: total deadlines,
+ *     not inactivity timeouts (a client trickling 1 byte/s is cut off all the
  *     same; MHD's idle timeout idle_s still applies on top);
  *   - at most `connections` connections in all and `per_ip` per client
  *     address (beyond that MHD closes new ones at once); HTTPD_EVICT_MARGIN

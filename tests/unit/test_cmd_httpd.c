@@ -355,6 +355,46 @@ TEST(httpd_header_deadline)
 	httpd_stop(d);
 }
 
+TEST(httpd_keepalive_deadline)
+{
+	/* (MHD closes the connection after a reply queued before the body, so a webhook it is) */
+	static const char get[] = "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+	struct httpd_limits lim = {32, 32, 2, 700, 700, 1};
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	long took;
+	int fd;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &lim, &err) == 0);
+	/* idle after a request: MHD's idle timeout (1 s) closes it, no cut-off counted */
+	fd = raw_connect(httpd_port(d), get);
+	REQUIRE(fd >= 0);
+	took = trickle_until_closed(fd, NULL, 8000, &out);
+	close(fd);
+	CHECKF(took >= 0, "still open");
+	CHECKF(!strncmp(out.ptr, "HTTP/1.1 401", 12), "answer: %.40s", out.ptr);
+	CHECKF(!strstr(out.ptr, "Connection: close"), "answer: %s", out.ptr);
+	CHECKF(took >= 900, "closed after %ld ms", took);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)(st.cut_headers + st.cut_bodies), 0);
+	/* trickling the next request: cut off after idle_s + 1 s (> header_ms) */
+	buf_reset(&out);
+	fd = raw_connect(httpd_port(d), get);
+	REQUIRE(fd >= 0);
+	while (out.len < 12 && trickle_until_closed(fd, NULL, 100, &out) < 0)
+		;
+	REQUIRE(send(fd, "GET /healthz HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL) == 31);
+	took = trickle_until_closed(fd, "a", 8000, NULL);
+	close(fd);
+	CHECKF(took >= 1500 && took < 8000, "cut off after %ld ms", took);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.cut_headers, 1);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
 TEST(httpd_body_deadline)
 {
 	struct httpd *d = NULL;
@@ -473,4 +513,5 @@ TEST(httpd_limits_invalid)
 }
 
 TEST_MAIN(httpd_verify, httpd_push_payload, httpd_endpoints, httpd_bind_errors, httpd_header_deadline,
-          httpd_body_deadline, httpd_webhook_cap, httpd_evicts_headerless_connections, httpd_limits_invalid)
+          httpd_keepalive_deadline, httpd_body_deadline, httpd_webhook_cap,
+          httpd_evicts_headerless_connections, httpd_limits_invalid)
