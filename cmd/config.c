@@ -3,11 +3,14 @@
  */
 #include "cmd/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +104,51 @@ int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *
 	ret_host[hlen] = '\0';
 	*ret_port = (uint16_t)port;
 	return 0;
+}
+
+bool config_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) != 1)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+int config_warnings(const struct config *c, struct errlist *warnings)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool v4 = c->listen && inet_pton(AF_INET, c->listen_host, &a4) == 1;
+	bool v6 = c->listen && inet_pton(AF_INET6, c->listen_host, &a6) == 1;
+	int n = 0;
+
+	/* not an address literal at all: the server refuses to start, with its own message */
+	if ((v4 || v6) && !config_host_is_loopback(c->listen_host)) {
+		bool any = (v4 && a4.s_addr == htonl(INADDR_ANY)) || (v6 && IN6_IS_ADDR_UNSPECIFIED(&a6));
+
+		n++;
+		if (any)
+			errlist_add(warnings, 0, c->file, c->listen_at[0], c->listen_at[1],
+			            "server.listen: the HTTP endpoint listens on all interfaces: "
+			            "/metrics and /status are readable by anyone who can reach it");
+		else
+			errlist_add(warnings, 0, c->file, c->listen_at[0], c->listen_at[1],
+			            "server.listen: the HTTP endpoint listens on %s, not on loopback: "
+			            "/metrics and /status are readable by anyone who can reach it",
+			            c->listen_host);
+	}
+	if (c->token_file && c->repo_url && !strncasecmp(c->repo_url, "http://", 7)) {
+		n++;
+		errlist_add(warnings, 0, c->file, c->repo_url_at[0], c->repo_url_at[1],
+		            "repository.url: the Git token is sent unencrypted over http:// (use https://)");
+	}
+	return n;
 }
 
 /* A parse in progress: the first error of a value never stops the others. */
@@ -224,9 +272,9 @@ static const struct yaml_node *section(struct parser *p, const struct yaml_node 
 
 static void parse_repository(struct parser *p, struct config *c, const struct yaml_node *root)
 {
-	static const char *const keys[] = {"url",       "ref",       "path",       "interval",
-	                                   "tokenFile", "tokenUser", "sshKeyFile", "knownHostsFile",
-	                                   "caFile",    NULL};
+	static const char *const keys[] = {"url",       "ref",         "path",       "interval",
+	                                   "tokenFile", "tokenUser",   "sshKeyFile", "knownHostsFile",
+	                                   "caFile",    "allowRewind", NULL};
 	const struct yaml_node *m = section(p, root, "repository"), *n;
 
 	if (!m) {
@@ -243,6 +291,11 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 		p->failed = 1;
 	}
 	get_str(p, m, "url", "repository.url", 2048, &c->repo_url);
+	n = opt(m, "url");
+	if (n) {
+		c->repo_url_at[0] = n->line;
+		c->repo_url_at[1] = n->col;
+	}
 	if (c->repo_url && !*c->repo_url) {
 		yaml_error(p->errs, yaml_map_get(m, "url"), -EINVAL, "repository.url: must not be empty");
 		p->failed = 1;
@@ -281,6 +334,9 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 	get_path(p, m, "knownHostsFile", "repository.knownHostsFile", &c->known_hosts_file,
 	         c->known_hosts_file_at);
 	get_path(p, m, "caFile", "repository.caFile", &c->ca_file, c->ca_file_at);
+	n = opt(m, "allowRewind");
+	if (n && yaml_get_bool(n, "repository.allowRewind", &c->allow_rewind, p->errs) < 0)
+		p->failed = 1;
 	if (c->ssh_key_file && c->token_file) {
 		yaml_error(
 		    p->errs, yaml_map_key(m, "sshKeyFile"), -EINVAL,
@@ -361,6 +417,10 @@ static void parse_server(struct parser *p, struct config *c, const struct yaml_n
 	if (m) {
 		check_keys(p, m, "server", keys);
 		n = yaml_map_get(m, "listen");
+		if (n) {
+			c->listen_at[0] = n->line;
+			c->listen_at[1] = n->col;
+		}
 		if (n && yaml_is_null(n)) {
 			free(c->listen); /* listen: ~  -> no HTTP server */
 			c->listen = NULL;
@@ -426,6 +486,7 @@ static int config_defaults(struct config *c)
 	c->concurrency = CONFIG_DEFAULT_CONCURRENCY;
 	c->rate_limit = CONFIG_DEFAULT_RATE_LIMIT;
 	c->backoff_max_ms = CONFIG_DEFAULT_BACKOFF_MAX_MS;
+	c->allow_rewind = true;
 	c->listen = strdup(CONFIG_DEFAULT_LISTEN);
 	c->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
 	c->log_format = LOG_FORMAT_TEXT;

@@ -2,7 +2,7 @@
  * config.h - the daemon's configuration file (default /etc/aliasd/aliasd.yaml).
  *
  *   repository: {url, ref, path, interval, tokenFile, tokenUser, sshKeyFile,
- *                knownHostsFile, caFile}
+ *                knownHostsFile, caFile, allowRewind}
  *   aws:        {region, endpoint}
  *   reconcile:  {resync, concurrency, rateLimit, backoffMax}
  *   server:     {listen, webhookSecretFile}
@@ -65,6 +65,8 @@ struct config {
 	char *ssh_key_file;
 	char *known_hosts_file;
 	char *ca_file;
+	bool allow_rewind; /* true (default): a head that is not a descendant of the last applied commit is
+	                      applied */
 
 	char *aws_region;   /* NULL = from the environment */
 	char *aws_endpoint; /* NULL = AWS default */
@@ -84,9 +86,9 @@ struct config {
 	int log_format; /* enum log_format */
 	int log_level;  /* LOG_ERR..LOG_DEBUG */
 
-	/* Where each *File key was written (1-based; 0 = not given), for messages. */
+	/* Where each *File key (and url, listen) was written (1-based; 0 = not given), for messages. */
 	unsigned token_file_at[2], ssh_key_file_at[2], known_hosts_file_at[2], ca_file_at[2],
-	    webhook_secret_file_at[2];
+	    webhook_secret_file_at[2], repo_url_at[2], listen_at[2];
 
 	/* Filled by config_load() (not by config_parse). */
 	struct buf token;          /* secret; empty when no tokenFile */
@@ -115,6 +117,21 @@ int config_secrets_load(struct config *c, struct errlist *errs);
  * unset, or any other '$' appears.
  */
 int config_path_expand(const char *path, char **ret, struct error *err);
+
+/*
+ * Append to `warnings` what is allowed but probably unwise in a parsed config,
+ * as "file:line:col: message" (code 0), for `aliasd run` and `run -n` to
+ * print at start:
+ *   - server.listen on an address other than loopback (127.0.0.0/8, ::1):
+ *     /metrics and /status are readable by anyone who can reach it;
+ *   - a Git token (repository.tokenFile) with an http:// URL: sent unencrypted.
+ * Pure (reads nothing but `c`).  Returns how many were found (`warnings`
+ * may be NULL to only count them).
+ */
+int config_warnings(const struct config *c, struct errlist *warnings);
+
+/* True when `host` (an IPv4 or IPv6 literal, no brackets) is a loopback address. */
+bool config_host_is_loopback(const char *host);
 
 /* Split "host:port" / "[v6]:port" (port 0..65535). */
 int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port, struct error *err);

@@ -19,23 +19,271 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "util/codec.h"
 #include "util/log.h"
 
+#define WATCHDOG_PERIOD_MS 250
+
+/* One open connection, tracked from MHD's "started" to its "closed" notice. */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	int family;             /* AF_INET / AF_INET6 / 0 unknown */
+	unsigned char addr[16]; /* client address, without the port */
+	uint64_t started_ms;    /* connection, or the end of its previous request */
+	uint64_t deadline_ms;   /* of the current phase */
+	bool in_body;           /* headers complete: the body/reply phase */
+	bool cut;               /* shut down by us; MHD closes it next */
+};
+
 struct httpd {
 	struct MHD_Daemon *mhd;
 	struct httpd_handlers h;
-	pthread_mutex_t lock; /* secret */
+	struct httpd_limits limits;
+	pthread_mutex_t lock; /* secret, conns, stats */
 	struct buf secret;
 	uint16_t port;
+
+	struct conn *conns; /* oldest first */
+	struct conn *conns_tail;
+	struct httpd_stats stats;
+	unsigned webhooks; /* bodies being read; the MHD thread only */
+
+	pthread_t watchdog;
+	pthread_cond_t wake;
+	bool watchdog_started, stopping;
 };
 
 /* Per-request state, allocated on the first call for a POST. */
 struct request {
 	struct buf body;
 	bool too_big;
+	bool counted; /* holds one of d->webhooks */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void conn_unlink(struct httpd *d, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		d->conns_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void conn_append(struct httpd *d, struct conn *c)
+{
+	c->prev = d->conns_tail;
+	c->next = NULL;
+	if (d->conns_tail)
+		d->conns_tail->next = c;
+	else
+		d->conns = c;
+	d->conns_tail = c;
+}
+
+/*
+ * Shut the socket down (MHD sees EOF and closes it; the fd stays MHD's to
+ * close, after its "closed" notice has unlinked `c`).  With d->lock held.
+ * False when it was already cut or cannot be.
+ */
+static bool conn_cut(struct conn *c)
+{
+	if (c->cut || c->fd < 0)
+		return false;
+	shutdown(c->fd, SHUT_RDWR);
+	c->cut = true;
+	return true;
+}
+
+static bool same_addr(const struct conn *a, const struct conn *b)
+{
+	return a->family && a->family == b->family &&
+	       !memcmp(a->addr, b->addr, a->family == AF_INET6 ? 16 : 4);
+}
+
+/*
+ * Keep HTTPD_EVICT_MARGIN connections free for each address and for the
+ * server: cut the oldest connections still waiting for their headers (and at
+ * least HTTPD_EVICT_AGE_MS old) beyond that.  Returns how many were cut.
+ * With d->lock held.
+ */
+static unsigned conns_make_room(struct httpd *d, uint64_t now)
+{
+	unsigned total = 0, cut = 0;
+
+	for (struct conn *c = d->conns; c; c = c->next)
+		total += !c->cut;
+	for (struct conn *c = d->conns; c; c = c->next) {
+		unsigned same = 0;
+
+		if (c->cut || c->in_body || c->started_ms + HTTPD_EVICT_AGE_MS > now)
+			continue;
+		for (struct conn *o = d->conns; o; o = o->next)
+			same += !o->cut && (o == c || same_addr(o, c));
+		if ((total + HTTPD_EVICT_MARGIN > d->limits.connections ||
+		     same + HTTPD_EVICT_MARGIN > d->limits.per_ip) &&
+		    conn_cut(c)) {
+			total--;
+			cut++;
+		}
+	}
+	return cut;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *d = cls;
+	struct conn *c = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint64_t now = now_ms();
+
+		c = calloc(1, sizeof(*c));
+		*socket_context = c;
+		if (!c)
+			return; /* untracked: MHD's idle timeout still applies */
+		c->fd = fd ? fd->connect_fd : -1;
+		if (ad && ad->client_addr && ad->client_addr->sa_family == AF_INET) {
+			c->family = AF_INET;
+			memcpy(c->addr, &((const struct sockaddr_in *)ad->client_addr)->sin_addr, 4);
+		} else if (ad && ad->client_addr && ad->client_addr->sa_family == AF_INET6) {
+			c->family = AF_INET6;
+			memcpy(c->addr, &((const struct sockaddr_in6 *)ad->client_addr)->sin6_addr, 16);
+		}
+		c->started_ms = now;
+		c->deadline_ms = now + d->limits.header_ms;
+		pthread_mutex_lock(&d->lock);
+		conn_append(d, c);
+		d->stats.connections++;
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED && c) {
+		pthread_mutex_lock(&d->lock);
+		conn_unlink(d, c);
+		d->stats.connections--;
+		pthread_mutex_unlock(&d->lock);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+static struct conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Headers complete: the body and the reply get body_ms from now (once per request). */
+static void conn_headers_done(struct httpd *d, struct MHD_Connection *conn)
+{
+	struct conn *c = conn_of(conn);
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (!c->in_body) {
+		c->in_body = true;
+		c->deadline_ms = now_ms() + d->limits.body_ms;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * A request is over: a kept-alive connection waits for the next headers.  An
+ * idle one is MHD's to close (idle_s, no warning): the deadline is at least a
+ * second later, so only a client trickling its next request hits it.
+ */
+static void conn_request_done(struct httpd *d, struct MHD_Connection *conn)
+{
+	struct conn *c = conn_of(conn);
+	uint64_t wait = d->limits.header_ms;
+
+	if (!c)
+		return;
+	if (wait < (uint64_t)d->limits.idle_s * 1000 + 1000)
+		wait = (uint64_t)d->limits.idle_s * 1000 + 1000;
+	pthread_mutex_lock(&d->lock);
+	c->in_body = false;
+	c->started_ms = now_ms();
+	c->deadline_ms = c->started_ms + wait;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Cut off every connection past its deadline, every WATCHDOG_PERIOD_MS, until stopped. */
+static void *watchdog_main(void *arg)
+{
+	struct httpd *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->stopping) {
+		uint64_t now = now_ms(), headers = 0, bodies = 0, evicted;
+		struct timespec ts;
+
+		for (struct conn *c = d->conns; c; c = c->next) {
+			if (now < c->deadline_ms || !conn_cut(c))
+				continue;
+			if (c->in_body)
+				bodies++;
+			else
+				headers++;
+		}
+		evicted = conns_make_room(d, now);
+		d->stats.cut_headers += headers;
+		d->stats.cut_bodies += bodies;
+		d->stats.evicted += evicted;
+		if (headers || bodies || evicted) {
+			char h[24], b[24], e[24];
+
+			snprintf(h, sizeof(h), "%llu", (unsigned long long)headers);
+			snprintf(b, sizeof(b), "%llu", (unsigned long long)bodies);
+			snprintf(e, sizeof(e), "%llu", (unsigned long long)evicted);
+			pthread_mutex_unlock(&d->lock); /* not across a write to the log */
+			log_event(LOG_WARNING, "slow http clients cut off", "headers", h, "bodies", b,
+			          "evicted", e, NULL);
+			pthread_mutex_lock(&d->lock);
+			if (d->stopping)
+				break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)WATCHDOG_PERIOD_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+void httpd_stats_get(struct httpd *d, struct httpd_stats *ret)
+{
+	pthread_mutex_lock(&d->lock);
+	*ret = d->stats;
+	pthread_mutex_unlock(&d->lock);
+}
 
 int httpd_webhook_verify(const char *secret, size_t secret_len, const void *body, size_t body_len,
                          const char *signature_header)
@@ -103,6 +351,24 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, 
 	return reply(conn, status, "text/plain; charset=utf-8", text, strlen(text), NULL);
 }
 
+/* 503 to a webhook beyond the limit, before its body is read; the connection is closed. */
+static enum MHD_Result reply_busy(struct MHD_Connection *conn)
+{
+	static const char text[] = "too many webhooks at once, retry later\n";
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer(sizeof(text) - 1, (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Retry-After", "10");
+	MHD_add_response_header(resp, "Connection", "close");
+	r = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
 static enum MHD_Result serve_callback(struct MHD_Connection *conn, int (*fn)(void *, struct buf *), void *ctx,
                                       const char *type, unsigned bad_status)
 {
@@ -168,6 +434,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct request *req = *con_cls;
 
 	(void)version;
+	if (!req)
+		conn_headers_done(d, conn);
 	if (!strcmp(url, "/hooks/github")) {
 		if (!post)
 			return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
@@ -175,9 +443,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (!req) {
 			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 
+			if (d->webhooks >= d->limits.webhooks) {
+				pthread_mutex_lock(&d->lock);
+				d->stats.webhooks_busy++;
+				pthread_mutex_unlock(&d->lock);
+				log_event(LOG_WARNING, "webhook refused", "reason", "too many at once", NULL);
+				return reply_busy(conn);
+			}
 			req = calloc(1, sizeof(*req));
 			if (!req)
 				return MHD_NO;
+			req->counted = true;
+			d->webhooks++;
 			buf_init(&req->body, HTTPD_BODY_MAX);
 			*con_cls = req;
 			const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
@@ -232,12 +509,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+	struct httpd *d = cls;
 	struct request *req = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	conn_request_done(d, conn);
 	if (req) {
+		if (req->counted)
+			d->webhooks--;
 		buf_release(&req->body);
 		free(req);
 		*con_cls = NULL;
@@ -272,15 +551,29 @@ int httpd_secret_set(struct httpd *d, const char *secret, size_t secret_len)
 int httpd_start(struct httpd **ret, const char *host, uint16_t port, const char *secret, size_t secret_len,
                 const struct httpd_handlers *h, struct error *err)
 {
+	return httpd_start_limits(ret, host, port, secret, secret_len, h, NULL, err);
+}
+
+int httpd_start_limits(struct httpd **ret, const char *host, uint16_t port, const char *secret,
+                       size_t secret_len, const struct httpd_handlers *h, const struct httpd_limits *limits,
+                       struct error *err)
+{
+	static const struct httpd_limits defaults = HTTPD_LIMITS_DEFAULT;
+	pthread_condattr_t ca;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t sl = sizeof(ss);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *info;
 	struct httpd *d;
 	int r;
 
+	if (!limits)
+		limits = &defaults;
+	if (!limits->connections || !limits->per_ip || !limits->webhooks || !limits->header_ms ||
+	    !limits->body_ms || !limits->idle_s)
+		return error_set(err, -EINVAL, "http server limits must not be 0");
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
@@ -296,6 +589,11 @@ int httpd_start(struct httpd **ret, const char *host, uint16_t port, const char 
 	if (!d)
 		return -ENOMEM;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	d->limits = *limits;
 	buf_init(&d->secret, 4096);
 	buf_mark_secret(&d->secret);
 	if (h)
@@ -306,15 +604,23 @@ int httpd_start(struct httpd **ret, const char *host, uint16_t port, const char 
 	errno = 0;
 	d->mhd = MHD_start_daemon(
 	    flags, port, NULL, NULL, handle, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTIONS_MAX,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)128 * 1024, MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_END);
+	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, limits->connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits->per_ip, MHD_OPTION_CONNECTION_TIMEOUT, limits->idle_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024, MHD_OPTION_NOTIFY_COMPLETED, completed, d,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, d, MHD_OPTION_END);
 	if (!d->mhd) {
 		r = errno ? -errno : -EADDRINUSE;
 		error_set(err, r, "cannot listen on %s%s%s:%u: %s", strchr(host, ':') ? "[" : "", host,
 		          strchr(host, ':') ? "]" : "", port, strerror(-r));
 		goto fail;
 	}
+	r = -pthread_create(&d->watchdog, NULL, watchdog_main, d);
+	if (r < 0) {
+		error_set(err, r, "cannot start the http watchdog thread: %s", strerror(-r));
+		MHD_stop_daemon(d->mhd);
+		goto fail;
+	}
+	d->watchdog_started = true;
 	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_LISTEN_FD);
 	if (info && getsockname(info->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
 		d->port = ntohs(ss.ss_family == AF_INET6 ? sin6->sin6_port : sin->sin_port);
@@ -324,6 +630,7 @@ int httpd_start(struct httpd **ret, const char *host, uint16_t port, const char 
 	return 0;
 fail:
 	buf_release_secret(&d->secret);
+	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 	return r;
@@ -338,9 +645,17 @@ void httpd_stop(struct httpd *d)
 {
 	if (!d)
 		return;
+	if (d->watchdog_started) {
+		pthread_mutex_lock(&d->lock);
+		d->stopping = true;
+		pthread_cond_signal(&d->wake);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->watchdog, NULL);
+	}
 	if (d->mhd)
 		MHD_stop_daemon(d->mhd);
 	buf_release_secret(&d->secret);
+	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_cmd_config.c - the daemon's config parser on arbitrary bytes.
  * Checks: no crash/leak/UB; success implies every required field is set and
- * in range; failure implies at least one error was reported.
+ * in range, and config_warnings() lists as many warnings as it counts;
+ * failure implies at least one error was reported.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,6 +26,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (c->listen && !c->listen_host[0])
 			abort();
+		/* warnings: counted as listed, each with a message */
+		{
+			struct errlist w = ERRLIST_INIT;
+			int n = config_warnings(c, &w);
+
+			if (n < 0 || n > 2 || (size_t)n != errlist_count(&w) || config_warnings(c, NULL) != n)
+				abort();
+			for (size_t i = 0; i < w.len; i++)
+				if (!w.items[i].msg[0])
+					abort();
+			errlist_free(&w);
+		}
 	} else if (r == -EINVAL && errlist_count(&errs) == 0 && errs.dropped == 0) {
 		abort();
 	}

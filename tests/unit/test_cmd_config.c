@@ -68,6 +68,7 @@ TEST(config_full)
 	CHECK_INT(c->log_format, LOG_FORMAT_JSON);
 	CHECK_INT(c->log_level, LOG_DEBUG);
 	CHECK(c->token_file == NULL && c->webhook_secret_file == NULL);
+	CHECK(c->allow_rewind);
 	config_free(c);
 	errlist_free(&errs);
 }
@@ -93,8 +94,105 @@ TEST(config_defaults)
 	CHECK(c->aws_region == NULL);
 	CHECK_INT(c->log_format, LOG_FORMAT_TEXT);
 	CHECK_INT(c->log_level, LOG_INFO);
+	CHECK(c->allow_rewind == true);
 	config_free(c);
 	errlist_free(&errs);
+}
+
+TEST(config_allow_rewind)
+{
+	static const struct {
+		const char *text, *want; /* want NULL: parses, to `value` */
+		bool value;
+	} cases[] = {
+	    {"repository:\n  url: x\n  allowRewind: false\n", NULL, false},
+	    {"repository:\n  url: x\n  allowRewind: true\n", NULL, true},
+	    {"repository:\n  url: x\n  allowRewind: ~\n", NULL, true},
+	    {"repository:\n  url: x\n  allowRewind: maybe\n",
+	     "aliasd.yaml:3:16: repository.allowRewind: expected true or false", false},
+	    {"repository:\n  url: x\n  allowRewind: \"false\"\n",
+	     "aliasd.yaml:3:16: repository.allowRewind: expected true or false", false},
+	    {"repository:\n  url: x\n  allowRewind: [false]\n",
+	     "aliasd.yaml:3:16: repository.allowRewind: expected true or false", false},
+	    {"repository:\n  url: x\n  allowrewind: false\n",
+	     "aliasd.yaml:3:3: repository.allowrewind: unknown key", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct errlist errs = ERRLIST_INIT;
+		struct config *c = NULL;
+		char all[4096];
+		int r = parse(cases[i].text, &c, &errs);
+
+		errs_text(&errs, all, sizeof(all));
+		if (!cases[i].want) {
+			CHECKF(r == 0, "case %zu: r=%d %s", i, r, all);
+			CHECKF(c && c->allow_rewind == cases[i].value, "case %zu", i);
+		} else {
+			CHECKF(r == -EINVAL, "case %zu: r=%d", i, r);
+			CHECKF(strstr(all, cases[i].want) != NULL, "case %zu: want '%s' in:\n%s", i,
+			       cases[i].want, all);
+		}
+		config_free(c);
+		errlist_free(&errs);
+	}
+}
+
+TEST(config_warnings)
+{
+	static const struct {
+		const char *text;
+		int n;
+		const char *want; /* in the first warning */
+	} cases[] = {
+	    {"repository: {url: x}\n", 0, NULL},
+	    {"repository: {url: x}\nserver: {listen: \"127.0.0.1:80\"}\n", 0, NULL},
+	    {"repository: {url: x}\nserver: {listen: \"127.1.2.3:80\"}\n", 0, NULL},
+	    {"repository: {url: x}\nserver: {listen: \"[::1]:80\"}\n", 0, NULL},
+	    {"repository: {url: x}\nserver: {listen: \"[::ffff:127.0.0.1]:80\"}\n", 0, NULL},
+	    {"repository: {url: x}\nserver: {listen: ~}\n", 0, NULL},
+	    {"repository: {url: x}\nserver:\n  listen: 0.0.0.0:9410\n", 1,
+	     "aliasd.yaml:3:11: server.listen: the HTTP endpoint listens on all interfaces: "
+	     "/metrics and /status are readable by anyone who can reach it"},
+	    {"repository: {url: x}\nserver: {listen: \"[::]:9410\"}\n", 1, "listens on all interfaces"},
+	    {"repository: {url: x}\nserver: {listen: \"10.1.2.3:9410\"}\n", 1,
+	     "listens on 10.1.2.3, not on loopback"},
+	    {"repository: {url: x}\nserver: {listen: \"[2001:db8::1]:9410\"}\n", 1,
+	     "listens on 2001:db8::1, not on loopback"},
+	    {"repository: {url: x}\nserver: {listen: \"localhost:9410\"}\n", 0, NULL},
+	    {"repository:\n  url: http://git.example.com/r.git\n  tokenFile: /etc/aliasd/token\n", 1,
+	     "aliasd.yaml:2:8: repository.url: the Git token is sent unencrypted over http://"},
+	    {"repository:\n  url: HTTP://git.example.com/r.git\n  tokenFile: /etc/aliasd/token\n", 1,
+	     "the Git token is sent unencrypted"},
+	    {"repository:\n  url: https://git.example.com/r.git\n  tokenFile: /etc/aliasd/token\n", 0, NULL},
+	    {"repository:\n  url: http://git.example.com/r.git\n", 0, NULL},
+	    {"repository:\n  url: http://git.example.com/r.git\n  tokenFile: /t\nserver: {listen: "
+	     "0.0.0.0:1}\n",
+	     2, "listens on all interfaces"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct errlist errs = ERRLIST_INIT, warns = ERRLIST_INIT;
+		struct config *c = NULL;
+		char all[4096];
+
+		REQUIRE(parse(cases[i].text, &c, &errs) == 0);
+		CHECKF(config_warnings(c, &warns) == cases[i].n, "case %zu", i);
+		CHECKF(errlist_count(&warns) == (size_t)cases[i].n, "case %zu: %zu", i,
+		       errlist_count(&warns));
+		CHECKF(config_warnings(c, NULL) == cases[i].n, "case %zu (NULL list)", i);
+		errlist_sort(&warns);
+		errs_text(&warns, all, sizeof(all));
+		if (cases[i].want)
+			CHECKF(strstr(all, cases[i].want) != NULL, "case %zu: want '%s' in:\n%s", i,
+			       cases[i].want, all);
+		config_free(c);
+		errlist_free(&errs);
+		errlist_free(&warns);
+	}
+	CHECK(config_host_is_loopback("127.0.0.1"));
+	CHECK(config_host_is_loopback("::1"));
+	CHECK(!config_host_is_loopback("128.0.0.1"));
+	CHECK(!config_host_is_loopback("::"));
+	CHECK(!config_host_is_loopback("localhost"));
 }
 
 TEST(config_all_errors_at_once)
@@ -292,5 +390,5 @@ TEST(config_path_expand)
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
-TEST_MAIN(config_full, config_defaults, config_all_errors_at_once, config_structure_errors, config_listen,
-          config_credentials_and_secrets, config_path_expand)
+TEST_MAIN(config_full, config_defaults, config_allow_rewind, config_warnings, config_all_errors_at_once,
+          config_structure_errors, config_listen, config_credentials_and_secrets, config_path_expand)

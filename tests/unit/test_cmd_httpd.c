@@ -1,10 +1,16 @@
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/httpd.h"
 #include "tests/unit/harness.h"
@@ -266,4 +272,246 @@ TEST(httpd_bind_errors)
 	httpd_stop(NULL);
 }
 
-TEST_MAIN(httpd_verify, httpd_push_payload, httpd_endpoints, httpd_bind_errors)
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A raw client connection that has sent `head`. */
+static int raw_connect(uint16_t port, const char *head)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (head && send(fd, head, strlen(head), MSG_NOSIGNAL) != (ssize_t)strlen(head)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Send `drip` (if any) every 100 ms and read what comes back into `answer`
+ * until the server closes the connection: milliseconds that took, or -1 when
+ * it was still open after `limit_ms`.
+ */
+static long trickle_until_closed(int fd, const char *drip, long limit_ms, struct buf *answer)
+{
+	long t0 = mono_ms();
+
+	while (mono_ms() - t0 < limit_ms) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char tmp[512];
+
+		if (poll(&p, 1, 100) > 0) {
+			ssize_t n = recv(fd, tmp, sizeof(tmp), 0);
+
+			if (n <= 0)
+				return mono_ms() - t0;
+			if (answer)
+				buf_put(answer, tmp, (size_t)n);
+			continue;
+		}
+		if (drip && send(fd, drip, strlen(drip), MSG_NOSIGNAL) < 0)
+			return mono_ms() - t0;
+	}
+	return -1;
+}
+
+static const struct httpd_limits fast = {32, 32, 2, 700, 700, 30};
+
+TEST(httpd_header_deadline)
+{
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	long took;
+	int fd;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &fast, &err) == 0);
+	/* a byte every 100 ms keeps MHD's idle timeout away, not the deadline */
+	fd = raw_connect(httpd_port(d), "GET /healthz HTTP/1.1\r\nX-Slow: ");
+	REQUIRE(fd >= 0);
+	took = trickle_until_closed(fd, "a", 8000, &out);
+	close(fd);
+	CHECKF(took >= 600 && took < 8000, "cut off after %ld ms", took);
+	CHECK_INT((int)out.len, 0);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.cut_headers, 1);
+	CHECK_INT((int)st.cut_bodies, 0);
+	/* a prompt client is served on a kept-alive connection after the deadline of the first request */
+	CHECK_INT(request(httpd_port(d), "GET", "/healthz", NULL, 0, NULL, &out, NULL, 0), 200);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
+TEST(httpd_keepalive_deadline)
+{
+	/* (MHD closes the connection after a reply queued before the body, so a webhook it is) */
+	static const char get[] = "POST /hooks/github HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+	struct httpd_limits lim = {32, 32, 2, 700, 700, 1};
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	long took;
+	int fd;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &lim, &err) == 0);
+	/* idle after a request: MHD's idle timeout (1 s) closes it, no cut-off counted */
+	fd = raw_connect(httpd_port(d), get);
+	REQUIRE(fd >= 0);
+	took = trickle_until_closed(fd, NULL, 8000, &out);
+	close(fd);
+	CHECKF(took >= 0, "still open");
+	CHECKF(!strncmp(out.ptr, "HTTP/1.1 401", 12), "answer: %.40s", out.ptr);
+	CHECKF(!strstr(out.ptr, "Connection: close"), "answer: %s", out.ptr);
+	CHECKF(took >= 900, "closed after %ld ms", took);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)(st.cut_headers + st.cut_bodies), 0);
+	/* trickling the next request: cut off after idle_s + 1 s (> header_ms) */
+	buf_reset(&out);
+	fd = raw_connect(httpd_port(d), get);
+	REQUIRE(fd >= 0);
+	while (out.len < 12 && trickle_until_closed(fd, NULL, 100, &out) < 0)
+		;
+	REQUIRE(send(fd, "GET /healthz HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL) == 31);
+	took = trickle_until_closed(fd, "a", 8000, NULL);
+	close(fd);
+	CHECKF(took >= 1500 && took < 8000, "cut off after %ld ms", took);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.cut_headers, 1);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
+TEST(httpd_body_deadline)
+{
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	long took;
+	int fd;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &fast, &err) == 0);
+	fd = raw_connect(httpd_port(d), "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
+	                                "Content-Length: 1000\r\n\r\n");
+	REQUIRE(fd >= 0);
+	took = trickle_until_closed(fd, " ", 8000, &out);
+	close(fd);
+	CHECKF(took >= 600 && took < 8000, "cut off after %ld ms", took);
+	CHECK_INT((int)out.len, 0);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.cut_headers, 0);
+	CHECK_INT((int)st.cut_bodies, 1);
+	CHECK_INT((int)st.webhooks_busy, 0);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
+TEST(httpd_webhook_cap)
+{
+	static const char head[] = "POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
+	                           "Content-Length: 1000\r\n\r\n";
+	struct httpd_limits lim = {32, 32, 2, 5000, 20000, 30};
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	int a, b, c;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &lim, &err) == 0);
+	a = raw_connect(httpd_port(d), head);
+	b = raw_connect(httpd_port(d), head);
+	REQUIRE(a >= 0 && b >= 0);
+	/* both are being read (the server answers neither) ... */
+	CHECK(trickle_until_closed(a, NULL, 300, &out) == -1);
+	CHECK(trickle_until_closed(b, NULL, 300, &out) == -1);
+	CHECK_INT((int)out.len, 0);
+	/* ... so a third webhook gets 503 at once, and /healthz is served */
+	c = raw_connect(httpd_port(d), head);
+	REQUIRE(c >= 0);
+	CHECK(trickle_until_closed(c, NULL, 5000, &out) >= 0);
+	close(c);
+	CHECKF(!strncmp(out.ptr, "HTTP/1.1 503", 12), "answer: %.40s", out.ptr);
+	CHECK(strstr(out.ptr, "Retry-After: 10\r\n") != NULL);
+	buf_reset(&out);
+	CHECK_INT(request(httpd_port(d), "GET", "/healthz", NULL, 0, NULL, &out, NULL, 0), 200);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.webhooks_busy, 1);
+	/* the closed ones (503, /healthz) are gone as soon as MHD sees them closed */
+	for (int i = 0; i < 100 && (httpd_stats_get(d, &st), st.connections > 2); i++)
+		usleep(20000);
+	CHECK_INT((int)st.connections, 2);
+	/* the two slow ones go away: webhooks are read again */
+	close(a);
+	close(b);
+	for (int i = 0; i < 100 && (httpd_stats_get(d, &st), st.connections); i++)
+		usleep(20000);
+	CHECK_INT((int)st.connections, 0);
+	CHECK_INT(request(httpd_port(d), "POST", "/hooks/github", "{}", 2,
+	                  (const char *[]){"X-GitHub-Event: push", NULL}, &out, NULL, 0),
+	          401);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.webhooks_busy, 1);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
+TEST(httpd_evicts_headerless_connections)
+{
+	/* 16 per address, 8 kept free: 16 silent connections from 127.0.0.1 fill it */
+	struct httpd_limits lim = {64, 16, 2, 30000, 30000, 30};
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+	struct httpd_stats st;
+	struct buf out = BUF_INIT;
+	int fds[16], open_fds = 0;
+
+	REQUIRE(httpd_start_limits(&d, "127.0.0.1", 0, "s", 1, NULL, &lim, &err) == 0);
+	for (int i = 0; i < 16; i++)
+		fds[i] = raw_connect(httpd_port(d), "GET /status HTTP/1.1\r\n");
+	/* after HTTPD_EVICT_AGE_MS the oldest 8 are cut off, the newest 8 stay */
+	for (int i = 0; i < 16; i++) {
+		long took = fds[i] >= 0 ? trickle_until_closed(fds[i], NULL, i < 8 ? 8000 : 10, NULL) : 0;
+
+		if (i < 8)
+			CHECKF(took >= 0, "connection %d still open", i);
+		open_fds += took < 0;
+	}
+	CHECK_INT(open_fds, 8);
+	CHECK_INT(request(httpd_port(d), "GET", "/healthz", NULL, 0, NULL, &out, NULL, 0), 200);
+	httpd_stats_get(d, &st);
+	CHECK_INT((int)st.evicted, 8);
+	CHECK_INT((int)st.cut_headers, 0);
+	for (int i = 0; i < 16; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	buf_release(&out);
+	httpd_stop(d);
+}
+
+TEST(httpd_limits_invalid)
+{
+	struct httpd_limits lim = {64, 16, 0, 1000, 1000, 10};
+	struct httpd *d = NULL;
+	struct error err = ERROR_INIT;
+
+	CHECK_INT(httpd_start_limits(&d, "127.0.0.1", 0, NULL, 0, NULL, &lim, &err), -EINVAL);
+	CHECK(d == NULL);
+}
+
+TEST_MAIN(httpd_verify, httpd_push_payload, httpd_endpoints, httpd_bind_errors, httpd_header_deadline,
+          httpd_keepalive_deadline, httpd_body_deadline, httpd_webhook_cap,
+          httpd_evicts_headerless_connections, httpd_limits_invalid)
