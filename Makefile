@@ -7,6 +7,7 @@
 #   make bench            benchmarks (ratios against a baseline in the same run)
 #   make format / format-check / clean / install
 #   make man              man pages (build/man/) from deploy/man/*.scd
+#   make deb              the Debian package (build/deb/aliasd_VERSION_ARCH.deb)
 #
 # Modules are static archives with one-way dependencies:
 #   cmd -> reconcile -> {manifest, aws} -> util
@@ -59,7 +60,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 HARNESS  := $(BUILD)/obj/tests/unit/harness.o
 
-.PHONY: all check tests deps demo bench clean format format-check install fuzz examples man
+.PHONY: all check tests deps demo bench clean format format-check install fuzz examples man deb
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -164,6 +165,25 @@ man: $(MAN_OUT)
 $(BUILD)/man/%: deploy/man/%.scd
 	@mkdir -p $(dir $@)
 	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
+
+# The Debian package, built with dpkg-buildpackage and debhelper in a copy of
+# the tree under build/deb/ (the working tree stays clean):
+# build/deb/aliasd_$(VERSION)_<arch>.deb.  deploy/debian/ becomes debian/.
+DEB_DIR ?= build/deb
+DEB_SRC := $(DEB_DIR)/aliasd-$(VERSION)
+deb:
+	@v=$$(dpkg-parsechangelog -l deploy/debian/changelog -S Version); \
+	if [ "$$v" != "$(VERSION)" ]; then \
+		echo "deb: deploy/debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ --exclude=./deploy/debian . \
+		| tar -xf - -C $(DEB_SRC)
+	cp -R deploy/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BUILD \
+		-u CFLAGS -u CPPFLAGS -u LDFLAGS DEB_BUILD_OPTIONS="parallel=2 noddebs $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc
+	@ls $(DEB_DIR)/aliasd_$(VERSION)_*.deb
 
 clean:
 	rm -rf build

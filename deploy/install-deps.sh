@@ -8,8 +8,8 @@ BUILD_PKGS="gcc make pkg-config libyaml-dev libgit2-dev libcurl4-openssl-dev lib
 libcjson-dev libmicrohttpd-dev"
 TEST_PKGS="git openssl python3 python3-pytest python3-boto3 python3-botocore awscli
 prometheus clang libclang-rt-14-dev clang-format systemd time openssh-server openssh-client"
-# man pages (make man, make install) and bash completion
-PKG_PKGS="scdoc man-db bash-completion"
+# man pages (make man, make install), the Debian package (make deb) and its checks
+PKG_PKGS="scdoc man-db build-essential dpkg-dev debhelper lintian bash-completion"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS $PKG_PKGS; do
