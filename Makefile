@@ -169,9 +169,12 @@ $(BUILD)/man/%: deploy/man/%.scd
 # The Debian package, built with dpkg-buildpackage and debhelper in a copy of
 # the tree under build/deb/ (the working tree stays clean):
 # build/deb/aliasd_$(VERSION)_<arch>.deb.  deploy/debian/ becomes debian/.
+# Installs missing build dependencies first (as `make check` does), and
+# fails if lintian reports an error.
 DEB_DIR ?= build/deb
 DEB_SRC := $(DEB_DIR)/aliasd-$(VERSION)
 deb:
+	@deploy/install-deps.sh --build
 	@v=$$(dpkg-parsechangelog -l deploy/debian/changelog -S Version); \
 	if [ "$$v" != "$(VERSION)" ]; then \
 		echo "deb: deploy/debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; fi
@@ -183,6 +186,7 @@ deb:
 	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BUILD \
 		-u CFLAGS -u CPPFLAGS -u LDFLAGS DEB_BUILD_OPTIONS="parallel=2 noddebs $(DEB_BUILD_OPTIONS)" \
 		dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/aliasd_$(VERSION)_*.deb
 	@ls $(DEB_DIR)/aliasd_$(VERSION)_*.deb
 
 clean:
