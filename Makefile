@@ -157,14 +157,16 @@ install: $(BIN) man
 		printf '\n\n== aliasd %s\n\n' $$v; $(BIN) help $$v; done; } > $(BUILD)/aliasd.txt
 	install -D -m 0644 $(BUILD)/aliasd.txt $(DOCDIR)/aliasd.txt
 
-# Man pages: deploy/man/*.scd through scdoc (Debian's scdoc package).
+# Man pages: deploy/man/*.scd through scdoc (Debian's scdoc package), with
+# hyphenation off (.nh) so that option, key and variable names are never
+# split across lines.
 SCDOC   ?= scdoc
 MAN_SRC := $(wildcard deploy/man/*.scd)
 MAN_OUT := $(patsubst deploy/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
 man: $(MAN_OUT)
 $(BUILD)/man/%: deploy/man/%.scd
 	@mkdir -p $(dir $@)
-	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@
+	$(SCDOC) < $< | sed '/^\.TH /a .nh' > $@.tmp && mv $@.tmp $@
 
 # The Debian package, built with dpkg-buildpackage and debhelper in a copy of
 # the tree under build/deb/ (the working tree stays clean):
