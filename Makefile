@@ -138,7 +138,8 @@ UNITDIR     ?= /etc/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CONFIG_NAME ?= aliasd.yaml.example
 DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/aliasd
-EXAMPLE_FILES = $(shell find examples -type f ! -name '*.pyc' ! -path '*/__pycache__/*' | sort)
+EXAMPLE_FILES = $(shell find examples -path examples/build -prune -o -type f ! -name '*.pyc' \
+		! -path '*/__pycache__/*' -print | sort)
 install: $(BIN) man
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/aliasd
 	@mkdir -p $(DESTDIR)$(UNITDIR)
@@ -182,7 +183,8 @@ deb:
 		echo "deb: deploy/debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; fi
 	rm -rf $(DEB_DIR)
 	mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./build --exclude=./.git --exclude=__pycache__ --exclude=./deploy/debian . \
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./.requests --exclude=./examples/build \
+		--exclude=__pycache__ --exclude=./deploy/debian . \
 		| tar -xf - -C $(DEB_SRC)
 	cp -R deploy/debian $(DEB_SRC)/debian
 	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BUILD \
