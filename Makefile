@@ -154,7 +154,8 @@ install: $(BIN) man
 	install -D -m 0644 deploy/aliasd.yaml $(DOCDIR)/aliasd.yaml.example
 	install -D -m 0644 README.md $(DOCDIR)/README.md
 	for f in $(EXAMPLE_FILES); do install -D -m 0644 $$f $(DOCDIR)/$$f || exit 1; done
-	{ $(BIN) --help; for v in validate plan apply run status versions; do \
+	{ $(BIN) --help; for v in $$($(BIN) --help | awk '/^Commands:/ { on = 1; next } \
+		on && /^[^ ]/ { on = 0 } on && /^  [a-z]/ && $$1 != "help" { print $$1 }'); do \
 		printf '\n\n== aliasd %s\n\n' $$v; $(BIN) help $$v; done; } > $(BUILD)/aliasd.txt
 	install -D -m 0644 $(BUILD)/aliasd.txt $(DOCDIR)/aliasd.txt
 
