@@ -149,6 +149,7 @@ install: $(BIN) man
 	install -D -m 0644 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/$(CONFIG_NAME)
 	install -D -m 0644 $(BUILD)/man/aliasd.1 $(DESTDIR)$(MANDIR)/man1/aliasd.1
 	install -D -m 0644 $(BUILD)/man/aliasd.yaml.5 $(DESTDIR)$(MANDIR)/man5/aliasd.yaml.5
+	install -D -m 0644 $(BUILD)/man/aliasd-manifest.5 $(DESTDIR)$(MANDIR)/man5/aliasd-manifest.5
 	install -D -m 0644 deploy/aliasd.bash-completion $(DESTDIR)$(BASHCOMPDIR)/aliasd
 	install -D -m 0644 deploy/iam-policy.json $(DOCDIR)/iam-policy.json
 	install -D -m 0644 deploy/aliasd.yaml $(DOCDIR)/aliasd.yaml.example

@@ -68,6 +68,19 @@ def config_keys(root):
     return found
 
 
+def manifest_keys(root):
+    """Every key name of the keys[] arrays of manifest/ (the manifest parser)."""
+    names = set()
+    for dirpath, _, files in os.walk(os.path.join(root, "manifest")):
+        for f in files:
+            if f.endswith(".c"):
+                src = open(os.path.join(dirpath, f), errors="replace").read()
+                for m in re.finditer(r"static const char \*const keys\[\]\s*=\s*\{(.*?)\};", src, re.S):
+                    names |= set(re.findall(r'"([A-Za-z0-9_]+)"', m.group(1)))
+    assert {"apiVersion", "releases", "aliases", "zipFile", "memorySize", "keepVersions"} <= names, names
+    return sorted(names)
+
+
 ENV_RE = re.compile(r'\b(?:secure_getenv|getenv|env|env_[a-z0-9_]+)\(\s*"([A-Z][A-Z0-9_]+)"')
 
 

@@ -159,7 +159,8 @@ def test_docs_man_and_completion(unpacked, root_dir):
     comp = open(os.path.join(root, "usr/share/bash-completion/completions/aliasd")).read()
     assert comp == open(os.path.join(root_dir, "deploy/aliasd.bash-completion")).read()
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8")
-    for page in ("usr/share/man/man1/aliasd.1.gz", "usr/share/man/man5/aliasd.yaml.5.gz"):
+    for page in ("usr/share/man/man1/aliasd.1.gz", "usr/share/man/man5/aliasd.yaml.5.gz",
+                 "usr/share/man/man5/aliasd-manifest.5.gz"):
         r = subprocess.run(["man", "--warnings", "-l", os.path.join(root, page)], capture_output=True,
                            text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
         assert r.returncode == 0 and r.stderr == "" and "SEE ALSO" in r.stdout, (page, r.stderr)

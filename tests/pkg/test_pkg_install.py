@@ -28,6 +28,7 @@ def local(root_dir, build_dir, tmp_path_factory, aliasd_bin):
 def test_local_install_layout(local, root_dir, aliasd_bin):
     for p in ("usr/local/bin/aliasd", "etc/systemd/system/aliasd.service", "etc/aliasd/aliasd.yaml.example",
               "usr/local/share/man/man1/aliasd.1", "usr/local/share/man/man5/aliasd.yaml.5",
+              "usr/local/share/man/man5/aliasd-manifest.5",
               "usr/local/share/bash-completion/completions/aliasd",
               "usr/local/share/doc/aliasd/iam-policy.json", "usr/local/share/doc/aliasd/aliasd.yaml.example",
               "usr/local/share/doc/aliasd/README.md", "usr/local/share/doc/aliasd/aliasd.txt",

@@ -8,7 +8,8 @@ import pytest
 
 import pkgdocs
 
-PAGES = {"aliasd.1": "aliasd.1.scd", "aliasd.yaml.5": "aliasd.yaml.5.scd"}
+PAGES = {"aliasd.1": "aliasd.1.scd", "aliasd.yaml.5": "aliasd.yaml.5.scd",
+         "aliasd-manifest.5": "aliasd-manifest.5.scd"}
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +140,23 @@ def test_config_defaults_match_the_header(root_dir):
     for key, default in expect.items():
         line = re.search(rf"^\*{re.escape(key)}\* \((.*)\)$", raw, re.M).group(1)
         assert f"default *{default}*" in line, (key, default, line)
+
+
+def test_every_manifest_key_documented(root_dir):
+    raw = open(src(root_dir, "aliasd-manifest.5")).read()
+    missing = [k for k in pkgdocs.manifest_keys(root_dir) if f"*{k}*" not in raw]
+    assert missing == [], f"manifest keys of manifest/*.c missing from aliasd-manifest.5: {missing}"
+    # the bounds the page states are manifest/model.h's
+    hdr = open(os.path.join(root_dir, "manifest", "model.h")).read()
+
+    def define(name):
+        return re.search(rf"#define {name}\s+(\d+)", hdr).group(1)
+
+    for key, lo, hi in (("memorySize", "MEMORY_MIN", "MEMORY_MAX"), ("timeout", "TIMEOUT_MIN", "TIMEOUT_MAX"),
+                        ("ephemeralStorage", "EPHEMERAL_MIN", "EPHEMERAL_MAX")):
+        block = raw[raw.index(f"*{key}*\n"):]
+        block = block[:block.index("\n\n")]
+        assert f"from *{define('MANIFEST_' + lo)}* to *{define('MANIFEST_' + hi)}*" in block, (key, block)
 
 
 def test_every_environment_variable_documented(root_dir):
