@@ -105,6 +105,8 @@ def test_function_names_from_repo(root_dir, bindir, tmp_path):
     assert candidates(root_dir, bindir, f"aliasd versions --repo {repo} ord") == want[1:]
     assert candidates(root_dir, bindir, f"aliasd plan --repo {repo} --function ") == want
     assert candidates(root_dir, bindir, f"aliasd apply --json --repo {repo} --function b") == ["billing"]
+    # --opt=value spellings
+    assert candidates(root_dir, bindir, f"aliasd plan --repo={repo} --function=") == want
     # without --repo: the current folder
     assert candidates(root_dir, bindir, "aliasd versions ", cwd=str(repo)) == want
     # the shipped examples
