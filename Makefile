@@ -6,6 +6,8 @@
 #   make demo             run aliasd against the Lambda emulator and examples/
 #   make bench            benchmarks (ratios against a baseline in the same run)
 #   make format / format-check / clean / install
+#   make man              man pages (build/man/) from deploy/man/*.scd
+#   make deb              the Debian package (build/deb/aliasd_VERSION_ARCH.deb)
 #
 # Modules are static archives with one-way dependencies:
 #   cmd -> reconcile -> {manifest, aws} -> util
@@ -58,7 +60,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRC))
 HARNESS  := $(BUILD)/obj/tests/unit/harness.o
 
-.PHONY: all check tests deps demo bench clean format format-check install fuzz examples
+.PHONY: all check tests deps demo bench clean format format-check install fuzz examples man deb
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -124,19 +126,74 @@ format:
 format-check:
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC)
 
-# The binary, the systemd unit, the example config (no secrets in it: they
-# come through LoadCredential=, so it is world-readable for DynamicUser), the
-# IAM policy, the README and the full --help text of every command.
+# The binary, the systemd unit (ExecStart pointing at where the binary went),
+# the example config (no secrets in it: they come through LoadCredential=, so
+# it is world-readable for DynamicUser; CONFIG_NAME=aliasd.yaml installs it as
+# the config itself, as the Debian package does), the man pages, the bash
+# completion, and under share/doc/aliasd the IAM policy, the README, the
+# example config, the examples/ repository and the --help text of every command.
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= /etc/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+CONFIG_NAME ?= aliasd.yaml.example
 DOCDIR := $(DESTDIR)$(PREFIX)/share/doc/aliasd
-install: $(BIN)
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/aliasd
-	install -D -m 0644 deploy/aliasd.service $(DESTDIR)/etc/systemd/system/aliasd.service
-	install -D -m 0644 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/aliasd.yaml.example
+EXAMPLE_FILES = $(shell find examples -path examples/build -prune -o -type f ! -name '*.pyc' \
+		! -path '*/__pycache__/*' -print | sort)
+install: $(BIN) man
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/aliasd
+	@mkdir -p $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=/usr/local/bin/aliasd |ExecStart=$(BINDIR)/aliasd |' deploy/aliasd.service \
+		> $(DESTDIR)$(UNITDIR)/aliasd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/aliasd.service
+	install -D -m 0644 deploy/aliasd.yaml $(DESTDIR)/etc/aliasd/$(CONFIG_NAME)
+	install -D -m 0644 $(BUILD)/man/aliasd.1 $(DESTDIR)$(MANDIR)/man1/aliasd.1
+	install -D -m 0644 $(BUILD)/man/aliasd.yaml.5 $(DESTDIR)$(MANDIR)/man5/aliasd.yaml.5
+	install -D -m 0644 $(BUILD)/man/aliasd-manifest.5 $(DESTDIR)$(MANDIR)/man5/aliasd-manifest.5
+	install -D -m 0644 deploy/aliasd.bash-completion $(DESTDIR)$(BASHCOMPDIR)/aliasd
 	install -D -m 0644 deploy/iam-policy.json $(DOCDIR)/iam-policy.json
+	install -D -m 0644 deploy/aliasd.yaml $(DOCDIR)/aliasd.yaml.example
 	install -D -m 0644 README.md $(DOCDIR)/README.md
-	{ $(BIN) --help; for v in validate plan apply run status versions; do \
+	for f in $(EXAMPLE_FILES); do install -D -m 0644 $$f $(DOCDIR)/$$f || exit 1; done
+	{ $(BIN) --help; for v in $$($(BIN) --help | awk '/^Commands:/ { on = 1; next } \
+		on && /^[^ ]/ { on = 0 } on && /^  [a-z]/ && $$1 != "help" { print $$1 }'); do \
 		printf '\n\n== aliasd %s\n\n' $$v; $(BIN) help $$v; done; } > $(BUILD)/aliasd.txt
 	install -D -m 0644 $(BUILD)/aliasd.txt $(DOCDIR)/aliasd.txt
+
+# Man pages: deploy/man/*.scd through scdoc (Debian's scdoc package), with
+# hyphenation off (.nh) so that option, key and variable names are never
+# split across lines.
+SCDOC   ?= scdoc
+MAN_SRC := $(wildcard deploy/man/*.scd)
+MAN_OUT := $(patsubst deploy/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_OUT)
+$(BUILD)/man/%: deploy/man/%.scd
+	@mkdir -p $(dir $@)
+	$(SCDOC) < $< | sed '/^\.TH /a .nh' > $@.tmp && mv $@.tmp $@
+
+# The Debian package, built with dpkg-buildpackage and debhelper in a copy of
+# the tree under build/deb/ (the working tree stays clean):
+# build/deb/aliasd_$(VERSION)_<arch>.deb.  deploy/debian/ becomes debian/.
+# Installs missing build dependencies first (as `make check` does), and
+# fails if lintian reports an error.
+DEB_DIR ?= build/deb
+DEB_SRC := $(DEB_DIR)/aliasd-$(VERSION)
+deb:
+	@deploy/install-deps.sh --build
+	@v=$$(dpkg-parsechangelog -l deploy/debian/changelog -S Version); \
+	if [ "$$v" != "$(VERSION)" ]; then \
+		echo "deb: deploy/debian/changelog is at $$v, the Makefile at $(VERSION)" >&2; exit 1; fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./.requests --exclude=./examples/build \
+		--exclude=__pycache__ --exclude=./deploy/debian . \
+		| tar -xf - -C $(DEB_SRC)
+	cp -R deploy/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u BUILD \
+		-u CFLAGS -u CPPFLAGS -u LDFLAGS DEB_BUILD_OPTIONS="parallel=2 noddebs $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/aliasd_$(VERSION)_*.deb
+	@ls $(DEB_DIR)/aliasd_$(VERSION)_*.deb
 
 clean:
 	rm -rf build
