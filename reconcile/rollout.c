@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/cloudwatch.h"
 #include "util/codec.h"
 
 /* ---- spec ------------------------------------------------------------------------- */
@@ -141,6 +142,45 @@ const char *rollout_action_name(enum rollout_action_kind k)
 bool rollout_weight_is(double w, unsigned percent)
 {
 	return fabs(w - percent / 100.0) < 0.0005;
+}
+
+enum rollout_alarms rollout_alarms_reading(const struct cloudwatch_alarms *a, const char **ret_alarm)
+{
+	static const struct {
+		enum cloudwatch_state state;
+		enum rollout_alarms reading;
+	} order[] = {
+	    {CLOUDWATCH_ALARM, ROLLOUT_ALARMS_ALARM},
+	    {CLOUDWATCH_MISSING, ROLLOUT_ALARMS_MISSING},
+	    {CLOUDWATCH_UNKNOWN, ROLLOUT_ALARMS_UNREADABLE},
+	};
+
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++)
+		for (size_t i = 0; a && i < a->n; i++)
+			if (a->items[i].state == order[o].state) {
+				if (ret_alarm)
+					*ret_alarm = a->items[i].name;
+				return order[o].reading;
+			}
+	if (ret_alarm)
+		*ret_alarm = NULL;
+	return ROLLOUT_ALARMS_OK;
+}
+
+double rollout_progress_weight(const struct rollout_spec *spec, const struct rollout_progress *p)
+{
+	if (!p)
+		return 0.0;
+	switch (p->state) {
+	case ROLLOUT_PROGRESSING:
+		if (!p->step || !spec || !spec->n_steps)
+			return 0.0;
+		return spec->steps[(p->step <= spec->n_steps ? p->step : spec->n_steps) - 1] / 100.0;
+	case ROLLOUT_SUCCEEDED:
+		return 1.0;
+	default:
+		return 0.0;
+	}
 }
 
 static bool id_valid(const char *id)

@@ -207,6 +207,23 @@ struct rollout_decision {
  */
 int rollout_next(const struct rollout_input *in, struct rollout_decision *ret, struct error *err);
 
+/*
+ * The guard's reading from a DescribeAlarms answer (aws/cloudwatch.h): ALARM
+ * when any alarm is in ALARM, else MISSING when any does not exist, else
+ * UNREADABLE when any state is one this build does not know, else OK (an
+ * empty answer, for a rollout without alarms, is OK).  *ret_alarm (may be
+ * NULL) names the alarm for ALARM, MISSING and UNREADABLE; it points into `a`.
+ */
+struct cloudwatch_alarms;
+enum rollout_alarms rollout_alarms_reading(const struct cloudwatch_alarms *a, const char **ret_alarm);
+
+/*
+ * The weight of the new version that the record stands for (for /status and
+ * aliasd_rollout_weight): steps[step-1] / 100 while progressing (0 at step
+ * 0), 1 when succeeded, 0 when rolled back or without a record.
+ */
+double rollout_progress_weight(const struct rollout_spec *spec, const struct rollout_progress *p);
+
 /* True when alias weight `w` is step `percent` (Lambda keeps weights as doubles). */
 bool rollout_weight_is(double w, unsigned percent);
 

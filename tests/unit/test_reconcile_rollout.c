@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aws/cloudwatch.h"
 #include "reconcile/rollout.h"
 #include "tests/unit/harness.h"
 #include "util/buf.h"
@@ -848,8 +849,57 @@ TEST(rollout_record_rejects_corrupt)
 	}
 }
 
-TEST_MAIN(rollout_spec_codedeploy_names, rollout_spec_bounds_and_text, rollout_guard_period_bounds,
-          rollout_new_alias_created_at_once, rollout_in_sync_does_nothing, rollout_start_advance_finish,
+TEST(rollout_alarms_from_cloudwatch)
+{
+	struct cloudwatch_alarm items[3] = {
+	    {.name = (char *)"ok", .state = CLOUDWATCH_OK},
+	    {.name = (char *)"typo", .state = CLOUDWATCH_MISSING},
+	    {.name = (char *)"errors", .state = CLOUDWATCH_ALARM},
+	};
+	struct cloudwatch_alarms a = {items, 3};
+	const char *name = "x";
+
+	/* ALARM wins over a missing one: roll back first */
+	CHECK_INT(rollout_alarms_reading(&a, &name), ROLLOUT_ALARMS_ALARM);
+	CHECK_STR(name, "errors");
+	items[2].state = CLOUDWATCH_INSUFFICIENT_DATA; /* not ALARM */
+	CHECK_INT(rollout_alarms_reading(&a, &name), ROLLOUT_ALARMS_MISSING);
+	CHECK_STR(name, "typo");
+	items[1].state = CLOUDWATCH_UNKNOWN;
+	CHECK_INT(rollout_alarms_reading(&a, &name), ROLLOUT_ALARMS_UNREADABLE);
+	CHECK_STR(name, "typo");
+	items[1].state = CLOUDWATCH_OK;
+	CHECK_INT(rollout_alarms_reading(&a, &name), ROLLOUT_ALARMS_OK);
+	CHECK(name == NULL);
+	a.n = 0;
+	CHECK_INT(rollout_alarms_reading(&a, NULL), ROLLOUT_ALARMS_OK);
+	CHECK_INT(rollout_alarms_reading(NULL, NULL), ROLLOUT_ALARMS_OK);
+}
+
+TEST(rollout_weight_of_record)
+{
+	struct rollout_spec s = {.steps = {10, 50}, .n_steps = 2, .interval_s = 60};
+	struct rollout_progress p = {.state = ROLLOUT_PROGRESSING, .from = 1, .to = 2};
+
+	CHECK(rollout_progress_weight(&s, &p) == 0.0);
+	p.step = 1;
+	CHECK(rollout_weight_is(rollout_progress_weight(&s, &p), 10));
+	p.step = 2;
+	CHECK(rollout_weight_is(rollout_progress_weight(&s, &p), 50));
+	p.step = 5; /* the spec lost steps: the last one */
+	CHECK(rollout_weight_is(rollout_progress_weight(&s, &p), 50));
+	p.state = ROLLOUT_SUCCEEDED;
+	CHECK(rollout_progress_weight(&s, &p) == 1.0);
+	p.state = ROLLOUT_ROLLED_BACK;
+	CHECK(rollout_progress_weight(&s, &p) == 0.0);
+	CHECK(rollout_progress_weight(&s, NULL) == 0.0);
+	CHECK(rollout_weight_is(0.1, 10) && !rollout_weight_is(0.11, 10) &&
+	      rollout_weight_is(0.1 + 1e-9, 10));
+}
+
+TEST_MAIN(rollout_alarms_from_cloudwatch, rollout_weight_of_record, rollout_spec_codedeploy_names,
+          rollout_spec_bounds_and_text, rollout_guard_period_bounds, rollout_new_alias_created_at_once,
+          rollout_in_sync_does_nothing, rollout_start_advance_finish,
           rollout_alarm_checks_on_the_guard_period, rollout_alarm_rolls_back_and_stays,
           rollout_retry_command_restarts, rollout_alarm_before_traffic,
           rollout_missing_alarm_stops_before_traffic, rollout_unreadable_alarms_hold, rollout_pre_traffic,
