@@ -114,6 +114,11 @@ int cloudwatch_describe_body(struct buf *out, const char *const *names, size_t n
 		snprintf(key, sizeof(key), "AlarmNames.member.%zu", i + 1);
 		r = form_put(out, key, names[i]);
 	}
+	/* both kinds: a declared composite alarm must never look missing */
+	if (r >= 0)
+		r = form_put(out, "AlarmTypes.member.1", "CompositeAlarm");
+	if (r >= 0)
+		r = form_put(out, "AlarmTypes.member.2", "MetricAlarm");
 	if (r >= 0)
 		r = form_put(out, "MaxRecords", "100");
 	if (r >= 0 && next_token)

@@ -8,7 +8,10 @@
  *
  * Wire (botocore's cloudwatch 2010-08-01 model): POST / with
  *   Content-Type: application/x-www-form-urlencoded; charset=utf-8
- *   Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=..&MaxRecords=100[&NextToken=..]
+ *   Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=..
+ *   &AlarmTypes.member.1=CompositeAlarm&AlarmTypes.member.2=MetricAlarm&MaxRecords=100[&NextToken=..]
+ * (both alarm types: without AlarmTypes AWS leaves composite alarms out, and
+ * a declared composite alarm would look missing)
  * signed with SigV4, service "monitoring" (the body's SHA-256 is the payload
  * hash, the canonical URI is the endpoint's path, "/" by default).  Answers
  * are XML, read with aws/xml (bounded, no DTD).

@@ -72,7 +72,7 @@ def _botocore_params(req):
         model = botocore.session.get_session().get_service_model("cloudwatch")
         _OPERATION.append(model.operation_model("DescribeAlarms"))
     op = _OPERATION[0]
-    params = {"MaxRecords": 100}
+    params = {"MaxRecords": 100, "AlarmTypes": ["CompositeAlarm", "MetricAlarm"]}
     if req["names"]:
         params["AlarmNames"] = req["names"]
     if req["next_token"] is not None:

@@ -181,3 +181,12 @@ def test_endpoint_order(tool, emu, cw, tmp_path):
     assert rc == 1
     assert (out["Error"]["Errno"], out["Error"]["Kind"], out["Error"]["Attempts"]) == (
         -errno.ECONNREFUSED, "transient", 3)
+
+
+def test_composite_alarm_is_not_missing(tool, emu, cw, tmp_path):
+    put(cw, "errors", "OK")
+    cw.put_composite_alarm(AlarmName="guard", AlarmRule='ALARM("errors")')
+    cw.set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="rule")
+    rc, out = run(tool, emu, tmp_path, "describe", "errors", "guard")
+    assert rc == 0, out
+    assert states(out) == {"errors": "OK", "guard": "ALARM"}

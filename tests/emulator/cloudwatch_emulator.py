@@ -17,9 +17,13 @@ PutMetricAlarm   create or replace a metric alarm; a new one starts in
                  INSUFFICIENT_DATA ("Unchecked: Initial alarm creation"), a
                  replaced one keeps its state.
 DescribeAlarms   AlarmNames.member.N (at most 100) or AlarmNamePrefix,
-                 StateValue, AlarmTypes.member.N, MaxRecords (1..100, further
+                 StateValue, AlarmTypes.member.N (default MetricAlarm only,
+                 as AWS: composite alarms are listed only when asked for), MaxRecords (1..100, further
                  capped by the emulator's ``page_size``), NextToken; alarms in
                  name order.  A name that does not exist is simply absent.
+PutCompositeAlarm
+                 create or replace a composite alarm (AlarmRule is kept, not
+                 evaluated: its state changes only through SetAlarmState).
 SetAlarmState    AlarmName, StateValue (OK|ALARM|INSUFFICIENT_DATA),
                  StateReason (required), StateReasonData (JSON if given);
                  ResourceNotFound (404) for a missing alarm.
@@ -171,6 +175,9 @@ class CloudWatchService:
         alarms = self._scope(ctx)
         now = _ts(_now())
         old = alarms.get(name)
+        if old is not None and old.get("Composite"):
+            raise QueryError(400, "InvalidParameterValue",
+                             "An alarm named %s already exists as a composite alarm." % name)
         dims = []
         for i in range(1, 31):
             dn = p.get("Dimensions.member.%d.Name" % i)
@@ -196,6 +203,32 @@ class CloudWatchService:
             "Threshold": threshold,
             "ComparisonOperator": op,
             "TreatMissingData": p.get("TreatMissingData"),
+        }
+        return None
+
+    def PutCompositeAlarm(self, ctx, p):
+        name = _alarm_name(_required(p, "AlarmName", "alarmName"))
+        rule = _required(p, "AlarmRule", "alarmRule")
+        if not 1 <= len(rule) <= 10240:
+            raise _validation("'%s'" % rule, "alarmRule", "Member must have length between 1 and 10240")
+        alarms = self._scope(ctx)
+        old = alarms.get(name)
+        if old is not None and not old.get("Composite"):
+            raise QueryError(400, "InvalidParameterValue",
+                             "An alarm named %s already exists as a metric alarm." % name)
+        now = _ts(_now())
+        alarms[name] = {
+            "Composite": True,
+            "AlarmName": name,
+            "AlarmArn": "arn:aws:cloudwatch:%s:%s:alarm:%s" % (ctx.region, ctx.account, name),
+            "AlarmDescription": p.get("AlarmDescription"),
+            "AlarmConfigurationUpdatedTimestamp": now,
+            "ActionsEnabled": p.get("ActionsEnabled", "true").lower(),
+            "AlarmRule": rule,
+            "StateValue": old["StateValue"] if old else "INSUFFICIENT_DATA",
+            "StateReason": old["StateReason"] if old else "Unchecked: Initial alarm creation",
+            "StateUpdatedTimestamp": old["StateUpdatedTimestamp"] if old else now,
+            "StateTransitionedTimestamp": old["StateTransitionedTimestamp"] if old else now,
         }
         return None
 
@@ -259,12 +292,13 @@ class CloudWatchService:
         limit = _int(p, "MaxRecords", 1, 100) or 50
         limit = min(limit, page_cap)
         alarms = self._scope(ctx)
+        kinds = {"CompositeAlarm": True, "MetricAlarm": False}
+        wanted = {kinds[t] for t in types}
         chosen = sorted(n for n in alarms
                         if (not names or n in names)
                         and (prefix is None or n.startswith(prefix))
-                        and (state is None or alarms[n]["StateValue"] == state))
-        if "MetricAlarm" not in types:
-            chosen = []
+                        and (state is None or alarms[n]["StateValue"] == state)
+                        and bool(alarms[n].get("Composite")) in wanted)
         token = p.get("NextToken")
         if token is not None:
             try:
@@ -275,12 +309,14 @@ class CloudWatchService:
                 raise QueryError(400, "InvalidNextToken", "The service couldn't process the NextToken.")
             chosen = [n for n in chosen if n > after]
         page, rest = chosen[:limit], chosen[limit:]
-        xml = ["<MetricAlarms>"]
-        for n in page:
-            xml.append(_alarm_xml(alarms[n]))
+        xml = []
+        xml.append("<MetricAlarms>")  # always there, empty when not asked for
+        xml += [_alarm_xml(alarms[n]) for n in page if not alarms[n].get("Composite")]
         xml.append("</MetricAlarms>")
         if "CompositeAlarm" in types:
-            xml.append("<CompositeAlarms/>")
+            xml.append("<CompositeAlarms>")
+            xml += [_composite_xml(alarms[n]) for n in page if alarms[n].get("Composite")]
+            xml.append("</CompositeAlarms>")
         if rest:
             nt = base64.b64encode(json.dumps({"after": page[-1]}).encode()).decode()
             xml.append("<NextToken>%s</NextToken>" % escape(nt))
@@ -312,6 +348,20 @@ def _alarm_xml(a):
     return "".join(out)
 
 
+def _composite_xml(a):
+    out = ["<member>"]
+    for k in ("AlarmName", "AlarmArn", "AlarmDescription", "AlarmConfigurationUpdatedTimestamp",
+              "ActionsEnabled"):
+        if a[k] is not None:
+            out.append("<%s>%s</%s>" % (k, escape(str(a[k])), k))
+    out.append("<OKActions/><AlarmActions/><InsufficientDataActions/>")
+    for k in ("AlarmRule", "StateValue", "StateReason", "StateUpdatedTimestamp",
+              "StateTransitionedTimestamp"):
+        out.append("<%s>%s</%s>" % (k, escape(str(a[k])), k))
+    out.append("</member>")
+    return "".join(out)
+
+
 def _response(action, result_xml, request_id):
     inner = ""
     if result_xml is not None:
@@ -326,7 +376,7 @@ def error_xml(e, request_id):
             % (NAMESPACE, e.type, escape(e.code), escape(e.message), request_id)).encode()
 
 
-OPERATIONS = ("PutMetricAlarm", "DescribeAlarms", "SetAlarmState", "DeleteAlarms")
+OPERATIONS = ("PutMetricAlarm", "PutCompositeAlarm", "DescribeAlarms", "SetAlarmState", "DeleteAlarms")
 
 
 def handle(emu, method, path, query, headers, body, api_error_cls):

@@ -158,3 +158,20 @@ def test_injected_faults(emu, cw):
     # boto3's own retries get through a throttle
     emu.inject("throttle", operation="DescribeAlarms")
     assert len(cw_client(emu, max_attempts=3).describe_alarms()["MetricAlarms"]) == 1
+
+
+def test_composite_alarms_only_when_asked(emu, cw):
+    put(cw, "errors")
+    cw.put_composite_alarm(AlarmName="guard", AlarmRule='ALARM("errors")')
+    cw.set_alarm_state(AlarmName="guard", StateValue="ALARM", StateReason="rule")
+    out = cw.describe_alarms(AlarmNames=["errors", "guard"])
+    assert [a["AlarmName"] for a in out["MetricAlarms"]] == ["errors"]
+    assert out.get("CompositeAlarms", []) == []
+    out = cw.describe_alarms(AlarmNames=["errors", "guard"], AlarmTypes=["CompositeAlarm", "MetricAlarm"])
+    assert [a["AlarmName"] for a in out["MetricAlarms"]] == ["errors"]
+    c = out["CompositeAlarms"]
+    assert [(a["AlarmName"], a["StateValue"], a["AlarmRule"]) for a in c] == [("guard", "ALARM",
+                                                                               'ALARM("errors")')]
+    with pytest.raises(ClientError) as e:
+        put(cw, "guard")
+    assert err(e) == ("InvalidParameterValue", 400)

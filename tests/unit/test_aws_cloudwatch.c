@@ -27,12 +27,13 @@ TEST(cloudwatch_body)
 	const char *many[101];
 
 	CHECK_INT(cloudwatch_describe_body(&b, names, 3, NULL), 0);
-	CHECK_STR(b.ptr,
-	          "Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=errors&"
-	          "AlarmNames.member.2=p99%20latency&AlarmNames.member.3=a%2Bb%2Fc%3D%C3%A9~&MaxRecords=100");
+	CHECK_STR(b.ptr, "Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=errors&"
+	                 "AlarmNames.member.2=p99%20latency&AlarmNames.member.3=a%2Bb%2Fc%3D%C3%A9~&"
+	                 "AlarmTypes.member.1=CompositeAlarm&AlarmTypes.member.2=MetricAlarm&MaxRecords=100");
 	buf_reset(&b);
 	CHECK_INT(cloudwatch_describe_body(&b, names, 1, "tok+/="), 0);
-	CHECK_STR(b.ptr, "Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=errors&MaxRecords=100&"
+	CHECK_STR(b.ptr, "Action=DescribeAlarms&Version=2010-08-01&AlarmNames.member.1=errors&"
+	                 "AlarmTypes.member.1=CompositeAlarm&AlarmTypes.member.2=MetricAlarm&MaxRecords=100&"
 	                 "NextToken=tok%2B%2F%3D");
 	for (size_t i = 0; i < 101; i++)
 		many[i] = "x";
