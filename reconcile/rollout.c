@@ -35,7 +35,7 @@ static const struct {
 
 int rollout_spec_codedeploy(const char *name, struct rollout_spec *spec)
 {
-	static const char *const prefixes[] = {"CodeDeployDefault.Lambda", "CodeDeployDefault.", ""};
+	static const char *const prefixes[] = {"CodeDeployDefault.Lambda", ""};
 
 	if (!name)
 		return -ENOENT;

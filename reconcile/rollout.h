@@ -77,13 +77,14 @@ struct rollout_spec {
 };
 
 /*
- * CodeDeploy's predefined Lambda configurations, by name (case-sensitive, as
- * CodeDeploy spells them, with or without the "LambdaCanary"/"LambdaLinear"
- * "CodeDeployDefault.Lambda" prefix): Canary10Percent5/10/15/30Minutes
- * (10%, then 100% after the interval), Linear10PercentEvery1Minute,
- * Linear10PercentEvery2/3/10Minutes (10%, 20%, ... 90%, then 100%),
- * AllAtOnce.  Fills steps and interval only (alarms and preTraffic are
- * untouched).  -ENOENT for any other name.
+ * CodeDeploy's predefined Lambda configurations, by name, case-sensitive,
+ * as SAM spells them ("Canary10Percent5Minutes") or as CodeDeploy does
+ * ("CodeDeployDefault.LambdaCanary10Percent5Minutes"):
+ * Canary10Percent5/10/15/30Minutes (10%, then 100% after the interval),
+ * Linear10PercentEvery1Minute, Linear10PercentEvery2/3/10Minutes (10%, 20%,
+ * ... 90%, each for the interval, then 100%), AllAtOnce (no steps; the
+ * interval, 60 s, only sets the guard period).  Fills steps and interval
+ * only (alarms and preTraffic are untouched).  -ENOENT for any other name.
  */
 int rollout_spec_codedeploy(const char *name, struct rollout_spec *spec);
 /* Every bound of the spec above; -EINVAL naming the first problem. */

@@ -193,6 +193,10 @@ TEST(rollout_spec_codedeploy_names)
 
 		CHECK_INT(rollout_spec_codedeploy("Canary10Percent6Minutes", &s), -ENOENT);
 		CHECK_INT(rollout_spec_codedeploy("allatonce", &s), -ENOENT);
+		CHECK_INT(rollout_spec_codedeploy("CodeDeployDefault.AllAtOnce", &s),
+		          -ENOENT); /* EC2's, not Lambda's */
+		CHECK_INT(rollout_spec_codedeploy("CodeDeployDefault.LambdaCanary10Percent6Minutes", &s),
+		          -ENOENT);
 		CHECK_INT(rollout_spec_codedeploy("", &s), -ENOENT);
 		CHECK_INT(rollout_spec_codedeploy(NULL, &s), -ENOENT);
 	}
