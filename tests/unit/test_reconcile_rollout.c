@@ -549,6 +549,27 @@ TEST(rollout_revert_during_step)
 	CHECK_INT(w.updates - before, 1); /* exactly one call */
 }
 
+TEST(rollout_revert_before_traffic_moved)
+{
+	struct world w;
+	struct rollout_decision d;
+
+	/* preTraffic asked for, then Git goes back: nothing to undo, no call at all */
+	world_init(&w, canary, 2, 300);
+	w.spec.pre_traffic = true;
+	d = turn(&w);
+	CHECK_INT(d.action.kind, ROLLOUT_ACT_PRE_TRAFFIC);
+	w.pre = ROLLOUT_PRE_NOT_RUN; /* its answer never came */
+	w.desired = 1;
+	w.id = "c2";
+	d = turn(&w);
+	CHECK_INT(d.action.kind, ROLLOUT_ACT_NONE);
+	CHECK_INT(w.rec.state, ROLLOUT_ROLLED_BACK);
+	CHECK(strstr(w.rec.reason, "reverted") != NULL);
+	run(&w, 10);
+	CHECK_INT(w.updates, 0);
+}
+
 TEST(rollout_retarget_restarts_from_a)
 {
 	struct world w;
@@ -907,6 +928,7 @@ TEST_MAIN(rollout_alarms_from_cloudwatch, rollout_weight_of_record, rollout_spec
           rollout_alarm_checks_on_the_guard_period, rollout_alarm_rolls_back_and_stays,
           rollout_retry_command_restarts, rollout_alarm_before_traffic,
           rollout_missing_alarm_stops_before_traffic, rollout_unreadable_alarms_hold, rollout_pre_traffic,
-          rollout_revert_during_step, rollout_retarget_restarts_from_a, rollout_all_at_once_is_one_update,
-          rollout_promote_and_abort, rollout_kill_at_each_point, rollout_restart_continues_from_record,
-          rollout_bad_input, rollout_record_round_trip, rollout_record_rejects_corrupt)
+          rollout_revert_during_step, rollout_revert_before_traffic_moved, rollout_retarget_restarts_from_a,
+          rollout_all_at_once_is_one_update, rollout_promote_and_abort, rollout_kill_at_each_point,
+          rollout_restart_continues_from_record, rollout_bad_input, rollout_record_round_trip,
+          rollout_record_rejects_corrupt)
