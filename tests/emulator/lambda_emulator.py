@@ -13,6 +13,11 @@ Command line
                        [--quota] [--throttle-rate P] [--error-rate P] [--reset-rate P]
                        [--lose-rate P] [--seed N] [--no-verify-signatures] [--verbose]
 
+CloudWatch (PutMetricAlarm, DescribeAlarms, SetAlarmState, DeleteAlarms over
+the Query protocol) is served on the same port for requests whose SigV4
+credential scope names the service ``monitoring``: see cloudwatch_emulator.py.
+GET /__emulator/cloudwatch shows its alarms.
+
 The first line on stdout is ``listening on HOST:PORT`` (the real port when
 ``--port 0``), flushed; nothing else is written to stdout.  Diagnostics go to
 stderr (one line per request with ``--verbose``).  SIGTERM or SIGINT stops the
@@ -149,6 +154,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
+
+import cloudwatch_emulator  # CloudWatch alarms on the same port (routed by SigV4 scope)
 
 DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
 DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -1188,8 +1195,8 @@ def route(method, path):
 class _VerifyingSigV4(SigV4Auth):
     """SigV4Auth whose headers-to-sign are exactly the ones the client signed."""
 
-    def __init__(self, credentials, region, signed_pairs):
-        super().__init__(credentials, "lambda", region)
+    def __init__(self, credentials, region, signed_pairs, service="lambda"):
+        super().__init__(credentials, service, region)
         self._signed_pairs = signed_pairs
 
     def headers_to_sign(self, request):
@@ -1238,6 +1245,7 @@ class Emulator:
 
     def _clear(self):
         self.service = LambdaService(self)
+        self.cloudwatch = cloudwatch_emulator.CloudWatchService()  # CloudWatch: cloudwatch_emulator.py
         self.rng = random.Random(self.config["seed"])
         self.buckets = {}
         self.scripted = []
@@ -1384,7 +1392,7 @@ class Emulator:
                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
     # ---- signatures -----------------------------------------------------------------
-    def authenticate(self, method, path, query_pairs, headers, body):
+    def authenticate(self, method, path, query_pairs, headers, body, expected_service="lambda"):
         """Verifies SigV4 and returns the caller's Ctx; raises ApiError(403)."""
         auth = headers.get("Authorization")
         verify = self.config["verify_signatures"]
@@ -1417,9 +1425,9 @@ class Emulator:
         if akid not in self.credentials:
             raise _auth_error("UnrecognizedClientException",
                               "The security token included in the request is invalid.")
-        if service != "lambda":
+        if service != expected_service:
             raise _auth_error("InvalidSignatureException",
-                              "Credential should be scoped to correct service: 'lambda'. ")
+                              "Credential should be scoped to correct service: '%s'. " % expected_service)
         amz_date = headers.get("X-Amz-Date")
         if amz_date is None and headers.get("Date"):
             try:
@@ -1466,7 +1474,7 @@ class Emulator:
         for name, value in pairs:
             request.headers[name] = value
         request.context["timestamp"] = amz_date
-        signer = _VerifyingSigV4(Credentials(akid, secret), region, pairs)
+        signer = _VerifyingSigV4(Credentials(akid, secret), region, pairs, expected_service)
         canonical = signer.canonical_request(request)
         string_to_sign = signer.string_to_sign(request, canonical)
         expected = signer.signature(string_to_sign, request)
@@ -1603,6 +1611,9 @@ class Emulator:
             if sub == "state" and method == "GET":
                 with self.lock:
                     return 200, self.service.dump()
+            if sub == "cloudwatch" and method == "GET":  # CloudWatch alarms, per account/region
+                with self.lock:
+                    return 200, self.cloudwatch.dump()
             if sub == "settle" and method == "POST":
                 with self.lock:
                     self.service.settle_all()
@@ -1738,7 +1749,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(status, {"Content-Type": "application/json"},
                        json.dumps(out).encode())
             return
-        result = emu.handle_api(self.command, path, query, self.headers, body)
+        if cloudwatch_emulator.wants(self.headers):  # signed for 'monitoring': CloudWatch
+            result = cloudwatch_emulator.handle(emu, self.command, path, query, self.headers, body,
+                                                ApiError)
+        else:
+            result = emu.handle_api(self.command, path, query, self.headers, body)
         if result[0] == "close":
             self._abort()
             return
