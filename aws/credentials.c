@@ -1833,12 +1833,19 @@ static int chain_resolve(struct aws_credentials_provider *p, time_t now, struct 
 			break;
 	}
 	if (r == SOURCE_SKIP) {
-		r = error_set(err, -ENOENT, "no AWS credentials found (tried %s)", ch.tried.ptr);
+		r = error_set(err, -ENOENT,
+		              "no AWS credentials found: set AWS_PROFILE (a profile of ~/.aws/config), or "
+		              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with an IAM role "
+		              "(tried %s)",
+		              ch.tried.ptr);
 	} else if (r < 0) {
 		if (ch.tried.len)
 			error_prefix(err, "no usable AWS credentials (tried %s)", ch.tried.ptr);
 	} else if (c.expiration && c.expiration <= now) {
-		r = error_set(err, -EINVAL, "%s: credentials already expired", c.source);
+		r = error_set(err, -EINVAL,
+		              "%s: credentials already expired: refresh them (e.g. aws sso login) or "
+		              "fix the source",
+		              c.source);
 		aws_credentials_release(&c);
 	} else {
 		*ret = c;

@@ -65,8 +65,10 @@ def test_nothing_found_lists_every_source(build_dir, tmp_path):
     for needle in ("environment: AWS_ACCESS_KEY_ID not set", "web-identity:", "profile default: not found",
                    "ecs:", "imds: disabled"):
         assert needle in msg, msg
-    # in the order the SDK tries them
-    assert msg.index("environment") < msg.index("web-identity") < msg.index("profile") < msg.index("ecs") < msg.index("imds")
+    # what to do first, then what was tried, in the order the SDK tries them
+    assert msg.startswith("no AWS credentials found: set AWS_PROFILE"), msg
+    tried = msg[msg.index("(tried "):]
+    assert tried.index("environment") < tried.index("web-identity") < tried.index("profile") < tried.index("ecs") < tried.index("imds")
 
 
 def test_failure_of_last_source_keeps_the_list(build_dir, tmp_path):
