@@ -35,7 +35,7 @@ static const char usage[] =
     "AWS_ACCESS_KEY_ID, ~/.aws/config, AWS_ENDPOINT_URL_LAMBDA, AWS_MAX_ATTEMPTS...).\n"
     "\n"
     "Exit status: 0 success, 1 failure (function not found, no credentials, AWS\n"
-    "error), 2 usage error.\n";
+    "error), 64 usage error.\n";
 
 /* "RELEASE @COMMIT: description" (also "RELEASE @COMMIT"). */
 struct trace {

@@ -177,7 +177,7 @@ def test_no_region(big, aliasd_bin, tmp_path):
 def test_usage_errors(aliasd_bin, args, tmp_path):
     p = subprocess.run([aliasd_bin, "versions"] + args, capture_output=True, text=True, timeout=30,
                        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
-    assert p.returncode == 2, (args, p.stderr)
+    assert p.returncode == 64, (args, p.stderr)
     assert p.stdout == ""
     assert len(p.stderr.strip().splitlines()) == 1 and "--help" in p.stderr
 
