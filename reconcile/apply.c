@@ -15,6 +15,7 @@
 #include "manifest/load.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
+#include "util/clock.h"
 
 /* ---- context ---- */
 
@@ -275,14 +276,6 @@ static void emit(struct run *run, enum reconcile_event ev, enum plan_step_kind k
 	pthread_mutex_unlock(&run->ctx->event_lock);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Sleep `ms`, in slices, returning early (-ECANCELED) on stop. */
 static int nap(struct run *run, unsigned ms)
 {
@@ -309,7 +302,7 @@ static unsigned wait_limit(const struct run *run)
  */
 static int wait_latest(struct run *run, struct aws_error *aerr)
 {
-	uint64_t deadline = now_ms() + wait_limit(run);
+	uint64_t deadline = clock_monotonic_ms() + wait_limit(run);
 	unsigned delay = 100;
 	int r;
 
@@ -349,7 +342,7 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 			return 0;
 		}
 		lambda_function_release(&f);
-		if (now_ms() + delay > deadline)
+		if (clock_monotonic_ms() + delay > deadline)
 			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
 			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
 			                               "function %s still updating after %u ms",
@@ -368,7 +361,7 @@ static int ensure_fresh(struct run *run, struct aws_error *aerr)
 
 static int wait_version(struct run *run, long version, struct aws_error *aerr)
 {
-	uint64_t deadline = now_ms() + wait_limit(run);
+	uint64_t deadline = clock_monotonic_ms() + wait_limit(run);
 	unsigned delay = 100;
 	char q[32];
 	int r;
@@ -390,7 +383,7 @@ static int wait_version(struct run *run, long version, struct aws_error *aerr)
 			                               "version %ld of %s failed", version, run->fn->name));
 		if (!pending)
 			return 0;
-		if (now_ms() + delay > deadline)
+		if (clock_monotonic_ms() + delay > deadline)
 			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
 			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
 			                               "version %ld of %s still pending after %u ms", version,
