@@ -159,3 +159,31 @@ def test_404_without_resource_not_found_is_not_a_missing_function(aliasd_bin, em
     assert p.returncode == 1, p.stdout + p.stderr
     assert "create function" not in p.stdout, p.stdout
     assert writes(diff(before, counts(emu))) == 0
+
+
+def test_pinned_version_that_does_not_exist_is_terminal(aliasd_bin, emu, tmp_path):
+    r = init_repo(tmp_path / "pinned")
+    write(r, "pinned.yaml", manifest("pinned", [("old", "{version: 7}")], [("Prod", "old")]))
+    commit_all(r, "pin a version that is not there")
+    lam = emu.client()
+    lam.create_function(FunctionName="pinned", Runtime="python3.12", Role="arn:aws:iam::123456789012:role/r",
+                        Handler="app.handler", Code={"ZipFile": mkzip("x")})
+    emu.settle()
+    before = counts(emu)
+    p = run(aliasd_bin, emu, "apply", "--json", "--repo", str(r), "--ref", "main")
+    assert p.returncode == 1, p.stdout + p.stderr
+    f = json.loads(p.stdout)["functions"][0]
+    assert f["error_kind"] == "terminal" and "not published" in f["error"], f
+    d = diff(before, counts(emu))
+    assert d.get("ListVersionsByFunction") == 1 and writes(d) == 0, d  # one pass, no retry
+
+
+@pytest.mark.parametrize("status,code", [(409, "ResourceConflictException"), (412, "PreconditionFailedException")])
+def test_conflict_observes_again_and_converges(aliasd_bin, emu, repo, status, code):
+    emu.inject("error", operation="CreateAlias", count=1, status=status, code=code, message="moved")
+    before = counts(emu)
+    p = run(aliasd_bin, emu, "apply", "--repo", str(repo), "--ref", "main", "--function", "fn-a")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "observing again" in p.stdout, p.stdout
+    d = diff(before, counts(emu))
+    assert d.get("ListVersionsByFunction") == 2 and d.get("CreateAlias") == 2 and d.get("PublishVersion") == 1, d
