@@ -403,7 +403,7 @@ int cmd_versions(int argc, char **argv)
 	if (r == 0)
 		r = lambda_aliases_list(client, fn, NULL, &al, &aerr);
 	if (r < 0) {
-		if (aerr.status == 404)
+		if (error_kind_of(&aerr.err) == ERROR_KIND_NOT_FOUND)
 			fprintf(stderr, "aliasd versions: function '%s' not found in %s%s%s\n", fn,
 			        aws_client_region(client), *aerr.message ? ": " : "", aerr.message);
 		else

@@ -152,6 +152,8 @@ def test_no_credentials(big, aliasd_bin, tmp_path):
     err = p.stderr.strip().splitlines()
     assert len(err) == 1, p.stderr
     assert "environment" in err[0] and "credentials" in err[0].lower()
+    # a credential lookup that finds nothing is not a missing function
+    assert "no AWS credentials found" in err[0] and "function 'orders' not found" not in err[0], err[0]
     # a wrong secret: one line, the signature is named, nothing secret printed
     env = env_for(big, tmp_path, AWS_SECRET_ACCESS_KEY="not-the-secret", AWS_MAX_ATTEMPTS=5)
     p = run(aliasd_bin, ["orders"], env)
