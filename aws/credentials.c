@@ -341,6 +341,7 @@ int aws_credentials_get(struct aws_credentials_provider *p, time_t now, struct a
                         struct error *err)
 {
 	struct aws_credentials fresh = {0};
+	struct error e = ERROR_INIT;
 	int r;
 
 	pthread_mutex_lock(&p->lock);
@@ -352,7 +353,14 @@ int aws_credentials_get(struct aws_credentials_provider *p, time_t now, struct a
 			error_set(err, r, "out of memory");
 		goto out;
 	}
-	r = chain_resolve(p, now, &fresh, err);
+	if (p->failure.code < 0 && now >= p->failed_at && now < p->failed_at + AWS_CREDENTIALS_FAIL_CACHE_S) {
+		/* the chain failed a moment ago: the same answer, without asking every source again */
+		r = p->failure.code;
+		if (err)
+			*err = p->failure;
+		goto out;
+	}
+	r = chain_resolve(p, now, &fresh, &e);
 	if (r < 0) {
 		/* refresh failed: the old credentials are still good until they expire */
 		if (p->have_cached && now < p->cached.expiration) {
@@ -361,9 +369,17 @@ int aws_credentials_get(struct aws_credentials_provider *p, time_t now, struct a
 			r = aws_credentials_copy(ret, &p->cached);
 			if (r < 0)
 				error_set(err, r, "out of memory");
+			goto out;
 		}
+		if (e.code == 0)
+			error_set(&e, r, "credentials: %s", strerror(-r));
+		p->failure = e;
+		p->failed_at = now;
+		if (err)
+			*err = e;
 		goto out;
 	}
+	error_clear(&p->failure);
 	aws_credentials_release(&p->cached);
 	p->cached = fresh;
 	p->have_cached = true;

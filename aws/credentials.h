@@ -50,7 +50,11 @@
  * Temporary credentials are cached and refreshed AWS_CREDENTIALS_REFRESH_S
  * seconds before they expire; when a refresh fails the cached ones are used
  * (and the refresh retried after AWS_CREDENTIALS_RETRY_S) until they expire.
- * Expired credentials are never handed out.
+ * Expired credentials are never handed out.  When there are none to fall
+ * back on, a failed lookup is remembered for AWS_CREDENTIALS_FAIL_CACHE_S
+ * seconds: the calls in that window (many functions reconciled at once) get
+ * the same error at once instead of each asking every source again (an
+ * unreachable IMDS costs seconds per lookup).
  * Secrets never appear in error messages or logs.
  *
  * Files: credentials.c (provider, environment source, the chain and cache),
@@ -69,11 +73,12 @@
 #include "aws/sigv4.h" /* struct aws_credentials */
 #include "util/error.h"
 
-#define AWS_CREDENTIALS_REFRESH_S (5 * 60) /* refresh this early */
-#define AWS_CREDENTIALS_RETRY_S   30       /* wait this long after a failed refresh */
-#define AWS_MAX_ROLE_CHAIN        8
-#define AWS_PROCESS_TIMEOUT_S     60
-#define AWS_CREDENTIALS_FILE_MAX  (1024 * 1024) /* bytes of a shared file */
+#define AWS_CREDENTIALS_REFRESH_S    (5 * 60) /* refresh this early */
+#define AWS_CREDENTIALS_RETRY_S      30       /* wait this long after a failed refresh */
+#define AWS_CREDENTIALS_FAIL_CACHE_S 10       /* a failed lookup is the answer for this long */
+#define AWS_MAX_ROLE_CHAIN           8
+#define AWS_PROCESS_TIMEOUT_S        60
+#define AWS_CREDENTIALS_FILE_MAX     (1024 * 1024) /* bytes of a shared file */
 
 struct aws_credentials_provider; /* thread-safe */
 

@@ -45,6 +45,8 @@ struct aws_credentials_provider {
 	time_t retry_after; /* after a failed refresh, keep using `cached` until then */
 	long process_timeout_ms;
 	struct http_client *sts_http, *meta_http;
+	struct error failure; /* the last failed resolution (code 0: none), handed out until */
+	time_t failed_at;     /* failed_at + AWS_CREDENTIALS_FAIL_CACHE_S */
 };
 
 /* State of one resolution of the chain. */
