@@ -28,7 +28,8 @@ void retry_rng_seed_auto(struct retry_rng *rng)
 {
 	uint64_t ns = clock_monotonic_ns();
 
-	retry_rng_seed(rng, ns ^ (ns << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)pthread_self());
+	retry_rng_seed(rng,
+	               ns ^ (ns << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)pthread_self());
 }
 
 uint64_t retry_rng_next(struct retry_rng *rng)
