@@ -195,6 +195,81 @@ int aws_error_errno(long status, const char *code)
 	return -EPROTO;
 }
 
+static bool code_in(const char *code, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(code, *list))
+			return true;
+	return false;
+}
+
+enum error_kind aws_error_kind(long status, const char *code)
+{
+	static const char *const conflict[] = {"ResourceConflictException", "PreconditionFailedException",
+	                                       "PreconditionFailed", NULL};
+	static const char *const transient[] = {"TooManyRequestsException",
+	                                        "Throttling",
+	                                        "ThrottlingException",
+	                                        "ThrottledException",
+	                                        "RequestLimitExceeded",
+	                                        "ServiceException",
+	                                        "ResourceNotReadyException",
+	                                        "ServiceUnavailable",
+	                                        "ServiceUnavailableException",
+	                                        "InternalFailure",
+	                                        "RequestTimeout",
+	                                        "RequestTimeoutException",
+	                                        NULL};
+	static const char *const credentials[] = {"ExpiredTokenException",
+	                                          "ExpiredToken",
+	                                          "UnrecognizedClientException",
+	                                          "InvalidClientTokenId",
+	                                          "InvalidSignatureException",
+	                                          "SignatureDoesNotMatch",
+	                                          "MissingAuthenticationTokenException",
+	                                          "IncompleteSignature",
+	                                          NULL};
+
+	if (!code)
+		code = "";
+	if (!strcmp(code, "ResourceNotFoundException"))
+		return ERROR_KIND_NOT_FOUND;
+	if (code_in(code, conflict))
+		return ERROR_KIND_CONFLICT;
+	if (code_in(code, transient))
+		return ERROR_KIND_TRANSIENT;
+	if (code_in(code, credentials))
+		return ERROR_KIND_CREDENTIALS;
+	if (*code)
+		/* a code we know nothing more of: 409/412/429/5xx still say what happened */
+		return status == 409 || status == 412   ? ERROR_KIND_CONFLICT
+		       : status == 429 || status >= 500 ? ERROR_KIND_TRANSIENT
+		                                        : ERROR_KIND_TERMINAL;
+	switch (status) {
+	case 409:
+	case 412:
+		return ERROR_KIND_CONFLICT;
+	case 429:
+		return ERROR_KIND_TRANSIENT;
+	}
+	/* a 404 without ResourceNotFoundException is a wrong endpoint, not a missing function */
+	return status >= 500 ? ERROR_KIND_TRANSIENT : ERROR_KIND_TERMINAL;
+}
+
+enum error_kind aws_transport_kind(int code)
+{
+	switch (code) {
+	case -ECONNREFUSED:
+	case -ECONNRESET:
+	case -ETIMEDOUT:
+	case -EAGAIN:
+		return ERROR_KIND_TRANSIENT;
+	case -ECANCELED:
+		return ERROR_KIND_CANCELED;
+	}
+	return ERROR_KIND_TERMINAL;
+}
+
 /* ---- URL ------------------------------------------------------------------------- */
 
 int aws_request_path(const struct aws_request *req, struct buf *ret_path, struct buf *ret_query)
@@ -522,6 +597,12 @@ static bool sleep_unless_stopped(struct aws_client *c, uint64_t ms)
 	return !atomic_load(&c->stop);
 }
 
+static void kind_set(struct aws_error *aerr, enum error_kind kind)
+{
+	if (aerr)
+		error_set_kind(&aerr->err, kind);
+}
+
 static int get_credentials(struct aws_client *c, struct aws_credentials *ret, struct error *err)
 {
 	if (c->has_static)
@@ -572,6 +653,7 @@ static int http_error(struct aws_client *c, const struct aws_request *req, const
 		error_set(&aerr->err, e, "%s: %s (HTTP %ld)%s%s", req->operation, *code ? code : "error",
 		          resp->status, *message ? ": " : "", message);
 	}
+	error_set_kind(&aerr->err, aws_error_kind(resp->status, code));
 	return e;
 }
 
@@ -598,11 +680,13 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		r = buf_printf(&url, "%s%s%s%s", c->endpoint, path.ptr, query.len ? "?" : "", query.ptr);
 	if (r < 0) {
 		r = aws_error_set(aerr, r, req->operation, "%s: request URL too long", req->operation);
+		kind_set(aerr, ERROR_KIND_TERMINAL);
 		goto out;
 	}
 	r = pool_get(c, &h, &e);
 	if (r < 0) {
 		r = aws_error_set(aerr, r, req->operation, "%s: %s", req->operation, e.msg);
+		kind_set(aerr, ERROR_KIND_TERMINAL);
 		goto out;
 	}
 
@@ -634,12 +718,16 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 			if (attempt == 1)
 				r = aws_error_set(aerr, -ECANCELED, req->operation, "%s: not sent: stopping",
 				                  req->operation);
+			if (attempt == 1)
+				kind_set(aerr, ERROR_KIND_CANCELED);
 			goto out; /* r holds the last attempt's error */
 		}
 		if (ratelimit_acquire(rl, &c->stop) < 0) {
 			if (attempt == 1)
 				r = aws_error_set(aerr, -ECANCELED, req->operation, "%s: not sent: stopping",
 				                  req->operation);
+			if (attempt == 1)
+				kind_set(aerr, ERROR_KIND_CANCELED);
 			goto out;
 		}
 		aws_credentials_release(&creds);
@@ -647,7 +735,9 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		error_clear(&e);
 		r = get_credentials(c, &creds, &e);
 		if (r < 0) {
-			r = aws_error_set(aerr, r, req->operation, "%s: %s", req->operation, e.msg);
+			/* not about this operation: the same for every call */
+			r = aws_error_set(aerr, r, req->operation, "%s", e.msg);
+			kind_set(aerr, ERROR_KIND_CREDENTIALS);
 			goto out;
 		}
 		sp.now = time(NULL);
@@ -656,6 +746,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 			sigv4_result_release(&sig);
 			r = aws_error_set(aerr, r, req->operation, "%s: signing failed: %s", req->operation,
 			                  e.msg);
+			kind_set(aerr, ERROR_KIND_CREDENTIALS);
 			goto out;
 		}
 		send_hdr[n_send++] = (struct http_header){(char *)"X-Amz-Date", sig.amz_date};
@@ -680,6 +771,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		if (tr < 0) {
 			counter_add(c, req->operation, "transport");
 			r = aws_error_set(aerr, tr, req->operation, "%s: %s", req->operation, e.msg);
+			kind_set(aerr, aws_transport_kind(tr));
 			if (aerr)
 				aerr->attempts = attempt;
 			again = retry_decide(&c->retry, attempt, tr, 0, NULL, &rng, &delay);
@@ -693,6 +785,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 					if (r < 0) {
 						r = aws_error_set(aerr, r, req->operation, "%s: %s",
 						                  req->operation, e.msg);
+						kind_set(aerr, ERROR_KIND_TERMINAL);
 						goto out;
 					}
 					r = tr;

@@ -25,6 +25,12 @@
  *      401/403 -EACCES, 400 -EINVAL (CodeStorageExceededException: -ENOSPC),
  *      other 4xx -EPROTO, 5xx -EIO, transport errors as aws/http.h says,
  *      -ECANCELED after aws_client_stop().
+ *    and always the failure's kind in aerr->err.kind (aws_error_kind(),
+ *    aws_transport_kind()): a credential lookup that fails (no source,
+ *    expired, unreachable IMDS, credential_process failing) and a signing
+ *    failure are ERROR_KIND_CREDENTIALS, a stop ERROR_KIND_CANCELED.  Decide
+ *    by kind, not by errno: -ENOENT alone does not mean a missing resource
+ *    (only ERROR_KIND_NOT_FOUND, from ResourceNotFoundException, does).
  *
  * Retried writes: when a write was applied but its answer was lost (reset
  * after the server acted), the retry may come back as 409 (CreateFunction,
@@ -162,6 +168,30 @@ void aws_error_parse(const char *header, const char *body, size_t body_len, char
 
 /* errno for an HTTP error status and AWS code (see above). */
 int aws_error_errno(long status, const char *code);
+
+/*
+ * The kind (util/error.h) of an HTTP error answer, by AWS error code first,
+ * then by status; never by message text:
+ *   ResourceNotFoundException                                   NOT_FOUND
+ *   ResourceConflictException, PreconditionFailed(Exception),
+ *     any other 409 / 412                                       CONFLICT
+ *   TooManyRequestsException, Throttling(Exception), ServiceException,
+ *     ResourceNotReadyException, any other 429 / 5xx            TRANSIENT
+ *   ExpiredToken(Exception), UnrecognizedClientException,
+ *     InvalidClientTokenId, InvalidSignatureException,
+ *     SignatureDoesNotMatch, IncompleteSignature,
+ *     MissingAuthenticationTokenException                       CREDENTIALS
+ *   everything else: AccessDeniedException, 400
+ *     InvalidParameterValueException, CodeStorageExceededException,
+ *     a 404 without ResourceNotFoundException (a wrong endpoint)  TERMINAL
+ */
+enum error_kind aws_error_kind(long status, const char *code);
+/*
+ * The kind of a transport failure (aws/http.h): -ECONNREFUSED, -ECONNRESET,
+ * -ETIMEDOUT TRANSIENT; -ECANCELED CANCELED; anything else (TLS failure,
+ * oversized answer, bad URL) TERMINAL.
+ */
+enum error_kind aws_transport_kind(int code);
 
 /* ---- counters, for metrics: one per (operation, outcome) -------------- */
 

@@ -50,8 +50,19 @@
  * Temporary credentials are cached and refreshed AWS_CREDENTIALS_REFRESH_S
  * seconds before they expire; when a refresh fails the cached ones are used
  * (and the refresh retried after AWS_CREDENTIALS_RETRY_S) until they expire.
- * Expired credentials are never handed out.
+ * Expired credentials are never handed out.  When there are none to fall
+ * back on, a failed lookup is remembered for AWS_CREDENTIALS_FAIL_CACHE_S
+ * seconds: the calls in that window (many functions reconciled at once) get
+ * the same error at once instead of each asking every source again (an
+ * unreachable IMDS costs seconds per lookup).
  * Secrets never appear in error messages or logs.
+ *
+ * Files: credentials.c (provider, environment source, the chain and cache),
+ * credentials_ini.c, credentials_parse.c (time, JSON, STS XML),
+ * credentials_files.c (shared files, profiles), credentials_sts.c,
+ * credentials_process.c, credentials_metadata.c (ECS, IMDS);
+ * credentials_chain.h is what they share, credentials_internal.h the parsers
+ * exposed for tests and fuzzing.
  */
 #ifndef ALIASD_AWS_CREDENTIALS_H
 #define ALIASD_AWS_CREDENTIALS_H
@@ -62,11 +73,12 @@
 #include "aws/sigv4.h" /* struct aws_credentials */
 #include "util/error.h"
 
-#define AWS_CREDENTIALS_REFRESH_S (5 * 60) /* refresh this early */
-#define AWS_CREDENTIALS_RETRY_S   30       /* wait this long after a failed refresh */
-#define AWS_MAX_ROLE_CHAIN        8
-#define AWS_PROCESS_TIMEOUT_S     60
-#define AWS_CREDENTIALS_FILE_MAX  (1024 * 1024) /* bytes of a shared file */
+#define AWS_CREDENTIALS_REFRESH_S    (5 * 60) /* refresh this early */
+#define AWS_CREDENTIALS_RETRY_S      30       /* wait this long after a failed refresh */
+#define AWS_CREDENTIALS_FAIL_CACHE_S 10       /* a failed lookup is the answer for this long */
+#define AWS_MAX_ROLE_CHAIN           8
+#define AWS_PROCESS_TIMEOUT_S        60
+#define AWS_CREDENTIALS_FILE_MAX     (1024 * 1024) /* bytes of a shared file */
 
 struct aws_credentials_provider; /* thread-safe */
 
@@ -103,38 +115,5 @@ int aws_credentials_copy(struct aws_credentials *ret, const struct aws_credentia
  * *ret_region is malloc'ed.
  */
 int aws_region_resolve(const char *profile, char **ret_region, struct error *err);
-
-/* ---- Parsers, exposed for unit tests and fuzzing ---------------------- */
-
-/*
- * The AWS shared-file INI dialect, as botocore reads it: "[section]" headers
- * (inner whitespace of "[profile   x]" collapsed), "key = value" lines, '#'
- * and ';' full-line comments (no inline comments: values are taken whole),
- * keys lower-cased.  An indented line after a key with an empty value opens a
- * nested block ("s3 =\n  key = v", stored as "s3.key"); after a key with a
- * value it continues that value (joined with '\n').  Lines before any
- * section are ignored.  Caps:
- * AWS_CREDENTIALS_FILE_MAX bytes, 4096 entries.  `name` is used in messages.
- */
-struct aws_ini;
-int aws_ini_parse(struct aws_ini **ret, const char *text, size_t len, const char *name, struct error *err);
-/* Value of `key` in `section` (exact section text, e.g. "profile dev"); NULL if absent. Last one wins. */
-const char *aws_ini_get(const struct aws_ini *ini, const char *section, const char *key);
-/* True when the section exists (even empty). */
-int aws_ini_has_section(const struct aws_ini *ini, const char *section);
-void aws_ini_free(struct aws_ini *ini);
-
-/*
- * Credentials JSON as credential_process (Version 1), ECS and IMDS return:
- * AccessKeyId, SecretAccessKey, Token or SessionToken, Expiration (ISO 8601).
- * `need_version` requires "Version": 1.  `source` is copied into ret->source.
- */
-int aws_credentials_parse_json(const char *text, size_t len, int need_version, const char *source,
-                               struct aws_credentials *ret, struct error *err);
-/* STS AssumeRole / AssumeRoleWithWebIdentity XML response (the <Credentials> element). */
-int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *source,
-                                  struct aws_credentials *ret, struct error *err);
-/* "2026-11-27T10:00:00Z", with optional fraction and "+00:00"/"-hh:mm" offset. */
-int aws_time_parse_iso8601(const char *s, time_t *ret);
 
 #endif

@@ -8,17 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/clock.h"
+
 #define NS_PER_S           1000000000.0
 #define THROTTLE_WINDOW_NS 1000000000ull /* at most one decrease per second */
 #define SLEEP_SLICE_NS     50000000ull
 
 uint64_t ratelimit_clock_monotonic(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_monotonic_ns();
 }
 
 int ratelimit_init(struct ratelimit *rl, const struct ratelimit_options *opt)

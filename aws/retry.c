@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/parse.h"
 
 void retry_rng_seed(struct retry_rng *rng, uint64_t seed)
@@ -25,11 +26,10 @@ void retry_rng_seed(struct retry_rng *rng, uint64_t seed)
 
 void retry_rng_seed_auto(struct retry_rng *rng)
 {
-	struct timespec ts;
+	uint64_t ns = clock_monotonic_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	retry_rng_seed(rng, (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ ((uint64_t)getpid() << 16) ^
-	                        (uint64_t)(uintptr_t)pthread_self());
+	retry_rng_seed(rng,
+	               ns ^ (ns << 32) ^ ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)pthread_self());
 }
 
 uint64_t retry_rng_next(struct retry_rng *rng)

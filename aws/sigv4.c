@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "util/codec.h"
+#include "util/secret.h"
 
 void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[65])
 {
@@ -415,8 +416,8 @@ int sigv4_signature(const char *secret, const char *date8, const char *region, c
 	if (r >= 0)
 		codec_hex_encode(ret_hex, a, 32);
 out:
-	OPENSSL_cleanse(a, sizeof(a));
-	OPENSSL_cleanse(b, sizeof(b));
+	secret_wipe(a, sizeof(a));
+	secret_wipe(b, sizeof(b));
 	buf_release_secret(&k);
 	return r;
 }
@@ -473,7 +474,7 @@ int sigv4_sign(const struct sigv4_params *p, const struct aws_credentials *creds
 	ret->authorization = auth;
 	auth = (struct buf)BUF_INIT;
 out:
-	OPENSSL_cleanse(sig, sizeof(sig));
+	secret_wipe(sig, sizeof(sig));
 	buf_release_secret(&canon);
 	buf_release(&signed_h);
 	buf_release(&sts);

@@ -47,7 +47,7 @@ static void usage(FILE *f)
 	        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, ~/.aws/config,\n"
 	        "~/.aws/credentials, AWS_ENDPOINT_URL_LAMBDA, AWS_CA_BUNDLE, AWS_MAX_ATTEMPTS.\n"
 	        "\n"
-	        "Exit status: 0 success, 1 failure, 2 usage error (plan: changes pending).\n",
+	        "Exit status: 0 success, 1 failure, 64 usage error; plan: 2 changes pending.\n",
 	        "help", "explain a command");
 }
 

@@ -38,8 +38,8 @@ static const char usage[] = "usage: aliasd apply [--repo URL|DIR] [--ref REF] [-
                             "SIGTERM / Ctrl-C: the call in flight finishes, nothing new starts; the\n"
                             "next apply finishes the job (no duplicate versions, whatever the moment).\n"
                             "\n"
-                            "Exit status: 0 every function converged, 1 any function failed or any\n"
-                            "manifest has errors, 2 usage error.\n";
+                            "Exit status: 0 every function converged, 1 any function failed (no\n"
+                            "credentials, AWS errors) or any manifest has errors, 64 usage error.\n";
 
 int cmd_apply(int argc, char **argv)
 {

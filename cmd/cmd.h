@@ -3,15 +3,17 @@
  *
  * Each verb lives in its own file cmd/<verb>.c and is called with argv[0] set
  * to the verb's name.  It returns the process exit status: 0 success, 1 the
- * operation failed (errors printed), 2 usage error or, for `plan`, changes
- * pending.  Every verb accepts --help / -h and prints its usage to stdout.
+ * operation failed (errors printed), EXIT_USAGE (64, EX_USAGE of sysexits.h)
+ * a usage error (unknown option, missing or extra argument, bad option
+ * value); `plan` alone also uses 2, for "changes pending".  Every verb
+ * accepts --help / -h and prints its usage to stdout.
  */
 #ifndef ALIASD_CMD_H
 #define ALIASD_CMD_H
 
 #include <stdio.h>
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE 64 /* EX_USAGE */
 
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -131,8 +131,10 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 				cJSON_AddItemToObject(al, r->aliases[k].name, a);
 			}
 		}
-		if (r->status < 0)
+		if (r->status < 0) {
 			cJSON_AddStringToObject(f, "error", r->err.msg);
+			cJSON_AddStringToObject(f, "error_kind", error_kind_name(error_kind_of(&r->err)));
+		}
 		cJSON_AddItemToArray(fns, f);
 	}
 	for (size_t i = 0; set && i < set->errors.len; i++) {
@@ -309,7 +311,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 				if (res[i].status >= 0 && !res[i].changed)
 					printf("%s: in sync\n", res[i].function);
 		}
-		for (size_t i = 0; i < n_valid; i++) {
+		/* plan: one line per failed function, here; apply: in the list at the end */
+		for (size_t i = 0; !apply && i < n_valid; i++) {
 			char line[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
 
 			if (res[i].status < 0)
@@ -330,19 +333,21 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 			printf(", %zu manifest %s", ne, plural(ne, "error", "errors"));
 		}
 		printf(".\n");
+		fflush(stdout);
 		if (apply && (n_failed || n_bad)) {
-			printf("Failed:\n");
+			fprintf(stderr, "Failed:\n");
 			for (size_t i = 0; i < n_valid; i++)
 				if (res[i].status < 0)
-					printf("  %s: %s\n", res[i].function, res[i].err.msg);
+					fprintf(stderr, "  %s: %s\n", res[i].function, res[i].err.msg);
 			for (size_t i = 0; i < set->n_functions; i++)
 				if (set->functions[i].n_errors)
-					printf("  %s: invalid manifest (%s)\n", set->functions[i].name,
-					       set->functions[i].file ? set->functions[i].file : "?");
+					fprintf(stderr, "  %s: invalid manifest (%s)\n",
+					        set->functions[i].name,
+					        set->functions[i].file ? set->functions[i].file : "?");
 			for (size_t i = 0; i < set->n_files; i++)
 				if (set->files[i].broken)
-					printf("  %s: file could not be read completely\n",
-					       set->files[i].path);
+					fprintf(stderr, "  %s: file could not be read completely\n",
+					        set->files[i].path);
 		}
 	}
 	fflush(stdout);

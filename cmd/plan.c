@@ -35,7 +35,8 @@ static const char usage[] = "usage: aliasd plan [--repo URL|DIR] [--ref REF] [--
                             "AWS settings come from the usual AWS_* variables and ~/.aws files.\n"
                             "\n"
                             "Exit status: 0 everything in sync, 2 changes pending, 1 errors (manifest\n"
-                            "errors, or Lambda could not be read), 2 also for a usage error.\n";
+                            "errors, no credentials, or Lambda could not be read), 64 usage error\n"
+                            "(unknown option, missing or extra argument).\n";
 
 int cmd_plan(int argc, char **argv)
 {

@@ -25,7 +25,7 @@ static const char usage[] =
     "SIGUSR1 polls Git and reconciles every function now.\n"
     "\n"
     "Exit status: 0 stopped cleanly (or -n: configuration OK), 1 could not start\n"
-    "(or -n: configuration invalid), 2 usage error.\n";
+    "(or -n: configuration invalid), 64 usage error.\n";
 
 static int check_config(const char *path)
 {

@@ -31,7 +31,7 @@ static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
                             "  -h, --help   this help\n"
                             "\n"
                             "Exit status: 0 the daemon answered, 1 it could not be reached or answered\n"
-                            "with an error, 2 usage error.\n";
+                            "with an error, 64 usage error.\n";
 
 static size_t collect(char *p, size_t sz, size_t n, void *ud)
 {

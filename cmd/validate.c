@@ -46,7 +46,7 @@ static const char usage[] =
     "the same function declared twice.\n"
     "\n"
     "Exit status: 0 no errors, 1 errors found (or the repository could not be\n"
-    "read), 2 usage error.\n";
+    "read), 64 usage error.\n";
 
 static const char *plural(size_t n, const char *one, const char *many)
 {

@@ -35,7 +35,7 @@ static const char usage[] =
     "AWS_ACCESS_KEY_ID, ~/.aws/config, AWS_ENDPOINT_URL_LAMBDA, AWS_MAX_ATTEMPTS...).\n"
     "\n"
     "Exit status: 0 success, 1 failure (function not found, no credentials, AWS\n"
-    "error), 2 usage error.\n";
+    "error), 64 usage error.\n";
 
 /* "RELEASE @COMMIT: description" (also "RELEASE @COMMIT"). */
 struct trace {
@@ -403,7 +403,7 @@ int cmd_versions(int argc, char **argv)
 	if (r == 0)
 		r = lambda_aliases_list(client, fn, NULL, &al, &aerr);
 	if (r < 0) {
-		if (aerr.status == 404)
+		if (error_kind_of(&aerr.err) == ERROR_KIND_NOT_FOUND)
 			fprintf(stderr, "aliasd versions: function '%s' not found in %s%s%s\n", fn,
 			        aws_client_region(client), *aerr.message ? ": " : "", aerr.message);
 		else

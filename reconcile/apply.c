@@ -15,6 +15,7 @@
 #include "manifest/load.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
+#include "util/clock.h"
 
 /* ---- context ---- */
 
@@ -257,6 +258,14 @@ struct run {
 	struct plan_version latest;
 };
 
+/* Say what kind of failure aerr holds (util/error.h); returns code. */
+static int fail_kind(struct aws_error *aerr, enum error_kind kind, int code)
+{
+	if (aerr)
+		error_set_kind(&aerr->err, kind);
+	return code;
+}
+
 static void emit(struct run *run, enum reconcile_event ev, enum plan_step_kind kind, const char *text,
                  const char *detail)
 {
@@ -265,14 +274,6 @@ static void emit(struct run *run, enum reconcile_event ev, enum plan_step_kind k
 	pthread_mutex_lock(&run->ctx->event_lock);
 	run->opt->on_event(run->opt->arg, run->fn->name, ev, kind, text, detail);
 	pthread_mutex_unlock(&run->ctx->event_lock);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Sleep `ms`, in slices, returning early (-ECANCELED) on stop. */
@@ -301,7 +302,7 @@ static unsigned wait_limit(const struct run *run)
  */
 static int wait_latest(struct run *run, struct aws_error *aerr)
 {
-	uint64_t deadline = now_ms() + wait_limit(run);
+	uint64_t deadline = clock_monotonic_ms() + wait_limit(run);
 	unsigned delay = 100;
 	int r;
 
@@ -323,6 +324,7 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 			    f.config.last_update_status_reason ? f.config.last_update_status_reason
 			    : f.config.state_reason            ? f.config.state_reason
 			                                       : "no reason given");
+			fail_kind(aerr, ERROR_KIND_TERMINAL, r);
 			lambda_function_release(&f);
 			run->ours = false;
 			return r;
@@ -340,12 +342,14 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 			return 0;
 		}
 		lambda_function_release(&f);
-		if (now_ms() + delay > deadline)
-			return aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
-			                     "function %s still updating after %u ms", run->fn->name,
-			                     wait_limit(run));
+		if (clock_monotonic_ms() + delay > deadline)
+			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
+			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
+			                               "function %s still updating after %u ms",
+			                               run->fn->name, wait_limit(run)));
 		if ((r = nap(run, delay)) < 0)
-			return aws_error_set(aerr, r, "GetFunction", "stopped");
+			return fail_kind(aerr, ERROR_KIND_CANCELED,
+			                 aws_error_set(aerr, r, "GetFunction", "stopped"));
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
 	}
 }
@@ -357,7 +361,7 @@ static int ensure_fresh(struct run *run, struct aws_error *aerr)
 
 static int wait_version(struct run *run, long version, struct aws_error *aerr)
 {
-	uint64_t deadline = now_ms() + wait_limit(run);
+	uint64_t deadline = clock_monotonic_ms() + wait_limit(run);
 	unsigned delay = 100;
 	char q[32];
 	int r;
@@ -374,16 +378,19 @@ static int wait_version(struct run *run, long version, struct aws_error *aerr)
 		failed = fc.state && !strcmp(fc.state, "Failed");
 		lambda_function_config_release(&fc);
 		if (failed)
-			return aws_error_set(aerr, -EIO, "GetFunctionConfiguration",
-			                     "version %ld of %s failed", version, run->fn->name);
+			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
+			                 aws_error_set(aerr, -EIO, "GetFunctionConfiguration",
+			                               "version %ld of %s failed", version, run->fn->name));
 		if (!pending)
 			return 0;
-		if (now_ms() + delay > deadline)
-			return aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
-			                     "version %ld of %s still pending after %u ms", version,
-			                     run->fn->name, wait_limit(run));
+		if (clock_monotonic_ms() + delay > deadline)
+			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
+			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
+			                               "version %ld of %s still pending after %u ms", version,
+			                               run->fn->name, wait_limit(run)));
 		if ((r = nap(run, delay)) < 0)
-			return aws_error_set(aerr, r, "GetFunctionConfiguration", "stopped");
+			return fail_kind(aerr, ERROR_KIND_CANCELED,
+			                 aws_error_set(aerr, r, "GetFunctionConfiguration", "stopped"));
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
 	}
 }
@@ -552,10 +559,11 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 	diff = plan_config_diff(&run->latest.config, &rel->config);
 	if (strcmp(run->latest.code_sha256, rel->code.sha256) || diff) {
 		run->fresh = false;
-		return aws_error_set(
-		    aerr, -ESTALE, "PublishVersion",
-		    "$LATEST of %s changed under aliasd (code %s%s): not publishing it as %s", run->fn->name,
-		    run->latest.code_sha256, diff ? ", configuration differs" : "", rel->name);
+		r = aws_error_set(aerr, -ESTALE, "PublishVersion",
+		                  "$LATEST of %s changed under aliasd (code %s%s): not publishing it as %s",
+		                  run->fn->name, run->latest.code_sha256,
+		                  diff ? ", configuration differs" : "", rel->name);
+		return fail_kind(aerr, ERROR_KIND_CONFLICT, r);
 	}
 	r = plan_publish_description(&desc, &run->d, (size_t)s->release);
 	if (r < 0) {
@@ -566,6 +574,14 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 	                           desc.ptr, &out, aerr);
 	buf_release(&desc);
 	run->fresh = false;
+	/*
+	 * The CodeSha256 guard: Lambda answers a CodeSha256 that is no longer
+	 * $LATEST's with 400 InvalidParameterValueException.  The request was
+	 * checked against $LATEST just before, so for this call that code means
+	 * the world moved: observe again.  (By code, never by message text.)
+	 */
+	if (r < 0 && aws_error_is(aerr, "InvalidParameterValueException"))
+		return fail_kind(aerr, ERROR_KIND_CONFLICT, r);
 	if (r < 0)
 		return r;
 	r = reconcile_version_from_lambda(&v, &out);
@@ -671,24 +687,23 @@ static int step_run(struct run *run, const struct plan_step *s, char *detail, si
 	return aws_error_set(aerr, -EINVAL, "apply", "unknown step");
 }
 
-/* May observing again and re-planning fix this failure? */
-static bool replannable(int r, const struct aws_error *aerr)
+/*
+ * May observing again and re-planning fix this failure?  By kind only: a
+ * conflict or a lost answer (409, 412, the publish guard), something that
+ * vanished meanwhile (404 ResourceNotFoundException) and a transient failure
+ * left after the client's retries: yes.  Credentials, terminal (denied,
+ * invalid, quota, malformed answers, unspecified) and cancel: no, the
+ * function fails at once.
+ */
+static bool replannable(const struct aws_error *aerr)
 {
-	switch (r) {
-	case -ECANCELED:
-	case -EACCES:
-	case -ENOMEM:
-	case -ENOSPC:
-	case -EPROTO:
-	case -EBADMSG:
-	case -E2BIG:
-		return false;
-	case -EINVAL:
-		/* "CodeSHA256 ... is different from current CodeSHA256 in $LATEST" */
-		return strstr(aerr->err.msg, "CodeSHA256") != NULL ||
-		       strstr(aerr->message, "CodeSHA256") != NULL;
-	default:
+	switch (error_kind_of(&aerr->err)) {
+	case ERROR_KIND_CONFLICT:
+	case ERROR_KIND_NOT_FOUND:
+	case ERROR_KIND_TRANSIENT:
 		return true;
+	default:
+		return false;
 	}
 }
 
@@ -732,13 +747,15 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 	run->ours = false;
 	r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
 	if (r < 0)
-		return replannable(r, aerr) ? 1 : r;
+		return replannable(aerr) ? 1 : r;
 	if ((r = result_aliases_observed(run->res, &run->o)) < 0)
 		return aws_error_set(aerr, r, "observe", "out of memory");
 	r = plan_build(&run->p, &run->d, &run->o, &perr);
 	if (r < 0) {
+		/* a manifest that cannot be planned (a pinned version that does not exist) */
 		aws_error_clear(aerr);
 		aerr->err = perr;
+		error_set_kind(&aerr->err, ERROR_KIND_TERMINAL);
 		return r;
 	}
 	if (!run->res->planned && (r = record_planned(run)) < 0)
@@ -753,14 +770,15 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 		struct buf text = BUF_INIT;
 
 		if (run->ctx->stopped)
-			return aws_error_set(aerr, -ECANCELED, "apply", "stopped");
+			return fail_kind(aerr, ERROR_KIND_CANCELED,
+			                 aws_error_set(aerr, -ECANCELED, "apply", "stopped"));
 		/* describe before running: versions are still "new" for publish */
 		plan_step_describe(&text, &run->p, s, &run->d, &run->o);
 		r = step_run(run, s, detail, sizeof(detail), aerr);
 		if (r < 0) {
 			emit(run, RECONCILE_EVENT_FAILED, s->kind, text.ptr, aerr->err.msg);
 			buf_release(&text);
-			return replannable(r, aerr) ? 1 : r;
+			return replannable(aerr) ? 1 : r;
 		}
 		if (plan_step_is_write(s->kind)) {
 			run->res->writes++;
@@ -826,19 +844,26 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
 		goto out;
 	}
 	r = reconcile_desired_from_manifest(&run.d, fn, opt->revision, &ret->err);
-	if (r < 0)
+	if (r < 0) {
+		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
+	}
 	r = function_region(fn, region, sizeof(region));
 	if (r < 0) {
 		error_set(&ret->err, r, "function %s: cannot read the region of its ARN", fn->name);
+		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
 	}
 	r = reconcile_ctx_client(ctx, region[0] ? region : NULL, &run.c, &ret->err);
-	if (r < 0)
+	if (r < 0) {
+		if (error_kind_of(&ret->err) == ERROR_KIND_UNSPECIFIED)
+			error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
+	}
 	for (unsigned pass = 0; pass < passes; pass++) {
 		if (ctx->stopped) {
 			r = error_set(&ret->err, -ECANCELED, "stopped");
+			error_set_kind(&ret->err, ERROR_KIND_CANCELED);
 			goto out;
 		}
 		if (pass > 0)
@@ -851,6 +876,7 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
 		/* a conflict: give the other writer (or Lambda) a moment */
 		if (pass + 1 < passes && nap(&run, 100u << (pass < 4 ? pass : 4)) < 0) {
 			r = error_set(&ret->err, -ECANCELED, "stopped");
+			error_set_kind(&ret->err, ERROR_KIND_CANCELED);
 			goto out;
 		}
 	}
@@ -867,6 +893,8 @@ out:
 	ret->status = r < 0 ? r : 0;
 	if (r < 0 && ret->err.code == 0)
 		ret->err.code = r;
+	if (r < 0 && error_kind_of(&ret->err) == ERROR_KIND_UNSPECIFIED)
+		ret->err.kind = ERROR_KIND_TERMINAL; /* nobody said: retrying will not help */
 	plan_release(&run.p);
 	plan_observed_free(&run.o);
 	plan_desired_free(&run.d);

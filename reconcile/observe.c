@@ -82,12 +82,16 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
 	struct lambda_config_list versions = {0};
 	struct lambda_alias_list aliases = {0};
 	struct plan_observed o = {0};
+	struct aws_error local = AWS_ERROR_INIT;
 	bool have_latest = false;
 	int r;
 
+	if (!err)
+		err = &local;
 	r = lambda_versions_list(c, function, &versions, err);
-	if (r == -ENOENT) {
-		/* no function: nothing else to read */
+	if (r < 0 && err && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		/* no function (ResourceNotFoundException, nothing else): nothing else to read */
+		aws_error_clear(err);
 		memset(ret, 0, sizeof(*ret));
 		return 0;
 	}

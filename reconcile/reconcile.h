@@ -20,13 +20,24 @@
  * it fails with 412 and the re-plan finds the version.)  A kill at any
  * instruction leaves a state the next run finishes.
  *
- * Failures: a conflict (409 update in progress / exists, 412 stale
- * RevisionId, 400 CodeSHA256 mismatch, aliasd's own $LATEST check), a 404,
- * a transport error or a 429/5xx left after the client's retries: observe
- * again and re-plan (at most max_passes passes, short backoff between).
- * Denied (403), other 400s, the code storage quota, malformed answers, a
- * failed update of aliasd's own, or a manifest that cannot be planned (a
- * `version:` pin that is not published): that function fails at once.
+ * Failures are decided by their kind (util/error.h, set by aws/client.h
+ * from the AWS error code and HTTP status, never from message text):
+ *  - CONFLICT (409 update in progress / exists, 412 stale RevisionId, a
+ *    PublishVersion whose CodeSha256 guard Lambda rejected with 400
+ *    InvalidParameterValueException, aliasd's own $LATEST check; also what a
+ *    lost answer turns into), NOT_FOUND met while applying (something
+ *    vanished meanwhile) and TRANSIENT (a transport error, a 429/5xx left
+ *    after the client's retries, a wait that timed out): observe again and
+ *    re-plan (at most max_passes passes, short backoff between);
+ *  - CREDENTIALS (no credentials, a source that failed or expired, signing)
+ *    and TERMINAL (denied, other 400s, the code storage quota, malformed
+ *    answers, a failed update of aliasd's own, a manifest that cannot be
+ *    planned such as a `version:` pin that is not published) and anything
+ *    UNSPECIFIED: that function fails at once, no further pass, no retry of
+ *    the write;
+ *  - CANCELED: stopped.
+ * A missing function is recognised only from ResourceNotFoundException
+ * (ERROR_KIND_NOT_FOUND) on the version list, never from an errno alone.
  *
  * Waits: GetFunction ~100 ms then doubling to 1 s apart while $LATEST is
  * Pending/InProgress, GetFunctionConfiguration likewise for a new version;
@@ -131,7 +142,10 @@ struct reconcile_result {
 	char *function;                      /* manifest name (owned) */
 	char *region;                        /* manifest region or NULL (owned) */
 	int status;                          /* 0 converged (dry-run: planned), else negative errno */
-	struct error err;                    /* when status < 0 */
+	struct error err;                    /* when status < 0; err.kind says what kind of failure
+	                                        (never UNSPECIFIED: TERMINAL when nothing more is
+	                                        known), so callers retry TRANSIENT/CONFLICT ones and
+	                                        not the others */
 	bool changed;                        /* dry-run: steps pending; apply: a write succeeded */
 	unsigned writes;                     /* write calls that succeeded (apply) */
 	unsigned passes;                     /* observe+plan rounds */
@@ -161,7 +175,9 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
 /*
  * Observe `function` through `c`: $LATEST and every version
  * (ListVersionsByFunction, all pages) and every alias (ListAliases, all
- * pages).  A missing function is success with ret->exists = false.
+ * pages).  A missing function (ResourceNotFoundException, and only that) is
+ * success with ret->exists = false; any other failure keeps its kind in
+ * err->err.kind (err may be NULL).
  * State/LastUpdateStatus are not in the list: ret->state is ACTIVE and
  * ret->last_update SUCCESSFUL; apply reads GetFunction before any $LATEST write.
  */

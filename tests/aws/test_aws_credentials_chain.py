@@ -65,8 +65,10 @@ def test_nothing_found_lists_every_source(build_dir, tmp_path):
     for needle in ("environment: AWS_ACCESS_KEY_ID not set", "web-identity:", "profile default: not found",
                    "ecs:", "imds: disabled"):
         assert needle in msg, msg
-    # in the order the SDK tries them
-    assert msg.index("environment") < msg.index("web-identity") < msg.index("profile") < msg.index("ecs") < msg.index("imds")
+    # what to do first, then what was tried, in the order the SDK tries them
+    assert msg.startswith("no AWS credentials found: set AWS_PROFILE"), msg
+    tried = msg[msg.index("(tried "):]
+    assert tried.index("environment") < tried.index("web-identity") < tried.index("profile") < tried.index("ecs") < tried.index("imds")
 
 
 def test_failure_of_last_source_keeps_the_list(build_dir, tmp_path):
@@ -240,3 +242,20 @@ def test_sts_region_and_default_endpoint_from_profile(build_dir, tmp_path):
         assert rc == 0, raw
         assert "/ca-central-1/sts/aws4_request" in sts.calls[0]["headers"]["authorization"]
         assert sts.calls[0]["headers"]["host"] == f"127.0.0.1:{sts.port}"
+
+
+def test_failed_lookup_is_remembered_briefly(build_dir, tmp_path):
+    """Many calls at once after a failure get the same error without asking every source
+    again (an unreachable IMDS costs seconds each); after AWS_CREDENTIALS_FAIL_CACHE_S (10 s)
+    the chain is tried again."""
+    with FakeIMDS(role="") as imds:
+        env = clean_env(tmp_path, AWS_EC2_METADATA_DISABLED=None, AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
+        rc, lines, raw = run_dump(build_dir, env, "--at", "0,1,5,9")
+        assert rc == 1 and len(lines) == 4, raw
+        assert all(l["status"] == "error" and "imds: no IAM role" in l["msg"] for l in lines), raw
+        assert len({l["msg"] for l in lines}) == 1
+        first = len(imds.calls)
+        assert first > 0
+        rc, lines, raw = run_dump(build_dir, env, "--at", "0,10")
+        assert rc == 1 and len(lines) == 2, raw
+        assert len(imds.calls) == 3 * first  # this process asked twice: at 0 and at 10

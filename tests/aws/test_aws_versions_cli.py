@@ -152,6 +152,8 @@ def test_no_credentials(big, aliasd_bin, tmp_path):
     err = p.stderr.strip().splitlines()
     assert len(err) == 1, p.stderr
     assert "environment" in err[0] and "credentials" in err[0].lower()
+    # a credential lookup that finds nothing is not a missing function
+    assert "no AWS credentials found" in err[0] and "function 'orders' not found" not in err[0], err[0]
     # a wrong secret: one line, the signature is named, nothing secret printed
     env = env_for(big, tmp_path, AWS_SECRET_ACCESS_KEY="not-the-secret", AWS_MAX_ATTEMPTS=5)
     p = run(aliasd_bin, ["orders"], env)
@@ -177,7 +179,7 @@ def test_no_region(big, aliasd_bin, tmp_path):
 def test_usage_errors(aliasd_bin, args, tmp_path):
     p = subprocess.run([aliasd_bin, "versions"] + args, capture_output=True, text=True, timeout=30,
                        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)})
-    assert p.returncode == 2, (args, p.stderr)
+    assert p.returncode == 64, (args, p.stderr)
     assert p.stdout == ""
     assert len(p.stderr.strip().splitlines()) == 1 and "--help" in p.stderr
 

@@ -47,7 +47,7 @@ def test_check_reports_every_error(aliasd_bin, tmp_path):
                                   ["status", "--bogus"]])
 def test_usage_errors(aliasd_bin, args):
     r = run(aliasd_bin, *args)
-    assert r.returncode == 2, r.stderr
+    assert r.returncode == 64, r.stderr
     assert "--help" in r.stderr
 
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aws/credentials.h"
+#include "aws/credentials_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

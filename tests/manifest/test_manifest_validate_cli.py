@@ -46,14 +46,14 @@ def test_help_explains_everything(aliasd_bin):
 
 def test_usage_errors(aliasd_bin, tmp_path):
     p = run(aliasd_bin, "--bogus")
-    assert p.returncode == 2
+    assert p.returncode == 64
     assert "unknown option '--bogus'" in p.stderr
     p = run(aliasd_bin, "a", "b")
-    assert p.returncode == 2
+    assert p.returncode == 64
     p = run(aliasd_bin, "--path")
-    assert p.returncode == 2 and "--path needs a value" in p.stderr
+    assert p.returncode == 64 and "--path needs a value" in p.stderr
     p = run(aliasd_bin, str(tmp_path), "--repo", str(tmp_path))
-    assert p.returncode == 2
+    assert p.returncode == 64
 
 
 def test_ok_summary_and_default_dir(aliasd_bin, tmp_path):

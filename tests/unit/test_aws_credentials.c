@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aws/credentials.h"
+#include "aws/credentials_internal.h"
 #include "tests/unit/harness.h"
 
 static struct aws_ini *parse(const char *text, int *ret_r, struct error *err)
