@@ -81,7 +81,8 @@ def manifest_keys(root):
     return sorted(names)
 
 
-ENV_RE = re.compile(r'\b(?:secure_getenv|getenv|env|env_[a-z0-9_]+)\(\s*"([A-Z][A-Z0-9_]+)"')
+# getenv and the modules' own wrappers (cred_env, env_flag, ...)
+ENV_RE = re.compile(r'\b(?:secure_getenv|getenv|[a-z0-9_]*env[a-z0-9_]*)\(\s*"([A-Z][A-Z0-9_]+)"')
 
 
 def env_vars(root):
