@@ -11,6 +11,7 @@
 
 #include "aws/client.h"
 #include "aws/lambda.h"
+#include "aws/lambda_wire.h"
 
 static void roundtrip_config(const struct lambda_function_config *c)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "aws/lambda.h"
+#include "aws/lambda_wire.h"
 #include "tests/unit/harness.h"
 
 static const char full_config[] =
