@@ -58,6 +58,17 @@ static int set_body(struct aws_request *req, const struct buf *body, int built, 
 	return 0;
 }
 
+/* Attach a streamed body: `built` is what its builder returned, `e` what it said on failure. */
+static int set_stream(struct aws_request *req, const struct lambda_body_stream *s, int built,
+                      const struct error *e, struct aws_error *aerr)
+{
+	if (built < 0)
+		return parse_failed(aerr, req->operation, e);
+	req->body_reader = &s->reader;
+	req->body_sha256_hex = s->sha256_hex;
+	return 0;
+}
+
 /* An answer parser: fills *ret, a struct of the operation's answer type. */
 typedef int answer_parse_fn(const char *op, const char *json, size_t len, void *ret, struct error *e);
 
@@ -140,7 +151,7 @@ int lambda_function_config_get(struct aws_client *c, const char *fn, const char 
 int lambda_function_create(struct aws_client *c, const struct lambda_create_input *in,
                            struct lambda_function_config *ret, struct aws_error *err)
 {
-	struct buf body = BUF_INIT; /* environment values: wiped */
+	struct lambda_body_stream body = {.head = BUF_INIT, .tail = BUF_INIT}; /* wiped on release */
 	struct error e = ERROR_INIT;
 	struct aws_request req = {
 	    .operation = "CreateFunction",
@@ -151,17 +162,17 @@ int lambda_function_create(struct aws_client *c, const struct lambda_create_inpu
 	};
 	int r;
 
-	r = set_body(&req, &body, lambda_create_body(&body, in, &e), &e, err);
+	r = set_stream(&req, &body, lambda_create_body_stream(&body, in, &e), &e, err);
 	if (r >= 0)
 		r = call(c, &req, answer_config, ret, err);
-	buf_release_secret(&body);
+	lambda_body_stream_release(&body);
 	return r;
 }
 
 int lambda_function_code_update(struct aws_client *c, const char *fn, const struct lambda_code_input *in,
                                 struct lambda_function_config *ret, struct aws_error *err)
 {
-	struct buf body = BUF_INIT;
+	struct lambda_body_stream body = {.head = BUF_INIT, .tail = BUF_INIT};
 	struct error e = ERROR_INIT;
 	struct aws_request req = {
 	    .operation = "UpdateFunctionCode",
@@ -173,10 +184,10 @@ int lambda_function_code_update(struct aws_client *c, const char *fn, const stru
 	int r = need_function(err, req.operation, fn);
 
 	if (r >= 0)
-		r = set_body(&req, &body, lambda_code_body(&body, in, &e), &e, err);
+		r = set_stream(&req, &body, lambda_code_body_stream(&body, in, &e), &e, err);
 	if (r >= 0)
 		r = call(c, &req, answer_config, ret, err);
-	buf_release(&body);
+	lambda_body_stream_release(&body);
 	return r;
 }
 

@@ -64,72 +64,65 @@ static void jb_arr_str(struct jb *b, cJSON *arr, const char *val)
 	}
 }
 
-/* Print `root` (deleted here) into out. */
-static int jb_finish(struct jb *b, cJSON *root, struct buf *out, struct error *err)
+/* Print `root` (deleted here) into a malloc'ed string; NULL on out of memory. */
+static char *jb_print(struct jb *b, cJSON *root)
 {
-	char *s = NULL;
-	int r = 0;
+	char *s = root && !b->oom ? cJSON_PrintUnformatted(root) : NULL;
 
-	if (!root || b->oom) {
-		r = error_set(err, -ENOMEM, "out of memory building a request");
-		goto out;
-	}
-	s = cJSON_PrintUnformatted(root);
-	if (!s) {
-		r = error_set(err, -ENOMEM, "out of memory building a request");
-		goto out;
-	}
-	r = buf_puts(out, s);
-	if (r < 0)
-		error_set(err, r, "request body too large");
-out:
+	cJSON_Delete(root);
+	return s;
+}
+
+static void free_printed(char *s)
+{
 	if (s) {
 		OPENSSL_cleanse(s, strlen(s)); /* may hold environment secrets */
 		free(s);
 	}
-	cJSON_Delete(root);
+}
+
+/* Print `root` (deleted here) into out. */
+static int jb_finish(struct jb *b, cJSON *root, struct buf *out, struct error *err)
+{
+	char *s = jb_print(b, root);
+	int r;
+
+	if (!s)
+		return error_set(err, -ENOMEM, "out of memory building a request");
+	r = buf_puts(out, s);
+	if (r < 0)
+		error_set(err, r, "request body too large");
+	free_printed(s);
 	return r;
 }
 
-static int base64_encode(const void *data, size_t len, char **ret, struct error *err)
-{
-	size_t outlen;
-	char *s;
-
-	if (len > LAMBDA_MAX_ZIP_BYTES)
-		return error_set(err, -E2BIG, "zip file of %zu bytes is over the %u byte direct-upload limit",
-		                 len, LAMBDA_MAX_ZIP_BYTES);
-	outlen = 4 * ((len + 2) / 3) + 1;
-	s = malloc(outlen);
-	if (!s)
-		return error_set(err, -ENOMEM, "out of memory encoding the zip file");
-	EVP_EncodeBlock((unsigned char *)s, data, (int)len);
-	*ret = s;
-	return 0;
-}
+/*
+ * Where the zip file goes: a raw JSON item printed as `"<0x01>"`.  cJSON
+ * escapes a 0x01 byte in every string and key ("\u0001"), so the one raw
+ * 0x01 in the printed body is this placeholder's.
+ */
+#define ZIP_MARK     '\x01'
+#define ZIP_MARK_RAW "\"\x01\""
 
 static int code_sources(const struct lambda_code *code)
 {
 	return (code->zip != NULL) + (code->s3_bucket || code->s3_key) + (code->image_uri != NULL);
 }
 
-/* Adds the code fields to obj. */
+/* Adds the code fields to obj; a zip file as the placeholder. */
 static int add_code(struct jb *b, cJSON *obj, const struct lambda_code *code, struct error *err)
 {
-	char *zip = NULL;
-	int r;
-
 	if (code_sources(code) != 1)
 		return error_set(err, -EINVAL,
 		                 "code: exactly one of zip file, S3 object or image URI is required");
 	if ((code->s3_bucket || code->s3_key) && !(code->s3_bucket && code->s3_key))
 		return error_set(err, -EINVAL, "code: S3 needs both bucket and key");
 	if (code->zip) {
-		r = base64_encode(code->zip, code->zip_len, &zip, err);
-		if (r < 0)
-			return r;
-		jb_str(b, obj, "ZipFile", zip);
-		free(zip);
+		if (code->zip_len > LAMBDA_MAX_ZIP_BYTES)
+			return error_set(err, -E2BIG,
+			                 "zip file of %zu bytes is over the %u byte direct-upload limit",
+			                 code->zip_len, LAMBDA_MAX_ZIP_BYTES);
+		jb_add(b, obj, "ZipFile", cJSON_CreateRaw(ZIP_MARK_RAW));
 	}
 	jb_str(b, obj, "S3Bucket", code->s3_bucket);
 	jb_str(b, obj, "S3Key", code->s3_key);
@@ -170,9 +163,9 @@ static void add_config(struct jb *b, cJSON *obj, const struct lambda_config_inpu
 	}
 }
 
-int lambda_create_body(struct buf *out, const struct lambda_create_input *in, struct error *err)
+/* The CreateFunction tree, zip file as the placeholder. */
+static int create_tree(struct jb *b, const struct lambda_create_input *in, cJSON **ret, struct error *err)
 {
-	struct jb b = {false};
 	cJSON *root;
 	int r;
 
@@ -181,45 +174,235 @@ int lambda_create_body(struct buf *out, const struct lambda_create_input *in, st
 	if (!in->config.role)
 		return error_set(err, -EINVAL, "CreateFunction: a role is required");
 	root = cJSON_CreateObject();
-	jb_str(&b, root, "FunctionName", in->function_name);
-	add_config(&b, root, &in->config);
+	jb_str(b, root, "FunctionName", in->function_name);
+	add_config(b, root, &in->config);
 	if (root) {
-		cJSON *code = jb_add(&b, root, "Code", cJSON_CreateObject());
+		cJSON *code = jb_add(b, root, "Code", cJSON_CreateObject());
 
 		if (code) {
-			r = add_code(&b, code, &in->code, err);
+			r = add_code(b, code, &in->code, err);
 			if (r < 0) {
 				cJSON_Delete(root);
 				return error_prefix(err, "CreateFunction");
 			}
 		}
 	}
-	jb_str(&b, root, "PackageType", in->package_type);
+	jb_str(b, root, "PackageType", in->package_type);
 	if (in->architecture) {
-		cJSON *a = jb_add(&b, root, "Architectures", cJSON_CreateArray());
+		cJSON *a = jb_add(b, root, "Architectures", cJSON_CreateArray());
 
-		jb_arr_str(&b, a, in->architecture);
+		jb_arr_str(b, a, in->architecture);
 	}
-	jb_bool(&b, root, "Publish", in->publish);
-	return jb_finish(&b, root, out, err);
+	jb_bool(b, root, "Publish", in->publish);
+	*ret = root;
+	return 0;
 }
 
-int lambda_code_body(struct buf *out, const struct lambda_code_input *in, struct error *err)
+/* The UpdateFunctionCode tree, zip file as the placeholder. */
+static int code_tree(struct jb *b, const struct lambda_code_input *in, cJSON **ret, struct error *err)
 {
-	struct jb b = {false};
 	cJSON *root = cJSON_CreateObject();
 	int r;
 
 	if (root) {
-		r = add_code(&b, root, &in->code, err);
+		r = add_code(b, root, &in->code, err);
 		if (r < 0) {
 			cJSON_Delete(root);
 			return error_prefix(err, "UpdateFunctionCode");
 		}
 	}
-	jb_str(&b, root, "RevisionId", in->revision_id);
-	jb_bool(&b, root, "Publish", in->publish);
-	return jb_finish(&b, root, out, err);
+	jb_str(b, root, "RevisionId", in->revision_id);
+	jb_bool(b, root, "Publish", in->publish);
+	*ret = root;
+	return 0;
+}
+
+/* ---- streamed bodies --------------------------------------------------------- */
+
+#define B64_IN_CHUNK (3 * 1024) /* zip bytes encoded at a time */
+#define SHA_CHUNK    (64 * 1024)
+
+size_t lambda_body_stream_read(struct lambda_body_stream *s, char *out, size_t n)
+{
+	unsigned char enc[B64_IN_CHUNK / 3 * 4 + 1];
+	size_t done = 0;
+
+	while (done < n) {
+		size_t pos = s->pos, k;
+
+		if (pos < s->head.len) {
+			k = s->head.len - pos;
+			k = k < n - done ? k : n - done;
+			memcpy(out + done, s->head.ptr + pos, k);
+		} else if (pos - s->head.len < s->b64_len) {
+			size_t off = pos - s->head.len, start = off / 4 * 3, skip = off % 4;
+			size_t in_len = s->zip_len - start < B64_IN_CHUNK ? s->zip_len - start : B64_IN_CHUNK;
+			size_t enc_len = (size_t)EVP_EncodeBlock(enc, s->zip + start, (int)in_len);
+
+			k = enc_len - skip < n - done ? enc_len - skip : n - done;
+			memcpy(out + done, enc + skip, k);
+		} else if (pos - s->head.len - s->b64_len < s->tail.len) {
+			size_t off = pos - s->head.len - s->b64_len;
+
+			k = s->tail.len - off;
+			k = k < n - done ? k : n - done;
+			memcpy(out + done, s->tail.ptr + off, k);
+		} else {
+			break;
+		}
+		s->pos += k;
+		done += k;
+	}
+	return done;
+}
+
+static long stream_read(void *ctx, char *buf, size_t n)
+{
+	return (long)lambda_body_stream_read(ctx, buf, n);
+}
+
+static int stream_rewind(void *ctx)
+{
+	struct lambda_body_stream *s = ctx;
+
+	s->pos = 0;
+	return 0;
+}
+
+void lambda_body_stream_release(struct lambda_body_stream *s)
+{
+	if (!s)
+		return;
+	buf_release_secret(&s->head);
+	buf_release_secret(&s->tail);
+	memset(s, 0, sizeof(*s));
+	s->head = (struct buf)BUF_INIT;
+	s->tail = (struct buf)BUF_INIT;
+}
+
+/* Split the printed `root` (deleted here) at the placeholder; then hash the whole body. */
+static int stream_finish(struct jb *b, cJSON *root, const struct lambda_code *code, const char *op,
+                         struct lambda_body_stream *s, struct error *err)
+{
+	struct lambda_body_stream st = {.head = BUF_INIT, .tail = BUF_INIT};
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	char *printed = jb_print(b, root), *mark;
+	char *chunk = NULL;
+	size_t got;
+	int r;
+
+	buf_mark_secret(&st.head);
+	buf_mark_secret(&st.tail);
+	if (!printed)
+		goto oom;
+	mark = code->zip ? strchr(printed, ZIP_MARK) : NULL;
+	if (code->zip && !mark) {
+		r = error_set(err, -EBADMSG, "%s: the zip file's place is missing from the body", op);
+		goto out;
+	}
+	r = buf_put(&st.head, printed, mark ? (size_t)(mark - printed) : strlen(printed));
+	if (r >= 0 && mark)
+		r = buf_puts(&st.tail, mark + 1);
+	if (r < 0)
+		goto oom;
+	if (code->zip) {
+		st.zip = code->zip;
+		st.zip_len = code->zip_len;
+		st.b64_len = (code->zip_len + 2) / 3 * 4;
+	}
+	st.len = st.head.len + st.b64_len + st.tail.len;
+
+	ctx = EVP_MD_CTX_new();
+	chunk = malloc(SHA_CHUNK);
+	if (!ctx || !chunk || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto oom;
+	while ((got = lambda_body_stream_read(&st, chunk, SHA_CHUNK)) > 0)
+		if (EVP_DigestUpdate(ctx, chunk, got) != 1)
+			goto oom;
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto oom;
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(st.sha256_hex + 2 * i, 3, "%02x", md[i]);
+	st.pos = 0;
+	*s = st;
+	s->reader = (struct http_body_reader){s->len, stream_read, stream_rewind, s};
+	st = (struct lambda_body_stream){.head = BUF_INIT, .tail = BUF_INIT};
+	r = 0;
+	goto out;
+oom:
+	r = error_set(err, -ENOMEM, "%s: out of memory building a request", op);
+out:
+	if (chunk) {
+		OPENSSL_cleanse(chunk, SHA_CHUNK);
+		free(chunk);
+	}
+	EVP_MD_CTX_free(ctx);
+	free_printed(printed);
+	lambda_body_stream_release(&st);
+	return r;
+}
+
+int lambda_create_body_stream(struct lambda_body_stream *ret, const struct lambda_create_input *in,
+                              struct error *err)
+{
+	struct jb b = {false};
+	cJSON *root = NULL;
+	int r = create_tree(&b, in, &root, err);
+
+	return r < 0 ? r : stream_finish(&b, root, &in->code, "CreateFunction", ret, err);
+}
+
+int lambda_code_body_stream(struct lambda_body_stream *ret, const struct lambda_code_input *in,
+                            struct error *err)
+{
+	struct jb b = {false};
+	cJSON *root = NULL;
+	int r = code_tree(&b, in, &root, err);
+
+	return r < 0 ? r : stream_finish(&b, root, &in->code, "UpdateFunctionCode", ret, err);
+}
+
+/* The whole body of a stream, appended to out. */
+static int stream_drain(struct lambda_body_stream *s, struct buf *out, struct error *err)
+{
+	size_t start = out->len, got;
+	int r;
+
+	r = buf_grow(out, s->len);
+	while (r >= 0 && (got = lambda_body_stream_read(s, out->ptr + out->len, s->len - (out->len - start))))
+		out->len += got;
+	if (r >= 0 && out->len - start != s->len)
+		r = -EBADMSG;
+	if (r < 0) {
+		buf_truncate(out, start);
+		return error_set(err, r, "request body too large");
+	}
+	out->ptr[out->len] = '\0';
+	return 0;
+}
+
+int lambda_create_body(struct buf *out, const struct lambda_create_input *in, struct error *err)
+{
+	struct lambda_body_stream s = {.head = BUF_INIT, .tail = BUF_INIT};
+	int r = lambda_create_body_stream(&s, in, err);
+
+	if (r >= 0)
+		r = stream_drain(&s, out, err);
+	lambda_body_stream_release(&s);
+	return r;
+}
+
+int lambda_code_body(struct buf *out, const struct lambda_code_input *in, struct error *err)
+{
+	struct lambda_body_stream s = {.head = BUF_INIT, .tail = BUF_INIT};
+	int r = lambda_code_body_stream(&s, in, err);
+
+	if (r >= 0)
+		r = stream_drain(&s, out, err);
+	lambda_body_stream_release(&s);
+	return r;
 }
 
 int lambda_config_body(struct buf *out, const struct lambda_config_input *in, struct error *err)
