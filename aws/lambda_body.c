@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
+
 /* ---- builders --------------------------------------------------------------- */
 
 /* A builder that remembers whether any allocation failed. */
@@ -323,8 +325,7 @@ static int stream_finish(struct jb *b, cJSON *root, const struct lambda_code *co
 			goto oom;
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
 		goto oom;
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(st.sha256_hex + 2 * i, 3, "%02x", md[i]);
+	codec_hex_encode(st.sha256_hex, md, mdlen);
 	st.pos = 0;
 	*s = st;
 	s->reader = (struct http_body_reader){s->len, stream_read, stream_rewind, s};
