@@ -702,6 +702,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		    .n_headers = 1,
 		    .payload = req->body,
 		    .payload_len = req->body ? req->body_len : 0,
+		    .payload_sha256_hex = req->body_reader ? req->body_sha256_hex : NULL,
 		    .region = c->region,
 		    .service = "lambda",
 		    .double_encode_path = true,
@@ -754,7 +755,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		if (creds.session_token)
 			send_hdr[n_send++] =
 			    (struct http_header){(char *)"X-Amz-Security-Token", creds.session_token};
-		if (req->body)
+		if (req->body || req->body_reader)
 			send_hdr[n_send++] =
 			    (struct http_header){(char *)"Content-Type", (char *)"application/json"};
 		send_hdr[n_send++] =
@@ -765,6 +766,7 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		hr.n_headers = n_send;
 		hr.body = req->body;
 		hr.body_len = req->body ? req->body_len : 0;
+		hr.body_reader = req->body_reader;
 		error_clear(&e);
 		tr = http_client_send(h, &hr, &resp, &e);
 		sigv4_result_release(&sig);

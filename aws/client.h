@@ -138,6 +138,9 @@ struct aws_request {
 	size_t n_query;
 	const char *body; /* JSON, NULL = none */
 	size_t body_len;
+	/* Instead of body: JSON produced while sending (aws/http.h) and the hex SHA-256 of all of it. */
+	const struct http_body_reader *body_reader;
+	const char *body_sha256_hex;
 	enum aws_quota quota;
 };
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +35,9 @@ struct transfer {
 	size_t n_headers, header_bytes;
 	size_t max_body;
 	bool too_big, headers_too_big, oom;
+	const struct http_body_reader *reader; /* streamed request body, or NULL */
+	size_t sent;                           /* bytes of it handed to libcurl */
+	int reader_error;                      /* what the reader said when it failed */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -223,6 +227,43 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *userdata)
 	return n;
 }
 
+/* libcurl wants more of the request body: from the reader, never past its length. */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct transfer *t = userdata;
+	size_t n = size * nitems, left = t->reader->len - t->sent;
+	long got;
+
+	if (n > left)
+		n = left;
+	if (!n)
+		return 0;
+	got = t->reader->read(t->reader->ctx, buf, n);
+	if (got < 0 || (size_t)got > n || (got == 0 && left)) {
+		t->reader_error = got < 0 ? (int)got : -EPIPE;
+		return CURL_READFUNC_ABORT;
+	}
+	t->sent += (size_t)got;
+	return (size_t)got;
+}
+
+/* libcurl must send the body again (a redirect, an auth round): only from the start. */
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+	struct transfer *t = userdata;
+	int r;
+
+	if (offset != 0 || origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	r = t->reader->rewind(t->reader->ctx);
+	if (r < 0) {
+		t->reader_error = r;
+		return CURL_SEEKFUNC_FAIL;
+	}
+	t->sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
 static int map_curl_error(CURLcode cc, const struct transfer *t, const char *errbuf, const char *url,
                           struct error *err)
 {
@@ -233,6 +274,9 @@ static int map_curl_error(CURLcode cc, const struct transfer *t, const char *err
 		return error_set(err, -E2BIG, "http: response from %s over the size cap", url);
 	if (t->oom)
 		return error_set(err, -ENOMEM, "http: out of memory");
+	if (t->reader_error)
+		return error_set(err, -EIO, "http: %s: reading the request body: %s", url,
+		                 strerror(-t->reader_error));
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -300,6 +344,16 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 			return error_set(err, -EINVAL, "http: bad method");
 	if (req->body_len && !req->body)
 		return error_set(err, -EINVAL, "http: body_len without body");
+	if (req->body_reader &&
+	    (req->body || req->body_len || !req->body_reader->read || !req->body_reader->rewind))
+		return error_set(err, -EINVAL, "http: a body reader needs read and rewind, and no body");
+	if (req->body_reader) {
+		r = req->body_reader->rewind(req->body_reader->ctx);
+		if (r < 0)
+			return error_set(err, -EIO, "http: %s: rewinding the request body: %s", req->url,
+			                 strerror(-r));
+		t.reader = req->body_reader;
+	}
 	/* the body buffer's own cap must not be hit before ours (which is what we report) */
 	t.body.cap = c->max_response_bytes + 1;
 
@@ -358,6 +412,15 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 	is_head = !strcmp(req->method, "HEAD");
 	if (is_head) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (t.reader) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t.reader->len);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, &t);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
+		if (strcmp(req->method, "POST"))
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	} else if (is_get && !req->body_len) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else if (req->body_len || !strcmp(req->method, "POST") || !strcmp(req->method, "PUT") ||
@@ -401,6 +464,8 @@ out:
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
 	for (tmp = hl; tmp; tmp = tmp->next) /* the Authorization line is in there */
 		OPENSSL_cleanse(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(hl);

@@ -40,6 +40,22 @@ struct http_options {
 	const char *ca_bundle;     /* NULL = $AWS_CA_BUNDLE, else the system's; copied */
 };
 
+/*
+ * A request body produced while it is sent, for uploads too big to copy
+ * (aws/lambda's zip files).  read() writes up to n bytes into buf and
+ * returns how many, 0 at the end (which comes after exactly `len` bytes), or
+ * a negative errno; rewind() makes the next read() start again at the first
+ * byte.  http_client_send rewinds the reader before sending (so the same
+ * reader can be sent again by a retry) and whenever libcurl needs to send
+ * the body again.
+ */
+struct http_body_reader {
+	size_t len;
+	long (*read)(void *ctx, char *buf, size_t n);
+	int (*rewind)(void *ctx);
+	void *ctx;
+};
+
 struct http_request {
 	const char *method; /* "GET", "PUT", "POST", "DELETE", ... */
 	const char *url;    /* http:// or https:// */
@@ -48,6 +64,7 @@ struct http_request {
 	size_t n_headers;
 	const void *body; /* may be NULL when body_len == 0 */
 	size_t body_len;
+	const struct http_body_reader *body_reader; /* instead of body (then NULL): a streamed body */
 };
 
 struct http_response {
@@ -80,6 +97,7 @@ void http_client_free(struct http_client *c);
  *   -EPROTO        TLS failure, malformed response
  *   -E2BIG         response body (or headers) over the cap
  *   -EINVAL        bad URL or request
+ *   -EIO           the body reader failed (its errno is in the message)
  *   -ENOMEM
  */
 int http_client_send(struct http_client *c, const struct http_request *req, struct http_response *ret,

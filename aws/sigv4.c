@@ -357,7 +357,10 @@ int sigv4_canonical_request(const struct sigv4_params *p, const char *amz_date, 
 	}
 	if (r < 0)
 		goto out;
-	sigv4_sha256_hex(p->payload, p->payload_len, payload_hash);
+	if (p->payload_sha256_hex)
+		snprintf(payload_hash, sizeof(payload_hash), "%s", p->payload_sha256_hex);
+	else
+		sigv4_sha256_hex(p->payload, p->payload_len, payload_hash);
 	r = buf_printf(&canon, "\n\n%s\n%s", signed_h.ptr, payload_hash);
 	if (r < 0)
 		goto out;

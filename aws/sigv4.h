@@ -53,6 +53,8 @@ struct sigv4_params {
 	size_t n_headers;
 	const void *payload; /* may be NULL when payload_len == 0 */
 	size_t payload_len;
+	const char *payload_sha256_hex; /* precomputed lower-case hex SHA-256 of a streamed body; payload is
+	                                   then not read.  NULL = hash payload */
 	const char *region;
 	const char *service;
 	time_t now;

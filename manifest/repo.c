@@ -550,6 +550,13 @@ static void repo_git_init_once(void)
 #ifdef ALIASD_VERSION
 	git_libgit2_opts(GIT_OPT_SET_USER_AGENT, "aliasd/" ALIASD_VERSION);
 #endif
+	/*
+	 * Pack files are read through mmap'ed windows that stay mapped (and
+	 * resident) until a limit: libgit2's defaults (1 GiB windows, 8 GiB)
+	 * kept every zip read from a pack resident, ~180 MiB for 4 x 45 MiB.
+	 */
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, (size_t)8 << 20);
+	git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, (size_t)32 << 20);
 }
 
 static int repo_git_init(struct error *err)

@@ -15,6 +15,7 @@
 #include "manifest/load.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
+#include "reconcile/zip_budget.h"
 #include "util/clock.h"
 
 /* ---- context ---- */
@@ -431,11 +432,16 @@ static int cfg_input_build(struct cfg_input *ci, const struct manifest_config *m
 	return 0;
 }
 
-/* Code input of a release; zip bytes read (and hash-checked) into `zip`. */
+/*
+ * Code input of a release; zip bytes read (and hash-checked) into `zip`,
+ * under a reservation of the zip budget (*held, given back by the caller
+ * with zip_budget_release once the upload is over).
+ */
 static int code_input_build(struct run *run, struct lambda_code *code, const struct manifest_code *mc,
-                            struct buf *zip, struct aws_error *aerr)
+                            struct buf *zip, uint64_t *held, struct aws_error *aerr)
 {
 	struct error e = ERROR_INIT;
+	uint64_t n;
 	int r;
 
 	memset(code, 0, sizeof(*code));
@@ -444,7 +450,13 @@ static int code_input_build(struct run *run, struct lambda_code *code, const str
 		if (!run->opt->source)
 			return aws_error_set(aerr, -EINVAL, "read", "no source to read %s from",
 			                     mc->zip_path);
+		n = 2 * mc->zip_size;
+		r = zip_budget_reserve(&run->ctx->stopped, &n);
+		if (r < 0)
+			return aws_error_set(aerr, r, "read", "%s: stopped", mc->zip_path);
+		*held = n;
 		r = manifest_code_read_zip(run->opt->source, mc, zip, &e);
+		zip_budget_release(held, n / 2); /* the blob is gone, our copy stays */
 		if (r < 0)
 			return aws_error_set(aerr, r, "read", "%s: %s", mc->zip_path, e.msg);
 		code->zip = zip->ptr;
@@ -471,12 +483,13 @@ static int step_create_function(struct run *run, const struct plan_step *s, stru
 	struct lambda_function_config out = {0};
 	struct cfg_input ci;
 	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
+	uint64_t held = 0;
 	int r;
 
 	r = cfg_input_build(&ci, &mr->config);
 	if (r < 0)
 		return aws_error_set(aerr, r, "CreateFunction", "out of memory");
-	r = code_input_build(run, &in.code, &mr->code, &zip, aerr);
+	r = code_input_build(run, &in.code, &mr->code, &zip, &held, aerr);
 	if (r < 0)
 		goto out;
 	in.function_name = run->fn->name;
@@ -490,6 +503,7 @@ static int step_create_function(struct run *run, const struct plan_step *s, stru
 out:
 	free(ci.env);
 	buf_release(&zip);
+	zip_budget_release(&held, held);
 	return r;
 }
 
@@ -499,12 +513,13 @@ static int step_update_code(struct run *run, const struct plan_step *s, struct a
 	struct lambda_code_input in = {0};
 	struct lambda_function_config out = {0};
 	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
+	uint64_t held = 0;
 	int r;
 
 	r = ensure_fresh(run, aerr);
 	if (r < 0)
 		return r;
-	r = code_input_build(run, &in.code, &mr->code, &zip, aerr);
+	r = code_input_build(run, &in.code, &mr->code, &zip, &held, aerr);
 	if (r < 0)
 		goto out;
 	in.revision_id = run->rev[0] ? run->rev : NULL;
@@ -515,6 +530,7 @@ static int step_update_code(struct run *run, const struct plan_step *s, struct a
 	run->ours = r >= 0;
 out:
 	buf_release(&zip);
+	zip_budget_release(&held, held);
 	return r;
 }
 

@@ -5,10 +5,13 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aws/lambda.h"
+#include "aws/lambda_wire.h"
 #include "tests/unit/harness.h"
 
 static const char full_config[] =
@@ -512,6 +515,119 @@ TEST(utf8)
 	CHECK(!lambda_utf8_valid("\xf5\x80\x80\x80", 4));
 }
 
+/* Every byte of a stream, read in pieces of the sizes in steps[] (cycled). */
+static void drain(struct lambda_body_stream *s, struct buf *out, const size_t *steps, size_t n_steps)
+{
+	char piece[5000];
+	size_t got, i = 0;
+
+	do {
+		size_t want = steps[i++ % n_steps];
+
+		got = lambda_body_stream_read(s, piece, want);
+		REQUIRE(got <= want);
+		REQUIRE(buf_put(out, piece, got) == 0);
+	} while (got);
+}
+
+static void sha256_hex_of(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+
+	REQUIRE(EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) == 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+TEST(code_body_stream)
+{
+	static const size_t sizes[] = {0, 1, 2, 3, 4, 5, 767, 768, 769, 3071, 3072, 3073, 100003};
+	static const size_t steps[] = {1, 7, 4096, 3, 5000, 2};
+	unsigned char *zip = malloc(100003);
+	struct error err = ERROR_INIT;
+
+	REQUIRE(zip);
+	for (size_t i = 0; i < 100003; i++)
+		zip[i] = (unsigned char)(i * 2654435761u >> 13);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct lambda_code_input ci = {.code = {.zip = zip, .zip_len = sizes[k]}, .revision_id = "r"};
+		struct lambda_body_stream s = {.head = BUF_INIT, .tail = BUF_INIT};
+		struct buf got = BUF_INIT, want = BUF_INIT, again = BUF_INIT;
+		char *b64 = malloc(sizes[k] / 3 * 4 + 5);
+		char hex[65];
+
+		REQUIRE(b64);
+		EVP_EncodeBlock((unsigned char *)b64, zip, (int)sizes[k]);
+		REQUIRE(buf_printf(&want, "{\"ZipFile\":\"%s\",\"RevisionId\":\"r\",\"Publish\":false}",
+		                   b64) == 0);
+		REQUIRE(lambda_code_body_stream(&s, &ci, &err) == 0);
+		CHECK_U64(s.len, want.len);
+		CHECK_U64(s.reader.len, want.len);
+		drain(&s, &got, steps, sizeof(steps) / sizeof(steps[0]));
+		CHECKF(got.len == want.len && !memcmp(got.ptr, want.ptr, want.len), "zip of %zu bytes",
+		       sizes[k]);
+		sha256_hex_of(want.ptr, want.len, hex);
+		CHECK_STR(s.sha256_hex, hex);
+		/* the reader rewinds and gives the same bytes again (a retry) */
+		REQUIRE(s.reader.rewind(s.reader.ctx) == 0);
+		drain(&s, &again, steps + 2, 1);
+		CHECK(again.len == want.len && !memcmp(again.ptr, want.ptr, want.len));
+		CHECK_INT(s.reader.read(s.reader.ctx, (char *)hex, 10), 0); /* at the end */
+		lambda_body_stream_release(&s);
+		lambda_body_stream_release(&s); /* released twice: fine */
+		buf_release(&got);
+		buf_release(&want);
+		buf_release(&again);
+		free(b64);
+	}
+	free(zip);
+}
+
+TEST(create_body_stream_placeholder)
+{
+	/* a variable named ZipFile and a value with the placeholder's byte stay where they are */
+	static const unsigned char zip[] = {'P', 'K', 3, 4, 1, 0, 0xff};
+	struct lambda_env_input env[] = {{"ZipFile", ""}, {"X", "\x01\"\x01"}};
+	struct lambda_create_input in = {
+	    .function_name = "f",
+	    .config = {.role = "r", .set_environment = true, .env = env, .n_env = 2},
+	    .code = {.zip = zip, .zip_len = sizeof(zip)},
+	};
+	struct lambda_body_stream s = {.head = BUF_INIT, .tail = BUF_INIT};
+	struct error err = ERROR_INIT;
+	struct buf body = BUF_INIT, drained = BUF_INIT;
+	static const size_t step = 3;
+	cJSON *j, *vars;
+
+	REQUIRE(lambda_create_body(&body, &in, &err) == 0);
+	j = parse_body(&body);
+	REQUIRE(j);
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Code"), "ZipFile")),
+	          "UEsDBAEA/w==");
+	vars = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Environment"), "Variables");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(vars, "ZipFile")), "");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(vars, "X")), "\x01\"\x01");
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "Publish")));
+	cJSON_Delete(j);
+
+	REQUIRE(lambda_create_body_stream(&s, &in, &err) == 0);
+	drain(&s, &drained, &step, 1);
+	CHECK(drained.len == body.len && !memcmp(drained.ptr, body.ptr, body.len));
+	lambda_body_stream_release(&s);
+
+	/* over the direct-upload limit: refused before anything is read */
+	in.code.zip_len = (size_t)LAMBDA_MAX_ZIP_BYTES + 1;
+	CHECK_INT(lambda_create_body_stream(&s, &in, &err), -E2BIG);
+	CHECK(strstr(err.msg, "direct-upload limit") != NULL);
+	/* no zip: the stream is the whole body */
+	in.code = (struct lambda_code){.s3_bucket = "b", .s3_key = "k"};
+	REQUIRE(lambda_create_body_stream(&s, &in, &err) == 0);
+	CHECK(s.zip == NULL && s.tail.len == 0 && s.len == s.head.len);
+	lambda_body_stream_release(&s);
+	buf_release(&body);
+	buf_release(&drained);
+}
+
 TEST_MAIN(config_full, config_minimal, config_hostile, config_oversized, function_parse, alias_parse,
           versions_pages, list_cap, aliases_pages, alias_body, code_and_config_bodies, create_body,
-          to_json_roundtrip, utf8)
+          code_body_stream, create_body_stream_placeholder, to_json_roundtrip, utf8)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "aws/lambda.h"
+#include "aws/lambda_wire.h"
 #include "manifest/load.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
