@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "util/secret.h"
 #include "util/codec.h"
 
 #define HTTP_DEFAULT_CONNECT_MS   5000L
@@ -467,7 +468,7 @@ out:
 	curl_easy_setopt(h, CURLOPT_READDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
 	for (tmp = hl; tmp; tmp = tmp->next) /* the Authorization line is in there */
-		OPENSSL_cleanse(tmp->data, strlen(tmp->data));
+		secret_wipe_str(tmp->data);
 	curl_slist_free_all(hl);
 	buf_release_secret(&line);
 	buf_release(&t.body);

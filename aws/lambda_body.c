@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/secret.h"
 #include "util/codec.h"
 
 /* ---- builders --------------------------------------------------------------- */
@@ -75,14 +76,6 @@ static char *jb_print(struct jb *b, cJSON *root)
 	return s;
 }
 
-static void free_printed(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s)); /* may hold environment secrets */
-		free(s);
-	}
-}
-
 /* Print `root` (deleted here) into out. */
 static int jb_finish(struct jb *b, cJSON *root, struct buf *out, struct error *err)
 {
@@ -94,7 +87,7 @@ static int jb_finish(struct jb *b, cJSON *root, struct buf *out, struct error *e
 	r = buf_puts(out, s);
 	if (r < 0)
 		error_set(err, r, "request body too large");
-	free_printed(s);
+	secret_free_str(s);
 	return r;
 }
 
@@ -336,11 +329,11 @@ oom:
 	r = error_set(err, -ENOMEM, "%s: out of memory building a request", op);
 out:
 	if (chunk) {
-		OPENSSL_cleanse(chunk, SHA_CHUNK);
+		secret_wipe(chunk, SHA_CHUNK);
 		free(chunk);
 	}
 	EVP_MD_CTX_free(ctx);
-	free_printed(printed);
+	secret_free_str(printed);
 	lambda_body_stream_release(&st);
 	return r;
 }

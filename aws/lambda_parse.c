@@ -11,22 +11,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/secret.h"
+
 #define PATH_MAX_LEN 128
 
 /* ---- release ------------------------------------------------------------- */
-
-static void free_secret_str(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
 
 void lambda_function_config_release(struct lambda_function_config *c)
 {
@@ -41,7 +34,7 @@ void lambda_function_config_release(struct lambda_function_config *c)
 	free(c->description);
 	for (size_t i = 0; i < c->n_env; i++) {
 		free(c->env[i].name);
-		free_secret_str(c->env[i].value);
+		secret_free_str(c->env[i].value);
 	}
 	free(c->env);
 	free(c->version);
