@@ -12,6 +12,7 @@ Command line
                        [--update-delay SECONDS] [--page-size N] [--latency-ms MS]
                        [--quota] [--throttle-rate P] [--error-rate P] [--reset-rate P]
                        [--lose-rate P] [--seed N] [--no-verify-signatures] [--verbose]
+                       [--code-storage-limit [[ACCOUNT/]REGION=]BYTES]
 
 CloudWatch (PutMetricAlarm, DescribeAlarms, SetAlarmState, DeleteAlarms over
 the Query protocol) is served on the same port for requests whose SigV4
@@ -47,6 +48,11 @@ server with exit status 0.
                 a response).
 --seed          Seeds the fault RNG (four draws per API request, so a
                 sequential client sees a reproducible fault sequence).
+--code-storage-limit
+                May be repeated.  BYTES alone sets the limit of every account
+                and region (default 80530636800 = 75 GiB, AWS's default; 0 = no
+                limit); REGION=BYTES or ACCOUNT/REGION=BYTES sets one region's
+                (the config keys code_storage_limit / code_storage_limits).
 --no-verify-signatures
                 Accept any (or no) signature.  The region and account still
                 come from the Credential scope when one is present
@@ -65,7 +71,24 @@ Semantics (see /work/shared/LAMBDA-API.md)
   $LATEST with the highest-numbered existing version and returns that version
   when they are equal (``Description`` is not compared: a version's
   description is the PublishVersion Description, defaulting to $LATEST's).
-  Version numbers are never reused, also after deletions.
+  Version numbers are never reused, also after deletions (delete the newest
+  version 3 and the next publish is 4).
+* DeleteFunction with Qualifier=N deletes version N alone; 409
+  ResourceConflictException "Unable to delete version because the following
+  aliases reference it: [a, b]" when an alias points at it (primary or
+  routing weight); 400 for $LATEST or an alias name; 404 for no such version.
+* Code storage (per account+region), as AWS counts it: every function's
+  $LATEST package plus every published version's package (CodeSize; image
+  and synthetic S3 code count 0).  GetAccountSettings
+  (GET /2016-08-19/account-settings/) reports it as AccountUsage.TotalCodeSize
+  with FunctionCount, and the limit as AccountLimit.TotalCodeSize (with AWS's
+  default CodeSizeUnzipped 262144000, CodeSizeZipped 52428800,
+  ConcurrentExecutions and UnreservedConcurrentExecutions 1000).  A
+  CreateFunction, UpdateFunctionCode or PublishVersion that would store more
+  than the limit gets 400 CodeStorageExceededException "Code storage limit
+  exceeded." and changes nothing (with Publish, the new $LATEST and the new
+  version are counted together).  Deleting a version or a function frees its
+  bytes; an UpdateFunctionCode counts only the growth of $LATEST.
 * Zip code: CodeSha256 = base64(SHA-256(zip bytes)), CodeSize = len(zip); the
   bytes must be a zip archive (config ``validate_zip``).
 * S3 code: there is no S3.  An object registered with
@@ -107,7 +130,10 @@ POST /__emulator/config   JSON object with any of: update_delay, page_size,
                           error_rate, reset_rate, lose_rate, seed (reseeds),
                           fault_operations (list of operation names the random
                           faults are limited to; null = all), verify_signatures,
-                          validate_zip, code_storage_limit (bytes, default 75 GB),
+                          validate_zip, code_storage_limit (bytes, default
+                          80530636800 = 75 GiB, 0 = no limit), code_storage_limits
+                          ({"REGION" or "ACCOUNT/REGION": bytes}; the most specific
+                          key wins over code_storage_limit; POST replaces the map),
                           max_clock_skew (seconds, default 300; 0 = off),
                           error_style.  Unknown keys give 400.  Returns the config.
 GET  /__emulator/state    dump of every function: account, region, name,
@@ -118,6 +144,9 @@ POST /__emulator/faults   script faults: {"operation": "PublishVersion" or "*",
                           The next `count` matching API requests get the fault
                           (before random faults; a scripted "lose" also drops
                           the answer of a read).  GET lists, DELETE clears.
+GET  /__emulator/storage  code storage: {"default_limit", "limits", "regions": [{"account",
+                          "region", "used", "limit", "functions"}]} for every
+                          account+region with functions (or an ACCOUNT/REGION limit)
 POST /__emulator/settle   completes every pending state / in-progress update now
 PUT  /__emulator/s3/BUCKET/KEY[?versionId=V]
                           registers an S3 object (body = bytes); returns
@@ -163,6 +192,11 @@ DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 API_PREFIX = "/2015-03-31"
 MAX_REQUEST_BODY = 70167211      # AWS's limit for a CreateFunction request
+ACCOUNT_SETTINGS_PATH = "/2016-08-19/account-settings"
+DEFAULT_CODE_STORAGE_LIMIT = 75 * 1024 ** 3   # 80530636800 bytes, AWS's default per region
+CODE_SIZE_UNZIPPED = 262144000   # AccountLimit defaults as GetAccountSettings reports them
+CODE_SIZE_ZIPPED = 52428800
+CONCURRENT_EXECUTIONS = 1000
 
 # --------------------------------------------------------------------------
 # Regular expressions from the botocore model (service-2.json)
@@ -485,12 +519,27 @@ class LambdaService:
                 raise validation_error(desc, "description",
                                        "Member must have length less than or equal to 256")
 
+    def storage_limit(self, account, region):
+        """The code storage limit of account+region: code_storage_limits["ACCOUNT/REGION"],
+        else code_storage_limits["REGION"], else code_storage_limit (0 = no limit)."""
+        limits = self.cfgv["code_storage_limits"]
+        for key in ("%s/%s" % (account, region), region):
+            if key in limits:
+                return limits[key]
+        return self.cfgv["code_storage_limit"]
+
+    def storage_used(self, account, region):
+        """-> (bytes, function count): every function's $LATEST plus every published
+        version's code, as AWS counts AccountUsage.TotalCodeSize."""
+        fns = [f for (a, r, _), f in self.functions.items() if a == account and r == region]
+        return sum(f.code_bytes() for f in fns), len(fns)
+
     def _check_storage(self, account, region, extra):
-        limit = self.cfgv["code_storage_limit"]
-        if not limit:
+        """Raises CodeStorageExceededException when adding `extra` bytes would pass the limit."""
+        limit = self.storage_limit(account, region)
+        if not limit or extra <= 0:
             return
-        used = sum(f.code_bytes() for (a, r, _), f in self.functions.items()
-                   if a == account and r == region)
+        used, _ = self.storage_used(account, region)
         if used + extra > limit:
             raise ApiError(400, "CodeStorageExceededException",
                            "Code storage limit exceeded.")
@@ -842,7 +891,8 @@ class LambdaService:
                            "Runtime and Handler are mandatory parameters for functions "
                            "created with deployment packages.")
         code = self._code_from_request(req["Code"], package_type)
-        self._check_storage(account, region, code["CodeSize"])
+        # With Publish, $LATEST and version 1 both store the package: all or nothing.
+        self._check_storage(account, region, code["CodeSize"] * (2 if req.get("Publish") else 1))
         tags = req.get("Tags") or {}
         fn = Function(account, region, name, cfg, code, self._ready_at(), dict(tags))
         self.functions[(account, region, name)] = fn
@@ -878,7 +928,12 @@ class LambdaService:
             out = self.config_out(fn)
             out["CodeSha256"], out["CodeSize"] = code["CodeSha256"], code["CodeSize"]
             return 200, out
-        self._check_storage(fn.account, fn.region, code["CodeSize"] - fn.code["CodeSize"])
+        extra = code["CodeSize"] - fn.code["CodeSize"]
+        if req.get("Publish"):      # checked before the update: a refused publish changes nothing
+            last = self._latest_version(fn)
+            if last is None or not self._same_as_code(code, new_cfg, last):
+                extra += code["CodeSize"]
+        self._check_storage(fn.account, fn.region, extra)
         fn.code = code
         fn.cfg = new_cfg
         self._begin_update(fn)
@@ -905,9 +960,12 @@ class LambdaService:
         return fn.versions[max(fn.versions)] if fn.versions else None
 
     @staticmethod
-    def _same_as(fn, version):
-        return (version.code["CodeSha256"] == fn.code["CodeSha256"]
-                and all(version.cfg[k] == fn.cfg[k] for k in VERSIONED_FIELDS))
+    def _same_as_code(code, cfg, version):
+        return (version.code["CodeSha256"] == code["CodeSha256"]
+                and all(version.cfg[k] == cfg[k] for k in VERSIONED_FIELDS))
+
+    def _same_as(self, fn, version):
+        return self._same_as_code(fn.code, fn.cfg, version)
 
     def _publish(self, fn, description):
         """Publishes $LATEST unless the latest version already has its code+config."""
@@ -972,6 +1030,19 @@ class LambdaService:
         if nxt:
             out["NextMarker"] = nxt
         return 200, out
+
+    def GetAccountSettings(self, ctx, p, q, body):
+        used, count = self.storage_used(ctx.account, ctx.region)
+        return 200, {
+            "AccountLimit": {
+                "TotalCodeSize": self.storage_limit(ctx.account, ctx.region),
+                "CodeSizeUnzipped": CODE_SIZE_UNZIPPED,
+                "CodeSizeZipped": CODE_SIZE_ZIPPED,
+                "ConcurrentExecutions": CONCURRENT_EXECUTIONS,
+                "UnreservedConcurrentExecutions": CONCURRENT_EXECUTIONS,
+            },
+            "AccountUsage": {"TotalCodeSize": used, "FunctionCount": count},
+        }
 
     # ---- aliases ---------------------------------------------------------------
     @staticmethod
@@ -1146,6 +1217,20 @@ class LambdaService:
             })
         return {"functions": out}
 
+    def storage(self):
+        """Code storage per account+region that has functions or a configured limit."""
+        keys = {(a, r) for (a, r, _) in self.functions}
+        for key in self.cfgv["code_storage_limits"]:
+            if "/" in key:
+                keys.add(tuple(key.split("/", 1)))
+        out = []
+        for account, region in sorted(keys):
+            used, count = self.storage_used(account, region)
+            out.append({"account": account, "region": region, "used": used,
+                        "limit": self.storage_limit(account, region), "functions": count})
+        return {"default_limit": self.cfgv["code_storage_limit"],
+                "limits": dict(self.cfgv["code_storage_limits"]), "regions": out}
+
     def settle_all(self):
         for fn in self.functions.values():
             fn.state_ready_at = fn.update_ready_at = 0.0
@@ -1159,6 +1244,8 @@ class LambdaService:
 # --------------------------------------------------------------------------
 def route(method, path):
     """(method, raw path without query) -> (operation, path params) or (None, None)."""
+    if path in (ACCOUNT_SETTINGS_PATH, ACCOUNT_SETTINGS_PATH + "/"):
+        return ("GetAccountSettings", {}) if method == "GET" else (None, None)
     if not path.startswith(API_PREFIX + "/"):
         return None, None
     segs = path[len(API_PREFIX) + 1:].split("/")
@@ -1216,7 +1303,8 @@ class Emulator:
     CONFIG_KEYS = {"update_delay", "page_size", "latency_ms", "quota", "quota_rates",
                    "throttle_rate", "error_rate", "reset_rate", "lose_rate", "seed",
                    "fault_operations", "verify_signatures", "validate_zip",
-                   "code_storage_limit", "max_clock_skew", "error_style"}
+                   "code_storage_limit", "code_storage_limits", "max_clock_skew",
+                   "error_style"}
 
     def __init__(self, args, credentials):
         self.lock = threading.Lock()
@@ -1236,7 +1324,8 @@ class Emulator:
             "fault_operations": None,
             "verify_signatures": not args.no_verify_signatures,
             "validate_zip": True,
-            "code_storage_limit": 75 * 1024 ** 3,
+            "code_storage_limit": getattr(args, "code_storage_limit", DEFAULT_CODE_STORAGE_LIMIT),
+            "code_storage_limits": dict(getattr(args, "code_storage_limits", {})),
             "max_clock_skew": 300,
             "error_style": "plain",
         }
@@ -1291,10 +1380,14 @@ class Emulator:
                         raise ApiError(400, "InvalidParameterValueException",
                                        "%s must be a probability" % k)
                     v = float(v)
-                elif k in ("update_delay", "latency_ms", "max_clock_skew", "code_storage_limit"):
+                elif k in ("update_delay", "latency_ms", "max_clock_skew"):
                     if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                         raise ApiError(400, "InvalidParameterValueException",
                                        "%s must be a non-negative number" % k)
+                elif k == "code_storage_limit":
+                    v = storage_limit_value(v, k)
+                elif k == "code_storage_limits":
+                    v = parse_storage_limits(v)
                 elif k == "page_size":
                     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                         raise ApiError(400, "InvalidParameterValueException",
@@ -1614,6 +1707,9 @@ class Emulator:
             if sub == "cloudwatch" and method == "GET":  # CloudWatch alarms, per account/region
                 with self.lock:
                     return 200, self.cloudwatch.dump()
+            if sub == "storage" and method == "GET":
+                with self.lock:
+                    return 200, self.service.storage()
             if sub == "settle" and method == "POST":
                 with self.lock:
                     self.service.settle_all()
@@ -1787,6 +1883,49 @@ def parse_credentials(values):
     return creds
 
 
+STORAGE_SCOPE_RE = re.compile(r"(?:\d{12}/)?[a-z]{2}(?:-gov)?-[a-z]+-\d")
+
+
+def storage_limit_value(v, what):
+    """A code storage limit in bytes: a non-negative integer (0 = no limit)."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise ApiError(400, "InvalidParameterValueException",
+                       "%s must be a non-negative integer (bytes; 0 = no limit)" % what)
+    return v
+
+
+def parse_storage_limits(v):
+    """{"REGION" or "ACCOUNT/REGION": bytes} -> the same dict, validated."""
+    if not isinstance(v, dict):
+        raise ApiError(400, "InvalidParameterValueException",
+                       "code_storage_limits must map REGION or ACCOUNT/REGION to bytes")
+    for key, limit in v.items():
+        if not STORAGE_SCOPE_RE.fullmatch(key):
+            raise ApiError(400, "InvalidParameterValueException",
+                           "code_storage_limits: %r is not REGION or ACCOUNT/REGION" % key)
+        storage_limit_value(limit, "code_storage_limits[%s]" % key)
+    return dict(v)
+
+
+def storage_limit_args(values):
+    """--code-storage-limit [[ACCOUNT/]REGION=]BYTES values -> (default, {scope: bytes})."""
+    default, limits = DEFAULT_CODE_STORAGE_LIMIT, {}
+    for item in values or []:
+        scope, eq, num = item.rpartition("=")
+        try:
+            limit = storage_limit_value(int(num), "--code-storage-limit")
+            if eq:
+                parse_storage_limits({scope: limit})
+        except (ValueError, ApiError) as e:
+            raise SystemExit("--code-storage-limit must be [[ACCOUNT/]REGION=]BYTES, "
+                             "got %r (%s)" % (item, e))
+        if eq:
+            limits[scope] = limit
+        else:
+            default = limit
+    return default, limits
+
+
 def probability(text):
     v = float(text)
     if not 0.0 <= v <= 1.0:
@@ -1808,6 +1947,8 @@ def main(argv=None):
     ap.add_argument("--reset-rate", type=probability, default=0.0, metavar="P")
     ap.add_argument("--lose-rate", type=probability, default=0.0, metavar="P")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--code-storage-limit", action="append", default=[],
+                    metavar="[[ACCOUNT/]REGION=]BYTES")
     ap.add_argument("--no-verify-signatures", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -1816,6 +1957,7 @@ def main(argv=None):
     if args.update_delay < 0 or args.latency_ms < 0:
         ap.error("--update-delay and --latency-ms must be >= 0")
 
+    args.code_storage_limit, args.code_storage_limits = storage_limit_args(args.code_storage_limit)
     emu = Emulator(args, parse_credentials(args.credentials))
     server_cls = Server
     if ":" in args.host:
