@@ -37,6 +37,7 @@ struct loader {
 	size_t n_zips, zips_alloc;
 	size_t *zip_slots;    /* open addressing: index + 1 into zips, 0 = empty */
 	size_t zip_slots_cap; /* power of two */
+	struct manifest_load_options opt;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1094,6 +1095,7 @@ static void function_free(struct manifest_function *f)
 {
 	free(f->name);
 	free(f->region);
+	free(f->account);
 	free(f->file);
 	config_free(&f->config);
 	for (size_t i = 0; i < f->n_releases; i++)
@@ -1131,9 +1133,9 @@ static bool region_ok(const char *s)
 
 /*
  * arn:(aws[a-zA-Z-]*)?:lambda:<region>:<12 digits>:function:<name>[:qualifier]
- * Returns 0 and the region (malloc'ed) or a message.
+ * Returns 0 and the region and account (malloc'ed) or a message.
  */
-static int arn_parse(const char *s, char **ret_region, const char **why)
+static int arn_parse(const char *s, char **ret_region, char **ret_account, const char **why)
 {
 	char buf[512], *fields[8];
 	size_t nf = 0;
@@ -1173,7 +1175,11 @@ static int arn_parse(const char *s, char **ret_region, const char **why)
 		return -EINVAL;
 	}
 	*ret_region = strdup(fields[3]);
-	if (!*ret_region) {
+	*ret_account = strdup(fields[4]);
+	if (!*ret_region || !*ret_account) {
+		free(*ret_region);
+		free(*ret_account);
+		*ret_region = *ret_account = NULL;
 		*why = "out of memory";
 		return -ENOMEM;
 	}
@@ -1245,11 +1251,21 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 	f->prune.keep_versions = -1;
 
 	if (!strncmp(s, "arn:", 4)) {
-		r = arn_parse(s, &region, &why);
+		r = arn_parse(s, &region, &f->account, &why);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
 			ERR(name_node, "name: \"%.128s\" %s", s, why);
+	} else if (strchr(s, ':')) {
+		/*
+		 * Lambda would take "123456789012:function:fn", "function:fn" or
+		 * "fn:Prod" too, but a partial ARN hides its region and a qualifier
+		 * names something aliasd manages: one spelling per function.
+		 */
+		ERR(name_node,
+		    "name: \"%.128s\" is a partial ARN or a qualified name (write the function name or "
+		    "its full ARN arn:aws:lambda:REGION:ACCOUNT:function:NAME, without a version or alias)",
+		    s);
 	} else if (!name_ok(s, 64, "_-")) {
 		ERR(name_node,
 		    "name: invalid function name \"%.128s\" (1 to 64 letters, digits, '_' or '-', or a "
@@ -1297,57 +1313,190 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 
 /* ---------------------------------------------------------------- set */
 
-static int fn_key_cmp(const struct manifest_function *a, const struct manifest_function *b)
-{
-	int c = strcmp(a->region ? a->region : "", b->region ? b->region : "");
+/*
+ * The identity of a declaration: bare function name, region and account,
+ * after the load options' defaults.  A NULL region or account is unknown and
+ * may be anything: two declarations are the same function unless their names
+ * differ, or both regions are known and differ, or both accounts are known
+ * and differ.  That relation is not transitive, so it is checked per name
+ * with two orders: by (region, account) and by account alone, unknown first.
+ */
+struct fn_ident {
+	const char *name, *region, *account;
+	size_t i; /* index into set->functions */
+};
 
-	return c ? c : strcmp(a->name, b->name);
+static int nstrcmp(const char *a, const char *b)
+{
+	if (!a || !b)
+		return !!a - !!b; /* unknown first */
+	return strcmp(a, b);
 }
 
-static int fn_idx_cmp(const void *pa, const void *pb, void *ctx)
+static int ident_cmp_region(const void *pa, const void *pb)
 {
-	const struct manifest_function *fns = ctx;
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
-	int c = fn_key_cmp(&fns[a], &fns[b]);
+	const struct fn_ident *a = pa, *b = pb;
+	int c = strcmp(a->name, b->name);
 
-	if (c)
-		return c;
-	return a < b ? -1 : a > b;
+	if (!c)
+		c = nstrcmp(a->region, b->region);
+	if (!c)
+		c = nstrcmp(a->account, b->account);
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+static int ident_cmp_account(const void *pa, const void *pb)
+{
+	const struct fn_ident *a = pa, *b = pb;
+	int c = strcmp(a->name, b->name);
+
+	if (!c)
+		c = nstrcmp(a->account, b->account);
+	return c ? c : (a->i > b->i) - (a->i < b->i);
+}
+
+static const char *bare_name(const struct manifest_function *f)
+{
+	const char *p;
+
+	/* only a valid ARN has an account; its name is the last field */
+	if (f->account && (p = strrchr(f->name, ':')))
+		return p + 1;
+	return f->name;
+}
+
+/* First index in [lo, hi) whose field (region or account) is not below `key`. */
+static size_t ident_lower(const struct fn_ident *v, size_t lo, size_t hi, bool by_region, const char *key)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *k = by_region ? v[mid].region : v[mid].account;
+
+		if (nstrcmp(k, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * In [lo, hi) of `v` (one name, and one region or all regions: sorted by
+ * account, the unknown ones first), a declaration other than `e` whose account may be
+ * e's, or NULL.
+ */
+static const struct fn_ident *ident_witness(const struct fn_ident *v, size_t lo, size_t hi,
+                                            const struct fn_ident *e)
+{
+	size_t k;
+
+	if (lo >= hi)
+		return NULL;
+	if (!e->account || !v[lo].account) { /* anything in the range matches */
+		if (v[lo].i != e->i)
+			return &v[lo];
+		return lo + 1 < hi ? &v[lo + 1] : NULL;
+	}
+	k = ident_lower(v, lo, hi, false, e->account);
+	for (; k < hi && !nstrcmp(v[k].account, e->account); k++)
+		if (v[k].i != e->i)
+			return &v[k];
+	return NULL;
+}
+
+/* A declaration that may be the same function as `e`, or NULL. */
+static const struct fn_ident *ident_conflict(const struct fn_ident *by_r, const struct fn_ident *by_a,
+                                             size_t lo, size_t hi, const struct fn_ident *e)
+{
+	const struct fn_ident *w;
+	size_t r_lo, r_hi, n_lo;
+
+	if (!e->region) /* any region: search the whole name group by account */
+		return ident_witness(by_a, lo, hi, e);
+	/* its own region, then the declarations whose region is unknown */
+	r_lo = ident_lower(by_r, lo, hi, true, e->region);
+	for (r_hi = r_lo; r_hi < hi && !nstrcmp(by_r[r_hi].region, e->region); r_hi++)
+		;
+	w = ident_witness(by_r, r_lo, r_hi, e);
+	if (w)
+		return w;
+	for (n_lo = lo; n_lo < hi && !by_r[n_lo].region; n_lo++)
+		;
+	return ident_witness(by_r, lo, n_lo, e);
+}
+
+static void report_duplicate(struct loader *l, struct manifest_function *f, const struct manifest_function *o)
+{
+	const char *fr = f->region, * or = o->region;
+
+	if (!strcmp(f->name, o->name) && !nstrcmp(fr, or)) {
+		errlist_add(l->errs, -EINVAL, f->file, f->line, f->col,
+		            "name: function \"%.128s\" is declared more than once (also at %s:%u:%u)",
+		            f->name, o->file, o->line, o->col);
+	} else {
+		char where[160] = "";
+
+		if (!fr != ! or)
+			snprintf(where, sizeof(where),
+			         "; %s gives no region and the default region %s%s: give the region in both",
+			         fr ? "that one" : "this one", l->opt.default_region ? "is " : "may be ",
+			         fr ? fr : or);
+		errlist_add(l->errs, -EINVAL, f->file, f->line, f->col,
+		            "name: function \"%.128s\" is declared more than once (also at %s:%u:%u as "
+		            "\"%.128s\"%s%s%s)",
+		            f->name, o->file, o->line, o->col, o->name, or ? " in " : "", or ? or : "",
+		            where);
+	}
+	f->n_errors++;
 }
 
 static int check_duplicate_functions(struct loader *l)
 {
 	struct manifest_set *set = l->set;
-	size_t n = set->n_functions, *idx;
+	size_t n = set->n_functions;
+	struct fn_ident *by_r, *by_a;
+	const struct manifest_function **other;
 
 	if (n < 2)
 		return 0;
-	idx = malloc(n * sizeof(*idx));
-	if (!idx)
+	by_r = calloc(n, sizeof(*by_r));
+	by_a = calloc(n, sizeof(*by_a));
+	other = calloc(n, sizeof(*other));
+	if (!by_r || !by_a || !other) {
+		free(by_r);
+		free(by_a);
+		free(other);
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	qsort_r(idx, n, sizeof(*idx), fn_idx_cmp, set->functions);
-	for (size_t i = 0; i < n;) {
-		size_t j = i + 1;
-
-		while (j < n && !fn_key_cmp(&set->functions[idx[i]], &set->functions[idx[j]]))
-			j++;
-		if (j - i > 1) {
-			for (size_t k = i; k < j; k++) {
-				struct manifest_function *f = &set->functions[idx[k]];
-				const struct manifest_function *o = &set->functions[idx[k == i ? i + 1 : i]];
-
-				errlist_add(
-				    l->errs, -EINVAL, f->file, f->line, f->col,
-				    "name: function \"%.128s\" is declared more than once (also at %s:%u:%u)",
-				    f->name, o->file, o->line, o->col);
-				f->n_errors++;
-			}
-		}
-		i = j;
 	}
-	free(idx);
+	for (size_t i = 0; i < n; i++) {
+		const struct manifest_function *f = &set->functions[i];
+
+		by_r[i].name = bare_name(f);
+		by_r[i].region = f->region ? f->region : l->opt.default_region;
+		by_r[i].account = f->account ? f->account : l->opt.default_account;
+		by_r[i].i = i;
+	}
+	memcpy(by_a, by_r, n * sizeof(*by_a));
+	qsort(by_r, n, sizeof(*by_r), ident_cmp_region);
+	qsort(by_a, n, sizeof(*by_a), ident_cmp_account);
+	/* both orders group by name first: the groups have the same bounds */
+	for (size_t lo = 0, hi; lo < n; lo = hi) {
+		for (hi = lo + 1; hi < n && !strcmp(by_r[hi].name, by_r[lo].name); hi++)
+			;
+		for (size_t k = lo; hi - lo > 1 && k < hi; k++) {
+			const struct fn_ident *w = ident_conflict(by_r, by_a, lo, hi, &by_r[k]);
+
+			if (w)
+				other[by_r[k].i] = &set->functions[w->i];
+		}
+	}
+	/* report in file order: the errors are sorted later anyway */
+	for (size_t i = 0; i < n; i++)
+		if (other[i])
+			report_duplicate(l, &set->functions[i], other[i]);
+	free(by_r);
+	free(by_a);
+	free(other);
 	return 0;
 }
 
@@ -1465,6 +1614,12 @@ static char *subdir_normalise(const char *s)
 int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
                   struct error *err)
 {
+	return manifest_load_with(ret_set, src, subdir, NULL, err);
+}
+
+int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
+                       const struct manifest_load_options *opt, struct error *err)
+{
 	struct loader l = {0};
 	struct manifest_set *set;
 	enum source_type type;
@@ -1484,6 +1639,8 @@ int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, co
 	set->errors.max = 10000;
 	l.src = src;
 	l.set = set;
+	if (opt)
+		l.opt = *opt;
 	l.errs = &set->errors;
 
 	if (!manifest_path_valid(dir)) {

@@ -130,6 +130,7 @@ struct manifest_prune {
 struct manifest_function {
 	char *name;         /* as written: a name or a full function ARN */
 	char *region;       /* `region:`, else the ARN's region, else NULL: the daemon's default */
+	char *account;      /* the ARN's 12-digit account id, NULL for a plain name */
 	char *file;         /* repository path of the manifest */
 	unsigned line, col; /* of the document (its `name` value when present) */
 	unsigned doc_index; /* 0-based document number in the file */
