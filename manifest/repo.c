@@ -88,15 +88,17 @@ struct repo_stream {
 	/* ours, after libgit2's layout */
 	int timeout_ms;
 	struct timespec deadline;
-	struct repo_watch *watch;       /* SSH operation: the watchdog to register with */
-	struct repo_stream *watch_next; /* in watch->streams, under watch->lock */
-	bool watched;                   /* registered (st->s may be shut down by the watchdog) */
-	bool shut;                      /* shut down by the watchdog (under watch->lock) */
+	const volatile sig_atomic_t *cancel; /* the handle's manifest_repo_cancel() flag, or NULL */
+	struct repo_watch *watch;            /* SSH operation: the watchdog to register with */
+	struct repo_stream *watch_next;      /* in watch->streams, under watch->lock */
+	bool watched;                        /* registered (st->s may be shut down by the watchdog) */
+	bool shut;                           /* shut down by the watchdog (under watch->lock) */
 };
 
 static _Thread_local int repo_tls_timeout_ms;
 static _Thread_local struct timespec repo_tls_deadline;
 static _Thread_local bool repo_tls_timed_out;
+static _Thread_local const volatile sig_atomic_t *repo_tls_cancel; /* of the operation on this thread */
 static _Thread_local struct repo_watch *repo_tls_watch; /* the SSH operation running on this thread */
 
 /*
@@ -116,7 +118,7 @@ static _Thread_local struct repo_watch *repo_tls_watch; /* the SSH operation run
  * closed, so the watchdog never touches a descriptor that was closed and
  * perhaps reused by someone else.
  */
-enum repo_watch_fired { REPO_WATCH_NONE, REPO_WATCH_IDLE, REPO_WATCH_DEADLINE };
+enum repo_watch_fired { REPO_WATCH_NONE, REPO_WATCH_IDLE, REPO_WATCH_DEADLINE, REPO_WATCH_CANCELED };
 
 struct repo_watch {
 	pthread_mutex_t lock;
@@ -126,6 +128,7 @@ struct repo_watch {
 	struct repo_stream *streams; /* registered (connected, not yet closed) */
 	int timeout_ms;
 	struct timespec deadline;
+	const volatile sig_atomic_t *cancel; /* manifest_repo_cancel(): shut everything down */
 	enum repo_watch_fired fired;
 	char fired_msg[320];
 };
@@ -162,7 +165,8 @@ static long long repo_sock_idle_ms(int fd)
 /* One look at every registered socket; called with w->lock held. */
 static void repo_watch_check(struct repo_watch *w)
 {
-	bool late = repo_ms_until(&w->deadline) <= 0;
+	bool canceled = w->cancel && *w->cancel;
+	bool late = canceled || repo_ms_until(&w->deadline) <= 0;
 
 	for (struct repo_stream *st = w->streams; st; st = st->watch_next) {
 		long long idle;
@@ -176,8 +180,12 @@ static void repo_watch_check(struct repo_watch *w)
 		st->shut = true;
 		if (w->fired == REPO_WATCH_NONE) {
 			v6 = strchr(st->host, ':') != NULL;
-			w->fired = late ? REPO_WATCH_DEADLINE : REPO_WATCH_IDLE;
-			if (late)
+			w->fired = canceled ? REPO_WATCH_CANCELED
+			           : late   ? REPO_WATCH_DEADLINE
+			                    : REPO_WATCH_IDLE;
+			if (canceled)
+				snprintf(w->fired_msg, sizeof(w->fired_msg), "canceled");
+			else if (late)
 				snprintf(w->fired_msg, sizeof(w->fired_msg),
 				         "the operation took longer than %d s in all", REPO_OP_SECONDS_MAX);
 			else
@@ -192,6 +200,7 @@ static void repo_watch_check(struct repo_watch *w)
 static void *repo_watch_main(void *arg)
 {
 	struct repo_watch *w = arg;
+	/* at most REPO_WATCH_TICK_MS: a cancel is noticed within that, whatever the timeout */
 	int tick = w->timeout_ms / 4 < REPO_WATCH_TICK_MS ? w->timeout_ms / 4 : REPO_WATCH_TICK_MS;
 
 	if (tick < 10)
@@ -213,7 +222,8 @@ static void *repo_watch_main(void *arg)
 }
 
 /* Prepare a watch for one operation (no thread yet); 0 or -errno. */
-static int repo_watch_init(struct repo_watch *w, int timeout_ms, const struct timespec *deadline)
+static int repo_watch_init(struct repo_watch *w, int timeout_ms, const struct timespec *deadline,
+                           const volatile sig_atomic_t *cancel)
 {
 	pthread_condattr_t ca;
 	int e;
@@ -221,6 +231,7 @@ static int repo_watch_init(struct repo_watch *w, int timeout_ms, const struct ti
 	memset(w, 0, sizeof(*w));
 	w->timeout_ms = timeout_ms;
 	w->deadline = *deadline;
+	w->cancel = cancel;
 	e = pthread_mutex_init(&w->lock, NULL);
 	if (e)
 		return -e;
@@ -328,28 +339,54 @@ static void repo_watch_end(struct repo_watch *w)
 		repo_tls_watch = NULL;
 }
 
-static void repo_io_begin(int timeout_ms)
+static void repo_io_begin(int timeout_ms, const volatile sig_atomic_t *cancel)
 {
+	repo_tls_cancel = cancel;
 	repo_tls_timeout_ms = timeout_ms > 0 ? timeout_ms : REPO_TIMEOUT_MS_DEFAULT;
 	clock_gettime(CLOCK_MONOTONIC, &repo_tls_deadline);
 	repo_tls_deadline.tv_sec += REPO_OP_SECONDS_MAX;
 	repo_tls_timed_out = false;
 }
 
-/* Wait until the socket is ready for `events`; -1 with a libgit2 error on timeout. */
+/*
+ * Wait until the socket is ready for `events`; -1 with a libgit2 error on
+ * timeout or cancel.  The wait is cut in slices of REPO_WATCH_TICK_MS so that
+ * manifest_repo_cancel() is noticed while a server stays silent.
+ */
 static int repo_stream_wait(struct repo_stream *st, short events)
 {
+	struct timespec idle_end;
+
+	clock_gettime(CLOCK_MONOTONIC, &idle_end);
+	idle_end.tv_sec += st->timeout_ms / 1000;
+	idle_end.tv_nsec += (long)(st->timeout_ms % 1000) * 1000000;
+	idle_end.tv_sec += idle_end.tv_nsec / 1000000000;
+	idle_end.tv_nsec %= 1000000000;
 	for (;;) {
 		struct pollfd pfd = {.fd = st->s, .events = events};
-		long long left_ms = repo_ms_until(&st->deadline);
+		long long left_ms = repo_ms_until(&st->deadline), idle_ms = repo_ms_until(&idle_end);
 		int wait_ms, n;
 
+		if (st->cancel && *st->cancel) {
+			git_error_set_str(GIT_ERROR_NET, "canceled");
+			return -1;
+		}
 		if (left_ms <= 0) {
 			repo_tls_timed_out = true;
 			git_error_set_str(GIT_ERROR_NET, "the operation took too long");
 			return -1;
 		}
-		wait_ms = left_ms < st->timeout_ms ? (int)left_ms : st->timeout_ms;
+		if (idle_ms <= 0) {
+			char m[96];
+
+			repo_tls_timed_out = true;
+			snprintf(m, sizeof(m), "no answer from the server for %d ms", st->timeout_ms);
+			git_error_set_str(GIT_ERROR_NET, m);
+			return -1;
+		}
+		wait_ms = (int)(left_ms < idle_ms ? left_ms : idle_ms);
+		if (wait_ms > REPO_WATCH_TICK_MS)
+			wait_ms = REPO_WATCH_TICK_MS;
 		n = poll(&pfd, 1, wait_ms);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -357,15 +394,8 @@ static int repo_stream_wait(struct repo_stream *st, short events)
 			git_error_set_str(GIT_ERROR_NET, strerror(errno));
 			return -1;
 		}
-		if (n == 0) {
-			char m[96];
-
-			repo_tls_timed_out = true;
-			snprintf(m, sizeof(m), "no answer from the server for %d ms", wait_ms);
-			git_error_set_str(GIT_ERROR_NET, m);
-			return -1;
-		}
-		return 0;
+		if (n > 0)
+			return 0;
 	}
 }
 
@@ -527,7 +557,8 @@ static int repo_stream_new(git_stream **out, const char *host, const char *port)
 	st->parent.free = repo_stream_free;
 	st->s = -1;
 	if (repo_tls_timeout_ms <= 0) /* a thread that did not go through repo_resolve() */
-		repo_io_begin(0);
+		repo_io_begin(0, NULL);
+	st->cancel = repo_tls_cancel;
 	st->timeout_ms = repo_tls_timeout_ms;
 	st->deadline = repo_tls_deadline;
 	st->watch = repo_tls_watch;
@@ -1991,10 +2022,10 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], s
 		if (rc == 0)
 			goto done;
 	}
-	repo_io_begin(r->timeout_ms);
+	repo_io_begin(r->timeout_ms, &r->canceled);
 	if (r->kind == REPO_URL_SSH) {
-		/* libssh2 does the SSH I/O: the timeouts come from the watchdog */
-		rc = repo_watch_init(&watch, repo_tls_timeout_ms, &repo_tls_deadline);
+		/* libssh2 does the SSH I/O: the timeouts and the cancel come from the watchdog */
+		rc = repo_watch_init(&watch, repo_tls_timeout_ms, &repo_tls_deadline, &r->canceled);
 		if (rc < 0)
 			return error_set(err, -EIO, "cannot set up the SSH timeout watchdog: %s",
 			                 strerror(-rc));
@@ -2088,6 +2119,7 @@ out:
 	}
 	if (watching)
 		repo_watch_end(&watch); /* after git_remote_free: the streams are gone */
+	repo_tls_cancel = NULL;         /* r may be freed before this thread's next operation */
 	return rc;
 }
 
@@ -2111,6 +2143,49 @@ int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error 
 		return rc;
 	memcpy(ret_oid, oid, sizeof(oid));
 	return rc;
+}
+
+/* A full commit id that the cache holds, as a commit: 0, -EINVAL or -ENOENT. */
+static int repo_commit_known(struct manifest_repo *r, const char *hex, const char *what, git_oid *ret,
+                             struct error *err)
+{
+	git_commit *commit = NULL;
+	int grc;
+
+	if (!hex || !repo_is_hex(hex, 40, 40))
+		return error_set(err, -EINVAL, "%s: a full commit id is required, not \"%.64s\"", what,
+		                 hex ? hex : "(null)");
+	git_oid_fromstr(ret, hex);
+	grc = git_commit_lookup(&commit, r->cache, ret);
+	git_commit_free(commit);
+	if (grc == GIT_ENOTFOUND || grc == GIT_EINVALIDSPEC)
+		return error_set(err, -ENOENT, "%s commit %s is not in the cache of %s", what, hex,
+		                 r->description);
+	if (grc < 0)
+		return repo_git_fail(err, grc, r->token, "cannot look up a commit");
+	return 0;
+}
+
+int manifest_repo_descends_from(struct manifest_repo *r, const char *oid, const char *ancestor,
+                                struct error *err)
+{
+	git_oid a, b;
+	int rc, grc;
+
+	if (r->folder)
+		return error_set(err, -EINVAL, "%s is a folder: it has no history", r->description);
+	rc = repo_commit_known(r, oid, "new", &a, err);
+	if (rc < 0)
+		return rc;
+	rc = repo_commit_known(r, ancestor, "old", &b, err);
+	if (rc < 0)
+		return rc;
+	if (git_oid_equal(&a, &b))
+		return 1;
+	grc = git_graph_descendant_of(r->cache, &a, &b);
+	if (grc < 0) /* a commit reachable from `oid` is missing (shallow or broken cache) */
+		return repo_git_fail(err, grc, r->token, "cannot walk the history");
+	return grc ? 1 : 0;
 }
 
 /* ---- the tree source --------------------------------------------------- */

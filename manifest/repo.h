@@ -133,6 +133,17 @@ int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error 
 int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manifest_source **ret,
                          struct error *err);
 
+/*
+ * History, for refusing rewinds: 1 if commit `oid` is `ancestor` or descends
+ * from it (git_graph_descendant_of), 0 if not (a force push to an older or
+ * unrelated commit), -ENOENT if either commit is not in the cache (fetch it
+ * first; a commit that was garbage-collected away counts as absent), -EINVAL
+ * for an id that is not 40 hex digits or a folder handle (no history), -EIO
+ * when libgit2 fails on the way.  No network access.
+ */
+int manifest_repo_descends_from(struct manifest_repo *r, const char *oid, const char *ancestor,
+                                struct error *err);
+
 /* "URL@ref" for messages and status, userinfo shown as "***" (never a secret). */
 const char *manifest_repo_description(const struct manifest_repo *r);
 /* Path of the bare cache clone ("" for a folder). */
@@ -153,8 +164,13 @@ void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_
 
 /*
  * Thread-safe and async-signal-safe: the remote_head/fetch running on r (and
- * every later one) fails with -ECANCELED at its next progress report or I/O
- * wait.  For shutdown: there is no way to un-cancel a handle.
+ * every later one) fails with -ECANCELED at its next progress report, and
+ * within REPO_WATCH_TICK_MS (250 ms) when it is waiting on a socket: the
+ * socket waits of git://, http(s):// poll in slices of that length, and the
+ * SSH watchdog shuts the connection down at its next tick, so a server that
+ * sends nothing does not delay the cancel.  (Name resolution, done by
+ * getaddrinfo(), cannot be interrupted.)  For shutdown: there is no way to
+ * un-cancel a handle.
  */
 void manifest_repo_cancel(struct manifest_repo *r);
 
