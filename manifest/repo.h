@@ -183,15 +183,4 @@ void manifest_repo_free(struct manifest_repo *r);
  */
 void manifest_repo_global_shutdown(void);
 
-/*
- * known_hosts matching, exposed for unit tests.  `host` as libgit2 reports it
- * (name or address), `port` 22 unless given in the URL, `key` the raw host key
- * blob (as in the base64 field of known_hosts).  Returns 0 if a non-revoked
- * line for the host carries this key, -EACCES if the host is listed with
- * other keys only or the key is @revoked (changed host key: refuse),
- * -ENOENT if the host is not listed, -EIO if the file cannot be read.
- */
-int manifest_repo_known_hosts_check(const char *known_hosts_file, const char *host, int port,
-                                    const unsigned char *key, size_t key_len, struct error *err);
-
 #endif

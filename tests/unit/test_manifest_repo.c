@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 
+#include "manifest/known_hosts.h"
 #include "manifest/repo.h"
 #include "tests/unit/harness.h"
 #include "util/buf.h"
