@@ -23,7 +23,7 @@
 struct zip_cache_entry {
 	char *path;
 	uint64_t size;
-	char sha256[45];
+	char sha256[MANIFEST_SHA256_B64_SIZE];
 	int status; /* 0 ok, else `msg` says what is wrong */
 	char msg[384];
 };
@@ -70,7 +70,7 @@ static bool name_ok(const char *s, size_t max, const char *extra)
 	return true;
 }
 
-void manifest_sha256_base64(const void *data, size_t len, char out[45])
+void manifest_sha256_base64(const void *data, size_t len, char out[MANIFEST_SHA256_B64_SIZE])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
@@ -78,8 +78,8 @@ void manifest_sha256_base64(const void *data, size_t len, char out[45])
 	codec_digest_base64(out, md);
 }
 
-/* A SHA-256 as 64 hex digits or 44 base64 characters -> base64 in out[45]. */
-static int sha256_normalise(const char *s, char out[45])
+/* A SHA-256 as 64 hex digits or 44 base64 characters -> base64 in `out`. */
+static int sha256_normalise(const char *s, char out[MANIFEST_SHA256_B64_SIZE])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	size_t n = strlen(s);
@@ -828,7 +828,7 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 	keypath(kp, prefix, "sha256");
 	if (v) {
 		const char *s;
-		char norm[45];
+		char norm[MANIFEST_SHA256_B64_SIZE];
 
 		if (yaml_get_string(v, kp, 0, &s, l->errs) == 0) {
 			if (sha256_normalise(s, norm) < 0)
@@ -1635,7 +1635,7 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 		goto out;
 	}
 	memcpy(set->revision, src->revision, sizeof(set->revision));
-	set->revision[40] = '\0';
+	set->revision[MANIFEST_OID_HEX_SIZE - 1] = '\0';
 	set->errors.max = 10000;
 	l.src = src;
 	l.set = set;
@@ -1768,7 +1768,7 @@ int manifest_code_read_zip(struct manifest_source *src, const struct manifest_co
                            struct error *err)
 {
 	size_t start = out->len;
-	char sha[45];
+	char sha[MANIFEST_SHA256_B64_SIZE];
 	int r;
 
 	if (code->kind != MANIFEST_CODE_ZIP || !code->zip_path)

@@ -71,8 +71,8 @@ struct manifest_file {
 };
 
 struct manifest_set {
-	char revision[41];                   /* source->revision: commit id, "" for a folder */
-	struct manifest_function *functions; /* in file order, then document order */
+	char revision[MANIFEST_OID_HEX_SIZE]; /* source->revision: commit id, "" for a folder */
+	struct manifest_function *functions;  /* in file order, then document order */
 	size_t n_functions;
 	struct manifest_file *files; /* sorted by path */
 	size_t n_files;
@@ -133,8 +133,8 @@ int manifest_set_file_functions(const struct manifest_set *set, const char *path
 int manifest_code_read_zip(struct manifest_source *src, const struct manifest_code *code, struct buf *out,
                            struct error *err);
 
-/* SHA-256 of `data` as base64 (44 characters + NUL) into out[45]. */
-void manifest_sha256_base64(const void *data, size_t len, char out[45]);
+/* SHA-256 of `data` as base64 (44 characters + NUL) into `out`. */
+void manifest_sha256_base64(const void *data, size_t len, char out[MANIFEST_SHA256_B64_SIZE]);
 
 /*
  * An in-memory source (tests, fuzzing): `n` files given as path/content pairs

@@ -43,6 +43,11 @@
 #define MANIFEST_ZIP_MAX         ((uint64_t)50 << 20) /* direct upload limit: 50 MiB */
 #define MANIFEST_FILE_MAX        ((size_t)4 << 20)    /* one YAML file */
 
+/* A SHA-256 as base64 (44 characters, as Lambda's CodeSha256) and a NUL. */
+#define MANIFEST_SHA256_B64_SIZE 45
+/* The longest expected CodeSha256: an image digest's 64 hex digits and a NUL. */
+#define MANIFEST_CODE_SHA_SIZE 65
+
 enum manifest_config_field {
 	MANIFEST_CFG_RUNTIME = 1u << 0,
 	MANIFEST_CFG_HANDLER = 1u << 1,
@@ -92,7 +97,7 @@ struct manifest_code {
 	 * the zip (ZIP, computed; S3, declared and normalised); for IMAGE the 64
 	 * hex digits of the image digest.  "" for NONE.
 	 */
-	char sha256[65];
+	char sha256[MANIFEST_CODE_SHA_SIZE];
 };
 
 struct manifest_release {

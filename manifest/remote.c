@@ -427,7 +427,7 @@ static int repo_ref_set(struct manifest_repo *r, const char *name, const git_oid
 static int repo_peel_commit(struct manifest_repo *r, const git_oid *oid, git_oid *ret, struct error *err)
 {
 	git_object *obj = NULL, *commit = NULL;
-	char hex[41];
+	char hex[MANIFEST_OID_HEX_SIZE];
 	int grc, rc;
 
 	git_oid_tostr(hex, sizeof(hex), oid);
@@ -454,7 +454,8 @@ out:
  * and (fetch) make sure the commit is in the cache.  Returns 1 if objects
  * were downloaded, else 0.
  */
-static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], struct error *err)
+static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[MANIFEST_OID_HEX_SIZE],
+                        struct error *err)
 {
 	git_remote *remote = NULL;
 	git_remote_callbacks cbs;
@@ -570,7 +571,7 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[41], s
 			goto out;
 	}
 done:
-	git_oid_tostr(ret_oid, 41, &result);
+	git_oid_tostr(ret_oid, MANIFEST_OID_HEX_SIZE, &result);
 	rc = downloaded;
 out:
 	if (remote) {
@@ -583,9 +584,9 @@ out:
 	return rc;
 }
 
-int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct error *err)
+int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE], struct error *err)
 {
-	char oid[41];
+	char oid[MANIFEST_OID_HEX_SIZE];
 	int rc = repo_resolve(r, false, oid, err);
 
 	if (rc < 0)
@@ -594,9 +595,9 @@ int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct 
 	return 0;
 }
 
-int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error *err)
+int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE], struct error *err)
 {
-	char oid[41];
+	char oid[MANIFEST_OID_HEX_SIZE];
 	int rc = repo_resolve(r, true, oid, err);
 
 	if (rc < 0)

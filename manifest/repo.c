@@ -460,7 +460,7 @@ int manifest_repo_snapshot(struct manifest_source **ret, const struct manifest_r
                            struct error *err)
 {
 	struct manifest_repo *r = NULL;
-	char oid[41];
+	char oid[MANIFEST_OID_HEX_SIZE];
 	int rc;
 
 	rc = manifest_repo_open(&r, opt, err);

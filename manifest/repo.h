@@ -114,7 +114,8 @@ int manifest_repo_open(struct manifest_repo **ret, const struct manifest_repo_op
  * remote's ref points at now (a tag is peeled to its commit).  For a commit-id
  * ref the id itself (after one fetch if it is abbreviated and not cached yet).
  */
-int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct error *err);
+int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE],
+                              struct error *err);
 
 /*
  * Bring the ref's commit into the cache clone, transferring objects only when
@@ -123,7 +124,7 @@ int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct 
  * (which may still be a different commit than last time, e.g. after a branch
  * was reset to an older commit: compare ids, not this flag).
  */
-int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error *err);
+int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE], struct error *err);
 
 /*
  * A consistent snapshot of commit `oid` (full id, as returned above; must be

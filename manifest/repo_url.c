@@ -22,6 +22,9 @@
 #include "util/codec.h"
 #include "util/error.h"
 
+/* Bytes of the URL's SHA-256 in the cache clone's name (40 hex digits). */
+#define REPO_CACHE_HASH_BYTES 20
+
 enum repo_url_kind repo_url_kind(const char *url)
 {
 	const char *colon, *slash;
@@ -188,7 +191,7 @@ int repo_cache_name(const char *state, const char *stripped, struct buf *out, st
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	char label[33], hex[41];
+	char label[33], hex[2 * REPO_CACHE_HASH_BYTES + 1];
 	size_t n = 0, len = strlen(stripped);
 	const char *base;
 
@@ -206,7 +209,7 @@ int repo_cache_name(const char *state, const char *stripped, struct buf *out, st
 		if (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.')
 			label[n++] = *p;
 	label[n] = '\0';
-	codec_hex_encode(hex, md, 20); /* mdlen is 32 */
+	codec_hex_encode(hex, md, REPO_CACHE_HASH_BYTES); /* mdlen is 32 */
 	if (buf_printf(out, "%s/git/%s%s%s.git", state, label, n ? "-" : "", hex) < 0)
 		return error_set(err, -ENOMEM, "out of memory");
 	return 0;
