@@ -62,14 +62,19 @@ static const char *bare_name(const struct manifest_function *f)
 	return f->name;
 }
 
-/* First index in [lo, hi) whose field (region or account) is not below `key`. */
-static size_t ident_lower(const struct fn_ident *v, size_t lo, size_t hi, bool by_region, const char *key)
+/*
+ * First index in [lo, hi) whose field (region or account) is not below `key`
+ * (above `key` when `upper`); the range is sorted on that field.
+ */
+static size_t ident_bound(const struct fn_ident *v, size_t lo, size_t hi, bool by_region, const char *key,
+                          bool upper)
 {
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const char *k = by_region ? v[mid].region : v[mid].account;
+		int c = nstrcmp(k, key);
 
-		if (nstrcmp(k, key) < 0)
+		if (c < 0 || (upper && c == 0))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -79,8 +84,8 @@ static size_t ident_lower(const struct fn_ident *v, size_t lo, size_t hi, bool b
 
 /*
  * In [lo, hi) of `v` (one name, and one region or all regions: sorted by
- * account, the unknown ones first), a declaration other than `e` whose account may be
- * e's, or NULL.
+ * account, the unknown ones first), a declaration other than `e` whose
+ * account may be e's, or NULL.
  */
 static const struct fn_ident *ident_witness(const struct fn_ident *v, size_t lo, size_t hi,
                                             const struct fn_ident *e)
@@ -94,7 +99,7 @@ static const struct fn_ident *ident_witness(const struct fn_ident *v, size_t lo,
 			return &v[lo];
 		return lo + 1 < hi ? &v[lo + 1] : NULL;
 	}
-	k = ident_lower(v, lo, hi, false, e->account);
+	k = ident_bound(v, lo, hi, false, e->account, false);
 	for (; k < hi && !nstrcmp(v[k].account, e->account); k++)
 		if (v[k].i != e->i)
 			return &v[k];
@@ -106,20 +111,18 @@ static const struct fn_ident *ident_conflict(const struct fn_ident *by_r, const 
                                              size_t lo, size_t hi, const struct fn_ident *e)
 {
 	const struct fn_ident *w;
-	size_t r_lo, r_hi, n_lo;
+	size_t r_lo, r_hi, n_hi;
 
 	if (!e->region) /* any region: search the whole name group by account */
 		return ident_witness(by_a, lo, hi, e);
 	/* its own region, then the declarations whose region is unknown */
-	r_lo = ident_lower(by_r, lo, hi, true, e->region);
-	for (r_hi = r_lo; r_hi < hi && !nstrcmp(by_r[r_hi].region, e->region); r_hi++)
-		;
+	r_lo = ident_bound(by_r, lo, hi, true, e->region, false);
+	r_hi = ident_bound(by_r, r_lo, hi, true, e->region, true);
 	w = ident_witness(by_r, r_lo, r_hi, e);
 	if (w)
 		return w;
-	for (n_lo = lo; n_lo < hi && !by_r[n_lo].region; n_lo++)
-		;
-	return ident_witness(by_r, lo, n_lo, e);
+	n_hi = ident_bound(by_r, lo, hi, true, NULL, true); /* the unknown regions come first */
+	return ident_witness(by_r, lo, n_hi, e);
 }
 
 static void report_duplicate(struct loader *l, struct manifest_function *f, const struct manifest_function *o)

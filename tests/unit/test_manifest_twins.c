@@ -267,6 +267,57 @@ TEST(twins_many_regions_stay_fast)
 		buf_release(&texts[f]);
 }
 
+TEST(twins_many_accounts_and_plain_names_stay_fast)
+{
+	/* 12,000 ARNs of one name and region in distinct accounts, 8,000 plain declarations of it */
+	enum { FILES = 8, PER_FILE = 2500, ARNS = 12000 };
+	struct manifest_mem_file files[FILES];
+	struct buf texts[FILES];
+	char paths[FILES][16];
+	struct manifest_load_options opt = {.default_region = "eu-west-1"};
+	struct manifest_source *src = NULL;
+	struct manifest_set *set = NULL;
+	struct error err = ERROR_INIT;
+	size_t errs = 0, arn_errs = 0;
+
+	for (int f = 0; f < FILES; f++) {
+		buf_init(&texts[f], 0);
+		for (int i = 0; i < PER_FILE; i++) {
+			int k = f * PER_FILE + i;
+
+			if (k < ARNS)
+				REQUIRE(buf_printf(&texts[f],
+				                   "---\napiVersion: aliasd/v1\nkind: Function\n"
+				                   "name: arn:aws:lambda:us-east-1:%012d:function:fn\n"
+				                   "aliases: {Prod: 1}\n",
+				                   k) >= 0);
+			else
+				REQUIRE(buf_puts(&texts[f],
+				                 "---\napiVersion: aliasd/v1\nkind: Function\nname: fn\n"
+				                 "aliases: {Prod: 1}\n") >= 0);
+		}
+		snprintf(paths[f], sizeof(paths[f]), "f%d.yaml", f);
+		files[f] =
+		    (struct manifest_mem_file){paths[f], (const char *)texts[f].ptr, texts[f].len, false};
+	}
+	REQUIRE(manifest_source_mem_open(&src, files, FILES, &err) == 0);
+	/* the plain names land in eu-west-1: only they are twins (of each other) */
+	REQUIRE(manifest_load_with(&set, src, "", &opt, &err) == 0);
+	REQUIRE(set->n_functions == FILES * PER_FILE);
+	for (size_t i = 0; i < set->n_functions; i++) {
+		errs += set->functions[i].n_errors;
+		if (set->functions[i].account)
+			arn_errs += set->functions[i].n_errors;
+	}
+	CHECK_INT(arn_errs, 0);
+	CHECK_INT(errs, FILES * PER_FILE - ARNS);
+	manifest_set_free(set);
+	manifest_source_free(src);
+	for (int f = 0; f < FILES; f++)
+		buf_release(&texts[f]);
+}
+
 TEST_MAIN(twins_plain_name_twice, twins_name_and_arn, twins_default_region_and_explicit_region,
           twins_arn_and_arn, twins_messages_name_both_places, twins_not_transitive,
-          twins_partial_and_qualified_names_rejected, twins_account_in_model, twins_many_regions_stay_fast)
+          twins_partial_and_qualified_names_rejected, twins_account_in_model, twins_many_regions_stay_fast,
+          twins_many_accounts_and_plain_names_stay_fast)
