@@ -13,7 +13,7 @@
  *    code carries the declared sha256 normalised to base64, image code carries
  *    the digest of its pinned imageUri.
  *
- * A function with `n_errors > 0` has only `name`, `region` and its position
+ * A function with `n_errors > 0` has only `name`, `region`, `account` and its position
  * filled reliably; the rest is partial and must not be acted upon.
  *
  * Configuration fields that a manifest does not name are not managed: the
