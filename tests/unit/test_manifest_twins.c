@@ -225,7 +225,7 @@ TEST(twins_many_regions_stay_fast)
 	enum { FILES = 8, PER_FILE = 2500, N = FILES * PER_FILE };
 	struct manifest_mem_file files[FILES + 1];
 	struct buf texts[FILES + 1];
-	char paths[FILES + 1][16];
+	char paths[FILES + 1][24];
 	struct manifest_load_options opt = {.default_region = "us-east-1"};
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
@@ -273,7 +273,7 @@ TEST(twins_many_accounts_and_plain_names_stay_fast)
 	enum { FILES = 8, PER_FILE = 2500, ARNS = 12000 };
 	struct manifest_mem_file files[FILES];
 	struct buf texts[FILES];
-	char paths[FILES][16];
+	char paths[FILES][24];
 	struct manifest_load_options opt = {.default_region = "eu-west-1"};
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
