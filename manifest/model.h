@@ -13,8 +13,8 @@
  *    code carries the declared sha256 normalised to base64, image code carries
  *    the digest of its pinned imageUri.
  *
- * A function with `n_errors > 0` has only `name`, `region`, `account` and its position
- * filled reliably; the rest is partial and must not be acted upon.
+ * A function with `n_errors > 0` has only `name`, `region`, `account` and its
+ * position filled reliably; the rest is partial and must not be acted upon.
  *
  * Configuration fields that a manifest does not name are not managed: the
  * `set` bit mask says which fields of struct manifest_config were given.  A

@@ -166,12 +166,11 @@ void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_
 /*
  * Thread-safe and async-signal-safe: the remote_head/fetch running on r (and
  * every later one) fails with -ECANCELED at its next progress report, and
- * within 250 ms when it is waiting on a socket: the
- * socket waits of git://, http(s):// poll in slices of that length, and the
- * SSH watchdog shuts the connection down at its next tick, so a server that
- * sends nothing does not delay the cancel.  (Name resolution, done by
- * getaddrinfo(), cannot be interrupted.)  For shutdown: there is no way to
- * un-cancel a handle.
+ * within 250 ms when it is waiting on a socket: the socket waits of git://
+ * and http(s):// poll in slices of that length, and the SSH watchdog shuts
+ * the connection down at its next tick, so a server that sends nothing does
+ * not delay the cancel.  (Name resolution, done by getaddrinfo(), cannot be
+ * interrupted.)  For shutdown: there is no way to un-cancel a handle.
  */
 void manifest_repo_cancel(struct manifest_repo *r);
 
