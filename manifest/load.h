@@ -28,10 +28,18 @@
  *    Documents of a broken file that were read completely before the problem
  *    are still loaded and validated normally.
  *  - a function is identified by (name as written, region): `region:` if
- *    given, else the region of its ARN, else "" (the daemon's default).  A
- *    function declared twice is invalid in both places; neither copy is
- *    applied.  (A plain name and an ARN naming the same function are not
- *    recognised as the same.)
+ *    given, else the region of its ARN, else "" (the daemon's default); that
+ *    is the key of manifest_set_find().  A function declared twice is invalid
+ *    in both places; neither copy is applied.  "Twice" compares what Lambda
+ *    would resolve: the bare name (an ARN's last field), the region (the
+ *    default region for a declaration without one) and the account (the
+ *    ARN's, or the caller's for a plain name).  A region or account that is
+ *    not known (no manifest_load_options default) may be anything, so
+ *    `fn` and `arn:aws:lambda:us-east-1:123456789012:function:fn` are the
+ *    same function offline, and so are `fn` without `region:` and `fn` with
+ *    `region: us-east-1` unless the default region is known and differs.
+ *    Partial ARNs ("123456789012:function:fn", "function:fn") and qualified
+ *    names ("fn:Prod", an ARN with ":7") are rejected, not resolved.
  *  - manifest_load() itself fails (negative errno, `err` set) only when the
  *    snapshot cannot be read at all: `subdir` invalid or missing, listing
  *    fails, out of memory.  A file that cannot be read is a file-level
@@ -63,8 +71,8 @@ struct manifest_file {
 };
 
 struct manifest_set {
-	char revision[41];                   /* source->revision: commit id, "" for a folder */
-	struct manifest_function *functions; /* in file order, then document order */
+	char revision[MANIFEST_OID_HEX_SIZE]; /* source->revision: commit id, "" for a folder */
+	struct manifest_function *functions;  /* in file order, then document order */
 	size_t n_functions;
 	struct manifest_file *files; /* sorted by path */
 	size_t n_files;
@@ -82,6 +90,25 @@ struct manifest_set {
 int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
                   struct error *err);
 void manifest_set_free(struct manifest_set *set);
+
+/*
+ * What the caller knows about where plain declarations land (all optional).
+ * They only make the duplicate check above finer: with the default region
+ * known, `fn` and `fn` + `region: eu-west-1` are two functions when the
+ * default is another region; with the caller's account known, `fn` and an
+ * ARN in another account are two functions.  The model is not changed
+ * (function->region stays NULL for the default region).  `aliasd validate`
+ * without credentials passes neither and is therefore at least as strict as
+ * the daemon.
+ */
+struct manifest_load_options {
+	const char *default_region;  /* e.g. "us-east-1"; NULL: unknown */
+	const char *default_account; /* 12 digits, of the credentials in use; NULL: unknown */
+};
+
+/* manifest_load() with options (`opt` may be NULL: nothing known). */
+int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
+                       const struct manifest_load_options *opt, struct error *err);
 
 /* Total errors (including any dropped past the errlist's cap). */
 size_t manifest_set_error_count(const struct manifest_set *set);
@@ -106,8 +133,8 @@ int manifest_set_file_functions(const struct manifest_set *set, const char *path
 int manifest_code_read_zip(struct manifest_source *src, const struct manifest_code *code, struct buf *out,
                            struct error *err);
 
-/* SHA-256 of `data` as base64 (44 characters + NUL) into out[45]. */
-void manifest_sha256_base64(const void *data, size_t len, char out[45]);
+/* SHA-256 of `data` as base64 (44 characters + NUL) into `out`. */
+void manifest_sha256_base64(const void *data, size_t len, char out[MANIFEST_SHA256_B64_SIZE]);
 
 /*
  * An in-memory source (tests, fuzzing): `n` files given as path/content pairs

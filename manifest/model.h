@@ -13,8 +13,8 @@
  *    code carries the declared sha256 normalised to base64, image code carries
  *    the digest of its pinned imageUri.
  *
- * A function with `n_errors > 0` has only `name`, `region` and its position
- * filled reliably; the rest is partial and must not be acted upon.
+ * A function with `n_errors > 0` has only `name`, `region`, `account` and its
+ * position filled reliably; the rest is partial and must not be acted upon.
  *
  * Configuration fields that a manifest does not name are not managed: the
  * `set` bit mask says which fields of struct manifest_config were given.  A
@@ -42,6 +42,11 @@
 #define MANIFEST_ENV_MAX_BYTES   4096                 /* all keys and values together */
 #define MANIFEST_ZIP_MAX         ((uint64_t)50 << 20) /* direct upload limit: 50 MiB */
 #define MANIFEST_FILE_MAX        ((size_t)4 << 20)    /* one YAML file */
+
+/* A SHA-256 as base64 (44 characters, as Lambda's CodeSha256) and a NUL. */
+#define MANIFEST_SHA256_B64_SIZE 45
+/* The longest expected CodeSha256: an image digest's 64 hex digits and a NUL. */
+#define MANIFEST_CODE_SHA_SIZE 65
 
 enum manifest_config_field {
 	MANIFEST_CFG_RUNTIME = 1u << 0,
@@ -92,7 +97,7 @@ struct manifest_code {
 	 * the zip (ZIP, computed; S3, declared and normalised); for IMAGE the 64
 	 * hex digits of the image digest.  "" for NONE.
 	 */
-	char sha256[65];
+	char sha256[MANIFEST_CODE_SHA_SIZE];
 };
 
 struct manifest_release {
@@ -130,6 +135,7 @@ struct manifest_prune {
 struct manifest_function {
 	char *name;         /* as written: a name or a full function ARN */
 	char *region;       /* `region:`, else the ARN's region, else NULL: the daemon's default */
+	char *account;      /* the ARN's 12-digit account id, NULL for a plain name */
 	char *file;         /* repository path of the manifest */
 	unsigned line, col; /* of the document (its `name` value when present) */
 	unsigned doc_index; /* 0-based document number in the file */

@@ -114,7 +114,8 @@ int manifest_repo_open(struct manifest_repo **ret, const struct manifest_repo_op
  * remote's ref points at now (a tag is peeled to its commit).  For a commit-id
  * ref the id itself (after one fetch if it is abbreviated and not cached yet).
  */
-int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct error *err);
+int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE],
+                              struct error *err);
 
 /*
  * Bring the ref's commit into the cache clone, transferring objects only when
@@ -123,7 +124,7 @@ int manifest_repo_remote_head(struct manifest_repo *r, char ret_oid[41], struct 
  * (which may still be a different commit than last time, e.g. after a branch
  * was reset to an older commit: compare ids, not this flag).
  */
-int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error *err);
+int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[MANIFEST_OID_HEX_SIZE], struct error *err);
 
 /*
  * A consistent snapshot of commit `oid` (full id, as returned above; must be
@@ -132,6 +133,17 @@ int manifest_repo_fetch(struct manifest_repo *r, char ret_oid[41], struct error 
  */
 int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manifest_source **ret,
                          struct error *err);
+
+/*
+ * History, for refusing rewinds: 1 if commit `oid` is `ancestor` or descends
+ * from it (git_graph_descendant_of), 0 if not (a force push to an older or
+ * unrelated commit), -ENOENT if either commit is not in the cache (fetch it
+ * first; a commit that was garbage-collected away counts as absent), -EINVAL
+ * for an id that is not 40 hex digits or a folder handle (no history), -EIO
+ * when libgit2 fails on the way.  No network access.
+ */
+int manifest_repo_descends_from(struct manifest_repo *r, const char *oid, const char *ancestor,
+                                struct error *err);
 
 /* "URL@ref" for messages and status, userinfo shown as "***" (never a secret). */
 const char *manifest_repo_description(const struct manifest_repo *r);
@@ -153,8 +165,12 @@ void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_
 
 /*
  * Thread-safe and async-signal-safe: the remote_head/fetch running on r (and
- * every later one) fails with -ECANCELED at its next progress report or I/O
- * wait.  For shutdown: there is no way to un-cancel a handle.
+ * every later one) fails with -ECANCELED at its next progress report, and
+ * within 250 ms when it is waiting on a socket: the socket waits of git://
+ * and http(s):// poll in slices of that length, and the SSH watchdog shuts
+ * the connection down at its next tick, so a server that sends nothing does
+ * not delay the cancel.  (Name resolution, done by getaddrinfo(), cannot be
+ * interrupted.)  For shutdown: there is no way to un-cancel a handle.
  */
 void manifest_repo_cancel(struct manifest_repo *r);
 
@@ -166,16 +182,5 @@ void manifest_repo_free(struct manifest_repo *r);
  * leak checker sees a clean heap).  No manifest_repo call may follow.
  */
 void manifest_repo_global_shutdown(void);
-
-/*
- * known_hosts matching, exposed for unit tests.  `host` as libgit2 reports it
- * (name or address), `port` 22 unless given in the URL, `key` the raw host key
- * blob (as in the base64 field of known_hosts).  Returns 0 if a non-revoked
- * line for the host carries this key, -EACCES if the host is listed with
- * other keys only or the key is @revoked (changed host key: refuse),
- * -ENOENT if the host is not listed, -EIO if the file cannot be read.
- */
-int manifest_repo_known_hosts_check(const char *known_hosts_file, const char *host, int port,
-                                    const unsigned char *key, size_t key_len, struct error *err);
 
 #endif

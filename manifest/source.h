@@ -55,10 +55,13 @@ struct manifest_source_ops {
 	void (*free)(struct manifest_source *src);
 };
 
+/* A full Git commit id as text: 40 hex digits and a NUL. */
+#define MANIFEST_OID_HEX_SIZE 41
+
 struct manifest_source {
 	const struct manifest_source_ops *ops;
 	/* Full commit id (40 hex) for a Git snapshot; "" for a plain folder. */
-	char revision[41];
+	char revision[MANIFEST_OID_HEX_SIZE];
 	/* Human description for messages: "/srv/repo", "https://host/r.git@main". */
 	char *description;
 	void *impl;

@@ -148,6 +148,12 @@ int yaml_error(struct errlist *errs, const struct yaml_node *node, int code, con
 bool yaml_is_null(const struct yaml_node *node);
 /* Words for messages: "a mapping", "a list", "a string", "an integer", "a number", "a boolean", "null". */
 const char *yaml_describe(const struct yaml_node *node);
+/*
+ * A scalar quoted for a message into `out` (returned): at most ~40
+ * characters then "...", quotes and backslashes escaped, control bytes as
+ * \xNN.  64 bytes of `out` are enough.
+ */
+const char *yaml_quote(const struct yaml_node *node, char *out, size_t outsz);
 
 /* Mapping lookup by key text (first occurrence); NULL if absent or not a mapping. */
 struct yaml_node *yaml_map_get(const struct yaml_node *map, const char *key);

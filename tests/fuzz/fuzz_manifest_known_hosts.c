@@ -28,6 +28,7 @@
 
 #include <openssl/evp.h>
 
+#include "manifest/known_hosts.h"
 #include "manifest/repo.h"
 #include "util/error.h"
 

@@ -234,9 +234,16 @@ TEST(model_duplicate_function_invalid_everywhere)
 	    {"a.yaml", a, sizeof(a) - 1, false},
 	    {"b.yaml", b, sizeof(b) - 1, false},
 	};
-	struct manifest_set *set = load_mem(files, 2);
+	/* the default region is known: eu-west-1 is another function (tests/unit/test_manifest_twins.c) */
+	struct manifest_load_options opt = {.default_region = "us-east-1"};
+	struct manifest_source *src = NULL;
+	struct manifest_set *set = NULL;
+	struct error err = ERROR_INIT;
 	char line[1600];
 
+	REQUIRE(manifest_source_mem_open(&src, files, 2, &err) == 0);
+	REQUIRE(manifest_load_with(&set, src, "", &opt, &err) == 0);
+	manifest_source_free(src);
 	REQUIRE(set->n_functions == 3);
 	CHECK_INT(set->functions[0].n_errors, 1);
 	CHECK_INT(set->functions[1].n_errors, 1);

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 
+#include "manifest/known_hosts.h"
 #include "manifest/repo.h"
 #include "tests/unit/harness.h"
 #include "util/buf.h"
@@ -695,6 +697,149 @@ TEST(ssh_silent_server_times_out)
 	close(lfd);
 }
 
+struct canceler {
+	struct manifest_repo *r;
+	unsigned delay_ms;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceler *c = arg;
+	struct timespec t = {.tv_sec = c->delay_ms / 1000, .tv_nsec = (long)(c->delay_ms % 1000) * 1000000};
+
+	nanosleep(&t, NULL);
+	manifest_repo_cancel(c->r);
+	return NULL;
+}
+
+/*
+ * A server that accepts (the kernel does, from the listen backlog) and stays
+ * silent, with a 60 s inactivity timeout: manifest_repo_cancel() from another
+ * thread makes the fetch return -ECANCELED promptly, whether the socket is
+ * ours (git://, http://: the stream's poll loop) or libssh2's (ssh://: the
+ * watchdog), and leaves no thread behind.
+ */
+TEST(cancel_wakes_a_silent_server)
+{
+	static const char *const schemes[] = {"git", "http", "ssh"};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int lfd;
+
+	setup();
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(lfd >= 0);
+	REQUIRE(bind(lfd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(lfd, 16) == 0 &&
+	        getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+	REQUIRE(sh("touch empty_known_hosts") == 0);
+	alarm(30); /* a regression hangs for the 60 s timeout: die (SIGALRM) instead */
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		struct manifest_repo_options opt = {0};
+		struct manifest_repo *r = NULL;
+		struct error err = ERROR_INIT;
+		struct canceler c;
+		pthread_t th;
+		char url[128], oid[41] = "";
+		int threads, rc;
+		double t0, took;
+
+		snprintf(url, sizeof(url), "%s://%s127.0.0.1:%d/r.git", schemes[i], i == 2 ? "git@" : "",
+		         ntohs(a.sin_port));
+		opt.url = url;
+		opt.state_dir = path_in("state-cancel");
+		opt.ssh_known_hosts_file = path_in("empty_known_hosts");
+		opt.timeout_ms = 60000;
+		if (manifest_repo_open(&r, &opt, &err) != 0) {
+			HARNESS_FAIL("open %s: %s", url, err.msg);
+			continue;
+		}
+		threads = thread_count();
+		c = (struct canceler){r, 400};
+		REQUIRE(pthread_create(&th, NULL, cancel_later, &c) == 0);
+		t0 = now_s();
+		rc = manifest_repo_fetch(r, oid, &err);
+		took = now_s() - t0;
+		pthread_join(th, NULL);
+		CHECKF(rc == -ECANCELED, "%s: %d %s", url, rc, err.msg);
+		CHECKF(strstr(err.msg, "canceled") != NULL, "%s: message %s", url, err.msg);
+		CHECKF(took >= 0.3 && took < 2.0, "%s: took %.2f s", url, took);
+		CHECK_INT(thread_count(), threads);
+		/* and every later operation on the handle, at once */
+		t0 = now_s();
+		CHECK_INT(manifest_repo_remote_head(r, oid, &err), -ECANCELED);
+		CHECKF(now_s() - t0 < 0.5, "%s: second call took %.2f s", url, now_s() - t0);
+		manifest_repo_free(r);
+	}
+	alarm(0);
+	close(lfd);
+}
+
+/* manifest_repo_descends_from() on a real history: advance, force push to an orphan, rewind. */
+TEST(history_descends_from)
+{
+	struct manifest_repo_options opt = {0};
+	struct manifest_repo *r = NULL;
+	struct error err = ERROR_INIT;
+	char c1[41], c2[41], c3[41], oid[41];
+
+	setup();
+	REQUIRE(sh("git init -q -b main hw && cd hw && printf 'name: a\\n' > a.yaml && git add -A && "
+	           "git commit -q -m one && git clone -q --bare . ../hist.git && "
+	           "git remote add origin ../hist.git") == 0);
+	REQUIRE(sh_out(c1, sizeof(c1), "git --git-dir=hist.git rev-parse main") == 0);
+	opt.url = path_in("hist.git");
+	opt.ref = "main";
+	opt.state_dir = path_in("state-hist");
+	REQUIRE(manifest_repo_open(&r, &opt, &err) == 0);
+	CHECK_INT(manifest_repo_fetch(r, oid, &err), 1);
+	CHECK_STR(oid, c1);
+
+	/* a child commit */
+	REQUIRE(
+	    sh("cd hw && printf 'name: b\\n' > a.yaml && git commit -q -am two && git push -q origin main") ==
+	    0);
+	REQUIRE(sh_out(c2, sizeof(c2), "git --git-dir=hist.git rev-parse main") == 0);
+	/* the child is not in the cache yet */
+	CHECK_INT(manifest_repo_descends_from(r, c2, c1, &err), -ENOENT);
+	CHECKF(strstr(err.msg, c2) != NULL, "message: %s", err.msg);
+	CHECK_INT(manifest_repo_fetch(r, oid, &err), 1);
+	CHECK_STR(oid, c2);
+	CHECK_INT(manifest_repo_descends_from(r, c2, c1, &err), 1);
+	CHECK_INT(manifest_repo_descends_from(r, c1, c2, &err), 0); /* a rewind */
+	CHECK_INT(manifest_repo_descends_from(r, c2, c2, &err), 1);
+
+	/* a force push to an unrelated (orphan) commit */
+	REQUIRE(sh("cd hw && git checkout -q --orphan other && printf 'name: c\\n' > a.yaml && git add -A && "
+	           "git commit -q -m three && git push -q -f origin other:main") == 0);
+	REQUIRE(sh_out(c3, sizeof(c3), "git --git-dir=hist.git rev-parse main") == 0);
+	CHECK_INT(manifest_repo_fetch(r, oid, &err), 1);
+	CHECK_STR(oid, c3);
+	CHECK_INT(manifest_repo_descends_from(r, c3, c2, &err), 0);
+	CHECK_INT(manifest_repo_descends_from(r, c2, c3, &err), 0);
+
+	/* a force push back to an older commit: nothing to download, and not a descendant */
+	REQUIRE(sh("cd hw && git push -q -f origin %s:refs/heads/main", c1) == 0);
+	CHECK_INT(manifest_repo_fetch(r, oid, &err), 0);
+	CHECK_STR(oid, c1);
+	CHECK_INT(manifest_repo_descends_from(r, oid, c2, &err), 0);
+
+	/* ids the cache does not have, or that are not ids */
+	CHECK_INT(manifest_repo_descends_from(r, c1, "0123456789012345678901234567890123456789", &err),
+	          -ENOENT);
+	CHECK_INT(manifest_repo_descends_from(r, "0123456789012345678901234567890123456789", c1, &err),
+	          -ENOENT);
+	CHECK_INT(manifest_repo_descends_from(r, c1, "abc", &err), -EINVAL);
+	CHECK_INT(manifest_repo_descends_from(r, NULL, c1, &err), -EINVAL);
+	manifest_repo_free(r);
+
+	/* a folder has no history */
+	opt = (struct manifest_repo_options){.url = path_in("hw"), .state_dir = path_in("state-hist")};
+	REQUIRE(manifest_repo_open(&r, &opt, &err) == 0);
+	CHECK_INT(manifest_repo_descends_from(r, c1, c1, &err), -EINVAL);
+	manifest_repo_free(r);
+}
+
 TEST_MAIN(tree_list_sorted_yaml_only, tree_stat_kinds, tree_paths_refused, tree_read, refs_resolve,
           refs_errors, folder_as_on_disk, fetch_only_when_moved, secrets_not_in_messages, known_hosts_check,
-          ssh_url_refused_without_trust, ssh_silent_server_times_out)
+          ssh_url_refused_without_trust, ssh_silent_server_times_out, cancel_wakes_a_silent_server,
+          history_descends_from)
