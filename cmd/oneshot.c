@@ -167,6 +167,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct reconcile_result *res = NULL;
 	const struct manifest_function **valid = NULL;
 	struct manifest_repo_options ro = {0};
+	struct manifest_load_options lo = {0};
+	char *default_region = NULL;
 	struct printer pr = {apply, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
@@ -221,7 +223,15 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
 		goto out;
 	}
-	r = manifest_load(&set, src, subdir, &err);
+	/*
+	 * The region a manifest without `region:` lands in, so that "fn" and
+	 * "arn:...:us-east-1:...:function:fn" are known to be one function; when
+	 * it cannot be resolved here the loader compares conservatively.
+	 */
+	if (!region && aws_region_resolve(NULL, &default_region, NULL) < 0)
+		default_region = NULL;
+	lo.default_region = region ? region : default_region;
+	r = manifest_load_with(&set, src, subdir, &lo, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
 		goto out;
@@ -367,6 +377,7 @@ out:
 		reconcile_result_release(&res[i]);
 	free(res);
 	free(valid);
+	free(default_region);
 	reconcile_ctx_free(ctx);
 	manifest_set_free(set);
 	manifest_source_free(src);

@@ -57,3 +57,20 @@ def test_apply_still_applies_one_spelling(aliasd_bin, emu, tmp_path):
     p = run(aliasd_bin, emu, "apply", "--repo", str(repo), "--ref", "main")
     assert p.returncode == 0, p.stdout + p.stderr
     assert alias_target(aliases(lam, "fn-twin")["Prod"]) == ("1", {})
+
+
+def test_apply_knows_the_default_region(aliasd_bin, emu, tmp_path):
+    """With the region in effect known (--region), a bare name and an ARN in another region are two
+    functions: both are applied, each in its own region; in the same region they stay twins."""
+    repo = init_repo(tmp_path / "repo")
+    write(repo, "a/one.zip", mkzip("one"))
+    write(repo, "a.yaml", manifest("fn-twin", [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")]))
+    write(repo, "b.yaml", manifest(ARN, [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")]))
+    commit_all(repo, "two regions")
+
+    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--ref", "main", "--region", "eu-west-1")
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "declared more than once" not in p.stderr, p.stderr
+    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--ref", "main", "--region", "us-east-1")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "a.yaml:3:7" in p.stderr and "b.yaml:3:7" in p.stderr and "declared more than once" in p.stderr
