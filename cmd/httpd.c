@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/codec.h"
 #include "util/log.h"
 
@@ -62,14 +63,6 @@ struct request {
 	bool too_big;
 	bool counted; /* holds one of d->webhooks */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void conn_unlink(struct httpd *d, struct conn *c)
 {
@@ -155,7 +148,7 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *ad =
 		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		uint64_t now = now_ms();
+		uint64_t now = clock_monotonic_ms();
 
 		c = calloc(1, sizeof(*c));
 		*socket_context = c;
@@ -205,7 +198,7 @@ static void conn_headers_done(struct httpd *d, struct MHD_Connection *conn)
 	pthread_mutex_lock(&d->lock);
 	if (!c->in_body) {
 		c->in_body = true;
-		c->deadline_ms = now_ms() + d->limits.body_ms;
+		c->deadline_ms = clock_monotonic_ms() + d->limits.body_ms;
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -226,7 +219,7 @@ static void conn_request_done(struct httpd *d, struct MHD_Connection *conn)
 		wait = (uint64_t)d->limits.idle_s * 1000 + 1000;
 	pthread_mutex_lock(&d->lock);
 	c->in_body = false;
-	c->started_ms = now_ms();
+	c->started_ms = clock_monotonic_ms();
 	c->deadline_ms = c->started_ms + wait;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -238,7 +231,7 @@ static void *watchdog_main(void *arg)
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
-		uint64_t now = now_ms(), headers = 0, bodies = 0, evicted;
+		uint64_t now = clock_monotonic_ms(), headers = 0, bodies = 0, evicted;
 		struct timespec ts;
 
 		for (struct conn *c = d->conns; c; c = c->next) {

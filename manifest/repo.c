@@ -22,12 +22,12 @@
 #include <unistd.h>
 
 #include <git2.h>
-#include <openssl/crypto.h>
 
 #include "manifest/repo_internal.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/error.h"
+#include "util/secret.h"
 
 /* ---- libgit2 global state ---------------------------------------------- */
 
@@ -172,14 +172,6 @@ static char *repo_strdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void repo_free_secret(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 bool repo_is_hex(const char *s, size_t min, size_t max)
 {
 	size_t n = strlen(s);
@@ -289,7 +281,7 @@ void manifest_repo_free(struct manifest_repo *r)
 	git_repository_free(r->cache);
 	free(r->url);
 	free(r->ref);
-	repo_free_secret(r->token);
+	secret_free_str(r->token);
 	free(r->token_user);
 	free(r->ssh_key_file);
 	free(r->known_hosts);
