@@ -22,8 +22,9 @@
  * that does not exist): the function is Stalled with the reason and not
  * retried until its manifest or the config changes (or SIGUSR1).  Git
  * failures back off from the poll interval, doubling, capped at
- * max(interval, backoffMax); webhook pushes and SIGUSR1 merge into at most
- * one poll per 2 s and never cut a Git backoff short.  Nothing is ever
+ * max(interval, backoffMax).  A webhook push or SIGUSR1 polls at once; more
+ * of them merge into at most one poll per 2 s, and none cuts a Git backoff
+ * short (nor logs a warning of its own).  Nothing is ever
  * retried in a hot loop.
  *
  * Revisions (/status): lastAttemptedRevision is the newest commit loaded;

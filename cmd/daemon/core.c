@@ -201,6 +201,7 @@ void core_init(struct core *c, const struct core_options *opt)
 	c->opt = *opt;
 	c->next_poll = 0;
 	c->last_poll_start = CORE_NEVER;
+	c->last_poke_poll = CORE_NEVER;
 }
 
 void core_release(struct core *c)
@@ -606,6 +607,9 @@ void core_poll_started(struct core *c, uint64_t now)
 {
 	c->last_poll_start = now;
 	c->next_poll = CORE_NEVER;
+	if (c->poke_pending)
+		c->last_poke_poll = now;
+	c->poke_pending = false;
 }
 
 void core_poll_ok(struct core *c, uint64_t now, uint32_t rnd)
@@ -632,10 +636,12 @@ void core_poke(struct core *c, uint64_t now)
 
 	if (c->git_failures)
 		return; /* the backoff decides when to try again */
-	if (c->last_poll_start != CORE_NEVER && c->last_poll_start + CORE_POKE_GAP_MS > t)
-		t = c->last_poll_start + CORE_POKE_GAP_MS;
-	if (t < c->next_poll)
+	if (c->last_poke_poll != CORE_NEVER && c->last_poke_poll + CORE_POKE_GAP_MS > t)
+		t = c->last_poke_poll + CORE_POKE_GAP_MS;
+	if (t < c->next_poll) {
 		c->next_poll = t;
+		c->poke_pending = true;
+	}
 }
 
 void core_poll_now(struct core *c, uint64_t now)

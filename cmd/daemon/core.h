@@ -28,7 +28,8 @@
  *    between: the shell starts every due function up to its concurrency.
  *  - Git: pokes (webhook, SIGUSR1) merge: while Git is failing a poke leaves
  *    the backoff alone; otherwise it moves the next poll to now, but never
- *    sooner than CORE_POKE_GAP_MS after the previous poll started.
+ *    sooner than CORE_POKE_GAP_MS after the previous poll a poke caused
+ *    (a lone push is polled at once; a storm costs one poll per gap).
  *  - A generation is freed (core_collect) once no function and no job holds
  *    it (`refs`); a removed function once no job holds it.
  *
@@ -142,6 +143,8 @@ struct core {
 	/* Git schedule */
 	uint64_t next_poll;       /* when to ask the remote next */
 	uint64_t last_poll_start; /* CORE_NEVER before the first */
+	uint64_t last_poke_poll;  /* start of the last poll a poke asked for; CORE_NEVER = none */
+	bool poke_pending;        /* the next poll is a poke's */
 	unsigned git_failures;
 };
 

@@ -521,12 +521,21 @@ TEST(core_git_schedule_and_pokes)
 	CHECK(!core_poll_due(&c, 1000));
 	core_poll_ok(&c, 1200, 0);
 	CHECK_U64(c.next_poll, 1200 + 27000);
-	/* a poke right after a poll waits for the gap; a storm of them is one poll */
+	/* a lone poke right after a regular poll: at once */
+	core_poke(&c, 1300);
+	CHECK_U64(c.next_poll, 1300);
+	core_poll_started(&c, 1300);
+	core_poll_ok(&c, 1400, 0);
+	/* a storm of pokes after it is one poll, a gap after the poke's poll */
 	for (int i = 0; i < 2000; i++)
-		core_poke(&c, 1300 + (uint64_t)i / 4);
-	CHECK_U64(c.next_poll, 1000 + CORE_POKE_GAP_MS);
-	core_poll_started(&c, 1000 + CORE_POKE_GAP_MS);
-	core_poll_ok(&c, 1000 + CORE_POKE_GAP_MS, 0);
+		core_poke(&c, 1400 + (uint64_t)i / 4);
+	CHECK_U64(c.next_poll, 1300 + CORE_POKE_GAP_MS);
+	core_poll_started(&c, 1300 + CORE_POKE_GAP_MS);
+	core_poll_ok(&c, 1300 + CORE_POKE_GAP_MS, 0);
+	core_poke(&c, 1400 + CORE_POKE_GAP_MS);
+	CHECK_U64(c.next_poll, 1300 + 2 * CORE_POKE_GAP_MS);
+	core_poll_started(&c, 1300 + 2 * CORE_POKE_GAP_MS);
+	core_poll_ok(&c, 1300 + 2 * CORE_POKE_GAP_MS, 0);
 	/* a poke long after the last poll: at once */
 	core_poke(&c, 20000);
 	CHECK_U64(c.next_poll, 20000);
