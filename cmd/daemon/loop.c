@@ -257,7 +257,7 @@ static void gen_apply(struct core_gen *g, uint64_t now)
 	memcpy(prev_rev, d.core.loaded_rev, sizeof(prev_rev));
 	r = core_load(&d.core, g, now, &stats, log_removed, NULL);
 	if (r == 0) {
-		core_collect(&d.core);
+		/* no core_collect() before the end: g may hold no valid function */
 		metrics_gauge_set(d.m_errors, NULL, (double)d.core.total_manifest_errors);
 		d.last_load = time(NULL);
 		daemon_set_str(&d.load_error, NULL);
@@ -300,6 +300,9 @@ static void gen_apply(struct core_gen *g, uint64_t now)
 		error_format(&set->errors.items[i], text, sizeof(text));
 		log_event(LOG_WARNING, "manifest error", "error", text, NULL);
 	}
+	pthread_mutex_lock(&d.lock);
+	core_collect(&d.core);
+	pthread_mutex_unlock(&d.lock);
 }
 
 static void git_ok(uint64_t now, const char *rev)
@@ -384,11 +387,12 @@ static void poll_git(uint64_t now)
 	g->src = src;
 	snprintf(g->revision, sizeof(g->revision), "%s", fetched[0] ? fetched : src->revision);
 	git_ok(now, g->revision);
+	memcpy(head, g->revision, sizeof(head)); /* g belongs to the core from here on */
 	gen_apply(g, now);
 	if (first) {
 		metrics_gauge_set(d.m_up, NULL, 1);
 		notify_send("READY=1");
-		log_event(LOG_NOTICE, "ready", "revision", g->revision[0] ? g->revision : "(folder)", NULL);
+		log_event(LOG_NOTICE, "ready", "revision", head[0] ? head : "(folder)", NULL);
 	}
 	malloc_trim(0); /* the previous commit's manifests are gone */
 }
