@@ -371,6 +371,7 @@ int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load
 			continue;
 		}
 		st->invalid = false;
+		st->restored = false; /* declared validly again: no longer from the state file */
 		set_str(&st->manifest_error, NULL);
 		daemon_function_hash(fn, h);
 		if (!st->fn || memcmp(h, st->hash, sizeof(h))) {

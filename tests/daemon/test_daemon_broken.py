@@ -117,10 +117,21 @@ def test_lambda_unavailable_then_back(world):
     assert f["lastError"].startswith("functions/d.yaml:"), f["lastError"]
     assert d.status()["ready"] is True
     assert "reconcile failed function=delta" in d.log_text()
+    # the reason and its kind, in /status and in the metrics (HTTP 500: transient;
+    # "unspecified" where the AWS layer does not classify yet)
+    assert f["errorKind"] in ("transient", "unspecified") and f["reason"] == f["lastError"], f
+    code, metrics = d.get("/metrics")
+    assert code == 200
+    info = [l for l in metrics.splitlines() if l.startswith("aliasd_function_error_info{")]
+    assert len(info) == 1 and 'function="delta"' in info[0] and 'state="Failed"' in info[0], info
+    assert 'kind="%s"' % f["errorKind"] in info[0] and 'reason="functions/d.yaml:' in info[0], info
+    assert re.search(r'^aliasd_reconcile_failures_total\{kind="%s"\} [1-9]' % f["errorKind"], metrics,
+                     re.M), metrics
     world.emu.configure(error_rate=0)
     world.wait_aliases("delta", {"Prod": "1", "Test": "2"}, timeout=15)
     f = world.wait_state("delta", "Synced", timeout=10)
-    assert f["lastError"] is None and f["failures"] == 0
+    assert f["lastError"] is None and f["failures"] == 0 and f["errorKind"] is None
+    assert "aliasd_function_error_info{" not in d.get("/metrics")[1]
     assert d.proc.poll() is None
     rc, _ = d.stop()
     assert rc == 0

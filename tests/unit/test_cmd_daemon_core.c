@@ -499,6 +499,13 @@ TEST(core_restore_last_good)
 	CHECK_INT((int)finish_all(&c, 5, 0, ERROR_KIND_UNSPECIFIED, NULL), 2);
 	CHECK_INT(a->state, DAEMON_SYNCED);
 	CHECK(!core_applied_update(&c));
+	/* the fixing commit declares exactly the last good state: nothing to do */
+	REQUIRE(load(&c, REV3, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 8, NULL) == 0);
+	CHECK(!a->invalid && !a->restored && !a->manifest_error);
+	CHECK_STR(a->gen->revision, REV3);
+	CHECK(core_next_job(&c, 8, 8) == NULL);
+	CHECK(core_applied_update(&c));
+	CHECK_STR(c.applied_rev, REV3);
 	/* a function that is valid in the newest commit is not restored */
 	core_release(&c);
 	core_init(&c, &opts);
