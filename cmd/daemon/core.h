@@ -24,8 +24,11 @@
  *    UNSPECIFIED, as before kinds existed) backs off: base * 2^(n-1), capped
  *    at backoff_max.  CANCELED changes nothing (due again at once).
  *  - Success schedules the next resync (resync +-10%; never when resync is 0).
- *  - Nothing is ever due in the past twice in a row without a job started in
- *    between: the shell starts every due function up to its concurrency.
+ *  - One job per function at a time, at most `concurrency` in flight; a job
+ *    holds a reference on the generation it reconciles.
+ *  - A restored last good state (core_restore, from the state file) is used
+ *    only for a function the newest commit breaks and that has no last good
+ *    state of its own; a valid declaration replaces it.
  *  - Git: pokes (webhook, SIGUSR1) merge: while Git is failing a poke leaves
  *    the backoff alone; otherwise it moves the next poll to now, but never
  *    sooner than CORE_POKE_GAP_MS after the previous poll a poke caused

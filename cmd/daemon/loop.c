@@ -138,12 +138,13 @@ static void state_restore(uint64_t now)
 	struct error err = ERROR_INIT;
 
 	for (size_t i = 0; i < saved.n; i++) {
-		const char *rev = saved.items[i].revision;
+		char rev[CORE_REV_LEN];
 		struct manifest_source *src = NULL;
 		struct manifest_set *set = NULL;
 		struct core_gen *g;
 		bool wanted = false, taken = false;
 
+		memcpy(rev, saved.items[i].revision, sizeof(rev)); /* entries are marked done below */
 		if (!rev[0])
 			continue;
 		/* one load per commit: entries of the same commit are done together */

@@ -46,9 +46,10 @@ def test_restart_on_broken_commit_keeps_last_good(world):
     assert state["format"] == "aliasd-state/1"
     assert {f["name"]: f["revision"] for f in state["functions"]} == {"alpha": good, "beta": good}
 
-    # while it is down: alpha's manifest breaks (Prod -> an undeclared release)
+    # while it is down: both manifests break (Prod -> an undeclared release)
     world.repo.write("functions/a.yaml", function_manifest("alpha", prod="v9"))
-    bad = world.repo.commit("break alpha")
+    world.repo.write("functions/b.yaml", function_manifest("beta", test="v8"))
+    bad = world.repo.commit("break alpha and beta")
     before = writes(world.emu)
     d = world.start()
     f = wait_for(lambda: kept(d, "alpha"), 20, what="alpha on its last good state")
@@ -61,9 +62,12 @@ def test_restart_on_broken_commit_keeps_last_good(world):
     st = d.status()
     assert st["lastAttemptedRevision"] == bad
     assert st["summary"]["Failed"] == 0
-    world.wait_state("beta", "Synced")
+    b = wait_for(lambda: kept(d, "beta"), 10, what="beta on its last good state")
+    assert b["restored"] is True and b["desired"] == {"Prod": "v1", "Test": "v2"}
+    assert "v8" in b["manifestError"]
     assert writes(world.emu) == before  # Lambda untouched
     assert "last good state restored function=alpha" in d.log_text()
+    assert "last good state restored function=beta" in d.log_text()
 
     # a YAML syntax error on a restart: the file's function is not even declared
     rc, _ = d.stop()
@@ -77,7 +81,8 @@ def test_restart_on_broken_commit_keeps_last_good(world):
 
     # the fixing commit applies at once
     world.repo.write("functions/a.yaml", function_manifest("alpha", prod="v2"))
-    fixed = world.repo.commit("fix alpha: promote v2")
+    world.repo.write("functions/b.yaml", function_manifest("beta"))
+    fixed = world.repo.commit("fix alpha (promote v2) and beta")
     world.wait_aliases("alpha", {"Prod": "2", "Test": "2"}, timeout=15)
     f = world.wait_state("alpha", "Synced")
     wait_for(lambda: d.status()["lastAppliedRevision"] == fixed, 10, what="fixed commit applied")

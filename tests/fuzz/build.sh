@@ -27,7 +27,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	esac
 	srcs=""
 	for m in $mods; do
-		for f in "$m"/*.c; do
+		for f in "$m"/*.c "$m"/*/*.c; do # modules may have subfolders (cmd/daemon/)
 			[ "$f" = cmd/aliasd.c ] && continue
 			[ -f "$f" ] && srcs="$srcs $f"
 		done
@@ -37,7 +37,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	stale=1
 	if [ -x "$out" ]; then
 		stale=0
-		for f in "$src" $srcs $(ls "$(dirname "$src")"/*.h 2>/dev/null) $(for m in $mods; do ls "$m"/*.h 2>/dev/null; done); do
+		for f in "$src" $srcs $(ls "$(dirname "$src")"/*.h 2>/dev/null) $(for m in $mods; do ls "$m"/*.h "$m"/*/*.h 2>/dev/null; done); do
 			[ "$f" -nt "$out" ] && stale=1 && break
 		done
 	fi
