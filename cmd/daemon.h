@@ -43,9 +43,10 @@
  * retried with backoff; or the function's manifest is broken and it has no
  * last good state), Stalled (the last reconcile failed terminally).
  *
- * Watchdog: WATCHDOG=1 is sent while the loop shows signs of life; a Git
- * transfer that still receives data counts (libgit2's progress reports), one
- * that stalls does not, so systemd still catches a real hang.
+ * Watchdog: Git runs on its own thread (cmd/daemon/git.c).  WATCHDOG=1 is
+ * sent while the loop shows signs of life and, during a Git poll, the
+ * transfer does too (libgit2's progress reports): one that stalls for
+ * WatchdogSec stops the pings, so systemd still catches a real hang.
  *
  * systemd: READY=1 after the first successful load, STATUS= one-liners,
  * WATCHDOG=1 every WATCHDOG_USEC/2, RELOADING=1/READY=1 around SIGHUP,

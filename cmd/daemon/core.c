@@ -561,9 +561,9 @@ bool core_applied_update(struct core *c)
 	return true;
 }
 
-uint64_t core_next_deadline(const struct core *c, unsigned concurrency)
+uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll)
 {
-	uint64_t next = c->next_poll;
+	uint64_t next = poll ? c->next_poll : CORE_NEVER;
 
 	if (c->in_flight < concurrency)
 		for (size_t i = 0; i < c->n_fns; i++) {
@@ -615,8 +615,12 @@ void core_poll_started(struct core *c, uint64_t now)
 
 void core_poll_ok(struct core *c, uint64_t now, uint32_t rnd)
 {
+	uint64_t next = now + daemon_jitter_ms(c->opt.interval_ms, rnd);
+
 	c->git_failures = 0;
-	c->next_poll = now + daemon_jitter_ms(c->opt.interval_ms, rnd);
+	/* a poke during the poll (the push may have come after it): one more, as core_poke set */
+	if (!c->poke_pending || c->next_poll > next)
+		c->next_poll = next;
 }
 
 uint64_t core_poll_failed(struct core *c, uint64_t now, uint32_t rnd)
@@ -628,6 +632,7 @@ uint64_t core_poll_failed(struct core *c, uint64_t now, uint32_t rnd)
 	c->git_failures++;
 	wait = daemon_backoff_ms(c->git_failures, c->opt.interval_ms, cap);
 	c->next_poll = now + daemon_jitter_ms(wait, rnd);
+	c->poke_pending = false; /* failing: pokes wait for the backoff */
 	return wait;
 }
 

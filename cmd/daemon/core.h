@@ -219,8 +219,8 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
  */
 bool core_applied_update(struct core *c);
 
-/* Earliest deadline (next poll, or a due function if a worker is free). */
-uint64_t core_next_deadline(const struct core *c, unsigned concurrency);
+/* Earliest deadline: the next poll (when `poll`), or a due function if a worker is free. */
+uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll);
 
 /* Drop removed functions and generations nobody holds. */
 void core_collect(struct core *c);
@@ -241,7 +241,10 @@ void core_config_changed(struct core *c, const struct core_options *opt, uint64_
 bool core_poll_due(const struct core *c, uint64_t now);
 /* Git: a poll starts now. */
 void core_poll_started(struct core *c, uint64_t now);
-/* Git: the poll succeeded: next one after the interval (jittered). */
+/*
+ * Git: the poll succeeded: next one after the interval (jittered), or as a
+ * poke that arrived while it ran asked.
+ */
 void core_poll_ok(struct core *c, uint64_t now, uint32_t rnd);
 /*
  * Git: the poll failed: back off from the interval, doubling, capped at

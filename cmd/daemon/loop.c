@@ -319,77 +319,45 @@ static void git_ok(uint64_t now, const char *rev)
 		log_event(LOG_NOTICE, "repository reachable again", "revision", rev, NULL);
 }
 
-/*
- * Poll the remote; fetch and load when it moved.  Loop thread, no lock.
- * libgit2's progress reports keep d.heartbeat fresh meanwhile (see shell.h).
- */
-static void poll_git(uint64_t now)
+/* Ask the Git thread for a poll (loop thread, the thread idle). */
+static void git_start(uint64_t now)
 {
+	char loaded[CORE_REV_LEN];
 	struct error err = ERROR_INIT;
-	char head[CORE_REV_LEN] = "", fetched[CORE_REV_LEN] = "";
-	struct manifest_source *src = NULL;
-	struct manifest_set *set = NULL;
-	struct core_gen *g;
-	bool first;
-	int r;
 
 	pthread_mutex_lock(&d.lock);
 	core_poll_started(&d.core, now);
+	memcpy(loaded, d.core.loaded ? d.core.loaded_rev : "", d.core.loaded ? sizeof(loaded) : 1);
 	pthread_mutex_unlock(&d.lock);
 	d.last_poll = time(NULL);
-	r = manifest_repo_remote_head(d.repo, head, &err);
-	metrics_counter_add(d.m_git, (const char *[]){"ls-remote", r < 0 ? "error" : "ok"}, 1);
-	daemon_alive();
-	if (r < 0) {
+	if (git_thread_request(d.repo, loaded, d.cfg->repo_path) < 0) {
+		error_set(&err, -ENOMEM, "out of memory");
 		git_failed("ls-remote", &err, now);
+	}
+}
+
+/* A finished poll: record it, take a new commit into use (loop thread, no lock). */
+static void git_finish(uint64_t now, struct git_result *res)
+{
+	char head[CORE_REV_LEN];
+	bool first;
+
+	if (res->status < 0) {
+		git_failed(res->step, &res->err, now);
 		return;
 	}
 	pthread_mutex_lock(&d.lock);
-	snprintf(d.remote_rev, sizeof(d.remote_rev), "%s", head);
+	snprintf(d.remote_rev, sizeof(d.remote_rev), "%s", res->head);
 	first = !d.core.loaded;
-	r = !first && head[0] && !strcmp(head, d.core.loaded_rev);
 	pthread_mutex_unlock(&d.lock);
-	if (r) {
-		git_ok(now, head);
+	if (!res->gen) {
+		git_ok(now, res->head);
 		return;
 	}
-	r = manifest_repo_fetch(d.repo, fetched, &err);
-	metrics_counter_add(d.m_git, (const char *[]){"fetch", r < 0 ? "error" : "ok"}, 1);
-	daemon_alive();
-	if (r < 0) {
-		git_failed("fetch", &err, now);
-		return;
-	}
-	/*
-	 * Here the coordinator's rewind check (repository.allowRewind) belongs:
-	 * d.core.loaded_rev is the commit loaded last, `fetched` the new head.
-	 */
-	r = manifest_repo_source(d.repo, fetched, &src, &err);
-	if (r < 0) {
-		git_failed("open commit", &err, now);
-		return;
-	}
-	r = manifest_load(&set, src, d.cfg->repo_path[0] ? d.cfg->repo_path : NULL, &err);
-	daemon_alive();
-	if (r < 0) {
-		manifest_source_free(src);
-		git_failed("load manifests", &err, now);
-		return;
-	}
-	g = calloc(1, sizeof(*g));
-	if (!g) {
-		manifest_set_free(set);
-		manifest_source_free(src);
-		error_set(&err, -ENOMEM, "out of memory");
-		git_failed("load manifests", &err, now);
-		return;
-	}
-	g->set = set;
-	g->src = src;
-	snprintf(g->revision, sizeof(g->revision), "%s", fetched[0] ? fetched : src->revision);
-	git_ok(now, g->revision);
-	memcpy(head, g->revision, sizeof(head)); /* g belongs to the core from here on */
-	gen_apply(g, now);
+	memcpy(head, res->gen->revision, sizeof(head)); /* the gen belongs to the core from here on */
+	git_ok(now, head);
+	gen_apply(res->gen, now);
+	res->gen = NULL;
 	if (first) {
 		metrics_gauge_set(d.m_up, NULL, 1);
 		notify_send("READY=1");
@@ -402,7 +370,7 @@ static void git_progress(void *arg, uint64_t received_bytes)
 {
 	(void)arg;
 	(void)received_bytes;
-	daemon_alive(); /* data still arrives: the loop is not hung */
+	atomic_store(&d.git_heartbeat, daemon_mono_ms()); /* data still arrives: not hung */
 }
 
 /* ------------------------------------------------------------------ signals */
@@ -428,11 +396,17 @@ static void *signal_main(void *arg)
 		int sig = sigtimedwait(set, &si, &ts);
 
 		if (sig < 0) {
-			/* ping only while the loop (or its Git transfer) shows signs of life */
-			if (errno == EAGAIN && wd &&
-			    (atomic_load(&d.waiting) ||
-			     (daemon_mono_ms() - atomic_load(&d.heartbeat)) * 1000 < wd_usec))
-				notify_send("WATCHDOG=1");
+			/* ping only while the loop, and a Git poll in progress, show signs of life */
+			if (errno == EAGAIN && wd) {
+				uint64_t now = daemon_mono_ms();
+				bool loop_ok = atomic_load(&d.waiting) ||
+				               (now - atomic_load(&d.heartbeat)) * 1000 < wd_usec;
+				bool git_ok = !atomic_load(&d.git_busy) ||
+				              (now - atomic_load(&d.git_heartbeat)) * 1000 < wd_usec;
+
+				if (loop_ok && git_ok)
+					notify_send("WATCHDOG=1");
+			}
 			if (atomic_load(&d.stop))
 				return NULL;
 			continue;
@@ -631,11 +605,15 @@ static void shutdown_all(void)
 static int loop_pass(void)
 {
 	uint64_t now = daemon_mono_ms(), next;
-	bool due;
+	struct git_result res;
+	bool due, busy;
 
 	daemon_alive();
 	jobs_collect(now);
-	if (atomic_exchange(&d.reload, false))
+	if (git_thread_take(&res))
+		git_finish(now, &res);
+	/* a reload may replace the repository handle: not while a poll uses it */
+	if (!git_thread_busy() && atomic_exchange(&d.reload, false))
 		reload_config(now);
 	pthread_mutex_lock(&d.lock);
 	if (atomic_exchange(&d.poke, false))
@@ -644,19 +622,19 @@ static int loop_pass(void)
 		core_reconcile_all(&d.core, now);
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
-	due = core_poll_due(&d.core, now);
+	busy = git_thread_busy();
+	due = !busy && core_poll_due(&d.core, now);
 	pthread_mutex_unlock(&d.lock);
-	if (due) {
-		poll_git(now);
-		now = daemon_mono_ms();
-	}
+	if (due)
+		git_start(now);
 	if (atomic_load(&d.stop))
 		return -1;
 	jobs_schedule(now);
 
 	pthread_mutex_lock(&d.lock);
 	status_line_update();
-	next = core_next_deadline(&d.core, d.cfg->concurrency);
+	/* while a poll runs, its end wakes the loop: no deadline for the next one */
+	next = core_next_deadline(&d.core, d.cfg->concurrency, !(busy || due));
 	pthread_mutex_unlock(&d.lock);
 	now = daemon_mono_ms();
 	return next <= now ? 0 : next - now > 3600000 ? 3600000 : (int)(next - now);
@@ -750,6 +728,11 @@ int daemon_run(const char *config_path)
 		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);
 		goto out;
 	}
+	r = git_thread_start();
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start: git thread", "error", strerror(-r), NULL);
+		goto out;
+	}
 	if (pthread_create(&sigthread, NULL, signal_main, &sigs) == 0)
 		sigthread_up = true;
 	log_event(LOG_NOTICE, "aliasd started", "repository", d.repo_desc, "ref", d.cfg->repo_ref, "path",
@@ -777,6 +760,7 @@ int daemon_run(const char *config_path)
 
 	notify_send("STOPPING=1");
 	log_event(LOG_NOTICE, "stopping", "in_flight", d.core.in_flight ? "yes" : "no", NULL);
+	git_thread_stop(); /* SIGTERM canceled its transfer */
 	if (d.rctx)
 		reconcile_ctx_stop(d.rctx);
 	/* let the workers finish their call in flight; drop what is queued */
@@ -791,6 +775,7 @@ out:
 		pthread_kill(sigthread, SIGTERM); /* blocked: sigtimedwait in that thread takes it */
 		pthread_join(sigthread, NULL);
 	}
+	git_thread_stop();
 	if (d.metrics || d.cfg)
 		shutdown_all();
 	return status;

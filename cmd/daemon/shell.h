@@ -13,10 +13,14 @@
  * `d.lock` protects the core and the status fields (read by the HTTP
  * thread); `d.qlock` the job queues.
  *
- * Liveness: the loop stores the time of its last sign of life in
- * d.heartbeat; during a Git transfer libgit2's progress reports do too, so a
- * fetch that still receives data keeps the watchdog fed and one that stalls
- * does not.
+ *  - the Git thread (git.c): one poll at a time (ls-remote, fetch, load),
+ *    asked for and collected by the loop.
+ *
+ * Liveness: WATCHDOG=1 is sent while the loop shows signs of life
+ * (d.heartbeat, or sleeping in poll()) and, while a Git poll runs, the Git
+ * thread does too: d.git_heartbeat is set when the poll starts and at each
+ * of libgit2's progress reports, so a fetch that still receives data keeps
+ * the watchdog fed and one that stalls for WatchdogSec stops it.
  */
 #ifndef ALIASD_CMD_DAEMON_SHELL_H
 #define ALIASD_CMD_DAEMON_SHELL_H
@@ -56,8 +60,10 @@ struct daemon {
 	const char *config_path;
 	int efd; /* eventfd: wakes the loop */
 	atomic_bool stop, reload, poke, reconcile_all;
-	atomic_uint_fast64_t heartbeat; /* monotonic ms of the loop's last sign of life */
-	atomic_bool waiting;            /* the loop sleeps in poll(): alive by definition */
+	atomic_uint_fast64_t heartbeat;     /* monotonic ms of the loop's last sign of life */
+	atomic_bool waiting;                /* the loop sleeps in poll(): alive by definition */
+	atomic_bool git_busy;               /* a Git poll runs (git.c; for the watchdog) */
+	atomic_uint_fast64_t git_heartbeat; /* monotonic ms of its last progress */
 
 	struct manifest_repo *repo; /* swapped under d.lock (the signal thread cancels it) */
 	struct reconcile_ctx *rctx;
@@ -104,6 +110,25 @@ void jobs_workers_join(void);
 void jobs_schedule(uint64_t now);
 void jobs_collect(uint64_t now);
 void jobs_cancel_queued(void);
+
+/* git.c */
+struct git_result {
+	bool done;
+	int status;    /* 0, or a negative errno: `step` failed, `err` says why */
+	char step[32]; /* "ls-remote", "fetch", "open commit", "load manifests" */
+	struct error err;
+	char head[CORE_REV_LEN]; /* where the remote's ref points */
+	struct core_gen *gen;    /* the commit loaded (the taker owns it); NULL = unchanged */
+};
+int git_thread_start(void);
+/* Join the thread (a poll in progress must have been canceled or be short). */
+void git_thread_stop(void);
+/* A poll was asked for and its result not taken yet. */
+bool git_thread_busy(void);
+/* Loop thread, not busy: poll `repo`; unchanged when the head is `loaded_rev`. */
+int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const char *path);
+/* Loop thread: the finished poll's result, once. */
+bool git_thread_take(struct git_result *ret);
 
 /* status.c */
 int status_metrics_setup(void);

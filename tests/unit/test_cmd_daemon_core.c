@@ -300,8 +300,9 @@ TEST(core_backoff_grows_and_caps)
 		CHECK_U64(a->due, now + want[i]);
 		CHECK_INT((int)a->failures, (int)i + 1);
 		CHECK(core_next_job(&c, now + want[i] - 1, 8) == NULL); /* not before */
-		CHECK_U64(core_next_deadline(&c, 8),
+		CHECK_U64(core_next_deadline(&c, 8, true),
 		          now + want[i] < c.next_poll ? now + want[i] : c.next_poll);
+		CHECK_U64(core_next_deadline(&c, 8, false), now + want[i]);
 		now += want[i];
 	}
 	/* success resets the count */
@@ -543,6 +544,14 @@ TEST(core_git_schedule_and_pokes)
 	CHECK_U64(c.next_poll, 1300 + 2 * CORE_POKE_GAP_MS);
 	core_poll_started(&c, 1300 + 2 * CORE_POKE_GAP_MS);
 	core_poll_ok(&c, 1300 + 2 * CORE_POKE_GAP_MS, 0);
+	/* a poke while a poll runs: one more poll after it, not an interval later */
+	core_poll_started(&c, 10000);
+	core_poke(&c, 10100);
+	core_poll_ok(&c, 10200, 0);
+	CHECK_U64(c.next_poll, 10100);
+	core_poll_started(&c, 10200);
+	core_poll_ok(&c, 10300, 0);
+	CHECK_U64(c.next_poll, 10300 + 27000);
 	/* a poke long after the last poll: at once */
 	core_poke(&c, 20000);
 	CHECK_U64(c.next_poll, 20000);
