@@ -13,48 +13,53 @@
  *
  * Per function: the last GOOD desired state is kept.  A commit whose
  * manifest for a function is broken leaves that function on its previous
- * good state (reported as Failed with the error's file:line:col) and applies
- * every other function.  A newer commit that changes a function's desired
- * state supersedes a failing one at once (its backoff is reset).  Failures
- * back off exponentially per function (1 s doubling, capped at backoffMax);
- * Git failures back off from the poll interval, doubling, capped at
- * max(interval, backoffMax).  Nothing is ever retried in a hot loop.
+ * good state (shown with keptLastGood and the error's file:line:col, its
+ * state saying how that last good state does in Lambda) and applies every
+ * other function.  A newer commit that changes a function's desired state
+ * supersedes a failing one at once (its backoff is reset).  Failures back
+ * off exponentially per function (1 s doubling, capped at backoffMax),
+ * except terminal ones (AccessDenied, a validation error, a pinned version
+ * that does not exist): the function is Stalled with the reason and not
+ * retried until its manifest or the config changes (or SIGUSR1).  Git
+ * failures back off from the poll interval, doubling, capped at
+ * max(interval, backoffMax).  A webhook push or SIGUSR1 polls at once; more
+ * of them merge into at most one poll per 2 s, and none cuts a Git backoff
+ * short (nor logs a warning of its own).  Nothing is ever
+ * retried in a hot loop.
  *
  * Revisions (/status): lastAttemptedRevision is the newest commit loaded;
  * lastAppliedRevision the newest commit applied completely (no manifest
  * error, every function synced to it).  Per function, lastAppliedRevision is
- * the commit its last successful reconcile used.  The last good state lives
- * in memory: after a restart on a broken commit, the functions it breaks are
- * reported Failed and left as they are in Lambda.
+ * the commit its last successful reconcile used.
  *
- * Sync states: Synced (the desired state of the last good commit is live),
- * OutOfSync (a reconcile is queued), Progressing (being reconciled),
- * Failed (the last reconcile failed, or the newest commit's manifest for it
- * is invalid: last good state kept).
+ * Durable state (cmd/daemon/state.h): <stateDir>/daemon-state.json names,
+ * per function, the commit of its last good desired state.  Restarted on a
+ * broken commit, the daemon reads those commits again from its cache clone:
+ * the functions the commit breaks stay on their last good state
+ * (keptLastGood, restored), not Failed.
+ *
+ * Sync states: Synced (the desired state is live), OutOfSync (a reconcile is
+ * due), Progressing (being reconciled), Failed (the last reconcile failed,
+ * retried with backoff; or the function's manifest is broken and it has no
+ * last good state), Stalled (the last reconcile failed terminally).
+ *
+ * Watchdog: Git runs on its own thread (cmd/daemon/git.c).  WATCHDOG=1 is
+ * sent while the loop shows signs of life and, during a Git poll, the
+ * transfer does too (libgit2's progress reports): one that stalls for
+ * WatchdogSec stops the pings, so systemd still catches a real hang.
  *
  * systemd: READY=1 after the first successful load, STATUS= one-liners,
  * WATCHDOG=1 every WATCHDOG_USEC/2, RELOADING=1/READY=1 around SIGHUP,
  * STOPPING=1.  Signals are never handled asynchronously: they are blocked
  * in every thread and read by one thread with sigtimedwait().
- *   SIGTERM/SIGINT  finish the API calls in flight, exit 0
+ *   SIGTERM/SIGINT  cancel a Git transfer, finish the API calls in flight, exit 0
  *   SIGHUP          reload the config (invalid: refused, old one kept)
  *   SIGUSR1         poll Git and reconcile every function now
  */
 #ifndef ALIASD_CMD_DAEMON_H
 #define ALIASD_CMD_DAEMON_H
 
-#include <stdint.h>
-
-#include "manifest/model.h"
-
-enum daemon_sync_state {
-	DAEMON_SYNCED = 0,
-	DAEMON_OUT_OF_SYNC,
-	DAEMON_PROGRESSING,
-	DAEMON_FAILED,
-};
-
-#define DAEMON_BACKOFF_BASE_MS 1000ULL
+#include "cmd/daemon/core.h"
 
 /*
  * Run the daemon with the configuration file `config_path` until SIGTERM or
@@ -62,21 +67,5 @@ enum daemon_sync_state {
  * could not start (config invalid, address in use, ...; logged).
  */
 int daemon_run(const char *config_path);
-
-/* "Synced", "OutOfSync", "Progressing", "Failed". */
-const char *daemon_sync_state_name(enum daemon_sync_state s);
-
-/* base * 2^(failures-1), capped at max (failures 0 -> 0). */
-uint64_t daemon_backoff_ms(unsigned failures, uint64_t base_ms, uint64_t max_ms);
-
-/* interval +- 10%, `r` a uniform random 32-bit value. */
-uint64_t daemon_jitter_ms(uint64_t interval_ms, uint32_t r);
-
-/*
- * SHA-256 of everything in `fn` that is desired state (name, region, config,
- * releases, aliases, prune; not its file or position): two commits that
- * leave a function's manifest unchanged give the same hash.
- */
-void daemon_function_hash(const struct manifest_function *fn, unsigned char ret[32]);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cmd/config.h"
 #include "util/buf.h"
 #include "util/file.h"
+#include "util/log.h"
 
 #define STATUS_DEFAULT_URL "http://127.0.0.1:9410"
 #define STATUS_MAX_BYTES   ((size_t)64 << 20)
@@ -21,8 +22,11 @@
 static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
                             "\n"
                             "Show what the running daemon reports: per function its sync state\n"
-                            "(Synced, OutOfSync, Progressing, Failed), desired and actual aliases, the\n"
-                            "last applied and attempted commits and the last error with file:line.\n"
+                            "(Synced, OutOfSync, Progressing, Failed, Stalled), desired and actual\n"
+                            "aliases, the last applied and attempted commits and the last error with\n"
+                            "file:line (and its kind when Stalled).  A function whose newest manifest is\n"
+                            "broken shows its last good state and the manifest error beside it.  Names\n"
+                            "are escaped (\\n, \\xNN): one function, one line.\n"
                             "\n"
                             "  --json       print the daemon's /status JSON as it is\n"
                             "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
@@ -70,48 +74,72 @@ static void aliases_text(struct buf *out, const cJSON *fn)
 		buf_puts(out, "-");
 }
 
+/*
+ * `s` as one line of text: names from a repository may hold newlines or
+ * bytes that are not UTF-8 (util/log.h's escaping), never a fake table line.
+ */
+static const char *clean(struct buf *b, const char *s)
+{
+	buf_truncate(b, 0);
+	if (log_escape(b, s ? s : "", true) < 0 || !b->ptr)
+		return "?";
+	return b->ptr;
+}
+
 static void print_table(const cJSON *root)
 {
 	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
 	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
 	const cJSON *git = cJSON_GetObjectItemCaseSensitive(root, "git");
 	const cJSON *fn, *e;
+	struct buf t1 = BUF_INIT, t2 = BUF_INIT, t3 = BUF_INIT, t4 = BUF_INIT;
 	char a[16], b[16], c[16];
-	size_t wname = 8, wstate = 5;
+	size_t wname = 8, wstate = 11;
 
 	short_rev(a, jstr(root, "lastAppliedRevision", NULL));
 	short_rev(b, jstr(root, "lastAttemptedRevision", NULL));
 	short_rev(c, jstr(root, "remoteRevision", NULL));
-	printf("repository: %s (ref %s, path %s)\n", jstr(root, "repository", "?"), jstr(root, "ref", "?"),
-	       *jstr(root, "path", "") ? jstr(root, "path", "") : "/");
-	printf("revision:   applied %s, attempted %s, remote %s\n", a, b, c);
+	printf("repository: %s (ref %s, path %s)\n", clean(&t1, jstr(root, "repository", "?")),
+	       clean(&t2, jstr(root, "ref", "?")),
+	       *jstr(root, "path", "") ? clean(&t3, jstr(root, "path", "")) : "/");
+	printf("revision:   applied %s, attempted %s, remote %s\n", clean(&t1, a), clean(&t2, b),
+	       clean(&t3, c));
 	printf("git:        %s\n",
-	       jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?"));
+	       clean(&t1, jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?")));
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ready")))
 		printf("state:      starting (no manifests loaded yet)\n");
 	cJSON_ArrayForEach(fn, fns)
 	{
-		size_t n = strlen(jstr(fn, "name", ""));
+		size_t n = strlen(clean(&t1, jstr(fn, "name", "")));
 
 		if (n > wname)
 			wname = n;
 	}
 	if (wname > 64)
 		wname = 64;
-	wstate = 11;
 	printf("\n%-*s  %-*s  %-7s  %s\n", (int)wname, "FUNCTION", (int)wstate, "STATE", "APPLIED",
 	       "ALIASES (desired -> actual)");
 	cJSON_ArrayForEach(fn, fns)
 	{
 		struct buf al = BUF_INIT;
-		const char *err = jstr(fn, "lastError", NULL);
+		const char *merr = jstr(fn, "manifestError", NULL);
+		const char *rerr = jstr(fn, "reconcileError", NULL);
+		const char *state = jstr(fn, "state", "?");
 
 		aliases_text(&al, fn);
 		short_rev(a, jstr(fn, "lastAppliedRevision", NULL));
-		printf("%-*s  %-*s  %-7s  %s\n", (int)wname, jstr(fn, "name", "?"), (int)wstate,
-		       jstr(fn, "state", "?"), a, al.ptr);
-		if (err)
-			printf("%-*s  error: %s\n", (int)wname, "", err);
+		printf("%-*s  %-*s  %-7s  %s\n", (int)wname, clean(&t1, jstr(fn, "name", "?")), (int)wstate,
+		       clean(&t2, state), clean(&t3, a), clean(&t4, al.ptr ? al.ptr : ""));
+		if (merr && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fn, "keptLastGood")))
+			printf("%-*s  manifest error, last good state kept: %s\n", (int)wname, "",
+			       clean(&t1, merr));
+		else if (merr)
+			printf("%-*s  error: %s\n", (int)wname, "", clean(&t1, merr));
+		if (rerr && !strcmp(state, "Stalled"))
+			printf("%-*s  stalled (%s, not retried until the manifest or config changes): %s\n",
+			       (int)wname, "", clean(&t2, jstr(fn, "errorKind", "?")), clean(&t1, rerr));
+		else if (rerr)
+			printf("%-*s  error: %s\n", (int)wname, "", clean(&t1, rerr));
 		buf_release(&al);
 	}
 	if (cJSON_GetArraySize(errs) > 0) {
@@ -119,9 +147,13 @@ static void print_table(const cJSON *root)
 		cJSON_ArrayForEach(e, errs)
 		{
 			if (cJSON_IsString(e))
-				printf("  %s\n", e->valuestring);
+				printf("  %s\n", clean(&t1, e->valuestring));
 		}
 	}
+	buf_release(&t1);
+	buf_release(&t2);
+	buf_release(&t3);
+	buf_release(&t4);
 }
 
 /* "http://HOST:PORT" from server.listen of a config file (secrets not read). */

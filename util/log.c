@@ -94,10 +94,89 @@ static bool use_prefix(void)
 	return getenv("JOURNAL_STREAM") != NULL;
 }
 
+size_t log_utf8_seq(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return p[0] ? 1 : 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0; /* continuation byte, overlong lead (c0, c1) or past U+10FFFF */
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the NUL */
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range, or a UTF-16 surrogate */
+	return n;
+}
+
+int log_escape(struct buf *out, const char *s, bool controls)
+{
+	int r = 0;
+
+	while (*s && r >= 0) {
+		unsigned char c = (unsigned char)*s;
+		size_t n = log_utf8_seq(s);
+
+		if (n == 0) {
+			r = buf_printf(out, "\\x%02x", c);
+			s++;
+			continue;
+		}
+		if (controls && (c < 0x20 || c == 0x7f || c == '\\')) {
+			r = c == '\n'   ? buf_puts(out, "\\n")
+			    : c == '\r' ? buf_puts(out, "\\r")
+			    : c == '\t' ? buf_puts(out, "\\t")
+			    : c == '\\' ? buf_puts(out, "\\\\")
+			                : buf_printf(out, "\\x%02x", c);
+			s++;
+			continue;
+		}
+		r = buf_put(out, s, n);
+		s += n;
+	}
+	return r < 0 ? r : 0;
+}
+
+bool log_utf8_valid(const char *s)
+{
+	while (*s) {
+		size_t n = log_utf8_seq(s);
+
+		if (!n)
+			return false;
+		s += n;
+	}
+	return true;
+}
+
+/* A JSON string: control characters escaped, bytes that are not UTF-8 as the text \xNN. */
 static void json_string(struct buf *b, const char *s)
 {
 	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = log_utf8_seq((const char *)p);
+
+		if (n == 0) {
+			buf_printf(b, "\\\\x%02x", *p);
+			p++;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			buf_puts(b, "\\\"");
@@ -115,21 +194,22 @@ static void json_string(struct buf *b, const char *s)
 			buf_puts(b, "\\t");
 			break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20 || *p == 0x7f)
 				buf_printf(b, "\\u%04x", *p);
 			else
-				buf_putc(b, (char)*p);
+				buf_put(b, p, n);
 		}
+		p += n;
 	}
 	buf_putc(b, '"');
 }
 
 static bool needs_quotes(const char *s)
 {
-	if (!*s)
+	if (!*s || !log_utf8_valid(s))
 		return true;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (isspace(*p) || *p == '"' || *p == '=' || *p < 0x20 || *p == '\\')
+		if (isspace(*p) || *p == '"' || *p == '=' || *p < 0x20 || *p == 0x7f || *p == '\\')
 			return true;
 	return false;
 }

@@ -18,6 +18,9 @@
 #define ALIASD_UTIL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
 #include <syslog.h> /* LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG */
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
@@ -38,6 +41,23 @@ void log_set_fd(int fd);
  * A NULL value is printed as "-".
  */
 void log_event(int level, const char *event, ...) __attribute__((sentinel));
+
+/*
+ * Names from a repository may hold any byte.  Every output escapes them:
+ * JSON lines write a byte that is not part of valid UTF-8 as the text \xNN
+ * (so strict parsers accept the line), text lines quote such values.
+ */
+/* Length (1-4) of the valid UTF-8 sequence `s` starts with; 0 if none (or at the NUL). */
+size_t log_utf8_seq(const char *s);
+/* True when all of `s` is valid UTF-8 (no overlongs, no surrogates). */
+bool log_utf8_valid(const char *s);
+/*
+ * Append `s` to `out` with each byte that is not valid UTF-8 written as the
+ * four characters \xNN.  With `controls`, control characters and the
+ * backslash are escaped too (\n \r \t \\ \xNN), so the text stays on one
+ * line of a table and reads back unambiguously.  Returns 0 or -ENOMEM/-E2BIG.
+ */
+int log_escape(struct buf *out, const char *s, bool controls);
 
 /* True when `key` names a secret and its value must be redacted. */
 bool log_key_is_secret(const char *key);

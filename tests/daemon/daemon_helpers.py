@@ -142,6 +142,7 @@ class NotifySocket:
         self.sock.bind(path)
         self.sock.settimeout(0.2)
         self.messages = []
+        self.times = []  # time.monotonic() of each message
         self.lock = threading.Lock()
         self.closed = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -157,10 +158,16 @@ class NotifySocket:
                 return
             with self.lock:
                 self.messages.append(data.decode(errors="replace"))
+                self.times.append(time.monotonic())
 
     def all(self):
         with self.lock:
             return list(self.messages)
+
+    def times_of(self, text):
+        """monotonic times of the messages that hold the line `text`"""
+        with self.lock:
+            return [t for m, t in zip(self.messages, self.times) if text in m.split("\n")]
 
     def has(self, text):
         return any(text in m.split("\n") for m in self.all())

@@ -27,7 +27,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	esac
 	srcs=""
 	for m in $mods; do
-		for f in "$m"/*.c "$m"/*/*.c; do
+		for f in "$m"/*.c "$m"/*/*.c; do # modules may have subfolders (cmd/daemon/)
 			[ "$f" = cmd/aliasd.c ] && continue
 			[ -f "$f" ] && srcs="$srcs $f"
 		done

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "cmd/daemon.h"
+#include "cmd/daemon/core.h"
 #include "tests/unit/harness.h"
 
 TEST(daemon_backoff)

@@ -179,5 +179,64 @@ TEST(errlist_sorted_like_a_compiler)
 	errlist_free(&l);
 }
 
+static void emit_hostile(void)
+{
+	log_event(LOG_WARNING, "manifest error", "error", "functions/ok\nINJECTED \xff\xc0\x80.yaml: bad",
+	          "name", "caf\xc3\xa9", NULL);
+}
+
+TEST(hostile_bytes_escaped)
+{
+	log_setup(LOG_FORMAT_JSON, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_hostile);
+	/* one line, strict UTF-8: a stray byte (and an overlong NUL) becomes the text \xNN */
+	CHECK(strstr(captured, "\"error\":\"functions/ok\\nINJECTED \\\\xff\\\\xc0\\\\x80.yaml: bad\"") !=
+	      NULL);
+	CHECK(strstr(captured, "\"name\":\"caf\xc3\xa9\"") != NULL); /* valid UTF-8 kept */
+	CHECK(strchr(captured, '\n') == captured + strlen(captured) - 1);
+	CHECK(log_utf8_valid(captured));
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_OFF);
+	capture(emit_hostile);
+	CHECK(strchr(captured, '\n') == captured + strlen(captured) - 1);
+	CHECK(log_utf8_valid(captured));
+	log_setup(LOG_FORMAT_TEXT, LOG_INFO, LOG_PREFIX_AUTO);
+}
+
+TEST(utf8_and_escape)
+{
+	static const struct {
+		const char *in;
+		size_t seq;
+	} seqs[] = {
+	    {"a", 1},
+	    {"\xc3\xa9", 2},
+	    {"\xe2\x82\xac", 3},
+	    {"\xf0\x9f\x98\x80", 4},
+	    {"\xff", 0},
+	    {"\x80", 0},
+	    {"\xc0\x80", 0},
+	    {"\xe0\x80\x80", 0},
+	    {"\xed\xa0\x80", 0},
+	    {"\xf4\x90\x80\x80", 0},
+	    {"\xc3", 0},
+	    {"", 0},
+	};
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		CHECKF(log_utf8_seq(seqs[i].in) == seqs[i].seq, "case %zu: %zu", i, log_utf8_seq(seqs[i].in));
+	CHECK_INT(log_escape(&b,
+	                     "a\nb\\c\x01\xff"
+	                     "d\xc3\xa9",
+	                     true),
+	          0);
+	CHECK_STR(b.ptr, "a\\nb\\\\c\\x01\\xffd\xc3\xa9");
+	buf_truncate(&b, 0);
+	CHECK_INT(log_escape(&b, "a\nb\xff", false), 0);
+	CHECK_STR(b.ptr, "a\nb\\xff");
+	buf_release(&b);
+}
+
 TEST_MAIN(text_format, sd_daemon_prefix, json_format, secrets_never_logged, level_filter,
-          parse_format_and_level, error_struct, errlist_sorted_like_a_compiler)
+          parse_format_and_level, error_struct, errlist_sorted_like_a_compiler, hostile_bytes_escaped,
+          utf8_and_escape)

@@ -1,0 +1,656 @@
+/*
+ * core.c - the daemon's pure core, see core.h.
+ */
+#include "cmd/daemon/core.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ pure helpers */
+
+const char *daemon_sync_state_name(enum daemon_sync_state s)
+{
+	switch (s) {
+	case DAEMON_SYNCED:
+		return "Synced";
+	case DAEMON_OUT_OF_SYNC:
+		return "OutOfSync";
+	case DAEMON_PROGRESSING:
+		return "Progressing";
+	case DAEMON_FAILED:
+		return "Failed";
+	case DAEMON_STALLED:
+		return "Stalled";
+	case DAEMON_STATE_N:
+		break;
+	}
+	return "Unknown";
+}
+
+uint64_t daemon_backoff_ms(unsigned failures, uint64_t base_ms, uint64_t max_ms)
+{
+	uint64_t v = base_ms;
+
+	if (failures == 0)
+		return 0;
+	for (unsigned i = 1; i < failures && v < max_ms; i++)
+		v = v > UINT64_MAX / 2 ? UINT64_MAX : v * 2;
+	return v < max_ms ? v : max_ms;
+}
+
+uint64_t daemon_jitter_ms(uint64_t interval_ms, uint32_t r)
+{
+	uint64_t span = interval_ms / 5; /* 20%: -10% .. +10% */
+
+	if (span == 0)
+		return interval_ms;
+	return interval_ms - interval_ms / 10 + (uint64_t)r % (span + 1);
+}
+
+static void hash_bytes(EVP_MD_CTX *h, const void *p, size_t n)
+{
+	uint64_t len = n;
+
+	EVP_DigestUpdate(h, &len, sizeof(len));
+	if (n)
+		EVP_DigestUpdate(h, p, n);
+}
+
+static void hash_str(EVP_MD_CTX *h, const char *s)
+{
+	if (!s) {
+		hash_bytes(h, "\xff", 1); /* NULL differs from "" */
+		EVP_DigestUpdate(h, "N", 1);
+		return;
+	}
+	hash_bytes(h, s, strlen(s));
+}
+
+static void hash_i64(EVP_MD_CTX *h, int64_t v)
+{
+	hash_bytes(h, &v, sizeof(v));
+}
+
+static void hash_config(EVP_MD_CTX *h, const struct manifest_config *c)
+{
+	hash_i64(h, c->set);
+	hash_str(h, c->runtime);
+	hash_str(h, c->handler);
+	hash_str(h, c->role);
+	hash_i64(h, c->memory_size);
+	hash_i64(h, c->timeout);
+	hash_i64(h, c->ephemeral_storage);
+	hash_str(h, c->description);
+	hash_i64(h, (int64_t)c->n_env);
+	for (size_t i = 0; i < c->n_env; i++) {
+		hash_str(h, c->env[i].name);
+		hash_str(h, c->env[i].value);
+	}
+}
+
+static void hash_target(EVP_MD_CTX *h, const struct manifest_target *t)
+{
+	hash_str(h, t->release);
+	hash_i64(h, t->version);
+}
+
+void daemon_function_hash(const struct manifest_function *fn, unsigned char ret[32])
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	if (!h) {
+		memset(ret, 0, 32);
+		return;
+	}
+	EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+	hash_str(h, fn->name);
+	hash_str(h, fn->region);
+	hash_config(h, &fn->config);
+	hash_i64(h, (int64_t)fn->n_releases);
+	for (size_t i = 0; i < fn->n_releases; i++) {
+		const struct manifest_release *r = &fn->releases[i];
+
+		hash_str(h, r->name);
+		hash_i64(h, r->version);
+		hash_i64(h, r->code.kind);
+		hash_str(h, r->code.zip_path);
+		hash_i64(h, (int64_t)r->code.zip_size);
+		hash_str(h, r->code.s3_bucket);
+		hash_str(h, r->code.s3_key);
+		hash_str(h, r->code.s3_object_version);
+		hash_str(h, r->code.image_uri);
+		hash_str(h, r->code.sha256);
+		hash_str(h, r->description);
+		hash_config(h, &r->config);
+	}
+	hash_i64(h, (int64_t)fn->n_aliases);
+	for (size_t i = 0; i < fn->n_aliases; i++) {
+		const struct manifest_alias *a = &fn->aliases[i];
+
+		hash_str(h, a->name);
+		hash_target(h, &a->primary);
+		hash_i64(h, a->has_weight);
+		if (a->has_weight) {
+			hash_target(h, &a->weighted);
+			hash_bytes(h, &a->weight, sizeof(a->weight));
+		}
+		hash_str(h, a->description);
+	}
+	hash_i64(h, fn->prune.aliases);
+	hash_i64(h, fn->prune.keep_versions);
+	EVP_DigestFinal_ex(h, ret, &n);
+	EVP_MD_CTX_free(h);
+}
+
+/* ------------------------------------------------------------------- table */
+
+static void set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s ? strdup(s) : NULL;
+}
+
+static bool streq_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+static void actual_free(struct core_alias *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].name);
+	free(a);
+}
+
+static void gen_free(struct core_gen *g)
+{
+	manifest_set_free(g->set);
+	manifest_source_free(g->src);
+	free(g);
+}
+
+static void gen_unref(struct core_gen *g)
+{
+	if (g && g->refs)
+		g->refs--;
+}
+
+static void fn_free(struct core_fn *st)
+{
+	if (!st)
+		return;
+	free(st->name);
+	free(st->region);
+	free(st->file);
+	free(st->manifest_error);
+	free(st->last_error);
+	actual_free(st->actual, st->n_actual);
+	free(st);
+}
+
+void core_init(struct core *c, const struct core_options *opt)
+{
+	memset(c, 0, sizeof(*c));
+	c->opt = *opt;
+	c->next_poll = 0;
+	c->last_poll_start = CORE_NEVER;
+	c->last_poke_poll = CORE_NEVER;
+}
+
+void core_release(struct core *c)
+{
+	for (size_t i = 0; i < c->n_fns; i++)
+		fn_free(c->fns[i]);
+	free(c->fns);
+	while (c->gens) {
+		struct core_gen *g = c->gens;
+
+		c->gens = g->next;
+		gen_free(g);
+	}
+	for (size_t i = 0; i < c->n_manifest_errors; i++)
+		free(c->manifest_errors[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+struct core_fn *core_fn_find(struct core *c, const char *name, const char *region)
+{
+	for (size_t i = 0; i < c->n_fns; i++)
+		if (!c->fns[i]->removed && !strcmp(c->fns[i]->name, name) &&
+		    streq_null(c->fns[i]->region, region))
+			return c->fns[i];
+	return NULL;
+}
+
+static struct core_fn *fn_add(struct core *c, const char *name, const char *region)
+{
+	struct core_fn *st;
+
+	if (c->n_fns == c->alloc_fns) {
+		size_t n = c->alloc_fns ? c->alloc_fns * 2 : 64;
+		struct core_fn **p = realloc(c->fns, n * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		c->fns = p;
+		c->alloc_fns = n;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->name = strdup(name);
+	st->region = region ? strdup(region) : NULL;
+	if (!st->name || (region && !st->region)) {
+		fn_free(st);
+		return NULL;
+	}
+	st->due = CORE_NEVER;
+	st->state = DAEMON_OUT_OF_SYNC;
+	c->fns[c->n_fns++] = st;
+	return st;
+}
+
+void core_collect(struct core *c)
+{
+	struct core_gen **pp = &c->gens;
+	size_t o = 0;
+
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn *st = c->fns[i];
+
+		if (st->removed && !st->in_flight) {
+			gen_unref(st->gen);
+			fn_free(st);
+		} else {
+			c->fns[o++] = st;
+		}
+	}
+	c->n_fns = o;
+	while (*pp) {
+		struct core_gen *g = *pp;
+
+		if (g->refs == 0) {
+			*pp = g->next;
+			gen_free(g);
+		} else {
+			pp = &g->next;
+		}
+	}
+}
+
+size_t core_counts(const struct core *c, size_t counts[DAEMON_STATE_N])
+{
+	size_t total = 0;
+
+	for (int s = 0; s < DAEMON_STATE_N; s++)
+		counts[s] = 0;
+	for (size_t i = 0; i < c->n_fns; i++)
+		if (!c->fns[i]->removed) {
+			counts[c->fns[i]->state]++;
+			total++;
+		}
+	return total;
+}
+
+/* -------------------------------------------------------------------- load */
+
+/* The first error of the set located in `file`, as text. */
+static void manifest_error_for(const struct manifest_set *set, const char *file, char **ret)
+{
+	char text[ERROR_MSG_MAX + ERROR_FILE_MAX + 32];
+
+	for (size_t i = 0; file && i < set->errors.len; i++)
+		if (!strcmp(set->errors.items[i].file, file)) {
+			error_format(&set->errors.items[i], text, sizeof(text));
+			set_str(ret, text);
+			return;
+		}
+	set_str(ret, "invalid manifest (see the repository's errors)");
+}
+
+static bool file_broken(const struct manifest_set *set, const char *path)
+{
+	for (size_t i = 0; path && i < set->n_files; i++)
+		if (!strcmp(set->files[i].path, path))
+			return set->files[i].broken;
+	return false;
+}
+
+/* A new desired state: it supersedes whatever happened to the old one. */
+static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], uint64_t now)
+{
+	memcpy(st->hash, h, CORE_HASH_LEN);
+	st->due = now;
+	st->failures = 0;
+	set_str(&st->last_error, NULL);
+	st->error_kind = ERROR_KIND_UNSPECIFIED;
+	st->restored = false;
+	if (!st->in_flight)
+		st->state = DAEMON_OUT_OF_SYNC;
+}
+
+int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load_stats *ret_stats,
+              void (*on_removed)(void *arg, const struct core_fn *fn), void *arg)
+{
+	const struct manifest_set *set = g->set;
+	struct core_load_stats stats = {0, 0, 0};
+
+	/* create every entry first: failing half-way must leave the table as it was */
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *fn = &set->functions[i];
+
+		if (!core_fn_find(c, fn->name, fn->region) && !fn_add(c, fn->name, fn->region))
+			return -ENOMEM;
+	}
+	g->next = c->gens;
+	c->gens = g;
+	for (size_t i = 0; i < c->n_fns; i++)
+		c->fns[i]->seen = false;
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *fn = &set->functions[i];
+		struct core_fn *st = core_fn_find(c, fn->name, fn->region);
+		unsigned char h[CORE_HASH_LEN];
+
+		st->seen = true;
+		set_str(&st->file, fn->file);
+		st->line = fn->line;
+		st->col = fn->col;
+		if (fn->n_errors) {
+			/* keep the last good state; with none there is nothing to serve */
+			st->invalid = true;
+			manifest_error_for(set, fn->file, &st->manifest_error);
+			if (!st->fn)
+				st->state = DAEMON_FAILED;
+			continue;
+		}
+		st->invalid = false;
+		st->restored = false; /* declared validly again: no longer from the state file */
+		set_str(&st->manifest_error, NULL);
+		daemon_function_hash(fn, h);
+		if (!st->fn || memcmp(h, st->hash, sizeof(h))) {
+			supersede(st, h, now);
+			stats.changed++;
+		}
+		gen_unref(st->gen);
+		st->gen = g;
+		g->refs++;
+		st->fn = fn;
+	}
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn *st = c->fns[i];
+
+		if (st->seen || st->removed)
+			continue;
+		if (st->fn && file_broken(set, st->file)) {
+			/* its file is broken: keep the last good state */
+			st->invalid = true;
+			manifest_error_for(set, st->file, &st->manifest_error);
+			continue;
+		}
+		st->removed = true;
+		stats.removed++;
+		if (on_removed)
+			on_removed(arg, st);
+	}
+	for (size_t i = 0; i < c->n_fns; i++)
+		if (!c->fns[i]->removed && c->fns[i]->invalid && c->fns[i]->fn)
+			stats.kept++;
+
+	for (size_t i = 0; i < c->n_manifest_errors; i++)
+		free(c->manifest_errors[i]);
+	c->n_manifest_errors = 0;
+	for (size_t i = 0; i < set->errors.len && i < CORE_ERRORS_SHOWN; i++) {
+		char text[ERROR_MSG_MAX + ERROR_FILE_MAX + 32];
+
+		error_format(&set->errors.items[i], text, sizeof(text));
+		c->manifest_errors[c->n_manifest_errors] = strdup(text);
+		if (c->manifest_errors[c->n_manifest_errors])
+			c->n_manifest_errors++;
+	}
+	c->total_manifest_errors = manifest_set_error_count(set);
+	snprintf(c->loaded_rev, sizeof(c->loaded_rev), "%s", g->revision);
+	c->loaded = true;
+	if (ret_stats)
+		*ret_stats = stats;
+	return 0;
+}
+
+static bool gen_listed(const struct core *c, const struct core_gen *g)
+{
+	for (const struct core_gen *p = c->gens; p; p = p->next)
+		if (p == g)
+			return true;
+	return false;
+}
+
+int core_restore(struct core *c, struct core_gen *g, const struct manifest_function *fn, uint64_t now)
+{
+	struct core_fn *st = core_fn_find(c, fn->name, fn->region);
+	unsigned char h[CORE_HASH_LEN];
+
+	if (fn->n_errors || !c->loaded || !c->gens)
+		return 0;
+	if (st && (!st->invalid || st->fn))
+		return 0; /* valid now, or already has a last good state */
+	if (!st) {
+		/* undeclared: only when its file is broken in the newest load */
+		const struct manifest_set *newest = NULL;
+
+		for (const struct core_gen *p = c->gens; p && !newest; p = p->next)
+			if (!strcmp(p->revision, c->loaded_rev) && p != g)
+				newest = p->set;
+		if (!newest || !file_broken(newest, fn->file))
+			return 0;
+		st = fn_add(c, fn->name, fn->region);
+		if (!st)
+			return -ENOMEM;
+		set_str(&st->file, fn->file);
+		st->line = fn->line;
+		st->col = fn->col;
+		st->invalid = true;
+		manifest_error_for(newest, fn->file, &st->manifest_error);
+	}
+	if (!gen_listed(c, g)) {
+		g->next = c->gens;
+		c->gens = g;
+	}
+	daemon_function_hash(fn, h);
+	supersede(st, h, now);
+	st->restored = true;
+	st->gen = g;
+	g->refs++;
+	st->fn = fn;
+	return 1;
+}
+
+/* -------------------------------------------------------------------- jobs */
+
+struct core_fn *core_next_job(struct core *c, uint64_t now, unsigned concurrency)
+{
+	for (size_t i = 0; i < c->n_fns && c->in_flight < concurrency; i++) {
+		struct core_fn *st = c->fns[i];
+
+		if (st->removed || st->in_flight || !st->fn || st->due > now)
+			continue;
+		st->in_flight = true;
+		st->state = DAEMON_PROGRESSING;
+		st->gen->refs++;
+		snprintf(st->attempted_rev, sizeof(st->attempted_rev), "%s", st->gen->revision);
+		c->in_flight++;
+		return st;
+	}
+	return NULL;
+}
+
+enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_gen *gen,
+                              const unsigned char hash[CORE_HASH_LEN], int status, enum error_kind kind,
+                              const char *message, uint64_t now, uint32_t rnd, uint64_t *ret_wait_ms)
+{
+	enum core_outcome o;
+
+	st->in_flight = false;
+	if (c->in_flight)
+		c->in_flight--;
+	if (st->removed) {
+		o = CORE_OUTCOME_REMOVED;
+	} else if (memcmp(hash, st->hash, CORE_HASH_LEN)) {
+		/* a newer commit changed it meanwhile: that one wins, at once */
+		st->due = now;
+		st->state = DAEMON_OUT_OF_SYNC;
+		o = CORE_OUTCOME_SUPERSEDED;
+	} else if (status >= 0) {
+		st->failures = 0;
+		st->state = DAEMON_SYNCED;
+		snprintf(st->applied_rev, sizeof(st->applied_rev), "%s", gen->revision);
+		set_str(&st->last_error, NULL);
+		st->error_kind = ERROR_KIND_UNSPECIFIED;
+		st->due = c->opt.resync_ms ? now + daemon_jitter_ms(c->opt.resync_ms, rnd) : CORE_NEVER;
+		o = CORE_OUTCOME_SUCCESS;
+	} else if (kind == ERROR_KIND_CANCELED || status == -ECANCELED) {
+		st->state = DAEMON_OUT_OF_SYNC;
+		st->due = now;
+		o = CORE_OUTCOME_CANCELED;
+	} else {
+		st->failures++;
+		set_str(&st->last_error, message ? message : "reconcile failed");
+		st->error_kind = kind;
+		if (kind == ERROR_KIND_TERMINAL) {
+			st->state = DAEMON_STALLED;
+			st->due = CORE_NEVER;
+			o = CORE_OUTCOME_STALLED;
+		} else {
+			uint64_t wait = daemon_backoff_ms(st->failures,
+			                                  c->opt.backoff_base_ms ? c->opt.backoff_base_ms
+			                                                         : DAEMON_BACKOFF_BASE_MS,
+			                                  c->opt.backoff_max_ms);
+
+			st->state = DAEMON_FAILED;
+			st->due = now + wait;
+			if (ret_wait_ms)
+				*ret_wait_ms = wait;
+			o = CORE_OUTCOME_RETRY;
+		}
+	}
+	gen_unref(gen);
+	return o;
+}
+
+bool core_applied_update(struct core *c)
+{
+	/* a commit with manifest errors is attempted, never (completely) applied */
+	if (!c->loaded || c->total_manifest_errors)
+		return false;
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn *st = c->fns[i];
+
+		if (st->removed || st->invalid)
+			continue;
+		if (st->state != DAEMON_SYNCED || !st->gen || strcmp(st->gen->revision, c->loaded_rev))
+			return false;
+	}
+	if (!strcmp(c->applied_rev, c->loaded_rev))
+		return false;
+	memcpy(c->applied_rev, c->loaded_rev, sizeof(c->applied_rev));
+	return true;
+}
+
+uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll)
+{
+	uint64_t next = poll ? c->next_poll : CORE_NEVER;
+
+	if (c->in_flight < concurrency)
+		for (size_t i = 0; i < c->n_fns; i++) {
+			const struct core_fn *st = c->fns[i];
+
+			if (!st->in_flight && st->fn && !st->removed && st->due < next)
+				next = st->due;
+		}
+	return next;
+}
+
+void core_reconcile_all(struct core *c, uint64_t now)
+{
+	for (size_t i = 0; i < c->n_fns; i++)
+		if (c->fns[i]->fn && !c->fns[i]->removed)
+			c->fns[i]->due = now;
+}
+
+void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
+{
+	c->opt = *opt;
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn *st = c->fns[i];
+
+		if (st->removed || st->in_flight || !st->fn)
+			continue;
+		if (st->state == DAEMON_STALLED)
+			st->due = now;
+		else if (st->state == DAEMON_SYNCED && opt->resync_ms && st->due > now + opt->resync_ms)
+			st->due = now + daemon_jitter_ms(opt->resync_ms, rnd);
+	}
+}
+
+/* --------------------------------------------------------------------- git */
+
+bool core_poll_due(const struct core *c, uint64_t now)
+{
+	return now >= c->next_poll;
+}
+
+void core_poll_started(struct core *c, uint64_t now)
+{
+	c->last_poll_start = now;
+	c->next_poll = CORE_NEVER;
+	if (c->poke_pending)
+		c->last_poke_poll = now;
+	c->poke_pending = false;
+}
+
+void core_poll_ok(struct core *c, uint64_t now, uint32_t rnd)
+{
+	uint64_t next = now + daemon_jitter_ms(c->opt.interval_ms, rnd);
+
+	c->git_failures = 0;
+	/* a poke during the poll (the push may have come after it): one more, as core_poke set */
+	if (!c->poke_pending || c->next_poll > next)
+		c->next_poll = next;
+}
+
+uint64_t core_poll_failed(struct core *c, uint64_t now, uint32_t rnd)
+{
+	uint64_t cap =
+	    c->opt.backoff_max_ms > c->opt.interval_ms ? c->opt.backoff_max_ms : c->opt.interval_ms;
+	uint64_t wait;
+
+	c->git_failures++;
+	wait = daemon_backoff_ms(c->git_failures, c->opt.interval_ms, cap);
+	c->next_poll = now + daemon_jitter_ms(wait, rnd);
+	c->poke_pending = false; /* failing: pokes wait for the backoff */
+	return wait;
+}
+
+void core_poke(struct core *c, uint64_t now)
+{
+	uint64_t t = now;
+
+	if (c->git_failures)
+		return; /* the backoff decides when to try again */
+	if (c->last_poke_poll != CORE_NEVER && c->last_poke_poll + CORE_POKE_GAP_MS > t)
+		t = c->last_poke_poll + CORE_POKE_GAP_MS;
+	if (t < c->next_poll) {
+		c->next_poll = t;
+		c->poke_pending = true;
+	}
+}
+
+void core_poll_now(struct core *c, uint64_t now)
+{
+	c->next_poll = now;
+}

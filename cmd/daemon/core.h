@@ -1,0 +1,260 @@
+/*
+ * core.h - the daemon's decisions, as pure functions over an explicit state
+ * (DESIGN.md §3 and §4): the function table, the loaded commits
+ * ("generations"), keep-last-good, supersede, per-function backoff, resync
+ * and the Git poll schedule.  Nothing here locks, logs, reads a clock or does
+ * I/O: the shell (loop.c, jobs.c) passes `now` (monotonic ms) and `rnd` (a
+ * uniform random 32-bit value for jitter) and acts on what the core decided.
+ * tests/unit/test_cmd_daemon_core.c holds each transition.
+ *
+ * Invariants:
+ *  - A function's desired state (`fn`, inside generation `gen`) is always
+ *    the newest VALID declaration seen for it: a commit whose manifest for
+ *    it is broken leaves fn/gen/hash unchanged and only sets `invalid` and
+ *    `manifest_error` ("keep last good").  Such a function is not Failed:
+ *    its state says how its last good state is doing in Lambda.
+ *  - A changed desired state (hash) supersedes whatever happened before: the
+ *    failure count, last error and Stalled are cleared and it is due at once.
+ *    A reconcile that finishes for an older hash is recorded as superseded
+ *    (due again at once), never as a success or failure of the new one.
+ *  - Failures of kind TERMINAL make a function Stalled: never retried until
+ *    its hash changes, the configuration changes (core_config_changed) or a
+ *    reconcile of everything is asked for (SIGUSR1, core_reconcile_all).
+ *    Every other failure (TRANSIENT, CONFLICT, CREDENTIALS, NOT_FOUND, and
+ *    UNSPECIFIED, as before kinds existed) backs off: base * 2^(n-1), capped
+ *    at backoff_max.  CANCELED changes nothing (due again at once).
+ *  - Success schedules the next resync (resync +-10%; never when resync is 0).
+ *  - One job per function at a time, at most `concurrency` in flight; a job
+ *    holds a reference on the generation it reconciles.
+ *  - A restored last good state (core_restore, from the state file) is used
+ *    only for a function the newest commit breaks and that has no last good
+ *    state of its own; a valid declaration replaces it.
+ *  - Git: pokes (webhook, SIGUSR1) merge: while Git is failing a poke leaves
+ *    the backoff alone; otherwise it moves the next poll to now, but never
+ *    sooner than CORE_POKE_GAP_MS after the previous poll a poke caused
+ *    (a lone push is polled at once; a storm costs one poll per gap).
+ *  - A generation is freed (core_collect) once no function and no job holds
+ *    it (`refs`); a removed function once no job holds it.
+ *
+ * Ownership: the core owns every core_fn and every generation added with
+ * core_load()/core_restore() (their manifest set and source included).
+ */
+#ifndef ALIASD_CMD_DAEMON_CORE_H
+#define ALIASD_CMD_DAEMON_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "manifest/load.h"
+#include "manifest/model.h"
+#include "manifest/source.h"
+#include "util/error.h"
+
+#define CORE_REV_LEN           41 /* a full commit id + NUL */
+#define CORE_HASH_LEN          32
+#define CORE_ERRORS_SHOWN      50   /* manifest errors kept for /status */
+#define CORE_POKE_GAP_MS       2000 /* webhook/SIGUSR1 polls at most this often */
+#define CORE_NEVER             UINT64_MAX
+#define DAEMON_BACKOFF_BASE_MS 1000ULL
+
+enum daemon_sync_state {
+	DAEMON_SYNCED = 0,
+	DAEMON_OUT_OF_SYNC,
+	DAEMON_PROGRESSING,
+	DAEMON_FAILED,
+	DAEMON_STALLED,
+	DAEMON_STATE_N
+};
+
+/* "Synced", "OutOfSync", "Progressing", "Failed", "Stalled". */
+const char *daemon_sync_state_name(enum daemon_sync_state s);
+
+/* base * 2^(failures-1), capped at max (failures 0 -> 0). */
+uint64_t daemon_backoff_ms(unsigned failures, uint64_t base_ms, uint64_t max_ms);
+
+/* interval +- 10%, `r` a uniform random 32-bit value. */
+uint64_t daemon_jitter_ms(uint64_t interval_ms, uint32_t r);
+
+/*
+ * SHA-256 of everything in `fn` that is desired state (name, region, config,
+ * releases, aliases, prune; not its file or position): two commits that
+ * leave a function's manifest unchanged give the same hash.
+ */
+void daemon_function_hash(const struct manifest_function *fn, unsigned char ret[CORE_HASH_LEN]);
+
+/* One loaded commit: the manifests and the snapshot their zips are read from. */
+struct core_gen {
+	struct manifest_set *set;    /* owned */
+	struct manifest_source *src; /* owned */
+	char revision[CORE_REV_LEN]; /* "" for a folder */
+	unsigned refs;               /* functions and jobs using it */
+	struct core_gen *next;
+};
+
+/* An alias as Lambda has it (for /status). */
+struct core_alias {
+	char *name;
+	long version, extra;
+	double weight;
+};
+
+struct core_fn {
+	char *name, *region; /* the key (region NULL = the default) */
+	char *file;          /* where declared last */
+	unsigned line, col;
+	struct core_gen *gen; /* last good desired state: gen + function; NULL = none */
+	const struct manifest_function *fn;
+	unsigned char hash[CORE_HASH_LEN];
+	bool invalid;         /* the newest commit's manifest is broken for it */
+	char *manifest_error; /* first of its errors, "file:line:col: msg" */
+	bool restored;        /* its last good state came from the state file */
+	enum daemon_sync_state state;
+	char applied_rev[CORE_REV_LEN], attempted_rev[CORE_REV_LEN];
+	char *last_error;           /* last reconcile failure, "file:line:col: msg" */
+	enum error_kind error_kind; /* of last_error */
+	unsigned failures;
+	uint64_t due; /* monotonic ms; CORE_NEVER = nothing scheduled */
+	bool in_flight;
+	struct core_alias *actual;
+	size_t n_actual;
+	bool actual_known;
+	time_t last_success; /* wall clock, 0 = never (set by the shell) */
+	bool seen;           /* scratch during a load */
+	bool removed;        /* no longer declared; freed when no job holds it */
+};
+
+struct core_options {
+	uint64_t backoff_base_ms; /* 0 = DAEMON_BACKOFF_BASE_MS */
+	uint64_t backoff_max_ms;
+	uint64_t resync_ms;   /* 0 = never */
+	uint64_t interval_ms; /* Git poll interval */
+};
+
+struct core {
+	struct core_options opt;
+	struct core_fn **fns;
+	size_t n_fns, alloc_fns;
+	struct core_gen *gens;
+	bool loaded;                    /* a load succeeded at least once */
+	char loaded_rev[CORE_REV_LEN];  /* newest commit loaded */
+	char applied_rev[CORE_REV_LEN]; /* newest commit whose every valid function converged */
+	char *manifest_errors[CORE_ERRORS_SHOWN];
+	size_t n_manifest_errors, total_manifest_errors;
+	unsigned in_flight;
+	/* Git schedule */
+	uint64_t next_poll;       /* when to ask the remote next */
+	uint64_t last_poll_start; /* CORE_NEVER before the first */
+	uint64_t last_poke_poll;  /* start of the last poll a poke asked for; CORE_NEVER = none */
+	bool poke_pending;        /* the next poll is a poke's */
+	unsigned git_failures;
+};
+
+void core_init(struct core *c, const struct core_options *opt);
+/* Free everything (jobs must be finished). */
+void core_release(struct core *c);
+
+/* The live function `name`/`region`, or NULL. */
+struct core_fn *core_fn_find(struct core *c, const char *name, const char *region);
+
+/* What core_load() saw, for the shell's log line. */
+struct core_load_stats {
+	size_t changed, kept, removed;
+};
+
+/*
+ * A loaded commit: takes ownership of `g` (refs are the core's business;
+ * g->refs must be 0) and applies keep-last-good and supersede to the table.
+ * `on_removed` (may be NULL) is called for each function no longer declared.
+ * Returns 0, or -ENOMEM (then nothing changed and g is not taken).
+ */
+int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load_stats *ret_stats,
+              void (*on_removed)(void *arg, const struct core_fn *fn), void *arg);
+
+/*
+ * Adopt `fn` of generation `g` (a commit read again from the state file) as
+ * the last good state of a function the newest commit breaks and that has
+ * none yet: the function named like fn is invalid in the newest load (or
+ * undeclared because its file `fn->file` is broken there), with no desired
+ * state.  `hash` must be fn's hash.  Takes ownership of `g` when it returns
+ * 1 (adopted); 0 = nothing to adopt (g not taken); -ENOMEM.  The function is
+ * due at once: its reconcile confirms the last good state, and writes only
+ * if Lambda drifted from it.
+ */
+int core_restore(struct core *c, struct core_gen *g, const struct manifest_function *fn, uint64_t now);
+
+/*
+ * The next function to reconcile, or NULL when none is due (or
+ * `concurrency` jobs are in flight).  It is marked in flight (Progressing,
+ * attempted revision set) and holds a reference on its generation until
+ * core_finish().
+ */
+struct core_fn *core_next_job(struct core *c, uint64_t now, unsigned concurrency);
+
+/* How a finished reconcile was recorded. */
+enum core_outcome {
+	CORE_OUTCOME_SUCCESS,
+	CORE_OUTCOME_SUPERSEDED, /* a newer desired state arrived meanwhile: due again now */
+	CORE_OUTCOME_CANCELED,   /* stopped: due again now, nothing recorded */
+	CORE_OUTCOME_RETRY,      /* failed, retried after *ret_wait_ms */
+	CORE_OUTCOME_STALLED,    /* failed terminally: not retried */
+	CORE_OUTCOME_REMOVED,    /* no longer declared: nothing recorded */
+};
+
+/*
+ * A job started by core_next_job() finished.  `gen`/`hash` are what the job
+ * reconciled; `status` 0 or a negative errno; `kind` its error kind
+ * (ignored on success); `message` the failure as shown ("file:line:col: ...",
+ * copied).  Releases the job's generation reference.
+ */
+enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_gen *gen,
+                              const unsigned char hash[CORE_HASH_LEN], int status, enum error_kind kind,
+                              const char *message, uint64_t now, uint32_t rnd, uint64_t *ret_wait_ms);
+
+/*
+ * Recompute the newest applied revision: the newest load is applied when it
+ * has no manifest error and every function is synced to it.  Returns true
+ * when c->applied_rev changed.
+ */
+bool core_applied_update(struct core *c);
+
+/* Earliest deadline: the next poll (when `poll`), or a due function if a worker is free. */
+uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll);
+
+/* Drop removed functions and generations nobody holds. */
+void core_collect(struct core *c);
+
+/* Counts by state over the live functions; returns the total. */
+size_t core_counts(const struct core *c, size_t counts[DAEMON_STATE_N]);
+
+/* SIGUSR1: every function with a desired state is due now (Stalled too). */
+void core_reconcile_all(struct core *c, uint64_t now);
+
+/*
+ * New options (config reload): Stalled functions are due now (the config
+ * may have been their problem), resync changes apply from now on.
+ */
+void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd);
+
+/* Git: is a poll due? */
+bool core_poll_due(const struct core *c, uint64_t now);
+/* Git: a poll starts now. */
+void core_poll_started(struct core *c, uint64_t now);
+/*
+ * Git: the poll succeeded: next one after the interval (jittered), or as a
+ * poke that arrived while it ran asked.
+ */
+void core_poll_ok(struct core *c, uint64_t now, uint32_t rnd);
+/*
+ * Git: the poll failed: back off from the interval, doubling, capped at
+ * max(interval, backoff_max).  Returns the wait (before jitter); the
+ * failure count is c->git_failures.
+ */
+uint64_t core_poll_failed(struct core *c, uint64_t now, uint32_t rnd);
+/* Git: a webhook push or SIGUSR1 asks for a poll (see the invariants). */
+void core_poke(struct core *c, uint64_t now);
+/* Git: poll now whatever the backoff says (the repository settings changed). */
+void core_poll_now(struct core *c, uint64_t now);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * git.c - the Git thread: one poll at a time (ls-remote; when the ref moved,
+ * fetch and load the commit's manifests), off the loop thread, so the loop
+ * keeps recording reconciles, answering signals and feeding the watchdog
+ * while a fetch runs.  The loop asks (git_thread_request) and takes the
+ * result (git_thread_take); it never touches d.repo while a poll runs
+ * (a config reload waits for it).  See shell.h for the watchdog rule.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/daemon/shell.h"
+#include "manifest/load.h"
+
+static struct {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool exit, requested;
+	bool outstanding; /* requested and not taken yet (loop thread's view) */
+	/* the request */
+	struct manifest_repo *repo;
+	char loaded_rev[CORE_REV_LEN];
+	char *path;
+	/* the result */
+	struct git_result res;
+} g;
+
+static int fail(struct git_result *res, const char *step, int r)
+{
+	snprintf(res->step, sizeof(res->step), "%s", step);
+	res->status = r < 0 ? r : -EIO;
+	return res->status;
+}
+
+/* One poll (Git thread). */
+static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const char *path,
+                      struct git_result *res)
+{
+	char fetched[CORE_REV_LEN] = "";
+	struct manifest_source *src = NULL;
+	struct manifest_set *set = NULL;
+	struct core_gen *gen;
+	int r;
+
+	r = manifest_repo_remote_head(repo, res->head, &res->err);
+	metrics_counter_add(d.m_git, (const char *[]){"ls-remote", r < 0 ? "error" : "ok"}, 1);
+	if (r < 0) {
+		fail(res, "ls-remote", r);
+		return;
+	}
+	if (loaded_rev[0] && res->head[0] && !strcmp(res->head, loaded_rev))
+		return; /* unchanged */
+	r = manifest_repo_fetch(repo, fetched, &res->err);
+	metrics_counter_add(d.m_git, (const char *[]){"fetch", r < 0 ? "error" : "ok"}, 1);
+	if (r < 0) {
+		fail(res, "fetch", r);
+		return;
+	}
+	/*
+	 * Here a rewind check (repository.allowRewind) belongs: `loaded_rev` is
+	 * the commit loaded last, `fetched` the new one, `repo` can tell whether
+	 * one descends from the other.
+	 */
+	r = manifest_repo_source(repo, fetched, &src, &res->err);
+	if (r < 0) {
+		fail(res, "open commit", r);
+		return;
+	}
+	r = manifest_load(&set, src, path && path[0] ? path : NULL, &res->err);
+	if (r < 0) {
+		manifest_source_free(src);
+		fail(res, "load manifests", r);
+		return;
+	}
+	gen = calloc(1, sizeof(*gen));
+	if (!gen) {
+		manifest_set_free(set);
+		manifest_source_free(src);
+		error_set(&res->err, -ENOMEM, "out of memory");
+		fail(res, "load manifests", -ENOMEM);
+		return;
+	}
+	gen->set = set;
+	gen->src = src;
+	snprintf(gen->revision, sizeof(gen->revision), "%s", fetched[0] ? fetched : src->revision);
+	res->gen = gen;
+}
+
+static void *git_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct git_result res;
+		struct manifest_repo *repo;
+		char loaded_rev[CORE_REV_LEN], *path;
+
+		pthread_mutex_lock(&g.lock);
+		while (!g.requested && !g.exit)
+			pthread_cond_wait(&g.cond, &g.lock);
+		if (g.exit) {
+			pthread_mutex_unlock(&g.lock);
+			return NULL;
+		}
+		g.requested = false;
+		repo = g.repo;
+		memcpy(loaded_rev, g.loaded_rev, sizeof(loaded_rev));
+		path = g.path;
+		g.path = NULL;
+		pthread_mutex_unlock(&g.lock);
+
+		memset(&res, 0, sizeof(res));
+		res.err = (struct error)ERROR_INIT;
+		atomic_store(&d.git_heartbeat, daemon_mono_ms());
+		poll_once(repo, loaded_rev, path, &res);
+		free(path);
+		res.done = true;
+
+		pthread_mutex_lock(&g.lock);
+		g.res = res;
+		pthread_mutex_unlock(&g.lock);
+		atomic_store(&d.git_busy, false);
+		daemon_wake();
+	}
+}
+
+int git_thread_start(void)
+{
+	int r;
+
+	memset(&g, 0, sizeof(g));
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	r = pthread_create(&g.thread, NULL, git_main, NULL);
+	if (r)
+		return -r;
+	g.started = true;
+	return 0;
+}
+
+void git_thread_stop(void)
+{
+	if (!g.started)
+		return;
+	pthread_mutex_lock(&g.lock);
+	g.exit = true;
+	pthread_cond_signal(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pthread_join(g.thread, NULL);
+	g.started = false;
+	free(g.path);
+	g.path = NULL;
+	if (g.res.gen) {
+		manifest_set_free(g.res.gen->set);
+		manifest_source_free(g.res.gen->src);
+		free(g.res.gen);
+	}
+	memset(&g.res, 0, sizeof(g.res));
+	g.outstanding = false;
+	atomic_store(&d.git_busy, false);
+}
+
+bool git_thread_busy(void)
+{
+	bool busy;
+
+	pthread_mutex_lock(&g.lock);
+	busy = g.outstanding;
+	pthread_mutex_unlock(&g.lock);
+	return busy;
+}
+
+int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const char *path)
+{
+	char *copy = strdup(path ? path : "");
+
+	if (!copy)
+		return -ENOMEM;
+	atomic_store(&d.git_heartbeat, daemon_mono_ms());
+	atomic_store(&d.git_busy, true);
+	pthread_mutex_lock(&g.lock);
+	g.repo = repo;
+	snprintf(g.loaded_rev, sizeof(g.loaded_rev), "%s", loaded_rev);
+	free(g.path);
+	g.path = copy;
+	g.requested = true;
+	g.outstanding = true;
+	pthread_cond_signal(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	return 0;
+}
+
+bool git_thread_take(struct git_result *ret)
+{
+	bool done;
+
+	pthread_mutex_lock(&g.lock);
+	done = g.res.done;
+	if (done) {
+		*ret = g.res;
+		memset(&g.res, 0, sizeof(g.res));
+		g.outstanding = false;
+	}
+	pthread_mutex_unlock(&g.lock);
+	return done;
+}

@@ -1,0 +1,144 @@
+/*
+ * shell.h - the daemon's shell around its pure core (core.h): threads,
+ * queues, I/O.  Internal to cmd/daemon/; the public entry is cmd/daemon.h.
+ *
+ * Threads:
+ *  - the loop (loop.c, the caller of daemon_run): Git, manifests, the state
+ *    file, scheduling, and the only writer of the core;
+ *  - `concurrency` workers (jobs.c): reconcile_function(), one job at a time,
+ *    results (with the aliases as Lambda has them) handed back to the loop;
+ *  - the signal thread (loop.c): sigtimedwait() for SIGTERM/INT/HUP/USR1,
+ *    and the systemd watchdog;
+ *  - libmicrohttpd's thread (status.c): /status, /metrics, /healthz, webhooks.
+ * `d.lock` protects the core and the status fields (read by the HTTP
+ * thread); `d.qlock` the job queues.
+ *
+ *  - the Git thread (git.c): one poll at a time (ls-remote, fetch, load),
+ *    asked for and collected by the loop.
+ *
+ * Liveness: WATCHDOG=1 is sent while the loop shows signs of life
+ * (d.heartbeat, or sleeping in poll()) and, while a Git poll runs, the Git
+ * thread does too: d.git_heartbeat is set when the poll starts and at each
+ * of libgit2's progress reports, so a fetch that still receives data keeps
+ * the watchdog fed and one that stalls for WatchdogSec stops it.
+ */
+#ifndef ALIASD_CMD_DAEMON_SHELL_H
+#define ALIASD_CMD_DAEMON_SHELL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cmd/config.h"
+#include "cmd/daemon/core.h"
+#include "cmd/httpd.h"
+#include "cmd/metrics.h"
+#include "manifest/repo.h"
+#include "reconcile/reconcile.h"
+#include "util/buf.h"
+
+#define DAEMON_MAX_THREADS CONFIG_CONCURRENCY_MAX
+
+struct job {
+	struct core_fn *st;
+	struct core_gen *gen;
+	const struct manifest_function *fn;
+	unsigned char hash[CORE_HASH_LEN];
+	struct reconcile_result res;
+	int status;
+	struct core_alias *actual;
+	size_t n_actual;
+	bool actual_ok;
+	double seconds;
+	struct job *next;
+};
+
+struct daemon {
+	struct config *cfg;
+	const char *config_path;
+	int efd; /* eventfd: wakes the loop */
+	atomic_bool stop, reload, poke, reconcile_all;
+	atomic_uint_fast64_t heartbeat;     /* monotonic ms of the loop's last sign of life */
+	atomic_bool waiting;                /* the loop sleeps in poll(): alive by definition */
+	atomic_bool git_busy;               /* a Git poll runs (git.c; for the watchdog) */
+	atomic_uint_fast64_t git_heartbeat; /* monotonic ms of its last progress */
+
+	struct manifest_repo *repo; /* swapped under d.lock (the signal thread cancels it) */
+	struct reconcile_ctx *rctx;
+	struct httpd *httpd;
+	struct metrics *metrics;
+	struct metric_family *m_reconcile, *m_duration, *m_functions, *m_revision, *m_aws, *m_git, *m_errors,
+	    *m_up, *m_failures, *m_fn_error;
+
+	pthread_mutex_t lock; /* core, status fields */
+	struct core core;
+	char remote_rev[CORE_REV_LEN]; /* what the remote said last */
+	char *load_error;              /* last load/git failure; NULL when fine */
+	time_t last_poll, last_load;
+	char repo_desc[512];
+	char *state_path; /* the durable state file; NULL = none */
+	char *state_text; /* what it holds (last written or read) */
+
+	/* jobs */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct job *queue, **queue_tail, *done;
+	bool workers_exit;
+	pthread_t workers[DAEMON_MAX_THREADS];
+	unsigned n_workers;
+	unsigned long jobs_done; /* reconciles finished since start */
+	struct reconcile_options ropt_template;
+
+	char status_line[256];
+};
+
+extern struct daemon d;
+
+/* loop.c */
+uint64_t daemon_mono_ms(void);
+uint32_t daemon_random_u32(void);
+void daemon_wake(void);
+void daemon_alive(void);
+/* free(*dst), then a copy of s (NULL stays NULL) */
+void daemon_set_str(char **dst, const char *s);
+
+/* jobs.c (loop thread) */
+int jobs_workers_grow(unsigned n);
+void jobs_workers_join(void);
+void jobs_schedule(uint64_t now);
+void jobs_collect(uint64_t now);
+void jobs_cancel_queued(void);
+
+/* git.c */
+struct git_result {
+	bool done;
+	int status;    /* 0, or a negative errno: `step` failed, `err` says why */
+	char step[32]; /* "ls-remote", "fetch", "open commit", "load manifests" */
+	struct error err;
+	char head[CORE_REV_LEN]; /* where the remote's ref points */
+	struct core_gen *gen;    /* the commit loaded (the taker owns it); NULL = unchanged */
+};
+int git_thread_start(void);
+/* Join the thread (a poll in progress must have been canceled or be short). */
+void git_thread_stop(void);
+/* A poll was asked for and its result not taken yet. */
+bool git_thread_busy(void);
+/* Loop thread, not busy: poll `repo`; unchanged when the head is `loaded_rev`. */
+int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const char *path);
+/* Loop thread: the finished poll's result, once. */
+bool git_thread_take(struct git_result *ret);
+
+/* status.c */
+int status_metrics_setup(void);
+/* STATUS= line and the state gauges; lock held. */
+void status_line_update(void);
+/* A newly applied revision into the metrics (lock held). */
+void status_applied_revision(const char *rev);
+int status_cb_status(void *ctx, struct buf *out);
+int status_cb_metrics(void *ctx, struct buf *out);
+int status_cb_health(void *ctx, struct buf *out);
+void status_cb_push(void *ctx, const char *ref, const char *after);
+
+#endif

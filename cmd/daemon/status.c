@@ -1,0 +1,427 @@
+/*
+ * status.c - what the daemon shows: /status JSON, /metrics, /healthz, the
+ * systemd STATUS= line; and the webhook's poke.  See shell.h for threads.
+ *
+ * Every string that comes from a repository (file names, function and
+ * alias names, errors quoting them) may hold any byte: it goes into JSON
+ * through json_add_str(), which writes a byte that is not valid UTF-8 as
+ * the text \xNN, so /status is strict UTF-8 JSON.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/daemon/shell.h"
+#include "cmd/notify.h"
+#include "util/log.h"
+
+#ifndef ALIASD_VERSION
+#define ALIASD_VERSION "unknown"
+#endif
+
+#define REASON_MAX 160 /* characters of a failure reason in a metric label */
+
+/* ------------------------------------------------------------------ metrics */
+
+static const double duration_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+
+static const char *const kinds_counted[] = {"unspecified", "not-found", "conflict", "transient",
+                                            "credentials", "terminal",  "canceled"};
+
+int status_metrics_setup(void)
+{
+	static const char *const l_result[] = {"result", NULL};
+	static const char *const l_state[] = {"state", NULL};
+	static const char *const l_revision[] = {"revision", NULL};
+	static const char *const l_aws[] = {"operation", "code", NULL};
+	static const char *const l_git[] = {"kind", "result", NULL};
+	static const char *const l_kind[] = {"kind", NULL};
+	static const char *const l_fn_error[] = {"function", "state", "kind", "reason", NULL};
+	int r = metrics_new(&d.metrics);
+
+	if (r < 0)
+		return r;
+	d.m_up =
+	    metrics_family_add(d.metrics, "aliasd_up", "1 while the daemon runs; 0 until the first load.",
+	                       METRIC_GAUGE, NULL, NULL, 0);
+	d.m_reconcile =
+	    metrics_family_add(d.metrics, "aliasd_reconcile_total",
+	                       "Function reconcile passes by result (success, failure, canceled).",
+	                       METRIC_COUNTER, l_result, NULL, 0);
+	d.m_failures = metrics_family_add(d.metrics, "aliasd_reconcile_failures_total",
+	                                  "Failed function reconcile passes by error kind (transient, "
+	                                  "conflict, credentials, terminal, not-found, unspecified).",
+	                                  METRIC_COUNTER, l_kind, NULL, 0);
+	d.m_fn_error = metrics_family_add(
+	    d.metrics, "aliasd_function_error_info",
+	    "Functions whose last reconcile failed (Failed, Stalled): the error kind and reason (value 1); "
+	    "the function label is REGION:NAME when the manifest names a region.",
+	    METRIC_GAUGE, l_fn_error, NULL, 0);
+	d.m_duration = metrics_family_add(
+	    d.metrics, "aliasd_reconcile_duration_seconds", "Duration of one function reconcile pass.",
+	    METRIC_HISTOGRAM, NULL, duration_buckets, sizeof(duration_buckets) / sizeof(duration_buckets[0]));
+	d.m_functions = metrics_family_add(d.metrics, "aliasd_functions", "Managed functions by sync state.",
+	                                   METRIC_GAUGE, l_state, NULL, 0);
+	d.m_revision = metrics_family_add(
+	    d.metrics, "aliasd_last_applied_revision_info",
+	    "Newest commit applied completely: no manifest error, every function synced (value 1).",
+	    METRIC_GAUGE, l_revision, NULL, 0);
+	d.m_errors =
+	    metrics_family_add(d.metrics, "aliasd_manifest_errors",
+	                       "Manifest errors in the newest loaded commit.", METRIC_GAUGE, NULL, NULL, 0);
+	d.m_aws = metrics_family_add(
+	    d.metrics, "aliasd_aws_requests_total",
+	    "Lambda API requests by operation and outcome (ok, AWS error code, HTTP_<status>, transport).",
+	    METRIC_COUNTER, l_aws, NULL, 0);
+	d.m_git =
+	    metrics_family_add(d.metrics, "aliasd_git_requests_total",
+	                       "Git remote operations by kind (ls-remote, fetch) and result (ok, error).",
+	                       METRIC_COUNTER, l_git, NULL, 0);
+	if (!d.m_up || !d.m_reconcile || !d.m_duration || !d.m_functions || !d.m_revision || !d.m_errors ||
+	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error)
+		return -ENOMEM;
+	metrics_gauge_set(d.m_up, NULL, 0);
+	metrics_gauge_set(d.m_errors, NULL, 0);
+	for (int s = 0; s < DAEMON_STATE_N; s++)
+		metrics_gauge_set(d.m_functions, (const char *[]){daemon_sync_state_name(s)}, 0);
+	for (int k = 0; k < 2; k++)
+		for (int ok = 0; ok < 2; ok++)
+			metrics_counter_add(
+			    d.m_git, (const char *[]){k ? "fetch" : "ls-remote", ok ? "ok" : "error"}, 0);
+	for (int i = 0; i < 3; i++)
+		metrics_counter_add(d.m_reconcile,
+		                    (const char *[]){i == 0   ? "success"
+		                                     : i == 1 ? "failure"
+		                                              : "canceled"},
+		                    0);
+	for (size_t i = 0; i < sizeof(kinds_counted) / sizeof(kinds_counted[0]); i++)
+		if (strcmp(kinds_counted[i], "canceled"))
+			metrics_counter_add(d.m_failures, (const char *[]){kinds_counted[i]}, 0);
+	return 0;
+}
+
+void status_applied_revision(const char *rev)
+{
+	metrics_family_clear(d.m_revision);
+	metrics_gauge_set(d.m_revision, (const char *[]){rev[0] ? rev : "folder"}, 1);
+}
+
+static void aws_counter_cb(const char *operation, const char *outcome, uint64_t count, void *ctx)
+{
+	(void)ctx;
+	metrics_counter_add(d.m_aws, (const char *[]){operation, outcome}, (double)count);
+}
+
+/* Region names the functions use, plus the default (NULL); lock held. */
+static size_t regions_used(const char **out, size_t max)
+{
+	size_t n = 0;
+
+	out[n++] = NULL;
+	for (size_t i = 0; i < d.core.n_fns && n < max; i++) {
+		const char *r = d.core.fns[i]->region;
+		bool have = false;
+
+		if (!r)
+			continue;
+		for (size_t j = 1; j < n && !have; j++)
+			have = !strcmp(out[j], r);
+		if (!have)
+			out[n++] = r;
+	}
+	return n;
+}
+
+/* One gauge per failing function, with its reason (escaped, shortened); lock held. */
+static void fn_errors_update(void)
+{
+	metrics_family_clear(d.m_fn_error);
+	for (size_t i = 0; i < d.core.n_fns; i++) {
+		const struct core_fn *st = d.core.fns[i];
+		struct buf name = BUF_INIT, reason = BUF_INIT;
+
+		if (st->removed || (st->state != DAEMON_FAILED && st->state != DAEMON_STALLED))
+			continue;
+		if (st->region) /* 4 labels at most: the region goes with the name */
+			buf_printf(&name, "%s:", st->region);
+		log_escape(&name, st->name, true);
+		log_escape(&reason,
+		           st->last_error       ? st->last_error
+		           : st->manifest_error ? st->manifest_error
+		                                : "",
+		           true);
+		if (reason.len > REASON_MAX)
+			buf_truncate(&reason, REASON_MAX);
+		metrics_gauge_set(
+		    d.m_fn_error,
+		    (const char *[]){name.ptr ? name.ptr : "", daemon_sync_state_name(st->state),
+		                     st->last_error ? error_kind_name(st->error_kind) : "manifest",
+		                     reason.ptr ? reason.ptr : ""},
+		    1);
+		buf_release(&name);
+		buf_release(&reason);
+	}
+}
+
+int status_cb_metrics(void *ctx, struct buf *out)
+{
+	const char *regions[RECONCILE_MAX_REGIONS];
+	char copies[RECONCILE_MAX_REGIONS][64];
+	size_t n = 0;
+	bool any;
+
+	(void)ctx;
+	pthread_mutex_lock(&d.lock);
+	any = d.jobs_done > 0;
+	if (any)
+		n = regions_used(regions, RECONCILE_MAX_REGIONS);
+	for (size_t i = 0; i < n; i++) {
+		if (regions[i])
+			snprintf(copies[i], sizeof(copies[i]), "%s", regions[i]);
+		regions[i] = regions[i] ? copies[i] : NULL;
+	}
+	fn_errors_update();
+	pthread_mutex_unlock(&d.lock);
+	/*
+	 * Outside the lock: the clients exist (every listed region has been
+	 * reconciled), and counting must never hold up the loop.
+	 */
+	metrics_family_clear(d.m_aws);
+	for (size_t i = 0; i < n && d.rctx; i++) {
+		struct aws_client *c = NULL;
+
+		if (reconcile_ctx_client(d.rctx, regions[i], &c, NULL) == 0 && c)
+			aws_client_counters_foreach(c, aws_counter_cb, NULL);
+	}
+	return metrics_render(d.metrics, out);
+}
+
+/* ------------------------------------------------------------------- status */
+
+/* s as strict UTF-8 (bytes that are not: the text \xNN); NULL/"" -> null. */
+static void json_add_str(cJSON *o, const char *key, const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	if (!s || !*s) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	if (log_utf8_valid(s)) {
+		cJSON_AddStringToObject(o, key, s);
+		return;
+	}
+	if (log_escape(&b, s, false) == 0 && b.ptr)
+		cJSON_AddStringToObject(o, key, b.ptr);
+	else
+		cJSON_AddStringToObject(o, key, "?");
+	buf_release(&b);
+}
+
+static void json_add_item_str(cJSON *arr, const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	if (log_utf8_valid(s)) {
+		cJSON_AddItemToArray(arr, cJSON_CreateString(s)); /* takes the item */
+		return;
+	}
+	log_escape(&b, s, false);
+	cJSON_AddItemToArray(arr, cJSON_CreateString(b.ptr ? b.ptr : "?"));
+	buf_release(&b);
+}
+
+static void json_time(cJSON *o, const char *key, time_t t)
+{
+	char s[32];
+	struct tm tm;
+
+	if (!t) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(o, key, s);
+}
+
+static void target_text(char *out, size_t outsz, const struct manifest_target *t)
+{
+	if (t->release)
+		snprintf(out, outsz, "%s", t->release);
+	else
+		snprintf(out, outsz, "%" PRId64, t->version);
+}
+
+static cJSON *function_json(const struct core_fn *st)
+{
+	cJSON *o = cJSON_CreateObject(), *desired, *actual; /* the caller adds o to its array */
+	char text[320], a[140], b[140];
+	bool failed = st->state == DAEMON_FAILED || st->state == DAEMON_STALLED;
+
+	if (!o)
+		return NULL;
+	json_add_str(o, "name", st->name);
+	json_add_str(o, "region", st->region);
+	json_add_str(o, "file", st->file);
+	cJSON_AddNumberToObject(o, "line", st->line);
+	cJSON_AddStringToObject(o, "state", daemon_sync_state_name(st->state));
+	/* the desired state shown is the last good one when the newest manifest is broken */
+	cJSON_AddBoolToObject(o, "keptLastGood", st->invalid && st->fn);
+	cJSON_AddBoolToObject(o, "restored", st->restored);
+	desired = cJSON_AddObjectToObject(o, "desired");
+	for (size_t i = 0; desired && st->fn && i < st->fn->n_aliases; i++) {
+		const struct manifest_alias *al = &st->fn->aliases[i];
+
+		target_text(a, sizeof(a), &al->primary);
+		if (al->has_weight) {
+			target_text(b, sizeof(b), &al->weighted);
+			snprintf(text, sizeof(text), "%s (+%s %g%%)", a, b, al->weight * 100);
+		} else {
+			snprintf(text, sizeof(text), "%s", a);
+		}
+		json_add_str(desired, al->name, text);
+	}
+	if (st->actual_known) {
+		actual = cJSON_AddObjectToObject(o, "actual");
+		for (size_t i = 0; actual && i < st->n_actual; i++) {
+			const struct core_alias *al = &st->actual[i];
+
+			if (al->extra)
+				snprintf(text, sizeof(text), "%ld (+%ld %g%%)", al->version, al->extra,
+				         al->weight * 100);
+			else
+				snprintf(text, sizeof(text), "%ld", al->version);
+			json_add_str(actual, al->name, text);
+		}
+	} else {
+		cJSON_AddNullToObject(o, "actual");
+	}
+	json_add_str(o, "lastAppliedRevision", st->applied_rev);
+	json_add_str(o, "lastAttemptedRevision", st->attempted_rev);
+	json_add_str(o, "desiredRevision", st->gen ? st->gen->revision : NULL);
+	json_add_str(o, "lastError", st->invalid ? st->manifest_error : st->last_error);
+	json_add_str(o, "manifestError", st->invalid ? st->manifest_error : NULL);
+	json_add_str(o, "reconcileError", st->last_error);
+	json_add_str(o, "errorKind", st->last_error && failed ? error_kind_name(st->error_kind) : NULL);
+	json_add_str(o, "reason", failed ? st->last_error ? st->last_error : st->manifest_error : NULL);
+	cJSON_AddNumberToObject(o, "failures", st->failures);
+	json_time(o, "lastSuccess", st->last_success);
+	return o;
+}
+
+int status_cb_status(void *ctx, struct buf *out)
+{
+	cJSON *root = cJSON_CreateObject(), *fns, *errs, *git; /* freed below with cJSON_Delete */
+	size_t counts[DAEMON_STATE_N];
+	char *text = NULL;
+	int r = -ENOMEM;
+
+	(void)ctx;
+	if (!root)
+		return -ENOMEM;
+	pthread_mutex_lock(&d.lock);
+	core_counts(&d.core, counts);
+	cJSON_AddStringToObject(root, "version", ALIASD_VERSION);
+	json_add_str(root, "repository", d.repo_desc);
+	json_add_str(root, "ref", d.cfg->repo_ref);
+	if (d.cfg->repo_path[0])
+		json_add_str(root, "path", d.cfg->repo_path);
+	else
+		cJSON_AddStringToObject(root, "path", "");
+	cJSON_AddBoolToObject(root, "ready", d.core.loaded);
+	json_add_str(root, "remoteRevision", d.remote_rev);
+	json_add_str(root, "lastAttemptedRevision", d.core.loaded_rev);
+	json_add_str(root, "lastAppliedRevision", d.core.applied_rev);
+	json_time(root, "lastPoll", d.last_poll);
+	json_time(root, "lastLoad", d.last_load);
+	git = cJSON_AddObjectToObject(root, "git");
+	if (git) {
+		cJSON_AddStringToObject(git, "state", d.load_error ? "error" : "ok");
+		json_add_str(git, "error", d.load_error);
+		cJSON_AddNumberToObject(git, "consecutiveFailures", d.core.git_failures);
+	}
+	errs = cJSON_AddArrayToObject(root, "errors");
+	for (size_t i = 0; errs && i < d.core.n_manifest_errors; i++)
+		json_add_item_str(errs, d.core.manifest_errors[i]);
+	cJSON_AddNumberToObject(root, "errorCount", (double)d.core.total_manifest_errors);
+	fns = cJSON_AddArrayToObject(root, "functions");
+	for (size_t i = 0; fns && i < d.core.n_fns; i++) {
+		if (d.core.fns[i]->removed)
+			continue;
+		cJSON_AddItemToArray(fns, function_json(d.core.fns[i])); /* takes the item */
+	}
+	{
+		cJSON *sum = cJSON_AddObjectToObject(root, "summary");
+
+		for (int s = 0; sum && s < DAEMON_STATE_N; s++)
+			cJSON_AddNumberToObject(sum, daemon_sync_state_name(s), (double)counts[s]);
+	}
+	pthread_mutex_unlock(&d.lock);
+	text = cJSON_PrintUnformatted(root);
+	if (text) {
+		r = buf_puts(out, text);
+		if (r >= 0)
+			r = buf_putc(out, '\n');
+	}
+	cJSON_free(text);
+	cJSON_Delete(root);
+	malloc_trim(0); /* the tree of a big /status was thousands of small blocks */
+	return r < 0 ? r : 0;
+}
+
+int status_cb_health(void *ctx, struct buf *out)
+{
+	bool loaded;
+
+	(void)ctx;
+	pthread_mutex_lock(&d.lock);
+	loaded = d.core.loaded;
+	if (!loaded) /* say why, so that a failing probe can be acted on */
+		buf_printf(out, "starting: no manifests loaded yet%s%s", d.load_error ? ": " : "",
+		           d.load_error ? d.load_error : "");
+	pthread_mutex_unlock(&d.lock);
+	return loaded ? 0 : -EAGAIN;
+}
+
+void status_cb_push(void *ctx, const char *ref, const char *after)
+{
+	(void)ctx;
+	(void)ref;
+	(void)after;
+	/*
+	 * Any verified push: asking the remote where our ref points costs one
+	 * round trip and tells whether it moved.  Pokes merge (core_poke).
+	 */
+	atomic_store(&d.poke, true);
+	daemon_wake();
+}
+
+/* One line for systemd and the log; lock held. */
+void status_line_update(void)
+{
+	size_t counts[DAEMON_STATE_N], total = core_counts(&d.core, counts);
+	char line[256];
+
+	if (!d.core.loaded)
+		snprintf(line, sizeof(line), "starting: %s",
+		         d.load_error ? d.load_error : "loading manifests");
+	else
+		snprintf(line, sizeof(line),
+		         "%zu/%zu functions synced, %zu progressing, %zu failed, %zu stalled, rev %.7s%s%s",
+		         counts[DAEMON_SYNCED], total,
+		         counts[DAEMON_PROGRESSING] + counts[DAEMON_OUT_OF_SYNC], counts[DAEMON_FAILED],
+		         counts[DAEMON_STALLED], d.core.loaded_rev[0] ? d.core.loaded_rev : "(folder)",
+		         d.load_error ? "; git: " : "", d.load_error ? d.load_error : "");
+	if (strcmp(line, d.status_line)) {
+		memcpy(d.status_line, line, sizeof(line));
+		notify_status("%s", line);
+	}
+	for (int s = 0; s < DAEMON_STATE_N; s++)
+		metrics_gauge_set(d.m_functions, (const char *[]){daemon_sync_state_name(s)},
+		                  (double)counts[s]);
+}

@@ -1,0 +1,594 @@
+/*
+ * test_cmd_daemon_core.c - the daemon's pure core (cmd/daemon/core.h),
+ * transition by transition: new commit, broken commit (keep last good, not
+ * Failed), fixing commit, a newer commit superseding a failing one (also
+ * while its reconcile runs), backoff growth and cap, resync due, terminal
+ * (Stalled) vs transient failures, canceled jobs, removed functions, the
+ * state file's restore, and the Git poll schedule with poke coalescing.
+ * Commits are real manifest sets loaded from in-memory sources.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/daemon/core.h"
+#include "manifest/load.h"
+#include "tests/unit/harness.h"
+
+#define REV1 "1111111111111111111111111111111111111111"
+#define REV2 "2222222222222222222222222222222222222222"
+#define REV3 "3333333333333333333333333333333333333333"
+#define REV4 "4444444444444444444444444444444444444444"
+
+static const char zip_bytes[] = "PK\x05\x06 bytes are bytes";
+
+/* A function manifest; prod "v9" names an undeclared release: broken. */
+static char *fn_yaml(const char *name, const char *prod)
+{
+	static char text[4][1024];
+	static int next;
+	char *t = text[next++ % 4];
+
+	snprintf(t, sizeof(text[0]),
+	         "apiVersion: aliasd/v1\n"
+	         "kind: Function\n"
+	         "name: %s\n"
+	         "config:\n"
+	         "  runtime: python3.12\n"
+	         "  handler: app.handler\n"
+	         "  role: arn:aws:iam::123456789012:role/r\n"
+	         "releases:\n"
+	         "  v1:\n"
+	         "    code: {zipFile: z/one.zip}\n"
+	         "  v2:\n"
+	         "    code: {zipFile: z/one.zip}\n"
+	         "    description: two\n"
+	         "aliases:\n"
+	         "  Prod: %s\n",
+	         name, prod);
+	return t;
+}
+
+/* A commit: a.yaml and b.yaml (NULL = absent). */
+static struct core_gen *gen_new(const char *rev, const char *a, const char *b)
+{
+	struct manifest_mem_file files[3];
+	struct error err = ERROR_INIT;
+	struct core_gen *g = calloc(1, sizeof(*g));
+	size_t n = 0;
+
+	if (!g)
+		return NULL;
+	files[n++] = (struct manifest_mem_file){"z/one.zip", zip_bytes, sizeof(zip_bytes) - 1, false};
+	if (a)
+		files[n++] = (struct manifest_mem_file){"a.yaml", a, strlen(a), false};
+	if (b)
+		files[n++] = (struct manifest_mem_file){"b.yaml", b, strlen(b), false};
+	if (manifest_source_mem_open(&g->src, files, n, &err) < 0 ||
+	    manifest_load(&g->set, g->src, NULL, &err) < 0) {
+		fprintf(stderr, "gen_new: %s\n", err.msg);
+		manifest_source_free(g->src);
+		free(g);
+		return NULL;
+	}
+	snprintf(g->revision, sizeof(g->revision), "%s", rev);
+	return g;
+}
+
+static void gen_drop(struct core_gen *g)
+{
+	if (!g)
+		return;
+	manifest_set_free(g->set);
+	manifest_source_free(g->src);
+	free(g);
+}
+
+static const struct core_options opts = {
+    .backoff_base_ms = 1000, .backoff_max_ms = 5000, .resync_ms = 60000, .interval_ms = 30000};
+
+static int load(struct core *c, const char *rev, const char *a, const char *b, uint64_t now,
+                struct core_load_stats *stats)
+{
+	struct core_gen *g = gen_new(rev, a, b);
+	int r;
+
+	if (!g)
+		return -EINVAL;
+	r = core_load(c, g, now, stats, NULL, NULL);
+	if (r < 0)
+		gen_drop(g);
+	return r;
+}
+
+/* Run every due job to completion with the same result. */
+static size_t finish_all(struct core *c, uint64_t now, int status, enum error_kind kind,
+                         enum core_outcome *last)
+{
+	struct core_fn *st;
+	size_t n = 0;
+
+	while ((st = core_next_job(c, now, 8)) != NULL) {
+		enum core_outcome o = core_finish(c, st, st->gen, st->hash, status, kind,
+		                                  status ? "a.yaml:1:1: boom" : NULL, now, 0, NULL);
+
+		if (last)
+			*last = o;
+		n++;
+	}
+	return n;
+}
+
+TEST(core_new_commit)
+{
+	struct core c;
+	struct core_load_stats s;
+	struct core_fn *a, *b;
+
+	core_init(&c, &opts);
+	CHECK(core_poll_due(&c, 0));
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 100, &s) == 0);
+	CHECK_INT((int)s.changed, 2);
+	CHECK_INT((int)s.kept, 0);
+	CHECK(c.loaded);
+	CHECK_STR(c.loaded_rev, REV1);
+	a = core_fn_find(&c, "alpha", NULL);
+	b = core_fn_find(&c, "beta", NULL);
+	REQUIRE(a && b);
+	CHECK_INT(a->state, DAEMON_OUT_OF_SYNC);
+	CHECK_U64(a->due, 100);
+	CHECK(!core_applied_update(&c)); /* nothing synced yet */
+
+	/* one worker: one job at a time */
+	REQUIRE(core_next_job(&c, 100, 1) == a);
+	CHECK_INT(a->state, DAEMON_PROGRESSING);
+	CHECK_STR(a->attempted_rev, REV1);
+	CHECK(core_next_job(&c, 100, 1) == NULL);
+	CHECK_INT(core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 150, 0, NULL),
+	          CORE_OUTCOME_SUCCESS);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	CHECK_STR(a->applied_rev, REV1);
+	CHECK(!core_applied_update(&c)); /* beta still out of sync */
+	CHECK_INT((int)finish_all(&c, 150, 0, ERROR_KIND_UNSPECIFIED, NULL), 1);
+	CHECK(core_applied_update(&c));
+	CHECK_STR(c.applied_rev, REV1);
+	CHECK(!core_applied_update(&c)); /* reported once */
+
+	/* the same manifests again: nothing changes, nothing is due */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 200, &s) == 0);
+	CHECK_INT((int)s.changed, 0);
+	CHECK(core_next_job(&c, 200, 8) == NULL);
+	CHECK_STR(a->gen->revision, REV2);
+	core_collect(&c);
+	CHECK(c.gens && !c.gens->next); /* REV1 freed: nobody holds it */
+	core_release(&c);
+}
+
+TEST(core_broken_commit_keeps_last_good)
+{
+	struct core c;
+	struct core_load_stats s;
+	struct core_fn *a, *b;
+	const struct manifest_function *good;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, &s) == 0);
+	finish_all(&c, 0, 0, ERROR_KIND_UNSPECIFIED, NULL);
+	CHECK(core_applied_update(&c));
+	a = core_fn_find(&c, "alpha", NULL);
+	good = a->fn;
+
+	/* alpha breaks, beta is promoted: beta applies, alpha keeps its last good state */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v9"), fn_yaml("beta", "v2"), 10, &s) == 0);
+	CHECK_INT((int)s.changed, 1);
+	CHECK_INT((int)s.kept, 1);
+	b = core_fn_find(&c, "beta", NULL);
+	CHECK(a->invalid);
+	CHECK(a->fn == good);
+	CHECK_STR(a->gen->revision, REV1);
+	CHECK_INT(a->state, DAEMON_SYNCED); /* its last good state is live: not Failed */
+	CHECKF(a->manifest_error && !strncmp(a->manifest_error, "a.yaml:", 7), "%s", a->manifest_error);
+	CHECK(!a->last_error);
+	CHECK_INT(b->state, DAEMON_OUT_OF_SYNC);
+	CHECK(core_next_job(&c, 10, 8) == b);
+	CHECK(core_next_job(&c, 10, 8) == NULL); /* alpha is not touched */
+	core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 20, 0, NULL);
+	CHECK(!core_applied_update(&c)); /* a commit with errors is never applied */
+	CHECK_STR(c.applied_rev, REV1);
+	CHECK_INT((int)c.total_manifest_errors, 1);
+
+	/* a YAML syntax error: alpha is not even declared; its file is broken */
+	REQUIRE(load(&c, REV3, "kind: [\n", fn_yaml("beta", "v2"), 30, &s) == 0);
+	CHECK(core_fn_find(&c, "alpha", NULL) == a);
+	CHECK(!a->removed && a->invalid && a->fn == good);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	CHECK_INT((int)s.kept, 1);
+	CHECK_INT((int)s.removed, 0);
+
+	/* the fixing commit applies at once */
+	REQUIRE(load(&c, REV4, fn_yaml("alpha", "v2"), fn_yaml("beta", "v2"), 40, &s) == 0);
+	CHECK(!a->invalid && !a->manifest_error);
+	CHECK_INT(a->state, DAEMON_OUT_OF_SYNC);
+	CHECK_U64(a->due, 40);
+	CHECK_INT((int)finish_all(&c, 40, 0, ERROR_KIND_UNSPECIFIED, NULL), 1);
+	CHECK(core_applied_update(&c));
+	CHECK_STR(c.applied_rev, REV4);
+	core_release(&c);
+}
+
+TEST(core_broken_without_last_good_fails)
+{
+	struct core c;
+	struct core_fn *a;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v9"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(a);
+	CHECK(a->invalid && !a->fn);
+	CHECK_INT(a->state, DAEMON_FAILED);
+	CHECK(core_next_job(&c, 0, 8) == NULL);
+	core_release(&c);
+}
+
+TEST(core_newer_commit_supersedes_failing)
+{
+	struct core c;
+	struct core_fn *a;
+	uint64_t wait = 0;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	CHECK_INT(
+	    core_finish(&c, a, a->gen, a->hash, -EIO, ERROR_KIND_TRANSIENT, "a.yaml:1:1: 500", 0, 0, &wait),
+	    CORE_OUTCOME_RETRY);
+	CHECK_INT(a->state, DAEMON_FAILED);
+	CHECK_U64(wait, 1000);
+	CHECK_STR(a->last_error, "a.yaml:1:1: 500");
+	/* a newer commit that changes alpha: due at once, failures forgotten */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v2"), NULL, 10, NULL) == 0);
+	CHECK_U64(a->due, 10);
+	CHECK_INT((int)a->failures, 0);
+	CHECK(!a->last_error);
+	CHECK_INT(a->state, DAEMON_OUT_OF_SYNC);
+
+	/* superseded while its reconcile runs: the result is not recorded */
+	{
+		struct core_gen *jg;
+		unsigned char jh[CORE_HASH_LEN];
+
+		REQUIRE(core_next_job(&c, 10, 8) == a);
+		jg = a->gen;
+		memcpy(jh, a->hash, sizeof(jh));
+		REQUIRE(load(&c, REV3, fn_yaml("alpha", "v1"), NULL, 20, NULL) == 0);
+		CHECK_INT(a->state, DAEMON_PROGRESSING); /* still running */
+		CHECK(core_next_job(&c, 20, 8) == NULL); /* one job per function */
+		CHECK_INT(core_finish(&c, a, jg, jh, 0, ERROR_KIND_UNSPECIFIED, NULL, 25, 0, NULL),
+		          CORE_OUTCOME_SUPERSEDED);
+		CHECK_INT(a->state, DAEMON_OUT_OF_SYNC);
+		CHECK_U64(a->due, 25);
+		CHECK(a->applied_rev[0] == '\0');
+		core_collect(&c);
+		REQUIRE(core_next_job(&c, 25, 8) == a);
+		CHECK_STR(a->attempted_rev, REV3);
+		core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 30, 0, NULL);
+		CHECK_STR(a->applied_rev, REV3);
+	}
+	core_release(&c);
+}
+
+TEST(core_backoff_grows_and_caps)
+{
+	static const uint64_t want[] = {1000, 2000, 4000, 5000, 5000};
+	struct core c;
+	struct core_fn *a;
+	uint64_t now = 0;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint64_t wait = 0;
+
+		REQUIRE(core_next_job(&c, now, 8) == a);
+		CHECK_INT(core_finish(&c, a, a->gen, a->hash, -EIO, ERROR_KIND_TRANSIENT, "x", now, 0, &wait),
+		          CORE_OUTCOME_RETRY);
+		CHECKF(wait == want[i], "failure %zu: wait %" PRIu64 ", want %" PRIu64, i + 1, wait, want[i]);
+		CHECK_U64(a->due, now + want[i]);
+		CHECK_INT((int)a->failures, (int)i + 1);
+		CHECK(core_next_job(&c, now + want[i] - 1, 8) == NULL); /* not before */
+		CHECK_U64(core_next_deadline(&c, 8, true),
+		          now + want[i] < c.next_poll ? now + want[i] : c.next_poll);
+		CHECK_U64(core_next_deadline(&c, 8, false), now + want[i]);
+		now += want[i];
+	}
+	/* success resets the count */
+	REQUIRE(core_next_job(&c, now, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, now, 0, NULL);
+	CHECK_INT((int)a->failures, 0);
+	CHECK(!a->last_error);
+	core_release(&c);
+	CHECK_U64(daemon_backoff_ms(64, 1000, 5000), 5000);
+}
+
+TEST(core_resync_due)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *a;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK_U64(a->due, 1000 + 54000); /* resync - 10% with rnd 0 */
+	CHECK(core_next_job(&c, 1000 + 53999, 8) == NULL);
+	REQUIRE(core_next_job(&c, 1000 + 54000, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 60000, 12000, NULL);
+	CHECK_U64(a->due, 60000 + 66000); /* + 10% */
+	/* a shorter resync after a reload applies from now on */
+	o.resync_ms = 10000;
+	core_config_changed(&c, &o, 61000, 0);
+	CHECK_U64(a->due, 61000 + 9000);
+	/* resync off: nothing scheduled after a success */
+	o.resync_ms = 0;
+	core_config_changed(&c, &o, 62000, 0);
+	REQUIRE(core_next_job(&c, 70000, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 70000, 0, NULL);
+	CHECK_U64(a->due, CORE_NEVER);
+	core_release(&c);
+}
+
+TEST(core_terminal_stalls)
+{
+	struct core c;
+	struct core_fn *a;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	CHECK_INT(core_finish(&c, a, a->gen, a->hash, -EACCES, ERROR_KIND_TERMINAL,
+	                      "a.yaml:1:1: AccessDeniedException: no", 0, 0, NULL),
+	          CORE_OUTCOME_STALLED);
+	CHECK_INT(a->state, DAEMON_STALLED);
+	CHECK_INT(a->error_kind, ERROR_KIND_TERMINAL);
+	CHECK_STR(a->last_error, "a.yaml:1:1: AccessDeniedException: no");
+	CHECK_U64(a->due, CORE_NEVER);
+	CHECK(core_next_job(&c, 1000000000, 8) == NULL); /* never retried by itself */
+	/* the same desired state in a newer commit: still Stalled */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v1"), NULL, 10, NULL) == 0);
+	CHECK_INT(a->state, DAEMON_STALLED);
+	CHECK(core_next_job(&c, 1000000000, 8) == NULL);
+	/* a config change: another chance */
+	core_config_changed(&c, &opts, 20, 0);
+	CHECK_U64(a->due, 20);
+	REQUIRE(core_next_job(&c, 20, 8) == a);
+	CHECK_INT(core_finish(&c, a, a->gen, a->hash, -EACCES, ERROR_KIND_TERMINAL, "again", 30, 0, NULL),
+	          CORE_OUTCOME_STALLED);
+	CHECK_INT((int)a->failures, 2);
+	/* SIGUSR1: everything, Stalled too */
+	core_reconcile_all(&c, 40);
+	CHECK_U64(a->due, 40);
+	REQUIRE(core_next_job(&c, 40, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, -EACCES, ERROR_KIND_TERMINAL, "again", 50, 0, NULL);
+	/* a changed desired state: retried at once, the past forgotten */
+	REQUIRE(load(&c, REV3, fn_yaml("alpha", "v2"), NULL, 60, NULL) == 0);
+	CHECK_INT(a->state, DAEMON_OUT_OF_SYNC);
+	CHECK_U64(a->due, 60);
+	CHECK_INT((int)a->failures, 0);
+	CHECK_INT(a->error_kind, ERROR_KIND_UNSPECIFIED);
+	core_release(&c);
+}
+
+TEST(core_retryable_kinds)
+{
+	static const enum error_kind kinds[] = {ERROR_KIND_TRANSIENT, ERROR_KIND_CONFLICT,
+	                                        ERROR_KIND_CREDENTIALS, ERROR_KIND_NOT_FOUND,
+	                                        ERROR_KIND_UNSPECIFIED};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct core c;
+		struct core_fn *a;
+		uint64_t wait = 0;
+
+		core_init(&c, &opts);
+		REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+		a = core_fn_find(&c, "alpha", NULL);
+		REQUIRE(core_next_job(&c, 0, 8) == a);
+		CHECKF(core_finish(&c, a, a->gen, a->hash, -EIO, kinds[i], "x", 0, 0, &wait) ==
+		           CORE_OUTCOME_RETRY,
+		       "kind %s", error_kind_name(kinds[i]));
+		CHECKF(a->state == DAEMON_FAILED && wait == 1000 && a->due == 1000, "kind %s",
+		       error_kind_name(kinds[i]));
+		CHECK_INT(a->error_kind, kinds[i]);
+		core_release(&c);
+	}
+}
+
+TEST(core_canceled_changes_nothing)
+{
+	struct core c;
+	struct core_fn *a;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, -EIO, ERROR_KIND_TRANSIENT, "x", 0, 0, NULL);
+	REQUIRE(core_next_job(&c, 1000, 8) == a);
+	CHECK_INT(core_finish(&c, a, a->gen, a->hash, -ECANCELED, ERROR_KIND_CANCELED, NULL, 1500, 0, NULL),
+	          CORE_OUTCOME_CANCELED);
+	CHECK_INT((int)a->failures, 1);
+	CHECK_STR(a->last_error, "x");
+	CHECK_U64(a->due, 1500);
+	CHECK_INT((int)c.in_flight, 0);
+	core_release(&c);
+}
+
+static int removed_calls;
+static void on_removed(void *arg, const struct core_fn *fn)
+{
+	(void)arg;
+	if (!strcmp(fn->name, "beta"))
+		removed_calls++;
+}
+
+TEST(core_removed_function)
+{
+	struct core c;
+	struct core_fn *b;
+	struct core_gen *g;
+	struct core_load_stats s;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	b = core_fn_find(&c, "beta", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) != NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == b); /* beta in flight */
+	g = gen_new(REV2, fn_yaml("alpha", "v1"), NULL);
+	REQUIRE(g);
+	REQUIRE(core_load(&c, g, 10, &s, on_removed, NULL) == 0);
+	CHECK_INT(removed_calls, 1);
+	CHECK_INT((int)s.removed, 1);
+	CHECK(b->removed);
+	CHECK(core_fn_find(&c, "beta", NULL) == NULL);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 2); /* kept while its job runs */
+	CHECK_INT(core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 20, 0, NULL),
+	          CORE_OUTCOME_REMOVED);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 1);
+	core_release(&c);
+}
+
+TEST(core_restore_last_good)
+{
+	struct core c;
+	struct core_gen *old = gen_new(REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"));
+	struct core_gen *old2 = gen_new(REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"));
+	const struct manifest_function *fa, *fb;
+	struct core_fn *a, *b;
+
+	REQUIRE(old && old2);
+	fa = manifest_set_find(old->set, "alpha", NULL);
+	fb = manifest_set_find(old->set, "beta", NULL);
+	REQUIRE(fa && fb);
+	/* restarted on a commit that breaks alpha and beta's whole file */
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v9"), "kind: [\n", 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(a);
+	CHECK_INT(a->state, DAEMON_FAILED);
+	CHECK(core_fn_find(&c, "beta", NULL) == NULL);
+
+	CHECK_INT(core_restore(&c, old, fa, 5), 1);
+	CHECK(a->fn == fa && a->gen == old && a->restored && a->invalid);
+	CHECK_INT(a->state, DAEMON_OUT_OF_SYNC); /* confirmed by a reconcile: writes only on drift */
+	CHECK_U64(a->due, 5);
+	CHECKF(a->manifest_error && !strncmp(a->manifest_error, "a.yaml:", 7), "%s", a->manifest_error);
+	CHECK_INT(core_restore(&c, old, fb, 5), 1); /* undeclared, but its file is broken */
+	b = core_fn_find(&c, "beta", NULL);
+	REQUIRE(b);
+	CHECK(b->fn == fb && b->invalid && b->restored);
+	CHECKF(b->manifest_error && !strncmp(b->manifest_error, "b.yaml:", 7), "%s", b->manifest_error);
+	CHECK_INT(core_restore(&c, old, fa, 6), 0); /* has a last good state now */
+	CHECK_INT((int)finish_all(&c, 5, 0, ERROR_KIND_UNSPECIFIED, NULL), 2);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	CHECK(!core_applied_update(&c));
+	/* the fixing commit declares exactly the last good state: nothing to do */
+	REQUIRE(load(&c, REV3, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 8, NULL) == 0);
+	CHECK(!a->invalid && !a->restored && !a->manifest_error);
+	CHECK_STR(a->gen->revision, REV3);
+	CHECK(core_next_job(&c, 8, 8) == NULL);
+	CHECK(core_applied_update(&c));
+	CHECK_STR(c.applied_rev, REV3);
+	/* a function that is valid in the newest commit is not restored */
+	core_release(&c);
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v2"), fn_yaml("gamma", "v1"), 0, NULL) == 0);
+	CHECK_INT(core_restore(&c, old2, manifest_set_find(old2->set, "alpha", NULL), 0), 0);
+	/* nor one that is simply gone (its file not broken) */
+	CHECK_INT(core_restore(&c, old2, manifest_set_find(old2->set, "beta", NULL), 0), 0);
+	gen_drop(old2);
+	core_release(&c);
+}
+
+TEST(core_git_schedule_and_pokes)
+{
+	struct core c;
+	uint64_t wait;
+
+	core_init(&c, &opts);
+	CHECK(core_poll_due(&c, 0));
+	core_poll_started(&c, 1000);
+	CHECK(!core_poll_due(&c, 1000));
+	core_poll_ok(&c, 1200, 0);
+	CHECK_U64(c.next_poll, 1200 + 27000);
+	/* a lone poke right after a regular poll: at once */
+	core_poke(&c, 1300);
+	CHECK_U64(c.next_poll, 1300);
+	core_poll_started(&c, 1300);
+	core_poll_ok(&c, 1400, 0);
+	/* a storm of pokes after it is one poll, a gap after the poke's poll */
+	for (int i = 0; i < 2000; i++)
+		core_poke(&c, 1400 + (uint64_t)i / 4);
+	CHECK_U64(c.next_poll, 1300 + CORE_POKE_GAP_MS);
+	core_poll_started(&c, 1300 + CORE_POKE_GAP_MS);
+	core_poll_ok(&c, 1300 + CORE_POKE_GAP_MS, 0);
+	core_poke(&c, 1400 + CORE_POKE_GAP_MS);
+	CHECK_U64(c.next_poll, 1300 + 2 * CORE_POKE_GAP_MS);
+	core_poll_started(&c, 1300 + 2 * CORE_POKE_GAP_MS);
+	core_poll_ok(&c, 1300 + 2 * CORE_POKE_GAP_MS, 0);
+	/* a poke while a poll runs: one more poll after it, not an interval later */
+	core_poll_started(&c, 10000);
+	core_poke(&c, 10100);
+	core_poll_ok(&c, 10200, 0);
+	CHECK_U64(c.next_poll, 10100);
+	core_poll_started(&c, 10200);
+	core_poll_ok(&c, 10300, 0);
+	CHECK_U64(c.next_poll, 10300 + 27000);
+	/* a poke long after the last poll: at once */
+	core_poke(&c, 20000);
+	CHECK_U64(c.next_poll, 20000);
+	core_poll_started(&c, 20000);
+	/* Git failing: backoff doubles from the interval, capped; pokes don't cut it short */
+	wait = core_poll_failed(&c, 21000, 0);
+	CHECK_U64(wait, 30000);
+	CHECK_U64(c.next_poll, 21000 + 27000);
+	core_poke(&c, 25000);
+	CHECK_U64(c.next_poll, 21000 + 27000);
+	core_poll_started(&c, 48000);
+	CHECK_U64(core_poll_failed(&c, 48000, 0), 30000); /* cap max(interval, backoffMax) */
+	CHECK_INT((int)c.git_failures, 2);
+	/* the repository settings changed: poll now */
+	core_poll_now(&c, 50000);
+	CHECK(core_poll_due(&c, 50000));
+	core_poll_started(&c, 50000);
+	core_poll_ok(&c, 50000, 0);
+	CHECK_INT((int)c.git_failures, 0);
+	core_release(&c);
+}
+
+TEST(core_states_and_counts)
+{
+	struct core c;
+	size_t counts[DAEMON_STATE_N];
+
+	CHECK_STR(daemon_sync_state_name(DAEMON_STALLED), "Stalled");
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v9"), 0, NULL) == 0);
+	CHECK_INT((int)core_counts(&c, counts), 2);
+	CHECK_INT((int)counts[DAEMON_OUT_OF_SYNC], 1);
+	CHECK_INT((int)counts[DAEMON_FAILED], 1);
+	core_release(&c);
+}
+
+TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
+          core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
+          core_terminal_stalls, core_retryable_kinds, core_canceled_changes_nothing, core_removed_function,
+          core_restore_last_good, core_git_schedule_and_pokes, core_states_and_counts)
