@@ -114,7 +114,7 @@ static void *git_main(void *arg)
 
 		memset(&res, 0, sizeof(res));
 		res.err = (struct error)ERROR_INIT;
-		atomic_store(&d.git_heartbeat, daemon_mono_ms());
+		atomic_store(&d.git_heartbeat, clock_monotonic_ms());
 		poll_once(repo, loaded_rev, path, &res);
 		free(path);
 		res.done = true;
@@ -179,7 +179,7 @@ int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const
 
 	if (!copy)
 		return -ENOMEM;
-	atomic_store(&d.git_heartbeat, daemon_mono_ms());
+	atomic_store(&d.git_heartbeat, clock_monotonic_ms());
 	atomic_store(&d.git_busy, true);
 	pthread_mutex_lock(&g.lock);
 	g.repo = repo;

@@ -98,9 +98,9 @@ static void *worker_main(void *arg)
 		opt.on_event = log_step;
 		opt.source = j->gen->src;
 		opt.revision = j->gen->revision;
-		t0 = daemon_mono_ms();
+		t0 = clock_monotonic_ms();
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
-		j->seconds = (double)(daemon_mono_ms() - t0) / 1000.0;
+		j->seconds = (double)(clock_monotonic_ms() - t0) / 1000.0;
 
 		pthread_mutex_lock(&d.qlock);
 		j->next = d.done;

@@ -27,20 +27,12 @@ struct daemon d;
 static struct state saved; /* the state file as read at start, until the first load used it */
 static bool saved_pending;
 
-uint64_t daemon_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint32_t daemon_random_u32(void)
 {
 	uint32_t r = 0;
 
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)daemon_mono_ms() * 2654435761u;
+		r = (uint32_t)clock_monotonic_ms() * 2654435761u;
 	return r;
 }
 
@@ -54,7 +46,7 @@ void daemon_wake(void)
 
 void daemon_alive(void)
 {
-	atomic_store(&d.heartbeat, daemon_mono_ms());
+	atomic_store(&d.heartbeat, clock_monotonic_ms());
 }
 
 void daemon_set_str(char **dst, const char *s)
@@ -370,7 +362,7 @@ static void git_progress(void *arg, uint64_t received_bytes)
 {
 	(void)arg;
 	(void)received_bytes;
-	atomic_store(&d.git_heartbeat, daemon_mono_ms()); /* data still arrives: not hung */
+	atomic_store(&d.git_heartbeat, clock_monotonic_ms()); /* data still arrives: not hung */
 }
 
 /* ------------------------------------------------------------------ signals */
@@ -398,7 +390,7 @@ static void *signal_main(void *arg)
 		if (sig < 0) {
 			/* ping only while the loop, and a Git poll in progress, show signs of life */
 			if (errno == EAGAIN && wd) {
-				uint64_t now = daemon_mono_ms();
+				uint64_t now = clock_monotonic_ms();
 				bool loop_ok = atomic_load(&d.waiting) ||
 				               (now - atomic_load(&d.heartbeat)) * 1000 < wd_usec;
 				bool git_ok = !atomic_load(&d.git_busy) ||
@@ -604,7 +596,7 @@ static void shutdown_all(void)
 /* One pass of the loop; returns the poll() timeout in ms. */
 static int loop_pass(void)
 {
-	uint64_t now = daemon_mono_ms(), next;
+	uint64_t now = clock_monotonic_ms(), next;
 	struct git_result res;
 	bool due, busy;
 
@@ -636,7 +628,7 @@ static int loop_pass(void)
 	/* while a poll runs, its end wakes the loop: no deadline for the next one */
 	next = core_next_deadline(&d.core, d.cfg->concurrency, !(busy || due));
 	pthread_mutex_unlock(&d.lock);
-	now = daemon_mono_ms();
+	now = clock_monotonic_ms();
 	return next <= now ? 0 : next - now > 3600000 ? 3600000 : (int)(next - now);
 }
 
@@ -766,7 +758,7 @@ int daemon_run(const char *config_path)
 	/* let the workers finish their call in flight; drop what is queued */
 	jobs_cancel_queued();
 	jobs_workers_join();
-	jobs_collect(daemon_mono_ms());
+	jobs_collect(clock_monotonic_ms());
 	status = 0;
 	log_event(LOG_NOTICE, "stopped", NULL);
 out:

@@ -37,6 +37,7 @@
 #include "cmd/metrics.h"
 #include "manifest/repo.h"
 #include "reconcile/reconcile.h"
+#include "util/clock.h"
 #include "util/buf.h"
 
 #define DAEMON_MAX_THREADS CONFIG_CONCURRENCY_MAX
@@ -97,7 +98,6 @@ struct daemon {
 extern struct daemon d;
 
 /* loop.c */
-uint64_t daemon_mono_ms(void);
 uint32_t daemon_random_u32(void);
 void daemon_wake(void);
 void daemon_alive(void);
