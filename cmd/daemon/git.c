@@ -24,7 +24,8 @@ static struct {
 	/* the request */
 	struct manifest_repo *repo;
 	char loaded_rev[CORE_REV_LEN];
-	char *path;
+	char *path, *region;
+	bool allow_rewind;
 	/* the result */
 	struct git_result res;
 } g;
@@ -38,8 +39,9 @@ static int fail(struct git_result *res, const char *step, int r)
 
 /* One poll (Git thread). */
 static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const char *path,
-                      struct git_result *res)
+                      const char *region, bool allow_rewind, struct git_result *res)
 {
+	struct manifest_load_options lo = {.default_region = region && region[0] ? region : NULL};
 	char fetched[CORE_REV_LEN] = "";
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
@@ -61,16 +63,30 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		return;
 	}
 	/*
-	 * Here a rewind check (repository.allowRewind) belongs: `loaded_rev` is
-	 * the commit loaded last, `fetched` the new one, `repo` can tell whether
-	 * one descends from the other.
+	 * A rewind: the new head does not descend from the commit loaded last.
+	 * When the cache cannot tell (-ENOENT: the old commit is gone from it,
+	 * e.g. a fresh cache), nothing is said: no evidence of a rewind.
 	 */
+	if (loaded_rev[0] && fetched[0] && strcmp(fetched, loaded_rev) &&
+	    manifest_repo_descends_from(repo, fetched, loaded_rev, NULL) == 0) {
+		res->rewound = true;
+		snprintf(res->rewound_from, sizeof(res->rewound_from), "%s", loaded_rev);
+		if (!allow_rewind) {
+			snprintf(res->head, sizeof(res->head), "%s", fetched);
+			error_set(&res->err, -EPERM,
+			          "commit %.12s does not descend from the last applied commit %.12s (a force "
+			          "push?): not applied, repository.allowRewind is false",
+			          fetched, loaded_rev);
+			fail(res, "rewind", -EPERM);
+			return;
+		}
+	}
 	r = manifest_repo_source(repo, fetched, &src, &res->err);
 	if (r < 0) {
 		fail(res, "open commit", r);
 		return;
 	}
-	r = manifest_load(&set, src, path && path[0] ? path : NULL, &res->err);
+	r = manifest_load_with(&set, src, path && path[0] ? path : NULL, &lo, &res->err);
 	if (r < 0) {
 		manifest_source_free(src);
 		fail(res, "load manifests", r);
@@ -96,7 +112,8 @@ static void *git_main(void *arg)
 	for (;;) {
 		struct git_result res;
 		struct manifest_repo *repo;
-		char loaded_rev[CORE_REV_LEN], *path;
+		char loaded_rev[CORE_REV_LEN], *path, *region;
+		bool allow_rewind;
 
 		pthread_mutex_lock(&g.lock);
 		while (!g.requested && !g.exit)
@@ -110,13 +127,17 @@ static void *git_main(void *arg)
 		memcpy(loaded_rev, g.loaded_rev, sizeof(loaded_rev));
 		path = g.path;
 		g.path = NULL;
+		region = g.region;
+		g.region = NULL;
+		allow_rewind = g.allow_rewind;
 		pthread_mutex_unlock(&g.lock);
 
 		memset(&res, 0, sizeof(res));
 		res.err = (struct error)ERROR_INIT;
 		atomic_store(&d.git_heartbeat, clock_monotonic_ms());
-		poll_once(repo, loaded_rev, path, &res);
+		poll_once(repo, loaded_rev, path, region, allow_rewind, &res);
 		free(path);
+		free(region);
 		res.done = true;
 
 		pthread_mutex_lock(&g.lock);
@@ -153,6 +174,8 @@ void git_thread_stop(void)
 	g.started = false;
 	free(g.path);
 	g.path = NULL;
+	free(g.region);
+	g.region = NULL;
 	if (g.res.gen) {
 		manifest_set_free(g.res.gen->set);
 		manifest_source_free(g.res.gen->src);
@@ -173,19 +196,25 @@ bool git_thread_busy(void)
 	return busy;
 }
 
-int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const char *path)
+int git_thread_request(struct manifest_repo *repo, const struct git_request *req)
 {
-	char *copy = strdup(path ? path : "");
+	char *copy = strdup(req->path ? req->path : ""), *region = strdup(req->region ? req->region : "");
 
-	if (!copy)
+	if (!copy || !region) {
+		free(copy);
+		free(region);
 		return -ENOMEM;
+	}
 	atomic_store(&d.git_heartbeat, clock_monotonic_ms());
 	atomic_store(&d.git_busy, true);
 	pthread_mutex_lock(&g.lock);
 	g.repo = repo;
-	snprintf(g.loaded_rev, sizeof(g.loaded_rev), "%s", loaded_rev);
+	snprintf(g.loaded_rev, sizeof(g.loaded_rev), "%s", req->loaded_rev);
 	free(g.path);
 	g.path = copy;
+	free(g.region);
+	g.region = region;
+	g.allow_rewind = req->allow_rewind;
 	g.requested = true;
 	g.outstanding = true;
 	pthread_cond_signal(&g.cond);

@@ -306,9 +306,35 @@ static void git_ok(uint64_t now, const char *rev)
 	failures = d.core.git_failures;
 	core_poll_ok(&d.core, now, daemon_random_u32());
 	daemon_set_str(&d.load_error, NULL);
+	memset(d.rewind_refused, 0, sizeof(d.rewind_refused));
 	pthread_mutex_unlock(&d.lock);
 	if (failures)
 		log_event(LOG_NOTICE, "repository reachable again", "revision", rev, NULL);
+}
+
+/*
+ * repository.allowRewind: false and the head moved to a commit that does not
+ * descend from the one applied: keep everything as it is, say why in
+ * /status, warn once per refused head, poll again as usual.
+ */
+static void git_rewind_refused(uint64_t now, const struct git_result *res)
+{
+	char text[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
+	bool first;
+
+	pthread_mutex_lock(&d.lock);
+	core_poll_ok(&d.core, now, daemon_random_u32());
+	snprintf(d.remote_rev, sizeof(d.remote_rev), "%s", res->head);
+	first = strcmp(d.rewind_refused, res->head) != 0;
+	snprintf(d.rewind_refused, sizeof(d.rewind_refused), "%s", res->head);
+	pthread_mutex_unlock(&d.lock);
+	set_load_error(res->step, &res->err);
+	if (!first)
+		return;
+	metrics_counter_add(d.m_rewinds, (const char *[]){"refused"}, 1);
+	error_format(&res->err, text, sizeof(text));
+	log_event(LOG_WARNING, "ref rewound: commit refused", "from", res->rewound_from, "to", res->head,
+	          "error", text, NULL);
 }
 
 /* Ask the Git thread for a poll (loop thread, the thread idle). */
@@ -316,13 +342,15 @@ static void git_start(uint64_t now)
 {
 	char loaded[CORE_REV_LEN];
 	struct error err = ERROR_INIT;
+	struct git_request req = {loaded, d.cfg->repo_path,
+	                          d.cfg->aws_region ? d.cfg->aws_region : d.env_region, d.cfg->allow_rewind};
 
 	pthread_mutex_lock(&d.lock);
 	core_poll_started(&d.core, now);
 	memcpy(loaded, d.core.loaded ? d.core.loaded_rev : "", d.core.loaded ? sizeof(loaded) : 1);
 	pthread_mutex_unlock(&d.lock);
 	d.last_poll = time(NULL);
-	if (git_thread_request(d.repo, loaded, d.cfg->repo_path) < 0) {
+	if (git_thread_request(d.repo, &req) < 0) {
 		error_set(&err, -ENOMEM, "out of memory");
 		git_failed("ls-remote", &err, now);
 	}
@@ -334,9 +362,19 @@ static void git_finish(uint64_t now, struct git_result *res)
 	char head[CORE_REV_LEN];
 	bool first;
 
+	if (res->status < 0 && res->rewound) {
+		git_rewind_refused(now, res);
+		return;
+	}
 	if (res->status < 0) {
 		git_failed(res->step, &res->err, now);
 		return;
+	}
+	if (res->rewound && res->gen) {
+		metrics_counter_add(d.m_rewinds, (const char *[]){"applied"}, 1);
+		log_event(LOG_WARNING,
+		          "ref rewound: applying a commit that does not descend from the last applied one",
+		          "from", res->rewound_from, "to", res->gen->revision, NULL);
 	}
 	pthread_mutex_lock(&d.lock);
 	snprintf(d.remote_rev, sizeof(d.remote_rev), "%s", res->head);
@@ -583,6 +621,8 @@ static void shutdown_all(void)
 	d.metrics = NULL;
 	config_free(d.cfg);
 	d.cfg = NULL;
+	free(d.env_region);
+	d.env_region = NULL;
 	free(d.state_path);
 	free(d.state_text);
 	d.state_path = d.state_text = NULL;
@@ -675,6 +715,14 @@ int daemon_run(const char *config_path)
 		goto out;
 	}
 	apply_log_config(d.cfg);
+	if (aws_region_resolve(NULL, &d.env_region, NULL) < 0)
+		d.env_region = NULL; /* unknown: twins are judged conservatively */
+	config_warnings(d.cfg, &errs);
+	for (size_t i = 0; i < errs.len; i++) {
+		error_format(&errs.items[i], text, sizeof(text));
+		log_event(LOG_WARNING, "configuration warning", "warning", text, NULL);
+	}
+	errlist_free(&errs);
 	core_options_from(&copt, d.cfg);
 	core_init(&d.core, &copt);
 	d.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -71,12 +71,14 @@ struct daemon {
 	struct httpd *httpd;
 	struct metrics *metrics;
 	struct metric_family *m_reconcile, *m_duration, *m_functions, *m_revision, *m_aws, *m_git, *m_errors,
-	    *m_up, *m_failures, *m_fn_error;
+	    *m_up, *m_failures, *m_fn_error, *m_rewinds;
 
 	pthread_mutex_t lock; /* core, status fields */
 	struct core core;
-	char remote_rev[CORE_REV_LEN]; /* what the remote said last */
-	char *load_error;              /* last load/git failure; NULL when fine */
+	char remote_rev[CORE_REV_LEN];     /* what the remote said last */
+	char *load_error;                  /* last load/git failure; NULL when fine */
+	char rewind_refused[CORE_REV_LEN]; /* the head last refused as a rewind (warned once) */
+	char *env_region; /* the SDK's region (AWS_REGION, profile), when aws.region is unset */
 	time_t last_poll, last_load;
 	char repo_desc[512];
 	char *state_path; /* the durable state file; NULL = none */
@@ -119,14 +121,29 @@ struct git_result {
 	struct error err;
 	char head[CORE_REV_LEN]; /* where the remote's ref points */
 	struct core_gen *gen;    /* the commit loaded (the taker owns it); NULL = unchanged */
+	/*
+	 * The fetched commit does not descend from `rewound_from`, the commit
+	 * loaded before (a force push to an older or unrelated commit).  With
+	 * allowRewind it is loaded all the same (gen set); without, status is
+	 * -EPERM, step "rewind", and nothing is loaded.
+	 */
+	bool rewound;
+	char rewound_from[CORE_REV_LEN];
 };
 int git_thread_start(void);
 /* Join the thread (a poll in progress must have been canceled or be short). */
 void git_thread_stop(void);
 /* A poll was asked for and its result not taken yet. */
 bool git_thread_busy(void);
-/* Loop thread, not busy: poll `repo`; unchanged when the head is `loaded_rev`. */
-int git_thread_request(struct manifest_repo *repo, const char *loaded_rev, const char *path);
+/* What a poll needs besides the repository (copied by git_thread_request). */
+struct git_request {
+	const char *loaded_rev; /* the commit loaded last ("" = none): unchanged head, nothing to do */
+	const char *path;       /* manifests' folder in the commit (NULL/"" = root) */
+	const char *region;     /* where a manifest without `region:` lands (NULL = unknown) */
+	bool allow_rewind;      /* false: a head not descending from loaded_rev is refused */
+};
+/* Loop thread, not busy: poll `repo` (see git_result). */
+int git_thread_request(struct manifest_repo *repo, const struct git_request *req);
 /* Loop thread: the finished poll's result, once. */
 bool git_thread_take(struct git_result *ret);
 

@@ -81,9 +81,16 @@ int status_metrics_setup(void)
 	    metrics_family_add(d.metrics, "aliasd_git_requests_total",
 	                       "Git remote operations by kind (ls-remote, fetch) and result (ok, error).",
 	                       METRIC_COUNTER, l_git, NULL, 0);
+	d.m_rewinds =
+	    metrics_family_add(d.metrics, "aliasd_git_rewinds_total",
+	                       "Heads that did not descend from the last applied commit (force "
+	                       "pushes), by result (applied, refused: repository.allowRewind false).",
+	                       METRIC_COUNTER, l_result, NULL, 0);
 	if (!d.m_up || !d.m_reconcile || !d.m_duration || !d.m_functions || !d.m_revision || !d.m_errors ||
-	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error)
+	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error || !d.m_rewinds)
 		return -ENOMEM;
+	metrics_counter_add(d.m_rewinds, (const char *[]){"applied"}, 0);
+	metrics_counter_add(d.m_rewinds, (const char *[]){"refused"}, 0);
 	metrics_gauge_set(d.m_up, NULL, 0);
 	metrics_gauge_set(d.m_errors, NULL, 0);
 	for (int s = 0; s < DAEMON_STATE_N; s++)

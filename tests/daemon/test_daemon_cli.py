@@ -67,3 +67,40 @@ def test_status_config_file_errors(aliasd_bin, tmp_path):
                       (str(big), "larger than 1048576 bytes")):
         r = run(aliasd_bin, "status", "-c", path)
         assert r.returncode == 1 and "%s: %s" % (path, msg) in r.stderr, r.stderr
+
+
+def test_warnings_at_start_and_with_check(aliasd_bin, tmp_path):
+    """A non-loopback listen address and a Git token over http:// are said (file:line:col), not
+    refused: `run -n` still says the configuration is OK, and the daemon logs them at start."""
+    token = tmp_path / "token"
+    token.write_text("ghp_sekrit\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "repository:\n"
+        "  url: http://127.0.0.1:9/releases.git\n"
+        f"  tokenFile: {token}\n"
+        "server:\n"
+        "  listen: 0.0.0.0:0\n"
+        f"stateDir: {tmp_path / 'state'}\n")
+    r = run(aliasd_bin, "run", "-n", "-c", str(cfg))
+    assert (r.returncode, r.stdout) == (0, "configuration OK\n"), r.stderr
+    warnings = [l for l in r.stderr.splitlines() if l.startswith("warning: ")]
+    assert len(warnings) == 2, r.stderr
+    assert any(f"{cfg}:5:" in l and "all interfaces" in l for l in warnings), warnings
+    assert any(f"{cfg}:2:" in l and "unencrypted" in l for l in warnings), warnings
+    assert "ghp_" not in r.stdout + r.stderr
+
+    # the daemon says the same at start (it then fails to reach the repository; stop it)
+    p = subprocess.Popen([aliasd_bin, "run", "-c", str(cfg)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+        time.sleep(1.5)  # the warnings come right after the config is read
+        p.terminate()
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert err.count("configuration warning") == 2, err
+    assert "all interfaces" in err and "unencrypted" in err, err
+    assert "ghp_" not in out + err
