@@ -49,16 +49,21 @@ struct repo_stream {
 	int timeout_ms;
 	struct timespec deadline;
 	const volatile sig_atomic_t *cancel; /* the handle's manifest_repo_cancel() flag, or NULL */
-	struct repo_watch *watch;            /* SSH operation: the watchdog to register with */
-	struct repo_stream *watch_next;      /* in watch->streams, under watch->lock */
-	bool watched;                        /* registered (st->s may be shut down by the watchdog) */
-	bool shut;                           /* shut down by the watchdog (under watch->lock) */
+	manifest_repo_progress_fn progress;  /* told of every read that returned data, or NULL */
+	void *progress_arg;
+	uint64_t received;              /* bytes read through this stream */
+	struct repo_watch *watch;       /* SSH operation: the watchdog to register with */
+	struct repo_stream *watch_next; /* in watch->streams, under watch->lock */
+	bool watched;                   /* registered (st->s may be shut down by the watchdog) */
+	bool shut;                      /* shut down by the watchdog (under watch->lock) */
 };
 
 static _Thread_local int repo_tls_timeout_ms;
 static _Thread_local struct timespec repo_tls_deadline;
 static _Thread_local bool repo_tls_timed_out;
 static _Thread_local const volatile sig_atomic_t *repo_tls_cancel; /* of the operation on this thread */
+static _Thread_local manifest_repo_progress_fn repo_tls_progress;
+static _Thread_local void *repo_tls_progress_arg;
 static _Thread_local struct repo_watch *repo_tls_watch; /* the SSH operation running on this thread */
 
 static long long repo_ms_until(const struct timespec *t)
@@ -267,9 +272,12 @@ static void repo_watch_end(struct repo_watch *w)
 		repo_tls_watch = NULL;
 }
 
-void repo_io_begin(int timeout_ms, const volatile sig_atomic_t *cancel)
+void repo_io_begin(int timeout_ms, const volatile sig_atomic_t *cancel, manifest_repo_progress_fn progress,
+                   void *progress_arg)
 {
 	repo_tls_cancel = cancel;
+	repo_tls_progress = progress;
+	repo_tls_progress_arg = progress_arg;
 	repo_tls_timeout_ms = timeout_ms > 0 ? timeout_ms : REPO_TIMEOUT_MS_DEFAULT;
 	clock_gettime(CLOCK_MONOTONIC, &repo_tls_deadline);
 	repo_tls_deadline.tv_sec += REPO_OP_SECONDS_MAX;
@@ -402,6 +410,11 @@ static ssize_t repo_stream_read(git_stream *stream, void *data, size_t len)
 	for (;;) {
 		ssize_t n = recv(st->s, data, len, 0);
 
+		if (n > 0 && st->progress) {
+			/* byte-level liveness: libgit2 itself reports only every ~100 KB */
+			st->received += (uint64_t)n;
+			st->progress(st->progress_arg, st->received);
+		}
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)
@@ -485,8 +498,10 @@ int repo_stream_new(git_stream **out, const char *host, const char *port)
 	st->parent.free = repo_stream_free;
 	st->s = -1;
 	if (repo_tls_timeout_ms <= 0) /* a thread that did not go through repo_resolve() */
-		repo_io_begin(0, NULL);
+		repo_io_begin(0, NULL, NULL, NULL);
 	st->cancel = repo_tls_cancel;
+	st->progress = repo_tls_progress;
+	st->progress_arg = repo_tls_progress_arg;
 	st->timeout_ms = repo_tls_timeout_ms;
 	st->deadline = repo_tls_deadline;
 	st->watch = repo_tls_watch;
@@ -521,4 +536,6 @@ bool repo_io_timed_out(void)
 void repo_io_end(void)
 {
 	repo_tls_cancel = NULL; /* the handle may be freed before this thread's next operation */
+	repo_tls_progress = NULL;
+	repo_tls_progress_arg = NULL;
 }

@@ -482,7 +482,7 @@ static int repo_resolve(struct manifest_repo *r, bool fetch, char ret_oid[MANIFE
 		if (rc == 0)
 			goto done;
 	}
-	repo_io_begin(r->timeout_ms, &r->canceled);
+	repo_io_begin(r->timeout_ms, &r->canceled, r->progress, r->progress_arg);
 	if (r->kind == REPO_URL_SSH) {
 		/* libssh2 does the SSH I/O: the timeouts and the cancel come from the watchdog */
 		rc = repo_io_watch_begin(&watch);

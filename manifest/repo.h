@@ -154,11 +154,13 @@ unsigned manifest_repo_download_count(const struct manifest_repo *r);
 
 /*
  * Liveness of a long transfer: `fn(arg, received_bytes)` is called on the
- * thread running remote_head/fetch whenever libgit2 reports progress (objects
- * or bytes received, the server's sideband messages).  A watchdog fed from it
- * can tell a slow transfer that still moves from one that stalled.  NULL
- * turns it off.  Set it before the operation starts; `fn` must not call back
- * into r.
+ * thread running remote_head/fetch whenever data arrives: every read that
+ * returned bytes over git:// and http(s):// (received_bytes then counts that
+ * connection's bytes), and whatever libgit2 reports (objects or bytes
+ * received, the server's sideband messages; over ssh:// only these, about
+ * every 100 KB).  A watchdog fed from it can tell a slow transfer that still
+ * moves from one that stalled.  NULL turns it off.  Set it before the
+ * operation starts; `fn` must be cheap and must not call back into r.
  */
 typedef void (*manifest_repo_progress_fn)(void *arg, uint64_t received_bytes);
 void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_fn fn, void *arg);

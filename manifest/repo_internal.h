@@ -110,7 +110,8 @@ bool repo_path_ok(const char *path);
  * cancel flag), for SSH repo_io_watch_begin() .. repo_io_watch_end(), then
  * repo_io_end().  The streams libgit2 opens meanwhile take their settings.
  */
-void repo_io_begin(int timeout_ms, const volatile sig_atomic_t *cancel);
+void repo_io_begin(int timeout_ms, const volatile sig_atomic_t *cancel, manifest_repo_progress_fn progress,
+                   void *progress_arg);
 /* SSH only: the watch lives on the caller's stack until repo_io_watch_end(); 0 or -errno. */
 int repo_io_watch_begin(struct repo_watch *w);
 void repo_io_watch_end(struct repo_watch *w);
