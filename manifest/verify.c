@@ -683,12 +683,8 @@ int manifest_commit_verify(struct verify_result *ret, const char *repo_path, con
 	}
 
 	{
-		const char *base = cfg->state_dir;
+		const char *base = cfg->state_dir ? cfg->state_dir : "/tmp";
 
-		if (!base)
-			base = getenv("TMPDIR");
-		if (!base || !*base)
-			base = "/tmp";
 		if (snprintf(tmpdir, sizeof(tmpdir), "%s/verify-XXXXXX", base) >= (int)sizeof(tmpdir)) {
 			r = error_set(err, -ENAMETOOLONG, "%s: path too long", base);
 			tmpdir[0] = '\0';

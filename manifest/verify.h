@@ -65,7 +65,7 @@ struct verify_config {
 	const char *allowed_signers_file; /* ssh: git's allowed-signers file */
 	const char *keyring_file;         /* gpg: armored public keys */
 	const char *state_dir;            /* gpg: GNUPGHOME is STATE_DIR/gnupg; ssh: temporary files
-	                                     go below it too (NULL = $TMPDIR or /tmp) */
+	                                     go below it too (NULL = /tmp) */
 	const char *ssh_keygen;           /* NULL = "ssh-keygen" from PATH */
 	unsigned timeout_ms;              /* per ssh-keygen run; 0 = 10 s */
 };
