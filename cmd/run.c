@@ -9,23 +9,23 @@
 #include "cmd/config.h"
 #include "cmd/daemon.h"
 
-static const char usage[] =
-    "aliasd run [-c FILE] [-n]\n"
-    "\n"
-    "Run the daemon: poll the manifest repository, reconcile Lambda with it, serve\n"
-    "/healthz, /metrics, /status and /hooks/github, talk to systemd (Type=notify).\n"
-    "\n"
-    "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-    "  -n, --check        check the configuration (and read its secret files),\n"
-    "                     print 'configuration OK' and exit 0, or the errors and exit 1\n"
-    "  -h, --help         this help\n"
-    "\n"
-    "Signals: SIGTERM/SIGINT finish the API calls in flight and exit 0; SIGHUP\n"
-    "reloads the configuration (an invalid one is refused, the old one kept);\n"
-    "SIGUSR1 polls Git and reconciles every function now.\n"
-    "\n"
-    "Exit status: 0 stopped cleanly (or -n: configuration OK), 1 could not start\n"
-    "(or -n: configuration invalid), 2 usage error.\n";
+static const char usage[] = "aliasd run [-c FILE] [-n]\n"
+                            "\n"
+                            "Run the daemon: poll the manifest repository, reconcile Lambda with it, serve\n"
+                            "/healthz, /metrics, /status and /hooks/github, talk to systemd (Type=notify).\n"
+                            "\n"
+                            "  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+                            "  -n, --check        check the configuration (and read its secret files),\n"
+                            "                     print 'configuration OK' and exit 0 (warnings on stderr),\n"
+                            "                     or the errors and exit 1\n"
+                            "  -h, --help         this help\n"
+                            "\n"
+                            "Signals: SIGTERM/SIGINT finish the API calls in flight and exit 0; SIGHUP\n"
+                            "reloads the configuration (an invalid one is refused, the old one kept);\n"
+                            "SIGUSR1 polls Git and reconciles every function now.\n"
+                            "\n"
+                            "Exit status: 0 stopped cleanly (or -n: configuration OK), 1 could not start\n"
+                            "(or -n: configuration invalid), 2 usage error.\n";
 
 static int check_config(const char *path)
 {
@@ -44,6 +44,12 @@ static int check_config(const char *path)
 	if (r < 0) {
 		fprintf(stderr, "aliasd run: %s: configuration invalid\n", path);
 		return 1;
+	}
+	/* allowed but unwise, or parsed but not acted on yet: said, not refused */
+	if (config_warnings(c, &errs) > 0) {
+		for (size_t i = 0; i < errs.len; i++)
+			fprintf(stderr, "warning: %s\n", error_format(&errs.items[i], line, sizeof(line)));
+		errlist_free(&errs);
 	}
 	config_free(c);
 	printf("configuration OK\n");
