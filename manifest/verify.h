@@ -51,7 +51,9 @@ const char *verify_provider_name(enum verify_provider p);
 enum verify_verdict {
 	VERIFY_TRUSTED = 0,        /* a good signature by a trusted key */
 	VERIFY_UNSIGNED,           /* the commit has no signature */
-	VERIFY_UNKNOWN_KEY,        /* a good signature, by a key that is not trusted (named in `key`) */
+	VERIFY_UNKNOWN_KEY,        /* a good signature, by a key that is not trusted (named in `key`);
+	                              ssh: also a listed key whose valid-after/valid-before excludes the
+	                              commit's time, as git says ("No principal matched") */
 	VERIFY_BAD_SIGNATURE,      /* the signature does not match the commit, or is corrupt */
 	VERIFY_PROVIDER_MISMATCH,  /* signed in another format than the provider configured */
 	VERIFY_EXPIRED_OR_REVOKED, /* gpg: a trusted key, but expired or revoked, or the signature expired */
