@@ -504,6 +504,25 @@ static int gpg_verify(struct verify_result *ret, const struct verify_config *cfg
 		return error_set(err, -ENAMETOOLONG, "%s: path too long", cfg->state_dir);
 	if (mkdir(home, 0700) < 0 && errno != EEXIST)
 		return error_set(err, -errno, "%s: %s", home, strerror(errno));
+	/* never fetch a signer's key from a keyserver or the web: only the keyring file counts */
+	{
+		char conf[VERIFY_PATH_MAX];
+		int fd;
+
+		if (snprintf(conf, sizeof(conf), "%s/gpg.conf", home) >= (int)sizeof(conf))
+			return error_set(err, -ENAMETOOLONG, "%s: path too long", home);
+		fd = open(conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			static const char text[] = "no-auto-key-retrieve\nno-auto-key-import\nno-autostart\n";
+			bool ok = write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1);
+
+			close(fd);
+			if (!ok)
+				return error_set(err, -EIO, "%s: cannot write", conf);
+		} else if (errno != EEXIST) {
+			return error_set(err, -errno, "%s: %s", conf, strerror(errno));
+		}
+	}
 
 	pthread_mutex_lock(&gpg_lock);
 	ge = gpgme_new(&ctx);

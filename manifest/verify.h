@@ -26,7 +26,9 @@
  *    good (status GPG_ERR_NO_ERROR) and made by a key of that private keyring,
  *    which holds only the keys of the file: putting a key into the file is the
  *    act of trusting it.  Expired or revoked keys and expired signatures are
- *    untrusted.
+ *    untrusted.  The home's gpg.conf (written when missing) turns off fetching
+ *    keys (no-auto-key-retrieve, no-auto-key-import) and starting gpg-agent
+ *    (no-autostart): verifying needs neither.
  *
  * A commit signed in the other format than the configured provider (an
  * OpenPGP signature while ssh is configured, or an SSH or X.509 one with gpg)

@@ -120,7 +120,7 @@ class World:
         os.makedirs(home, mode=0o700)
         self.homes.append(home)
         env = dict(self.env, GNUPGHOME=home)
-        run("gpg", "-q", "--batch", "--import", keyring, env=env)
+        run("gpg", "-q", "--batch", "--no-autostart", "--import", keyring, env=env)
         return run("git", "-C", self.bare, "verify-commit", commit, env=env, check=False).returncode == 0
 
     def close(self):
