@@ -122,9 +122,22 @@ static int tool_run(struct tool_run *t, char *const argv[], const char *in, size
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
 	size_t inoff = 0;
 	int64_t deadline = now_ms() + timeout_ms;
+	sigset_t pipe_set, old_mask, pending;
+	bool pipe_was_pending, epipe = false;
 	pid_t pid;
 	int r = 0, wstatus = 0;
 	bool killed = false;
+
+	/*
+	 * A tool that exits without reading its stdin must not kill us with
+	 * SIGPIPE (the daemon ignores it, the CLI may not): block it in this
+	 * thread while writing, and take back one we caused (as git does).
+	 */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE);
 
 	if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
 		r = error_set(err, -errno, "%s: pipe: %s", argv[0], strerror(errno));
@@ -140,6 +153,7 @@ static int tool_run(struct tool_run *t, char *const argv[], const char *in, size
 		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
 			_exit(127);
 		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -183,6 +197,8 @@ static int tool_run(struct tool_run *t, char *const argv[], const char *in, size
 
 				if (n > 0)
 					inoff += (size_t)n;
+				if (n < 0 && errno == EPIPE)
+					epipe = true;
 				if ((n < 0 && errno != EAGAIN && errno != EINTR) || inoff == inlen) {
 					close(pin[1]);
 					pin[1] = -1;
@@ -230,6 +246,13 @@ out:
 		if (perr[i] >= 0)
 			close(perr[i]);
 	}
+	if (epipe && !pipe_was_pending) {
+		struct timespec zero = {0, 0};
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	return r;
 }
 

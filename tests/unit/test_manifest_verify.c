@@ -23,7 +23,7 @@ static char repo[300], bare[300], allowed[300], allowed_other[300], keyring[300]
     state[300];
 /* commit ids */
 static char c_unsigned[64], c_ssh_alice[64], c_ssh_mallory[64], c_ssh_badsig[64], c_ssh_badmsg[64],
-    c_gpg_gina[64], c_gpg_otto[64], c_gpg_badmsg[64], c_gpg_badsig[64];
+    c_gpg_gina[64], c_gpg_otto[64], c_gpg_badmsg[64], c_gpg_badsig[64], c_ssh_big[64];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -175,6 +175,12 @@ static int setup(void)
 	       "-m 'hello from mallory'",
 	       repo, tmp) ||
 	    head_of(c_ssh_mallory, sizeof(c_ssh_mallory)))
+		return -1;
+	/* a 1 MiB message: more than a pipe holds */
+	if (sh("head -c 1048576 /dev/zero | tr '\\0' x > %s/big && git -C %s -c gpg.format=ssh "
+	       "-c user.signingkey=%s/alice commit -q -S --allow-empty -F %s/big",
+	       tmp, repo, tmp, tmp) ||
+	    head_of(c_ssh_big, sizeof(c_ssh_big)))
 		return -1;
 	if (tamper(c_ssh_alice, 1, c_ssh_badsig, sizeof(c_ssh_badsig)) ||
 	    tamper(c_ssh_alice, 0, c_ssh_badmsg, sizeof(c_ssh_badmsg)))
@@ -409,6 +415,25 @@ TEST(errors)
 	CHECK_STR(res.reason, "untouched");
 }
 
+TEST(tool_that_does_not_read_its_input)
+{
+	struct verify_config cfg = ssh_cfg();
+	struct verify_result res = {.verdict = VERIFY_TRUSTED};
+	struct error err = ERROR_INIT;
+	char fake[300];
+
+	/* SIGPIPE is at its default here: a write to the closed pipe would kill this binary */
+	snprintf(fake, sizeof(fake), "%s/keygen-closes-stdin", tmp);
+	REQUIRE(sh("printf '#!/bin/sh\\nexec 0<&-\\nsleep 0.2\\nexit 255\\n' > %s && chmod +x %s", fake,
+	           fake) == 0);
+	cfg.ssh_keygen = fake;
+	CHECK_INT(manifest_commit_verify(&res, bare, c_ssh_big, &cfg, &err), 0);
+	CHECK_INT(res.verdict, VERIFY_BAD_SIGNATURE);
+	/* and the real one over the same big commit */
+	cfg.ssh_keygen = NULL;
+	CHECK_INT(verdict(bare, c_ssh_big, &cfg, &res), VERIFY_TRUSTED);
+}
+
 TEST(names)
 {
 	CHECK_STR(verify_provider_name(VERIFY_PROVIDER_SSH), "ssh");
@@ -438,4 +463,4 @@ int main(int argc, char **argv)
 #define main run_all
 TEST_MAIN(ssh_trusted, ssh_unsigned, ssh_unknown_key_is_named, ssh_tampered, provider_mismatch,
           gpg_trusted_unknown_tampered, gpg_keyring_change_is_reimported, gpg_keyring_without_keys, errors,
-          names)
+          tool_that_does_not_read_its_input, names)
