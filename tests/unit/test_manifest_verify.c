@@ -8,6 +8,7 @@
  * back with `git hash-object -t commit -w`.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,50 @@ TEST(tool_that_does_not_read_its_input)
 	CHECK_INT(verdict(bare, c_ssh_big, &cfg, &res), VERIFY_TRUSTED);
 }
 
+struct par {
+	const char *commit;
+	enum verify_provider provider;
+	int rc;
+	enum verify_verdict verdict;
+};
+
+static void *par_run(void *arg)
+{
+	struct par *p = arg;
+	struct verify_config cfg = p->provider == VERIFY_PROVIDER_GPG ? gpg_cfg() : ssh_cfg();
+	struct verify_result res = {.verdict = (enum verify_verdict) - 1};
+	struct error err = ERROR_INIT;
+
+	p->rc = manifest_commit_verify(&res, bare, p->commit, &cfg, &err);
+	p->verdict = res.verdict;
+	return NULL;
+}
+
+TEST(concurrent_calls)
+{
+	struct par ps[8];
+	pthread_t th[8];
+	char stamp[400];
+
+	/* a fresh import races with the others: the state dir's keyring is rebuilt first */
+	snprintf(stamp, sizeof(stamp), "%s/gnupg/aliasd-keyring.sha256", state);
+	unlink(stamp);
+	for (int i = 0; i < 8; i++) {
+		ps[i] = (struct par){i % 2 ? c_gpg_gina : c_ssh_alice,
+		                     i % 2 ? VERIFY_PROVIDER_GPG : VERIFY_PROVIDER_SSH, -1,
+		                     (enum verify_verdict) - 1};
+		if (i == 7)
+			ps[i].commit = c_gpg_otto;
+		REQUIRE(pthread_create(&th[i], NULL, par_run, &ps[i]) == 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		CHECKF(ps[i].rc == 0, "thread %d: %d", i, ps[i].rc);
+		CHECKF(ps[i].verdict == (i == 7 ? VERIFY_UNKNOWN_KEY : VERIFY_TRUSTED),
+		       "thread %d: verdict %d", i, (int)ps[i].verdict);
+	}
+}
+
 TEST(names)
 {
 	CHECK_STR(verify_provider_name(VERIFY_PROVIDER_SSH), "ssh");
@@ -463,4 +508,4 @@ int main(int argc, char **argv)
 #define main run_all
 TEST_MAIN(ssh_trusted, ssh_unsigned, ssh_unknown_key_is_named, ssh_tampered, provider_mismatch,
           gpg_trusted_unknown_tampered, gpg_keyring_change_is_reimported, gpg_keyring_without_keys, errors,
-          tool_that_does_not_read_its_input, names)
+          tool_that_does_not_read_its_input, concurrent_calls, names)
