@@ -19,7 +19,7 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS      := yaml-0.1 libgit2 libcurl openssl libcjson libmicrohttpd expat
+PKGS      := yaml-0.1 libgit2 libcurl openssl libcjson libmicrohttpd expat gpgme
 
 ifeq ($(SANITIZE),1)
 BUILD     ?= build/asan

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/config_internal.h"
 #include "manifest/yaml.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -39,8 +40,20 @@ void config_free(struct config *c)
 	free(c->listen);
 	free(c->webhook_secret_file);
 	free(c->state_dir);
+	free(c->verify_allowed_signers_file);
+	free(c->verify_keyring_file);
+	free(c->github_token_file);
+	free(c->github_repository);
+	free(c->github_api_url);
+	free(c->github_context);
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		free(c->webhooks[i].url_file);
+		buf_release_secret(&c->webhooks[i].url);
+	}
+	free(c->webhooks);
 	buf_release_secret(&c->token);
 	buf_release_secret(&c->webhook_secret);
+	buf_release_secret(&c->github_token);
 	free(c);
 }
 
@@ -148,26 +161,39 @@ int config_warnings(const struct config *c, struct errlist *warnings)
 		errlist_add(warnings, 0, c->file, c->repo_url_at[0], c->repo_url_at[1],
 		            "repository.url: the Git token is sent unencrypted over http:// (use https://)");
 	}
+	/* parsed and checked, but the daemon does not act on them yet: say so rather than pretend */
+	if (c->verify_provider) {
+		n++;
+		errlist_add(
+		    warnings, 0, c->file, c->verify_file_at[0], c->verify_file_at[1],
+		    "repository.verify: not enforced by this version: unsigned commits are still applied");
+	}
+	if (c->github_token_file || c->n_webhooks) {
+		n++;
+		errlist_add(warnings, 0, c->file, c->github_token_file ? c->github_token_file_at[0] : 0,
+		            c->github_token_file ? c->github_token_file_at[1] : 0,
+		            "notify: not sent by this version (no commit statuses, no webhooks yet)");
+	}
+	if (c->github_token_file && c->github_api_url && !strncasecmp(c->github_api_url, "http://", 7)) {
+		n++;
+		errlist_add(
+		    warnings, 0, c->file, c->github_api_url_at[0], c->github_api_url_at[1],
+		    "notify.github.apiUrl: the GitHub token is sent unencrypted over http:// (use https://)");
+	}
 	return n;
 }
 
-/* A parse in progress: the first error of a value never stops the others. */
-struct parser {
-	struct errlist *errs;
-	int failed;
-};
-
-static const struct yaml_node *opt(const struct yaml_node *map, const char *key)
+const struct yaml_node *config_opt(const struct yaml_node *map, const char *key)
 {
 	const struct yaml_node *n = yaml_map_get(map, key);
 
 	return n && yaml_is_null(n) ? NULL : n;
 }
 
-static void get_str(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
+void config_get_str(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
                     size_t max, char **out)
 {
-	const struct yaml_node *n = opt(map, key);
+	const struct yaml_node *n = config_opt(map, key);
 	const char *s;
 
 	if (!n)
@@ -182,10 +208,10 @@ static void get_str(struct parser *p, const struct yaml_node *map, const char *k
 		p->failed = -ENOMEM;
 }
 
-static void get_path(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
+void config_get_path(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
                      char **out, unsigned at[2])
 {
-	const struct yaml_node *n = opt(map, key);
+	const struct yaml_node *n = config_opt(map, key);
 	struct error e = ERROR_INIT;
 	const char *s;
 	char *expanded;
@@ -217,7 +243,7 @@ static void get_path(struct parser *p, const struct yaml_node *map, const char *
 static void get_duration(struct parser *p, const struct yaml_node *map, const char *key, const char *what,
                          uint64_t min, uint64_t max, uint64_t *out)
 {
-	const struct yaml_node *n = opt(map, key);
+	const struct yaml_node *n = config_opt(map, key);
 	struct error e = ERROR_INIT;
 	const char *s;
 	uint64_t ms;
@@ -249,7 +275,7 @@ static void get_duration(struct parser *p, const struct yaml_node *map, const ch
 	*out = ms;
 }
 
-static void check_keys(struct parser *p, const struct yaml_node *map, const char *prefix,
+void config_check_keys(struct parser *p, const struct yaml_node *map, const char *prefix,
                        const char *const keys[])
 {
 	if (yaml_check_keys(map, prefix, keys, p->errs) < 0)
@@ -257,9 +283,9 @@ static void check_keys(struct parser *p, const struct yaml_node *map, const char
 }
 
 /* A section: absent/null is fine (defaults), anything but a mapping is an error. */
-static const struct yaml_node *section(struct parser *p, const struct yaml_node *root, const char *key)
+const struct yaml_node *config_section(struct parser *p, const struct yaml_node *root, const char *key)
 {
-	const struct yaml_node *n = opt(root, key);
+	const struct yaml_node *n = config_opt(root, key);
 
 	if (!n)
 		return NULL;
@@ -274,8 +300,8 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 {
 	static const char *const keys[] = {"url",       "ref",         "path",       "interval",
 	                                   "tokenFile", "tokenUser",   "sshKeyFile", "knownHostsFile",
-	                                   "caFile",    "allowRewind", NULL};
-	const struct yaml_node *m = section(p, root, "repository"), *n;
+	                                   "caFile",    "allowRewind", "verify",     NULL};
+	const struct yaml_node *m = config_section(p, root, "repository"), *n;
 
 	if (!m) {
 		if (!yaml_map_get(root, "repository") || yaml_is_null(yaml_map_get(root, "repository"))) {
@@ -285,13 +311,13 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 		}
 		return;
 	}
-	check_keys(p, m, "repository", keys);
-	if (!opt(m, "url")) {
+	config_check_keys(p, m, "repository", keys);
+	if (!config_opt(m, "url")) {
 		yaml_error(p->errs, m, -EINVAL, "repository.url: required");
 		p->failed = 1;
 	}
-	get_str(p, m, "url", "repository.url", 2048, &c->repo_url);
-	n = opt(m, "url");
+	config_get_str(p, m, "url", "repository.url", 2048, &c->repo_url);
+	n = config_opt(m, "url");
 	if (n) {
 		c->repo_url_at[0] = n->line;
 		c->repo_url_at[1] = n->col;
@@ -300,13 +326,13 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 		yaml_error(p->errs, yaml_map_get(m, "url"), -EINVAL, "repository.url: must not be empty");
 		p->failed = 1;
 	}
-	get_str(p, m, "ref", "repository.ref", 256, &c->repo_ref);
+	config_get_str(p, m, "ref", "repository.ref", 256, &c->repo_ref);
 	if (c->repo_ref && !*c->repo_ref) {
 		yaml_error(p->errs, yaml_map_get(m, "ref"), -EINVAL, "repository.ref: must not be empty");
 		p->failed = 1;
 	}
-	get_str(p, m, "path", "repository.path", 1024, &c->repo_path);
-	n = opt(m, "path");
+	config_get_str(p, m, "path", "repository.path", 1024, &c->repo_path);
+	n = config_opt(m, "path");
 	if (n && c->repo_path) {
 		/* normalise "functions/" and "./functions" to "functions"; refuse escapes */
 		char *s = c->repo_path;
@@ -328,13 +354,13 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 	}
 	get_duration(p, m, "interval", "repository.interval", CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS,
 	             &c->interval_ms);
-	get_path(p, m, "tokenFile", "repository.tokenFile", &c->token_file, c->token_file_at);
-	get_str(p, m, "tokenUser", "repository.tokenUser", 256, &c->token_user);
-	get_path(p, m, "sshKeyFile", "repository.sshKeyFile", &c->ssh_key_file, c->ssh_key_file_at);
-	get_path(p, m, "knownHostsFile", "repository.knownHostsFile", &c->known_hosts_file,
-	         c->known_hosts_file_at);
-	get_path(p, m, "caFile", "repository.caFile", &c->ca_file, c->ca_file_at);
-	n = opt(m, "allowRewind");
+	config_get_path(p, m, "tokenFile", "repository.tokenFile", &c->token_file, c->token_file_at);
+	config_get_str(p, m, "tokenUser", "repository.tokenUser", 256, &c->token_user);
+	config_get_path(p, m, "sshKeyFile", "repository.sshKeyFile", &c->ssh_key_file, c->ssh_key_file_at);
+	config_get_path(p, m, "knownHostsFile", "repository.knownHostsFile", &c->known_hosts_file,
+	                c->known_hosts_file_at);
+	config_get_path(p, m, "caFile", "repository.caFile", &c->ca_file, c->ca_file_at);
+	n = config_opt(m, "allowRewind");
 	if (n && yaml_get_bool(n, "repository.allowRewind", &c->allow_rewind, p->errs) < 0)
 		p->failed = 1;
 	if (c->ssh_key_file && c->token_file) {
@@ -348,17 +374,18 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 		           "repository.knownHostsFile: only used with sshKeyFile");
 		p->failed = 1;
 	}
+	config_parse_verify(p, c, m);
 }
 
 static void parse_aws(struct parser *p, struct config *c, const struct yaml_node *root)
 {
 	static const char *const keys[] = {"region", "endpoint", NULL};
-	const struct yaml_node *m = section(p, root, "aws");
+	const struct yaml_node *m = config_section(p, root, "aws");
 
 	if (!m)
 		return;
-	check_keys(p, m, "aws", keys);
-	get_str(p, m, "region", "aws.region", 64, &c->aws_region);
+	config_check_keys(p, m, "aws", keys);
+	config_get_str(p, m, "region", "aws.region", 64, &c->aws_region);
 	if (c->aws_region) {
 		const char *s = c->aws_region;
 		bool ok = *s != '\0';
@@ -366,18 +393,18 @@ static void parse_aws(struct parser *p, struct config *c, const struct yaml_node
 		for (; *s && ok; s++)
 			ok = (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-';
 		if (!ok) {
-			yaml_error(p->errs, opt(m, "region"), -EINVAL,
+			yaml_error(p->errs, config_opt(m, "region"), -EINVAL,
 			           "aws.region: expected a region name such as us-east-1");
 			p->failed = 1;
 		}
 	}
-	get_str(p, m, "endpoint", "aws.endpoint", 2048, &c->aws_endpoint);
+	config_get_str(p, m, "endpoint", "aws.endpoint", 2048, &c->aws_endpoint);
 	if (c->aws_endpoint && !*c->aws_endpoint) {
 		free(c->aws_endpoint); /* "" = the default endpoint */
 		c->aws_endpoint = NULL;
 	} else if (c->aws_endpoint && strncmp(c->aws_endpoint, "https://", 8) &&
 	           strncmp(c->aws_endpoint, "http://", 7)) {
-		yaml_error(p->errs, opt(m, "endpoint"), -EINVAL,
+		yaml_error(p->errs, config_opt(m, "endpoint"), -EINVAL,
 		           "aws.endpoint: expected an http:// or https:// URL");
 		p->failed = 1;
 	}
@@ -386,23 +413,23 @@ static void parse_aws(struct parser *p, struct config *c, const struct yaml_node
 static void parse_reconcile(struct parser *p, struct config *c, const struct yaml_node *root)
 {
 	static const char *const keys[] = {"resync", "concurrency", "rateLimit", "backoffMax", NULL};
-	const struct yaml_node *m = section(p, root, "reconcile"), *n;
+	const struct yaml_node *m = config_section(p, root, "reconcile"), *n;
 	int64_t v;
 
 	if (!m)
 		return;
-	check_keys(p, m, "reconcile", keys);
+	config_check_keys(p, m, "reconcile", keys);
 	get_duration(p, m, "resync", "reconcile.resync", 0, CONFIG_RESYNC_MAX_MS, &c->resync_ms);
 	get_duration(p, m, "backoffMax", "reconcile.backoffMax", 1000, CONFIG_INTERVAL_MAX_MS,
 	             &c->backoff_max_ms);
-	n = opt(m, "concurrency");
+	n = config_opt(m, "concurrency");
 	if (n) {
 		if (yaml_get_int(n, "reconcile.concurrency", 1, CONFIG_CONCURRENCY_MAX, &v, p->errs) < 0)
 			p->failed = 1;
 		else
 			c->concurrency = (unsigned)v;
 	}
-	n = opt(m, "rateLimit");
+	n = config_opt(m, "rateLimit");
 	if (n && yaml_get_double(n, "reconcile.rateLimit", 0.1, CONFIG_RATE_LIMIT_MAX, &c->rate_limit,
 	                         p->errs) < 0)
 		p->failed = 1;
@@ -411,11 +438,11 @@ static void parse_reconcile(struct parser *p, struct config *c, const struct yam
 static void parse_server(struct parser *p, struct config *c, const struct yaml_node *root)
 {
 	static const char *const keys[] = {"listen", "webhookSecretFile", NULL};
-	const struct yaml_node *m = section(p, root, "server"), *n;
+	const struct yaml_node *m = config_section(p, root, "server"), *n;
 	struct error e = ERROR_INIT;
 
 	if (m) {
-		check_keys(p, m, "server", keys);
+		config_check_keys(p, m, "server", keys);
 		n = yaml_map_get(m, "listen");
 		if (n) {
 			c->listen_at[0] = n->line;
@@ -425,18 +452,18 @@ static void parse_server(struct parser *p, struct config *c, const struct yaml_n
 			free(c->listen); /* listen: ~  -> no HTTP server */
 			c->listen = NULL;
 		} else {
-			get_str(p, m, "listen", "server.listen", 128, &c->listen);
+			config_get_str(p, m, "listen", "server.listen", 128, &c->listen);
 		}
 		if (c->listen && !*c->listen) {
 			free(c->listen);
 			c->listen = NULL;
 		}
-		get_path(p, m, "webhookSecretFile", "server.webhookSecretFile", &c->webhook_secret_file,
-		         c->webhook_secret_file_at);
+		config_get_path(p, m, "webhookSecretFile", "server.webhookSecretFile",
+		                &c->webhook_secret_file, c->webhook_secret_file_at);
 	}
 	if (c->listen &&
 	    config_listen_parse(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port, &e) < 0) {
-		yaml_error(p->errs, m ? opt(m, "listen") : NULL, -EINVAL, "server.listen: %s", e.msg);
+		yaml_error(p->errs, m ? config_opt(m, "listen") : NULL, -EINVAL, "server.listen: %s", e.msg);
 		p->failed = 1;
 	}
 }
@@ -444,15 +471,15 @@ static void parse_server(struct parser *p, struct config *c, const struct yaml_n
 static void parse_log(struct parser *p, struct config *c, const struct yaml_node *root)
 {
 	static const char *const keys[] = {"format", "level", NULL};
-	const struct yaml_node *m = section(p, root, "log"), *n;
+	const struct yaml_node *m = config_section(p, root, "log"), *n;
 	enum log_format f;
 	const char *s;
 	int level;
 
 	if (!m)
 		return;
-	check_keys(p, m, "log", keys);
-	n = opt(m, "format");
+	config_check_keys(p, m, "log", keys);
+	n = config_opt(m, "format");
 	if (n && yaml_get_string(n, "log.format", 16, &s, p->errs) == 0) {
 		if (log_format_parse(s, &f) < 0) {
 			yaml_error(p->errs, n, -EINVAL, "log.format: expected text or json");
@@ -463,7 +490,7 @@ static void parse_log(struct parser *p, struct config *c, const struct yaml_node
 	} else if (n) {
 		p->failed = 1;
 	}
-	n = opt(m, "level");
+	n = config_opt(m, "level");
 	if (n && yaml_get_string(n, "log.level", 16, &s, p->errs) == 0) {
 		if (log_level_parse(s, &level) < 0) {
 			yaml_error(p->errs, n, -EINVAL,
@@ -495,6 +522,8 @@ static int config_defaults(struct config *c)
 	buf_mark_secret(&c->token);
 	buf_init(&c->webhook_secret, CONFIG_SECRET_MAX + 2);
 	buf_mark_secret(&c->webhook_secret);
+	buf_init(&c->github_token, CONFIG_SECRET_MAX + 2);
+	buf_mark_secret(&c->github_token);
 	if (!c->repo_ref || !c->repo_path || !c->listen || !c->state_dir)
 		return -ENOMEM;
 	return 0;
@@ -503,7 +532,7 @@ static int config_defaults(struct config *c)
 int config_parse(struct config **ret, const char *file, const char *data, size_t len, struct errlist *errs)
 {
 	static const char *const keys[] = {"repository", "aws", "reconcile", "server",
-	                                   "stateDir",   "log", NULL};
+	                                   "stateDir",   "log", "notify",    NULL};
 	static const struct yaml_limits limits = YAML_LIMITS_CONFIG;
 	struct parser p = {.errs = errs};
 	struct yaml_stream *stream = NULL;
@@ -550,13 +579,14 @@ int config_parse(struct config **ret, const char *file, const char *data, size_t
 		r = -EINVAL;
 		goto out;
 	}
-	check_keys(&p, root, NULL, keys);
+	config_check_keys(&p, root, NULL, keys);
 	parse_repository(&p, c, root);
 	parse_aws(&p, c, root);
 	parse_reconcile(&p, c, root);
 	parse_server(&p, c, root);
-	get_path(&p, root, "stateDir", "stateDir", &c->state_dir, NULL);
+	config_get_path(&p, root, "stateDir", "stateDir", &c->state_dir, NULL);
 	parse_log(&p, c, root);
+	config_parse_notify(&p, c, root);
 	if (p.failed < 0) {
 		r = p.failed;
 		goto out;
@@ -645,6 +675,31 @@ int config_secrets_load(struct config *c, struct errlist *errs)
 		r = -EINVAL;
 	if (c->ca_file && check_readable(c, c->ca_file, c->ca_file_at, "repository.caFile", errs) < 0)
 		r = -EINVAL;
+	if (c->verify_allowed_signers_file &&
+	    check_readable(c, c->verify_allowed_signers_file, c->verify_file_at,
+	                   "repository.verify.allowedSignersFile", errs) < 0)
+		r = -EINVAL;
+	if (c->verify_keyring_file && check_readable(c, c->verify_keyring_file, c->verify_file_at,
+	                                             "repository.verify.keyringFile", errs) < 0)
+		r = -EINVAL;
+	if (c->github_token_file && load_secret(c, c->github_token_file, c->github_token_file_at,
+	                                        "notify.github.tokenFile", &c->github_token, errs) < 0)
+		r = -EINVAL;
+	for (size_t i = 0; i < c->n_webhooks; i++) {
+		struct config_webhook *w = &c->webhooks[i];
+		char what[64];
+
+		snprintf(what, sizeof(what), "notify.webhooks[%zu].urlFile", i);
+		if (load_secret(c, w->url_file, w->url_file_at, what, &w->url, errs) < 0) {
+			r = -EINVAL;
+		} else if (strncmp(w->url.ptr, "https://", 8) && strncmp(w->url.ptr, "http://", 7)) {
+			/* the URL is a secret: name the file, never the content */
+			errlist_add(errs, -EINVAL, c->file, w->url_file_at[0], w->url_file_at[1],
+			            "%s: %s: expected an http:// or https:// URL", what, w->url_file);
+			buf_reset(&w->url);
+			r = -EINVAL;
+		}
+	}
 	return r;
 }
 

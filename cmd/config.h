@@ -2,12 +2,24 @@
  * config.h - the daemon's configuration file (default /etc/aliasd/aliasd.yaml).
  *
  *   repository: {url, ref, path, interval, tokenFile, tokenUser, sshKeyFile,
- *                knownHostsFile, caFile, allowRewind}
+ *                knownHostsFile, caFile, allowRewind,
+ *                verify: {provider: ssh|gpg, allowedSignersFile | keyringFile}}
  *   aws:        {region, endpoint}
  *   reconcile:  {resync, concurrency, rateLimit, backoffMax}
  *   server:     {listen, webhookSecretFile}
  *   stateDir:   /var/lib/aliasd
  *   log:        {format, level}
+ *   notify:     {github: {tokenFile, repository, apiUrl, context},
+ *                webhooks: [{urlFile, format: slack|json, events: [...]}]}
+ *
+ * repository.verify (DESIGN.md §7): provider ssh takes allowedSignersFile
+ * (git's allowed-signers format), provider gpg takes keyringFile (armored
+ * public keys); the other file is an error.  notify.github.repository is
+ * "owner/name", by default taken from repository.url when that is on
+ * github.com or on the host of apiUrl; apiUrl is an http(s) URL (default
+ * https://api.github.com, trailing '/' removed); context defaults to
+ * "aliasd".  A webhook's format defaults to json, its events to all of
+ * applied, failed, rolledBack, drift, untrusted (cmd/notify_status.h).
  *
  * Parsed with manifest/yaml.h and strict: unknown keys, wrong types, values out
  * of range are errors, every one reported (all at once) as
@@ -16,7 +28,7 @@
  * Files named by *File keys may start with "$CREDENTIALS_DIRECTORY/" or
  * "${CREDENTIALS_DIRECTORY}/": the prefix is replaced by the environment
  * variable systemd's LoadCredential= sets (an error when it is unset).
- * Secrets (token, webhook secret) are read by config_load() into secret
+ * Secrets (token, webhook secret, GitHub token, webhook URLs) are read by config_load() into secret
  * buffers (wiped on free), at most CONFIG_SECRET_MAX bytes, one trailing
  * newline removed; an empty secret is an error.  The SSH key and known_hosts
  * files are only checked for readability: libgit2 reads them itself.
@@ -45,6 +57,8 @@
 #define CONFIG_DEFAULT_BACKOFF_MAX_MS 300000ULL
 #define CONFIG_DEFAULT_LISTEN         "127.0.0.1:9410"
 #define CONFIG_DEFAULT_STATE_DIR      "/var/lib/aliasd"
+#define CONFIG_DEFAULT_GITHUB_API     "https://api.github.com"
+#define CONFIG_DEFAULT_GITHUB_CONTEXT "aliasd"
 
 /* Ranges. */
 #define CONFIG_INTERVAL_MIN_MS 100ULL
@@ -52,6 +66,20 @@
 #define CONFIG_RESYNC_MAX_MS   604800000ULL /* 7 days; 0 = never */
 #define CONFIG_CONCURRENCY_MAX 64
 #define CONFIG_RATE_LIMIT_MAX  100.0
+#define CONFIG_WEBHOOKS_MAX    16
+
+enum config_webhook_format {
+	CONFIG_WEBHOOK_JSON = 0,
+	CONFIG_WEBHOOK_SLACK,
+};
+
+struct config_webhook {
+	char *url_file; /* expanded path */
+	unsigned url_file_at[2];
+	enum config_webhook_format format;
+	unsigned events; /* enum notify_event_kind bits; NOTIFY_EVENTS_ALL by default */
+	struct buf url;  /* secret, filled by config_secrets_load() */
+};
 
 struct config {
 	char *file; /* where it was read from */
@@ -86,6 +114,24 @@ struct config {
 	int log_format; /* enum log_format */
 	int log_level;  /* LOG_ERR..LOG_DEBUG */
 
+	/* repository.verify: verify_provider is an enum verify_provider (manifest/verify.h), 0 = off */
+	int verify_provider;
+	char *verify_allowed_signers_file; /* ssh */
+	char *verify_keyring_file;         /* gpg */
+	unsigned verify_file_at[2];
+
+	/* notify.github: github_token_file != NULL when the section is given */
+	char *github_token_file;
+	char *github_repository; /* "owner/name" */
+	char *github_api_url;    /* without trailing '/' */
+	char *github_context;
+	unsigned github_token_file_at[2], github_api_url_at[2];
+	struct buf github_token; /* secret; empty when no notify.github */
+
+	/* notify.webhooks */
+	struct config_webhook *webhooks;
+	size_t n_webhooks;
+
 	/* Where each *File key (and url, listen) was written (1-based; 0 = not given), for messages. */
 	unsigned token_file_at[2], ssh_key_file_at[2], known_hosts_file_at[2], ca_file_at[2],
 	    webhook_secret_file_at[2], repo_url_at[2], listen_at[2];
@@ -108,7 +154,12 @@ int config_parse(struct config **ret, const char *file, const char *data, size_t
  */
 int config_load(struct config **ret, const char *path, struct errlist *errs);
 
-/* Read the secret files of a parsed config into c->token / c->webhook_secret. */
+/*
+ * Read the secret files of a parsed config into c->token, c->webhook_secret,
+ * c->github_token and each webhook's url (which must be an http(s) URL), and
+ * check that the other files (SSH key, known_hosts, CA, allowed signers,
+ * keyring) are readable.
+ */
 int config_secrets_load(struct config *c, struct errlist *errs);
 
 /*
@@ -124,7 +175,10 @@ int config_path_expand(const char *path, char **ret, struct error *err);
  * print at start:
  *   - server.listen on an address other than loopback (127.0.0.0/8, ::1):
  *     /metrics and /status are readable by anyone who can reach it;
- *   - a Git token (repository.tokenFile) with an http:// URL: sent unencrypted.
+ *   - a Git token (repository.tokenFile) with an http:// URL: sent unencrypted;
+ *   - the GitHub token with an http:// notify.github.apiUrl: the same;
+ *   - repository.verify and notify, which this version parses and checks but
+ *     does not act on yet (the daemon wiring comes later).
  * Pure (reads nothing but `c`).  Returns how many were found (`warnings`
  * may be NULL to only count them).
  */
@@ -132,6 +186,14 @@ int config_warnings(const struct config *c, struct errlist *warnings);
 
 /* True when `host` (an IPv4 or IPv6 literal, no brackets) is a loopback address. */
 bool config_host_is_loopback(const char *host);
+
+/*
+ * "owner/name" of a GitHub repository URL (https://HOST/owner/name[.git],
+ * git@HOST:owner/name[.git], ssh://git@HOST/owner/name[.git]) when HOST is
+ * github.com or `api_host` (NULL = only github.com).  *ret is malloc'ed.
+ * Returns 0, or -EINVAL when the URL is not such a URL.
+ */
+int config_github_repository(const char *url, const char *api_host, char **ret);
 
 /* Split "host:port" / "[v6]:port" (port 0..65535). */
 int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port, struct error *err);

@@ -19,7 +19,8 @@ static const char usage[] =
     "  -n, --check        check the configuration (and read its secret files),\n"
     "                     print 'configuration OK' and exit 0, or the errors and exit 1;\n"
     "                     warnings (a non-loopback listen address, a Git token over\n"
-    "                     http://) are printed too, as at every start, without failing\n"
+    "                     http://, settings this version does not act on yet) are\n"
+    "                     printed too, as at every start, without failing\n"
     "  -h, --help         this help\n"
     "\n"
     "Signals: SIGTERM/SIGINT cancel a Git fetch, finish the API calls in flight\n"
@@ -51,6 +52,7 @@ static int check_config(const char *path)
 		fprintf(stderr, "aliasd run: %s: configuration invalid\n", path);
 		return 1;
 	}
+	/* allowed but unwise, or parsed but not acted on yet: said, not refused */
 	config_warnings(c, &errs);
 	for (size_t i = 0; i < errs.len; i++)
 		fprintf(stderr, "warning: %s\n", error_format(&errs.items[i], line, sizeof(line)));

@@ -10,7 +10,7 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 	echo "fuzz: clang not found, fuzz targets not built"
 	exit 0
 fi
-PKGS="yaml-0.1 libgit2 libcurl openssl libcjson libmicrohttpd expat"
+PKGS="yaml-0.1 libgit2 libcurl openssl libcjson libmicrohttpd expat gpgme"
 CFLAGS="-g -O1 -std=c17 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lpthread -lm"
 mkdir -p "$BUILD/fuzz"

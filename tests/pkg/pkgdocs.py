@@ -5,6 +5,7 @@ Shared by the tests in tests/pkg/: the commands and options of
 `keys[]` arrays, with the section each belongs to), and the environment
 variables the C sources read.
 """
+import glob
 import os
 import re
 import subprocess
@@ -48,22 +49,25 @@ def options(text):
 
 
 def config_keys(root):
-    """[(dotted key, section or None)] from the keys[] arrays of cmd/config.c.
+    """[(dotted key, section or None)] from the keys[] arrays of cmd/config*.c.
 
-    A keys[] array belongs to the section its function opens with
+    A keys[] array belongs to the section its function checks it under,
+    check_keys(p, m, "DOTTED.PREFIX", keys), or opens with
     section(p, root, "NAME"); the array of config_parse (no section) lists the
     top-level keys.
     """
-    src = open(os.path.join(root, "cmd", "config.c")).read()
     found = []
-    for m in re.finditer(r"static const char \*const keys\[\]\s*=\s*\{(.*?)\};", src, re.S):
-        names = re.findall(r'"([A-Za-z0-9_]+)"', m.group(1))
-        start = src.rfind("\n}\n", 0, m.start())
-        end = src.find("\n}\n", m.end())
-        body = src[start:end]
-        sec = re.search(r'section\(\s*p\s*,\s*root\s*,\s*"([A-Za-z0-9_]+)"\s*\)', body)
-        for n in names:
-            found.append((f"{sec.group(1)}.{n}" if sec else n, sec.group(1) if sec else None))
+    for path in sorted(glob.glob(os.path.join(root, "cmd", "config*.c"))):
+        src = open(path).read()
+        for m in re.finditer(r"static const char \*const keys\[\]\s*=\s*\{(.*?)\};", src, re.S):
+            names = re.findall(r'"([A-Za-z0-9_]+)"', m.group(1))
+            start = max(src.rfind("\n}\n", 0, m.start()), 0)
+            end = src.find("\n}\n", m.end())
+            body = src[start:end]
+            sec = re.search(r'check_keys\(\s*&?p\s*,\s*\w+\s*,\s*"([A-Za-z0-9_.\[\]]+)"', body) or \
+                re.search(r'section\(\s*p\s*,\s*root\s*,\s*"([A-Za-z0-9_]+)"\s*\)', body)
+            for n in names:
+                found.append((f"{sec.group(1)}.{n}" if sec else n, sec.group(1) if sec else None))
     assert len(found) >= 20 and ("repository.url", "repository") in found, found
     return found
 

@@ -390,5 +390,246 @@ TEST(config_path_expand)
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+TEST(config_verify_and_notify)
+{
+	static const char text[] = "repository:\n"
+	                           "  url: git@github.com:acme/lambda-releases.git\n"
+	                           "  verify:\n"
+	                           "    provider: ssh\n"
+	                           "    allowedSignersFile: /etc/aliasd/allowed_signers\n"
+	                           "notify:\n"
+	                           "  github:\n"
+	                           "    tokenFile: /etc/aliasd/github-token\n"
+	                           "  webhooks:\n"
+	                           "    - urlFile: /etc/aliasd/slack-url\n"
+	                           "      format: slack\n"
+	                           "      events: [applied, rolledBack, untrusted]\n"
+	                           "    - urlFile: /etc/aliasd/hook-url\n";
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+
+	REQUIRE(parse(text, &c, &errs) == 0);
+	CHECK_INT(c->verify_provider, 1 /* VERIFY_PROVIDER_SSH */);
+	CHECK_STR(c->verify_allowed_signers_file, "/etc/aliasd/allowed_signers");
+	CHECK(c->verify_keyring_file == NULL);
+	CHECK_INT(c->verify_file_at[0], 5);
+	CHECK_STR(c->github_token_file, "/etc/aliasd/github-token");
+	CHECK_STR(c->github_repository, "acme/lambda-releases");
+	CHECK_STR(c->github_api_url, "https://api.github.com");
+	CHECK_STR(c->github_context, "aliasd");
+	REQUIRE(c->n_webhooks == 2);
+	CHECK_STR(c->webhooks[0].url_file, "/etc/aliasd/slack-url");
+	CHECK_INT(c->webhooks[0].format, CONFIG_WEBHOOK_SLACK);
+	CHECK_INT(c->webhooks[0].events, 1 | 4 | 16);
+	CHECK_INT(c->webhooks[1].format, CONFIG_WEBHOOK_JSON);
+	CHECK_INT(c->webhooks[1].events, 0x1f);
+	/* not acted on yet: both said at start */
+	CHECK_INT(config_warnings(c, &errs), 2);
+	CHECKF(errs.len == 2 && strstr(errs.items[0].msg, "repository.verify: not enforced") &&
+	           errs.items[0].line == 5 && strstr(errs.items[1].msg, "notify: not sent"),
+	       "%s", errs.len ? errs.items[0].msg : "");
+	errlist_free(&errs);
+	config_free(c);
+	c = NULL;
+
+	/* gpg, GitHub Enterprise: the repository from the URL on the API's host; explicit context */
+	REQUIRE(parse("repository:\n"
+	              "  url: https://ghe.example.com/platform/releases\n"
+	              "  verify: {provider: gpg, keyringFile: /etc/aliasd/keys.asc}\n"
+	              "notify:\n"
+	              "  github:\n"
+	              "    tokenFile: /etc/t\n"
+	              "    apiUrl: http://ghe.example.com/api/v3/\n"
+	              "    context: aliasd/prod\n",
+	              &c, &errs) == 0);
+	CHECK_INT(c->verify_provider, 2 /* VERIFY_PROVIDER_GPG */);
+	CHECK_STR(c->verify_keyring_file, "/etc/aliasd/keys.asc");
+	CHECK_STR(c->github_repository, "platform/releases");
+	CHECK_STR(c->github_api_url, "http://ghe.example.com/api/v3");
+	CHECK_STR(c->github_context, "aliasd/prod");
+	CHECK_INT(c->n_webhooks, 0);
+	CHECK_INT(config_warnings(c, &errs), 3);
+	CHECKF(errs.len == 3 &&
+	           strstr(errs.items[2].msg, "notify.github.apiUrl: the GitHub token is sent unencrypted") &&
+	           errs.items[2].line == 7,
+	       "%s", errs.len == 3 ? errs.items[2].msg : "");
+	config_free(c);
+	errlist_free(&errs);
+}
+
+TEST(config_verify_and_notify_errors)
+{
+	static const char text[] = "repository:\n"                          /* 1 */
+	                           "  url: https://gitlab.com/acme/r.git\n" /* 2 */
+	                           "  verify:\n"                            /* 3 */
+	                           "    provider: ssh\n"                    /* 4 */
+	                           "    keyringFile: /k.asc\n"              /* 5 */
+	                           "    trust: all\n"                       /* 6 */
+	                           "notify:\n"                              /* 7 */
+	                           "  github:\n"                            /* 8 */
+	                           "    apiUrl: ftp://api.github.com\n"     /* 9 */
+	                           "    context: ''\n"                      /* 10 */
+	                           "  webhooks:\n"                          /* 11 */
+	                           "    - urlFile: relative/url\n"          /* 12 */
+	                           "      format: teams\n"                  /* 13 */
+	                           "      events: [applied, deployed]\n"    /* 14 */
+	                           "    - format: json\n"                   /* 15 */
+	                           "      events: []\n"                     /* 16 */
+	                           "    - 42\n"                             /* 17 */
+	                           "  email: ops@example.com\n";            /* 18 */
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+	char all[8192];
+
+	CHECK_INT(parse(text, &c, &errs), -EINVAL);
+	CHECK(c == NULL);
+	errlist_sort(&errs);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(
+	    strstr(all, "aliasd.yaml:4:5: repository.verify.allowedSignersFile: required with provider ssh"),
+	    "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:5:5: repository.verify.keyringFile: only used with provider gpg"),
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:6:5: repository.verify.trust: unknown key"), "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:9:5: notify.github.tokenFile: required"), "%s", all);
+	CHECKF(strstr(all,
+	              "aliasd.yaml:9:5: notify.github.repository: required (repository.url is not a GitHub "
+	              "URL)"),
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:9:13: notify.github.apiUrl: expected an http:// or https:// URL"),
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:10:14: notify.github.context: must not be empty"), "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:12:16: notify.webhooks[0].urlFile: must be an absolute path"), "%s",
+	       all);
+	CHECKF(strstr(all, "aliasd.yaml:13:15: notify.webhooks[0].format: expected slack or json"), "%s",
+	       all);
+	CHECKF(strstr(all, "aliasd.yaml:14:25: notify.webhooks[0].events: unknown event 'deployed'"), "%s",
+	       all);
+	CHECKF(strstr(all, "aliasd.yaml:15:7: notify.webhooks[1].urlFile: required"), "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:16:15: notify.webhooks[1].events: name at least one event"), "%s",
+	       all);
+	CHECKF(strstr(all, "aliasd.yaml:17:7: notify.webhooks[2]: expected a mapping"), "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:18:3: notify.email: unknown key"), "%s", all);
+	CHECKF(errlist_count(&errs) == 14, "%zu errors:\n%s", errlist_count(&errs), all);
+	errlist_free(&errs);
+
+	/* gpg with the ssh file; an unknown provider; a bad explicit repository */
+	CHECK_INT(parse("repository:\n"
+	                "  url: https://github.com/a/b\n"
+	                "  verify: {provider: gpg, allowedSignersFile: /a}\n"
+	                "notify: {github: {tokenFile: /t, repository: 'not a repo'}}\n",
+	                &c, &errs),
+	          -EINVAL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, "repository.verify.keyringFile: required with provider gpg"), "%s", all);
+	CHECKF(strstr(all, ":3:27: repository.verify.allowedSignersFile: only used with provider ssh"), "%s",
+	       all);
+	CHECKF(strstr(all, ":4:46: notify.github.repository: expected owner/name"), "%s", all);
+	errlist_free(&errs);
+	CHECK_INT(
+	    parse("repository:\n  url: https://github.com/a/b\n  verify: {provider: x509}\n", &c, &errs),
+	    -EINVAL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, ":3:22: repository.verify.provider: expected ssh or gpg"), "%s", all);
+	errlist_free(&errs);
+	CHECK_INT(parse("repository:\n  url: https://github.com/a/b\n  verify: {}\n", &c, &errs), -EINVAL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, "repository.verify.provider: required (ssh or gpg)"), "%s", all);
+	errlist_free(&errs);
+}
+
+TEST(config_github_repository)
+{
+	static const struct {
+		const char *url, *api_host, *want;
+	} cases[] = {
+	    {"https://github.com/acme/lambda-releases.git", NULL, "acme/lambda-releases"},
+	    {"https://github.com/acme/lambda-releases", NULL, "acme/lambda-releases"},
+	    {"https://x-access-token@GitHub.com/acme/r.v2/", NULL, "acme/r.v2"},
+	    {"git@github.com:acme/r.git", NULL, "acme/r"},
+	    {"ssh://git@github.com:22/acme/r.git", NULL, "acme/r"},
+	    {"https://ghe.corp/acme/r.git", "ghe.corp", "acme/r"},
+	    {"https://ghe.corp/acme/r.git", NULL, NULL},
+	    {"https://gitlab.com/acme/r.git", NULL, NULL},
+	    {"https://github.com/acme/r/tree/main", NULL, NULL},
+	    {"https://github.com/acme", NULL, NULL},
+	    {"/srv/git/r.git", NULL, NULL},
+	    {"file:///srv/git/r.git", NULL, NULL},
+	    {"https://github.com/ac_me/r", NULL, NULL},
+	    {"https://github.com/acme/..", NULL, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *out = NULL;
+		int r = config_github_repository(cases[i].url, cases[i].api_host, &out);
+
+		if (cases[i].want)
+			CHECKF(r == 0 && out && !strcmp(out, cases[i].want), "%s: %d %s", cases[i].url, r,
+			       out ? out : "(null)");
+		else
+			CHECKF(r == -EINVAL && !out, "%s: %d %s", cases[i].url, r, out ? out : "(null)");
+		free(out);
+	}
+}
+
+TEST(config_notify_secrets)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", path[256], cfg[1024], all[4096];
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+
+	REQUIRE(mkdtemp(dir));
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	snprintf(path, sizeof(path), "%s/github-token", dir);
+	write_file(path, "ghp_statuses\n");
+	snprintf(path, sizeof(path), "%s/slack-url", dir);
+	write_file(path, "https://hooks.slack.example/T0/B0/xyz\n");
+	snprintf(path, sizeof(path), "%s/allowed", dir);
+	write_file(path, "alice@example.com ssh-ed25519 AAAA\n");
+	snprintf(cfg, sizeof(cfg), "%s/aliasd.yaml", dir);
+	write_file(cfg, "repository:\n"
+	                "  url: https://github.com/acme/r.git\n"
+	                "  verify:\n"
+	                "    provider: ssh\n"
+	                "    allowedSignersFile: ${CREDENTIALS_DIRECTORY}/allowed\n"
+	                "notify:\n"
+	                "  github: {tokenFile: $CREDENTIALS_DIRECTORY/github-token}\n"
+	                "  webhooks:\n"
+	                "    - urlFile: ${CREDENTIALS_DIRECTORY}/slack-url\n");
+	REQUIRE(config_load(&c, cfg, &errs) == 0);
+	CHECK_STR(c->github_token.ptr, "ghp_statuses");
+	CHECK(c->github_token.secret);
+	REQUIRE(c->n_webhooks == 1);
+	CHECK_STR(c->webhooks[0].url.ptr, "https://hooks.slack.example/T0/B0/xyz");
+	CHECK(c->webhooks[0].url.secret);
+	config_free(c);
+	c = NULL;
+
+	/* a URL file that holds no URL (its content never shown), a missing allowed-signers file */
+	snprintf(path, sizeof(path), "%s/slack-url", dir);
+	write_file(path, "hooks.slack.example/secretpart\n");
+	snprintf(path, sizeof(path), "%s/allowed", dir);
+	unlink(path);
+	CHECK_INT(config_load(&c, cfg, &errs), -EINVAL);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, ":9:16: notify.webhooks[0].urlFile: ") &&
+	           strstr(all, "expected an http:// or https:// URL"),
+	       "%s", all);
+	CHECKF(strstr(all, ":5:25: repository.verify.allowedSignersFile: ") && strstr(all, "No such file"),
+	       "%s", all);
+	CHECK(strstr(all, "secretpart") == NULL);
+	errlist_free(&errs);
+
+	snprintf(path, sizeof(path), "%s/slack-url", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/github-token", dir);
+	unlink(path);
+	unlink(cfg);
+	rmdir(dir);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
 TEST_MAIN(config_full, config_defaults, config_allow_rewind, config_warnings, config_all_errors_at_once,
-          config_structure_errors, config_listen, config_credentials_and_secrets, config_path_expand)
+          config_structure_errors, config_listen, config_credentials_and_secrets, config_path_expand,
+          config_verify_and_notify, config_verify_and_notify_errors, config_github_repository,
+          config_notify_secrets)
