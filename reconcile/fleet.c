@@ -144,31 +144,36 @@ static void region_list(struct reconcile_ctx *ctx, const struct reconcile_option
 		return;
 	}
 	aws_error_clear(&aerr);
-	qsort(fr->ls.items, fr->ls.n, sizeof(*fr->ls.items), entry_cmp);
+	reconcile_listing_sort(fr->ls.items, fr->ls.n);
 	info->fleet = true;
 	info->listed = fr->ls.n;
 	snprintf(info->why, sizeof(info->why),
 	         "%u ListFunctions page(s) instead of %zu ListVersionsByFunction", info->pages, fr->plain);
 }
 
-/* fn's entries in the region's sorted listing (n = 0: not there). */
-static struct reconcile_listed listed_of(const struct fleet_region *fr, const char *name)
+void reconcile_listing_sort(struct lambda_function_config *items, size_t n)
+{
+	if (n > 1)
+		qsort(items, n, sizeof(*items), entry_cmp);
+}
+
+struct reconcile_listed reconcile_listing_find(const struct lambda_function_config *items, size_t n,
+                                               const char *name)
 {
 	struct reconcile_listed l = {NULL, 0};
-	size_t lo = 0, hi = fr->ls.n;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) { /* first entry with function_name >= name */
 		size_t mid = lo + (hi - lo) / 2;
-		const char *m = fr->ls.items[mid].function_name;
+		const char *m = items[mid].function_name;
 
 		if (strcmp(m ? m : "", name) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	l.items = fr->ls.items + lo;
-	while (lo + l.n < fr->ls.n && fr->ls.items[lo + l.n].function_name &&
-	       !strcmp(fr->ls.items[lo + l.n].function_name, name))
+	l.items = items + lo;
+	while (lo + l.n < n && items[lo + l.n].function_name && !strcmp(items[lo + l.n].function_name, name))
 		l.n++;
 	return l;
 }
@@ -204,7 +209,7 @@ static void *pool_worker(void *arg)
 		if (pool->region && pool->region[i] >= 0)
 			fr = &pool->fleet->regions[pool->region[i]];
 		if (fr && fr->info.fleet && plain_name(pool->fns[i]->name)) {
-			l = listed_of(fr, pool->fns[i]->name);
+			l = reconcile_listing_find(fr->ls.items, fr->ls.n, pool->fns[i]->name);
 			reconcile_function_listed(pool->ctx, pool->fns[i], pool->opt, &l, &pool->ret[i]);
 		} else {
 			reconcile_function(pool->ctx, pool->fns[i], pool->opt, &pool->ret[i]);

@@ -36,6 +36,12 @@ struct reconcile_listed {
 	size_t n;
 };
 
+/* Sort a ListFunctions(FunctionVersion=ALL) listing by name, then $LATEST, then versions ascending. */
+void reconcile_listing_sort(struct lambda_function_config *items, size_t n);
+/* `name`'s entries in a sorted listing (n = 0: none; items then points where they would be). */
+struct reconcile_listed reconcile_listing_find(const struct lambda_function_config *items, size_t n,
+                                               const char *name);
+
 /*
  * reconcile_observe with the versions taken from a listing: only ListAliases
  * is called, and nothing at all for a function the listing does not have
