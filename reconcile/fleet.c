@@ -137,7 +137,7 @@ static void region_list(struct reconcile_ctx *ctx, const struct reconcile_option
 			    "the region holds more than %u pages of versions for %zu functions: per function",
 			    budget, fr->plain);
 		else
-			snprintf(info->why, sizeof(info->why), "ListFunctions failed (%.100s): per function",
+			snprintf(info->why, sizeof(info->why), "ListFunctions failed (%.250s): per function",
 			         aerr.err.msg);
 		aws_error_clear(&aerr);
 		memset(&fr->ls, 0, sizeof(fr->ls));

@@ -140,7 +140,7 @@ struct reconcile_read_region {
 	bool fleet;       /* versions came from ListFunctions(FunctionVersion=ALL) */
 	unsigned pages;   /* ListFunctions pages read (also when it fell back) */
 	size_t listed;    /* entries ($LATEST and versions) the listing held */
-	char why[160];    /* why this strategy */
+	char why[320];    /* why this strategy */
 };
 
 struct reconcile_read_report {

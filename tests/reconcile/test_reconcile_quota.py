@@ -195,3 +195,18 @@ def test_function_created_after_the_listing(aliasd_bin, emu, tmp_path):
     lam = emu.client()
     for fn in ("q-a", "q-b"):
         assert [v["Version"] for v in versions(lam, fn)] == ["1", "2"]
+
+
+def test_list_functions_denied_falls_back_per_function(aliasd_bin, emu, tmp_path):
+    """A policy without lambda:ListFunctions (it needs Resource "*"): read per function, still converge."""
+    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"))
+    emu.inject("error", operation="ListFunctions", count=1, status=403, code="AccessDeniedException",
+               message="not authorized to perform: lambda:ListFunctions")
+    before = counts(emu)
+    out = apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    r = out["reads"][0]
+    assert r["strategy"] == "per-function" and "ListFunctions failed" in r["why"], r
+    assert "lambda:ListFunctions" in r["why"], r
+    assert out["summary"]["failed"] == 0 and out["summary"]["changed"] == 2, out
+    assert d.get("ListFunctions") == 1 and d.get("ListVersionsByFunction") == 2, d
