@@ -492,8 +492,10 @@ static int code_input_build(struct run *run, struct lambda_code *code, const str
  * copies into version 1 (a publish-with-create cannot set the version's own
  * description).  Only in a pass observed from a fleet listing (the
  * quota-frugal mode of reconcile_batch): elsewhere the calls stay as they
- * were, one PublishVersion per release.  Version 1 is exactly the uploaded code of a function that
- * did not exist: no one else's change can be published by it.
+ * were, one PublishVersion per release.  Version 1 is exactly the uploaded
+ * code of a function that did not exist: no one else's change can be
+ * published by it (a function that appeared meanwhile makes CreateFunction
+ * fail with 409, and nothing is published).
  */
 static bool create_carries_publish(const struct run *run, const struct plan_step *s)
 {

@@ -13,6 +13,12 @@
  * its code and managed configuration are the release's, and publishes with
  * that CodeSha256 and that RevisionId: anyone else's change in between makes
  * the publish fail (400/412) instead of publishing their code as a release.
+ * In a pass observed from a fleet listing (reconcile_batch), a function
+ * that does not exist is created with Publish: true when the manifest
+ * leaves config.description unset: version 1 is then exactly the uploaded
+ * code, and the release's trace rides in the function's description, which
+ * the version copies (a 409 says the function appeared meanwhile: observe
+ * again).
  * When an answer is lost (connection dropped after Lambda applied the
  * write), the next pass observes again and resolution finds the published
  * version by CodeSha256 + configuration, so it is never published twice.
