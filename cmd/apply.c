@@ -6,7 +6,7 @@
 
 static const char usage[] = "usage: aliasd apply [--repo URL|DIR] [--ref REF] [--path SUBDIR] [--json]\n"
                             "                    [--concurrency N] [--rate N] [--function NAME]\n"
-                            "                    [--region REGION] [--read auto|fleet|per-function]\n"
+                            "                    [--region REGION] [--listing auto|fleet|per-function]\n"
                             "\n"
                             "Make Lambda match the manifests, once: create missing functions, publish\n"
                             "each release that has no published version yet (exactly once, guarded by\n"
@@ -35,7 +35,7 @@ static const char usage[] = "usage: aliasd apply [--repo URL|DIR] [--ref REF] [-
                             "  --function NAME  only this function\n"
                             "  --region REGION  default region for manifests that name none (else\n"
                             "                   AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"
-                            "  --read HOW       how versions are read: fleet = ListFunctions\n"
+                            "  --listing HOW    how versions are read: fleet = ListFunctions\n"
                             "                   (FunctionVersion=ALL) pages for a whole region, 50\n"
                             "                   versions a call; per-function = ListVersionsByFunction\n"
                             "                   for each; auto (default) = fleet for a region with 2 or\n"

@@ -219,7 +219,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		    (m = cmd_opt_value(argc, argv, &i, "--rate", &rate)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--function", &only)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--region", &region)) ||
-		    (m = cmd_opt_value(argc, argv, &i, "--read", &read))) {
+		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read))) {
 			if (m < 0)
 				return cmd_usage_error(verb, "%s needs a value", a);
 			continue;
@@ -239,7 +239,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	else if (read && !strcmp(read, "per-function"))
 		ropt.read = RECONCILE_READ_PER_FUNCTION;
 	else if (read && strcmp(read, "auto"))
-		return cmd_usage_error(verb, "--read: expected auto, fleet or per-function, got '%s'", read);
+		return cmd_usage_error(verb, "--listing: expected auto, fleet or per-function, got '%s'",
+		                       read);
 	if (!url)
 		url = ".";
 

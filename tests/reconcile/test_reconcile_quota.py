@@ -91,7 +91,7 @@ def test_read_per_function_and_json(aliasd_bin, emu, tmp_path):
     repo = fleet_repo(tmp_path)
     apply_json(aliasd_bin, emu, repo)
     before = counts(emu)
-    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--ref", "main", "--json", "--read", "per-function")
+    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--ref", "main", "--json", "--listing", "per-function")
     assert p.returncode == 0, p.stdout + p.stderr
     out = json.loads(p.stdout)
     d = diff(before, counts(emu))
@@ -102,8 +102,8 @@ def test_read_per_function_and_json(aliasd_bin, emu, tmp_path):
     out = apply_json(aliasd_bin, emu, repo, "--function", "q-a")
     assert out["reads"][0]["strategy"] == "per-function", out
     assert diff(before, counts(emu)) == {"ListVersionsByFunction": 1, "ListAliases": 1}
-    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--read", "sometimes")
-    assert p.returncode == 64 and "--read" in p.stderr, p.stderr
+    p = run(aliasd_bin, emu, "plan", "--repo", str(repo), "--listing", "sometimes")
+    assert p.returncode == 64 and "--listing" in p.stderr, p.stderr
 
 
 def test_auto_falls_back_when_the_region_is_crowded(aliasd_bin, emu, tmp_path):
@@ -127,7 +127,7 @@ def test_auto_falls_back_when_the_region_is_crowded(aliasd_bin, emu, tmp_path):
         assert len(versions(lam, fn)) == 2
     # forced: every page
     before = counts(emu)
-    out = apply_json(aliasd_bin, emu, repo, "--read", "fleet")
+    out = apply_json(aliasd_bin, emu, repo, "--listing", "fleet")
     d = diff(before, counts(emu))
     assert out["reads"][0]["strategy"] == "fleet" and out["reads"][0]["list_pages"] == 2, out
     assert d == {"ListFunctions": 2, "ListAliases": 2}, d
