@@ -294,7 +294,7 @@ static int page_aliases(const char *op, const char *json, size_t len, const char
  * values: each is wiped.
  */
 static int call_pages(struct aws_client *c, struct aws_request *req, page_parse_fn *parse, const char *key,
-                      void *list, unsigned *pages, struct aws_error *aerr)
+                      void *list, unsigned *pages, unsigned max_pages, struct aws_error *aerr)
 {
 	struct markers seen = {0};
 	struct buf body = BUF_INIT;
@@ -305,9 +305,9 @@ static int call_pages(struct aws_client *c, struct aws_request *req, page_parse_
 	for (;;) {
 		char *next = NULL;
 
-		if (*pages >= LAMBDA_MAX_PAGES) {
-			r = aws_error_set(aerr, -E2BIG, req->operation, "%s: more than %d pages",
-			                  req->operation, LAMBDA_MAX_PAGES);
+		if (*pages >= (max_pages ? max_pages : LAMBDA_MAX_PAGES)) {
+			r = aws_error_set(aerr, -E2BIG, req->operation, "%s: more than %u pages",
+			                  req->operation, max_pages ? max_pages : LAMBDA_MAX_PAGES);
 			goto out;
 		}
 		req->query[0].value = marker;
@@ -335,13 +335,15 @@ out:
 }
 
 /* Every page of a config list operation; `key` names the array in each page. */
-static int list_configs(struct aws_client *c, struct aws_request *req, const char *key,
+static int list_configs(struct aws_client *c, struct aws_request *req, const char *key, unsigned max_pages,
                         struct lambda_config_list *ret, struct aws_error *aerr)
 {
 	struct lambda_config_list list = {0};
-	int r = call_pages(c, req, page_configs, key, &list, &list.pages, aerr);
+	int r = call_pages(c, req, page_configs, key, &list, &list.pages, max_pages, aerr);
 
 	if (r < 0) {
+		memset(ret, 0, sizeof(*ret));
+		ret->pages = list.pages; /* what it cost, also when it failed */
 		lambda_config_list_release(&list);
 		return r;
 	}
@@ -363,11 +365,17 @@ int lambda_versions_list(struct aws_client *c, const char *fn, struct lambda_con
 	};
 	int r = need_function(err, req.operation, fn);
 
-	return r < 0 ? r : list_configs(c, &req, "Versions", ret, err);
+	return r < 0 ? r : list_configs(c, &req, "Versions", 0, ret, err);
 }
 
 int lambda_functions_list(struct aws_client *c, bool all_versions, struct lambda_config_list *ret,
                           struct aws_error *err)
+{
+	return lambda_functions_list_bounded(c, all_versions, 0, ret, err);
+}
+
+int lambda_functions_list_bounded(struct aws_client *c, bool all_versions, unsigned max_pages,
+                                  struct lambda_config_list *ret, struct aws_error *err)
 {
 	struct aws_request req = {
 	    .operation = "ListFunctions",
@@ -380,7 +388,7 @@ int lambda_functions_list(struct aws_client *c, bool all_versions, struct lambda
 	    .quota = AWS_QUOTA_CONTROL,
 	};
 
-	return list_configs(c, &req, "Functions", ret, err);
+	return list_configs(c, &req, "Functions", max_pages, ret, err);
 }
 
 int lambda_alias_create(struct aws_client *c, const char *fn, const char *alias,
@@ -473,7 +481,7 @@ int lambda_aliases_list(struct aws_client *c, const char *fn, const char *functi
 
 	if (r < 0)
 		return r;
-	r = call_pages(c, &req, page_aliases, NULL, &list, &list.pages, err);
+	r = call_pages(c, &req, page_aliases, NULL, &list, &list.pages, 0, err);
 	if (r < 0) {
 		lambda_alias_list_release(&list);
 		return r;

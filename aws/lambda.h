@@ -224,6 +224,15 @@ int lambda_function_delete(struct aws_client *c, const char *fn, const char *qua
 /* All pages; all_versions sends FunctionVersion=ALL. */
 int lambda_functions_list(struct aws_client *c, bool all_versions, struct lambda_config_list *ret,
                           struct aws_error *err);
+/*
+ * The same, reading at most max_pages pages (0 = no limit but the usual
+ * LAMBDA_MAX_PAGES): -E2BIG when there are more.  ListFunctions with
+ * FunctionVersion=ALL answers at most 50 items a page (every version of every
+ * function of the region, $LATEST included), one quota-counted call a page.
+ * On failure ret holds nothing but ret->pages, the pages it cost.
+ */
+int lambda_functions_list_bounded(struct aws_client *c, bool all_versions, unsigned max_pages,
+                                  struct lambda_config_list *ret, struct aws_error *err);
 
 /*
  * The typed results back as JSON (botocore's field names), for

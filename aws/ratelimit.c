@@ -13,6 +13,7 @@
 #define NS_PER_S           1000000000.0
 #define THROTTLE_WINDOW_NS 1000000000ull /* at most one decrease per second */
 #define SLEEP_SLICE_NS     50000000ull
+#define QUIET_NS           1000000000ull /* recovery starts one second after the last 429 */
 
 uint64_t ratelimit_clock_monotonic(void *ctx)
 {
@@ -54,16 +55,21 @@ void ratelimit_destroy(struct ratelimit *rl)
 /* Caller holds the lock. */
 static void refill(struct ratelimit *rl, uint64_t now)
 {
+	uint64_t quiet_from = rl->last_ns;
 	double dt;
 
 	if (now <= rl->last_ns)
 		return;
 	dt = (double)(now - rl->last_ns) / NS_PER_S;
-	rl->last_ns = now;
 	/* tokens accrue at the rate in force, then the rate recovers */
 	rl->tokens = fmin(rl->burst, rl->tokens + dt * rl->rate);
-	if (rl->rate < rl->max_rate)
-		rl->rate = fmin(rl->max_rate, rl->rate + dt * rl->recover_per_s);
+	/* ... but only over the time that was quiet: a second after the last 429 on */
+	if (rl->throttled_once && rl->last_429_ns + QUIET_NS > quiet_from)
+		quiet_from = rl->last_429_ns + QUIET_NS;
+	if (rl->rate < rl->max_rate && now > quiet_from)
+		rl->rate =
+		    fmin(rl->max_rate, rl->rate + (double)(now - quiet_from) / NS_PER_S * rl->recover_per_s);
+	rl->last_ns = now;
 }
 
 uint64_t ratelimit_reserve(struct ratelimit *rl)
@@ -107,6 +113,7 @@ void ratelimit_on_throttle(struct ratelimit *rl)
 	pthread_mutex_lock(&rl->lock);
 	now = rl->clock(rl->clock_ctx);
 	refill(rl, now);
+	rl->last_429_ns = now; /* every 429 restarts the quiet time, decrease or not */
 	if (!rl->throttled_once || now - rl->last_throttle_ns >= THROTTLE_WINDOW_NS) {
 		rl->rate = fmax(rl->min_rate, rl->rate / 2.0);
 		if (rl->tokens > 0)

@@ -7,11 +7,14 @@
  * how long to wait (a reservation: the token is taken now, tokens may go
  * negative, so waiters are served in the order they asked).
  *
- * AIMD: a throttling answer (429) halves the rate (never below `min_rate`,
- * at most once per `1/rate` seconds, so a burst of 429s from requests already
- * in flight counts once); the rate then grows back additively by
- * `recover_per_s` tokens/s for each second without a throttle, up to
- * `max_rate` (the configured rate).
+ * AIMD: the bucket starts at the configured rate (`max_rate`, the caller's
+ * share of the quota).  A throttling answer (429) halves the rate (never
+ * below `min_rate`, at most once a second, so a burst of 429s from requests
+ * already in flight counts once) and empties the bucket; the rate then grows
+ * back additively by `recover_per_s` tokens/s for each second of quiet (the
+ * time from one second after the latest 429 on, so 429s that keep coming hold
+ * the rate down even when they are too close together to halve it again), up
+ * to `max_rate` and never above it.
  *
  * The clock is a parameter (monotonic nanoseconds), so unit tests never
  * sleep.  All functions are thread-safe (one mutex per bucket).
@@ -35,11 +38,12 @@ struct ratelimit {
 	double max_rate; /* configured tokens per second (> 0) */
 	double rate;     /* current rate, min_rate..max_rate */
 	double min_rate;
-	double burst;         /* bucket size (>= 1) */
-	double recover_per_s; /* additive increase, tokens/s per second */
-	double tokens;        /* may be negative: outstanding reservations */
-	uint64_t last_ns;     /* last refill */
-	uint64_t last_throttle_ns;
+	double burst;              /* bucket size (>= 1) */
+	double recover_per_s;      /* additive increase, tokens/s per second */
+	double tokens;             /* may be negative: outstanding reservations */
+	uint64_t last_ns;          /* last refill */
+	uint64_t last_throttle_ns; /* last decrease */
+	uint64_t last_429_ns;      /* last 429 of any kind */
 	bool throttled_once;
 	uint64_t throttles; /* number of rate decreases (metrics) */
 	ratelimit_clock_fn clock;

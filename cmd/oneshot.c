@@ -90,8 +90,28 @@ static const char *result_status(const struct reconcile_result *r, bool apply)
 	return r->n_planned ? "changes" : "in-sync";
 }
 
+/* How each region's versions were read (reconcile.h, enum reconcile_read). */
+static void json_reads(cJSON *root, const struct reconcile_read_report *rep)
+{
+	cJSON *reads = cJSON_AddArrayToObject(root, "reads");
+
+	for (size_t k = 0; k < rep->n; k++) {
+		const struct reconcile_read_region *rr = &rep->regions[k];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "region", rr->region);
+		cJSON_AddStringToObject(o, "strategy", rr->fleet ? "fleet" : "per-function");
+		cJSON_AddNumberToObject(o, "functions", (double)rr->functions);
+		cJSON_AddNumberToObject(o, "list_pages", rr->pages);
+		cJSON_AddNumberToObject(o, "listed_versions", (double)rr->listed);
+		cJSON_AddStringToObject(o, "why", rr->why);
+		cJSON_AddItemToArray(reads, o);
+	}
+}
+
 static void print_json(const struct manifest_set *set, const struct reconcile_result *res, size_t n,
-                       bool apply, size_t n_changed, size_t n_sync, size_t n_failed)
+                       bool apply, size_t n_changed, size_t n_sync, size_t n_failed,
+                       const struct reconcile_read_report *reads)
 {
 	cJSON *root = cJSON_CreateObject(), *fns = cJSON_AddArrayToObject(root, "functions");
 	cJSON *errs = cJSON_AddArrayToObject(root, "manifest_errors"), *sum;
@@ -150,6 +170,7 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 	cJSON_AddNumberToObject(sum, "manifest_errors", set ? (double)manifest_set_error_count(set) : 0);
 	if (set && set->revision[0])
 		cJSON_AddStringToObject(root, "revision", set->revision);
+	json_reads(root, reads);
 	text = cJSON_Print(root);
 	if (text)
 		printf("%s\n", text);
@@ -164,6 +185,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct reconcile_ctx *ctx = NULL;
 	struct reconcile_ctx_options copt = {0};
 	struct reconcile_options ropt = {0};
+	struct reconcile_read_report reads = {0};
 	struct reconcile_result *res = NULL;
 	const struct manifest_function **valid = NULL;
 	struct manifest_repo_options ro = {0};
@@ -172,7 +194,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct printer pr = {apply, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
-	           *region = NULL;
+	           *region = NULL, *read = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
 	bool signals = false;
@@ -198,7 +220,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		    (m = cmd_opt_value(argc, argv, &i, "--concurrency", &conc)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--rate", &rate)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--function", &only)) ||
-		    (m = cmd_opt_value(argc, argv, &i, "--region", &region))) {
+		    (m = cmd_opt_value(argc, argv, &i, "--region", &region)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read))) {
 			if (m < 0)
 				return cmd_usage_error(verb, "%s needs a value", a);
 			continue;
@@ -213,6 +236,13 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		return cmd_usage_error(verb, "--concurrency: %s", err.msg);
 	if (rate && parse_double(rate, 0.1, 100000, &rate_v, &err) < 0)
 		return cmd_usage_error(verb, "--rate: %s", err.msg);
+	if (read && !strcmp(read, "fleet"))
+		ropt.read = RECONCILE_READ_FLEET;
+	else if (read && !strcmp(read, "per-function"))
+		ropt.read = RECONCILE_READ_PER_FUNCTION;
+	else if (read && strcmp(read, "auto"))
+		return cmd_usage_error(verb, "--listing: expected auto, fleet or per-function, got '%s'",
+		                       read);
 	if (!url)
 		url = ".";
 
@@ -285,6 +315,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	ropt.revision = set->revision;
 	ropt.on_event = on_event;
 	ropt.arg = &pr;
+	ropt.read_report = &reads;
 	reconcile_batch(ctx, valid, n_valid, &ropt, res);
 
 	for (size_t i = 0; i < n_valid; i++) {
@@ -300,7 +331,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	}
 
 	if (pr.json) {
-		print_json(set, res, n_valid, apply, n_changed, n_sync, n_failed);
+		print_json(set, res, n_valid, apply, n_changed, n_sync, n_failed, &reads);
 	} else {
 		if (!apply) {
 			for (size_t i = 0; i < n_valid; i++) {

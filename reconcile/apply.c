@@ -257,6 +257,13 @@ struct run {
 	bool ours; /* the update in flight on $LATEST is this run's */
 	char rev[PLAN_REVISION_MAX];
 	struct plan_version latest;
+	/* the fleet listing's entries for the first observation, then NULL */
+	const struct reconcile_listed *listed;
+	/* this pass observed from a fleet listing: quota-frugal writes (CreateFunction publishes) */
+	bool frugal;
+	/* the release whose publish CreateFunction carried (-1: none), and its version */
+	long carried;
+	long carried_version; /* negative: already Active */
 };
 
 /* Say what kind of failure aerr holds (util/error.h); returns code. */
@@ -369,29 +376,30 @@ static int wait_version(struct run *run, long version, struct aws_error *aerr)
 
 	snprintf(q, sizeof(q), "%ld", version);
 	for (;;) {
-		struct lambda_function_config fc = {0};
+		struct lambda_function f = {0};
 		bool pending, failed;
 
-		r = lambda_function_config_get(run->c, run->fn->name, q, &fc, aerr);
+		/* GetFunction?Qualifier=N: the 100/s quota, not the shared 15/s one */
+		r = lambda_function_get(run->c, run->fn->name, q, &f, aerr);
 		if (r < 0)
 			return r;
-		pending = fc.state && !strcmp(fc.state, "Pending");
-		failed = fc.state && !strcmp(fc.state, "Failed");
-		lambda_function_config_release(&fc);
+		pending = f.config.state && !strcmp(f.config.state, "Pending");
+		failed = f.config.state && !strcmp(f.config.state, "Failed");
+		lambda_function_release(&f);
 		if (failed)
 			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
-			                 aws_error_set(aerr, -EIO, "GetFunctionConfiguration",
-			                               "version %ld of %s failed", version, run->fn->name));
+			                 aws_error_set(aerr, -EIO, "GetFunction", "version %ld of %s failed",
+			                               version, run->fn->name));
 		if (!pending)
 			return 0;
 		if (clock_monotonic_ms() + delay > deadline)
 			return fail_kind(aerr, ERROR_KIND_TRANSIENT,
-			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunctionConfiguration",
+			                 aws_error_set(aerr, -ETIMEDOUT, "GetFunction",
 			                               "version %ld of %s still pending after %u ms", version,
 			                               run->fn->name, wait_limit(run)));
 		if ((r = nap(run, delay)) < 0)
 			return fail_kind(aerr, ERROR_KIND_CANCELED,
-			                 aws_error_set(aerr, r, "GetFunctionConfiguration", "stopped"));
+			                 aws_error_set(aerr, r, "GetFunction", "stopped"));
 		delay = delay * 2 > 1000 ? 1000 : delay * 2;
 	}
 }
@@ -476,6 +484,48 @@ static int code_input_build(struct run *run, struct lambda_code *code, const str
 	return aws_error_set(aerr, -EINVAL, "read", "release has no code");
 }
 
+/*
+ * Can CreateFunction carry the publish of the release it creates the
+ * function with?  When the plan's next write is that very publish and the
+ * manifest leaves `config.description` alone: then the function's
+ * description is free to hold the release's trace, which `Publish: true`
+ * copies into version 1 (a publish-with-create cannot set the version's own
+ * description).  Only in a pass observed from a fleet listing (the
+ * quota-frugal mode of reconcile_batch): elsewhere the calls stay as they
+ * were, one PublishVersion per release.  Version 1 is exactly the uploaded
+ * code of a function that did not exist: no one else's change can be
+ * published by it (a function that appeared meanwhile makes CreateFunction
+ * fail with 409, and nothing is published).
+ */
+static bool create_carries_publish(const struct run *run, const struct plan_step *s)
+{
+	const struct manifest_release *mr = &run->fn->releases[s->release];
+
+	if (!run->frugal || (mr->config.set & MANIFEST_CFG_DESCRIPTION))
+		return false;
+	for (const struct plan_step *n = s + 1; n < run->p.steps + run->p.n_steps; n++) {
+		if (n->kind == PLAN_STEP_WAIT_UPDATED)
+			continue;
+		return n->kind == PLAN_STEP_PUBLISH && n->release == s->release;
+	}
+	return false;
+}
+
+/* After CreateFunction with Publish: remember version 1 for the PUBLISH step. */
+static void create_published(struct run *run, const struct plan_step *s,
+                             const struct lambda_function_config *out)
+{
+	struct plan_version v = {0};
+
+	if (reconcile_version_from_lambda(&v, out) < 0)
+		return; /* out of memory: PublishVersion finds version 1 (nothing changed since) */
+	if (v.number > 0 && !strcmp(v.code_sha256, run->d.releases[s->release].code.sha256)) {
+		run->carried = s->release;
+		run->carried_version = v.state == PLAN_STATE_PENDING ? v.number : -v.number;
+	}
+	plan_version_free(&v);
+}
+
 static int step_create_function(struct run *run, const struct plan_step *s, struct aws_error *aerr)
 {
 	const struct manifest_release *mr = &run->fn->releases[s->release];
@@ -483,6 +533,7 @@ static int step_create_function(struct run *run, const struct plan_step *s, stru
 	struct lambda_function_config out = {0};
 	struct cfg_input ci;
 	struct buf zip = BUF_INIT_CAP(LAMBDA_MAX_ZIP_BYTES + 1);
+	struct buf trace = BUF_INIT;
 	uint64_t held = 0;
 	int r;
 
@@ -496,11 +547,19 @@ static int step_create_function(struct run *run, const struct plan_step *s, stru
 	in.config = ci.in;
 	in.package_type = mr->code.kind == MANIFEST_CODE_IMAGE ? "Image" : "Zip";
 	in.publish = false;
+	if (create_carries_publish(run, s) &&
+	    plan_publish_description(&trace, &run->d, (size_t)s->release) >= 0) {
+		in.config.description = trace.ptr;
+		in.publish = true;
+	}
 	r = lambda_function_create(run->c, &in, &out, aerr);
+	if (r >= 0 && in.publish)
+		create_published(run, s, &out);
 	lambda_function_config_release(&out);
 	run->fresh = false;
 	run->ours = r >= 0;
 out:
+	buf_release(&trace);
 	free(ci.env);
 	buf_release(&zip);
 	zip_budget_release(&held, held);
@@ -674,6 +733,15 @@ static int step_run(struct run *run, const struct plan_step *s, char *detail, si
 	case PLAN_STEP_UPDATE_CONFIG:
 		return step_update_config(run, s, aerr);
 	case PLAN_STEP_PUBLISH:
+		if (run->carried == s->release) {
+			/* CreateFunction published it: no call (1 = done without one) */
+			v = run->carried_version;
+			run->carried = -1;
+			plan_resolution_set(&run->p, (size_t)s->release, v);
+			snprintf(detail, detail_sz, "version %ld, published by CreateFunction",
+			         v < 0 ? -v : v);
+			return 1;
+		}
 		r = step_publish(run, s, &v, aerr);
 		if (r < 0)
 			return r;
@@ -751,17 +819,32 @@ static int record_planned(struct run *run)
 	return 0;
 }
 
+/* Does the plan write $LATEST (upload, configure, publish)? */
+static bool plan_touches_latest(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++)
+		if (p->steps[i].kind == PLAN_STEP_UPDATE_CODE ||
+		    p->steps[i].kind == PLAN_STEP_UPDATE_CONFIG || p->steps[i].kind == PLAN_STEP_PUBLISH)
+			return true;
+	return false;
+}
+
 /* One pass: observe, plan, apply.  1 = a re-plan may help, 0 = done, < 0 failed for good. */
 static int run_pass(struct run *run, struct aws_error *aerr)
 {
+	const struct reconcile_listed *listed = run->listed;
 	struct error perr = ERROR_INIT;
 	int r;
 
+	run->listed = NULL; /* a listing serves the first observation only */
+again:
 	plan_release(&run->p);
 	plan_observed_free(&run->o);
 	run->fresh = false;
 	run->ours = false;
-	r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
+	run->carried = -1;
+	r = listed ? reconcile_observe_listed(run->c, run->fn->name, listed, &run->o, aerr)
+	           : reconcile_observe(run->c, run->fn->name, &run->o, aerr);
 	if (r < 0)
 		return replannable(aerr) ? 1 : r;
 	if ((r = result_aliases_observed(run->res, &run->o)) < 0)
@@ -774,6 +857,19 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 		error_set_kind(&aerr->err, ERROR_KIND_TERMINAL);
 		return r;
 	}
+	/*
+	 * A listing may be minutes old by now.  Alias writes carry their own
+	 * RevisionId guard and a missing function is guarded by CreateFunction
+	 * itself (409 if it exists), but what is published must be resolved
+	 * against the function's versions as they are now: before touching an
+	 * existing $LATEST, observe it afresh (ListVersionsByFunction) and plan
+	 * again.
+	 */
+	if (listed && !run->opt->dry_run && run->o.exists && plan_touches_latest(&run->p)) {
+		listed = NULL;
+		goto again;
+	}
+	run->frugal = listed != NULL;
 	if (!run->res->planned && (r = record_planned(run)) < 0)
 		return aws_error_set(aerr, r, "plan", "out of memory");
 	if (run->opt->dry_run) {
@@ -797,7 +893,8 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 			return replannable(aerr) ? 1 : r;
 		}
 		if (plan_step_is_write(s->kind)) {
-			run->res->writes++;
+			if (r == 0)
+				run->res->writes++;
 			run->res->changed = true;
 			emit(run, RECONCILE_EVENT_DONE, s->kind, text.ptr, detail[0] ? detail : NULL);
 		}
@@ -806,40 +903,15 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 	return 0;
 }
 
-/*
- * The manifest's region, else the region of a function ARN
- * (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME), else "" (the default).
- */
-static int function_region(const struct manifest_function *fn, char *out, size_t outsz)
-{
-	const char *p, *end;
-
-	out[0] = '\0';
-	if (fn->region) {
-		if (strlen(fn->region) >= outsz)
-			return -EINVAL;
-		snprintf(out, outsz, "%s", fn->region);
-		return 0;
-	}
-	if (!fn->name || strncmp(fn->name, "arn:", 4))
-		return 0;
-	p = fn->name;
-	for (int field = 0; field < 3; field++) {
-		p = strchr(p, ':');
-		if (!p)
-			return -EINVAL;
-		p++;
-	}
-	end = strchr(p, ':');
-	if (!end || end == p || (size_t)(end - p) >= outsz)
-		return -EINVAL;
-	memcpy(out, p, (size_t)(end - p));
-	out[end - p] = '\0';
-	return 0;
-}
-
 int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
                        const struct reconcile_options *opt, struct reconcile_result *ret)
+{
+	return reconcile_function_listed(ctx, fn, opt, NULL, ret);
+}
+
+int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_function *fn,
+                              const struct reconcile_options *opt, const struct reconcile_listed *listed,
+                              struct reconcile_result *ret)
 {
 	struct run run = {0};
 	struct aws_error aerr = AWS_ERROR_INIT;
@@ -852,6 +924,7 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
 	run.opt = opt;
 	run.fn = fn;
 	run.res = ret;
+	run.listed = listed;
 	run.d.keep_versions = -1;
 	ret->function = strdup(fn->name ? fn->name : "");
 	ret->region = fn->region ? strdup(fn->region) : NULL;
@@ -864,7 +937,7 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
 	}
-	r = function_region(fn, region, sizeof(region));
+	r = reconcile_function_region(fn, region, sizeof(region));
 	if (r < 0) {
 		error_set(&ret->err, r, "function %s: cannot read the region of its ARN", fn->name);
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
@@ -916,60 +989,4 @@ out:
 	plan_desired_free(&run.d);
 	plan_version_free(&run.latest);
 	return ret->status;
-}
-
-/* ---- worker pool ---- */
-
-struct pool {
-	struct reconcile_ctx *ctx;
-	const struct manifest_function *const *fns;
-	size_t n;
-	const struct reconcile_options *opt;
-	struct reconcile_result *ret;
-	pthread_mutex_t lock;
-	size_t next;
-};
-
-static void *pool_worker(void *arg)
-{
-	struct pool *pool = arg;
-
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&pool->lock);
-		i = pool->next++;
-		pthread_mutex_unlock(&pool->lock);
-		if (i >= pool->n)
-			break;
-		reconcile_function(pool->ctx, pool->fns[i], pool->opt, &pool->ret[i]);
-	}
-	return NULL;
-}
-
-int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *const *fns, size_t n,
-                    const struct reconcile_options *opt, struct reconcile_result *ret)
-{
-	struct pool pool = {ctx, fns, n, opt, ret, PTHREAD_MUTEX_INITIALIZER, 0};
-	unsigned want = opt->concurrency ? opt->concurrency : RECONCILE_DEFAULT_CONCURRENCY;
-	pthread_t threads[RECONCILE_MAX_CONCURRENCY];
-	size_t started = 0;
-
-	if (want > RECONCILE_MAX_CONCURRENCY)
-		want = RECONCILE_MAX_CONCURRENCY;
-	if (want > n)
-		want = (unsigned)n;
-	for (unsigned t = 1; t < want; t++) {
-		if (pthread_create(&threads[started], NULL, pool_worker, &pool) != 0)
-			break;
-		started++;
-	}
-	pool_worker(&pool); /* the caller's thread works too */
-	for (size_t t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
-	pthread_mutex_destroy(&pool.lock);
-	for (size_t i = 0; i < n; i++)
-		if (ret[i].status < 0)
-			return ret[i].status;
-	return 0;
 }

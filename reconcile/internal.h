@@ -6,6 +6,7 @@
 
 #include "aws/lambda.h"
 #include "reconcile/plan.h"
+#include "reconcile/reconcile.h"
 
 /* Every configuration field aliasd manages, canonical (see plan.h), from a Lambda answer. */
 int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_function_config *lc);
@@ -24,5 +25,40 @@ int reconcile_config_set_num(struct plan_config *c, enum plan_cfg_field f, long 
 int reconcile_config_set_env(struct plan_config *c, const void *vars, size_t n,
                              void (*get)(const void *vars, size_t i, const char **ret_name,
                                          const char **ret_value));
+
+/*
+ * One function's entries in a region's ListFunctions(FunctionVersion=ALL)
+ * listing ($LATEST first, then its versions ascending; n = 0: the function
+ * was not in the listing, so it did not exist when the region was listed).
+ */
+struct reconcile_listed {
+	const struct lambda_function_config *items;
+	size_t n;
+};
+
+/* Sort a ListFunctions(FunctionVersion=ALL) listing by name, then $LATEST, then versions ascending. */
+void reconcile_listing_sort(struct lambda_function_config *items, size_t n);
+/* `name`'s entries in a sorted listing (n = 0: none; items then points where they would be). */
+struct reconcile_listed reconcile_listing_find(const struct lambda_function_config *items, size_t n,
+                                               const char *name);
+
+/*
+ * reconcile_observe with the versions taken from a listing: only ListAliases
+ * is called, and nothing at all for a function the listing does not have
+ * (ret->exists = false).  err is required.
+ */
+int reconcile_observe_listed(struct aws_client *c, const char *function, const struct reconcile_listed *l,
+                             struct plan_observed *ret, struct aws_error *err);
+
+/* reconcile_function, observing its first pass from `listed` when not NULL (fleet.c). */
+int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_function *fn,
+                              const struct reconcile_options *opt, const struct reconcile_listed *listed,
+                              struct reconcile_result *ret);
+
+/*
+ * The manifest's region, else the region of a function ARN, else "" (the
+ * default).  -EINVAL when it does not fit or the ARN is malformed.
+ */
+int reconcile_function_region(const struct manifest_function *fn, char *out, size_t outsz);
 
 #endif

@@ -76,38 +76,25 @@ int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_fu
 	return 0;
 }
 
-int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
-                      struct aws_error *err)
+/*
+ * The observed state from `n` version-list entries ($LATEST and published
+ * versions of one function, in list order) and its aliases.
+ */
+static int observe_build(const char *function, const struct lambda_function_config *items, size_t n,
+                         const struct lambda_alias_list *aliases, struct plan_observed *ret,
+                         struct aws_error *err)
 {
-	struct lambda_config_list versions = {0};
-	struct lambda_alias_list aliases = {0};
 	struct plan_observed o = {0};
-	struct aws_error local = AWS_ERROR_INIT;
 	bool have_latest = false;
-	int r;
+	int r = -ENOMEM;
 
-	if (!err)
-		err = &local;
-	r = lambda_versions_list(c, function, &versions, err);
-	if (r < 0 && err && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
-		/* no function (ResourceNotFoundException, nothing else): nothing else to read */
-		aws_error_clear(err);
-		memset(ret, 0, sizeof(*ret));
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = lambda_aliases_list(c, function, NULL, &aliases, err);
-	if (r < 0)
-		goto out;
-	r = -ENOMEM;
 	o.exists = true;
-	o.versions = calloc(versions.n + 1, sizeof(*o.versions));
-	o.aliases = calloc(aliases.n + 1, sizeof(*o.aliases));
+	o.versions = calloc(n + 1, sizeof(*o.versions));
+	o.aliases = calloc(aliases->n + 1, sizeof(*o.aliases));
 	if (!o.versions || !o.aliases)
 		goto nomem;
-	for (size_t i = 0; i < versions.n; i++) {
-		const struct lambda_function_config *lc = &versions.items[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct lambda_function_config *lc = &items[i];
 
 		if (lc->version && !strcmp(lc->version, "$LATEST")) {
 			if (have_latest)
@@ -129,8 +116,8 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
 			goto nomem;
 		o.n_versions++;
 	}
-	for (size_t i = 0; i < aliases.n; i++) {
-		const struct lambda_alias *la = &aliases.items[i];
+	for (size_t i = 0; i < aliases->n; i++) {
+		const struct lambda_alias *la = &aliases->items[i];
 		struct plan_observed_alias *oa = &o.aliases[o.n_aliases];
 
 		if (!la->name)
@@ -161,7 +148,56 @@ nomem:
 	r = aws_error_set(err, -ENOMEM, "observe", "out of memory");
 out:
 	plan_observed_free(&o);
+	return r;
+}
+
+int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
+                      struct aws_error *err)
+{
+	struct lambda_config_list versions = {0};
+	struct lambda_alias_list aliases = {0};
+	struct aws_error local = AWS_ERROR_INIT;
+	int r;
+
+	if (!err)
+		err = &local;
+	r = lambda_versions_list(c, function, &versions, err);
+	if (r < 0 && err && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		/* no function (ResourceNotFoundException, nothing else): nothing else to read */
+		aws_error_clear(err);
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = lambda_aliases_list(c, function, NULL, &aliases, err);
+	if (r >= 0)
+		r = observe_build(function, versions.items, versions.n, &aliases, ret, err);
 	lambda_config_list_release(&versions);
+	lambda_alias_list_release(&aliases);
+	return r;
+}
+
+int reconcile_observe_listed(struct aws_client *c, const char *function, const struct reconcile_listed *l,
+                             struct plan_observed *ret, struct aws_error *err)
+{
+	struct lambda_alias_list aliases = {0};
+	int r;
+
+	if (l->n == 0) {
+		/* not in the region's listing: no function (a CreateFunction would meet it: 409) */
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	r = lambda_aliases_list(c, function, NULL, &aliases, err);
+	if (r < 0 && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		/* deleted since the listing */
+		aws_error_clear(err);
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	if (r >= 0)
+		r = observe_build(function, l->items, l->n, &aliases, ret, err);
 	lambda_alias_list_release(&aliases);
 	return r;
 }

@@ -3,7 +3,8 @@
  *
  * For each function, independently of every other one:
  *   observe (ListVersionsByFunction + ListAliases: two calls, $LATEST is the
- *   first item of the version list) -> plan (reconcile/plan.h, pure) ->
+ *   first item of the version list; reconcile_batch may read a whole region's
+ *   versions at once instead, see enum reconcile_read) -> plan (reconcile/plan.h, pure) ->
  *   apply the steps -> on a conflict or a lost answer, observe again and
  *   re-plan (at most opt->max_passes passes).
  *
@@ -12,6 +13,12 @@
  * its code and managed configuration are the release's, and publishes with
  * that CodeSha256 and that RevisionId: anyone else's change in between makes
  * the publish fail (400/412) instead of publishing their code as a release.
+ * In a pass observed from a fleet listing (reconcile_batch), a function
+ * that does not exist is created with Publish: true when the manifest
+ * leaves config.description unset: version 1 is then exactly the uploaded
+ * code, and the release's trace rides in the function's description, which
+ * the version copies (a 409 says the function appeared meanwhile: observe
+ * again).
  * When an answer is lost (connection dropped after Lambda applied the
  * write), the next pass observes again and resolution finds the published
  * version by CodeSha256 + configuration, so it is never published twice.
@@ -111,6 +118,42 @@ enum reconcile_event {
 typedef void (*reconcile_event_fn)(void *arg, const char *function, enum reconcile_event ev,
                                    enum plan_step_kind kind, const char *text, const char *detail);
 
+/*
+ * How reconcile_batch reads the versions of a region's functions (DESIGN §8):
+ *  - PER_FUNCTION: ListVersionsByFunction for each function (one counted
+ *    call per 50 versions of each function);
+ *  - FLEET: ListFunctions(FunctionVersion=ALL) pages for the whole region
+ *    (50 versions of any function a call), read once before the first pass;
+ *    a function missing from it does not exist (no call at all for it);
+ *  - AUTO: FLEET for a region with at least 2 functions of the batch (with
+ *    plain names, not ARNs), unless listing the region takes more than half
+ *    as many pages as it has functions: then it stops there and falls back
+ *    to PER_FUNCTION (what is wasted is bounded by half the per-function cost).
+ * Aliases are always read per function (ListAliases).  A listing serves each
+ * function's first observation only; before writing an existing function's
+ * $LATEST (upload, configure, publish) that function is observed afresh.
+ */
+enum reconcile_read {
+	RECONCILE_READ_AUTO = 0,
+	RECONCILE_READ_PER_FUNCTION,
+	RECONCILE_READ_FLEET,
+};
+
+/* What reconcile_batch did to read each region (for `--json` output). */
+struct reconcile_read_region {
+	char region[64];  /* "" = the default region */
+	size_t functions; /* functions of the batch in this region */
+	bool fleet;       /* versions came from ListFunctions(FunctionVersion=ALL) */
+	unsigned pages;   /* ListFunctions pages read (also when it fell back) */
+	size_t listed;    /* entries ($LATEST and versions) the listing held */
+	char why[320];    /* why this strategy */
+};
+
+struct reconcile_read_report {
+	struct reconcile_read_region regions[RECONCILE_MAX_REGIONS];
+	size_t n;
+};
+
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
 	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
@@ -122,6 +165,9 @@ struct reconcile_options {
 	const char *revision;
 	reconcile_event_fn on_event; /* may be NULL */
 	void *arg;
+	enum reconcile_read read; /* reconcile_batch: how versions are read (AUTO) */
+	/* reconcile_batch: when not NULL, filled with what each region's read did */
+	struct reconcile_read_report *read_report;
 };
 
 /* A write step of the first plan, for output. */
@@ -194,7 +240,9 @@ int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function
 
 /*
  * Reconcile `n` functions on a pool of opt->concurrency threads.  ret has n
- * entries, ret[i] for fns[i] (each filled as by reconcile_function).  One
+ * entries, ret[i] for fns[i] (each filled as by reconcile_function).  The
+ * versions are read as opt->read says (see enum reconcile_read), once per
+ * region before the pool starts.  One
  * function's failure never stops the others.  Returns 0 if every function
  * converged, else the status of the first failed one (in input order).
  */

@@ -36,7 +36,8 @@ server with exit status 0.
                 ListFunctions (default 50; AWS never exceeds 50 either).
 --latency-ms    Added latency per API request.
 --quota         Enforce AWS's control-plane quotas per account+region with
-                token buckets: GetFunction 100 req/s, every other call shares
+                token buckets (never on Invoke, which is not a control-plane
+                call): GetFunction 100 req/s, every other call shares
                 15 req/s (burst = one second's worth).  Excess gets 429
                 TooManyRequestsException, header Retry-After, body Reason.
 --throttle-rate / --error-rate / --reset-rate / --lose-rate
@@ -1470,8 +1471,8 @@ class Emulator:
 
     def check_quota(self, ctx, op):
         with self.lock:
-            if not self.config["quota"]:
-                return
+            if not self.config["quota"] or op == "Invoke":
+                return  # Invoke is not a control-plane call (its limit is concurrency)
             cls = "GetFunction" if op == "GetFunction" else "other"
             key = (ctx.account, ctx.region, cls)
             bucket = self.buckets.get(key)

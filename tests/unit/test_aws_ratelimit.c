@@ -111,7 +111,10 @@ TEST(ratelimit_aimd)
 	/* no burst right after a throttle: the next request waits 1/8 s */
 	CHECK_U64(ratelimit_reserve(&rl), 125 * MS);
 	now += S;
-	/* one second later: additive recovery 16/20 = 0.8 tokens/s per second */
+	/* the first second after a 429 is not quiet yet: no recovery */
+	CHECK(fabs(ratelimit_rate(&rl) - 8) < 1e-6);
+	now += S;
+	/* one quiet second later: additive recovery 16/20 = 0.8 tokens/s per second */
 	CHECK(fabs(ratelimit_rate(&rl) - 8.8) < 1e-6);
 	ratelimit_on_throttle(&rl);
 	CHECK(fabs(ratelimit_rate(&rl) - 4.4) < 1e-6);
@@ -126,6 +129,38 @@ TEST(ratelimit_aimd)
 	/* recovers fully, never above the configured rate */
 	now += 3600 * S;
 	CHECK(fabs(ratelimit_rate(&rl) - 16) < 1e-9);
+	ratelimit_destroy(&rl);
+}
+
+TEST(ratelimit_recovers_only_when_quiet)
+{
+	uint64_t now = 5 * S;
+	struct ratelimit rl;
+
+	init(&rl, &now, 15, 15);
+	/* starts at the configured share */
+	CHECK(fabs(ratelimit_rate(&rl) - 15) < 1e-9);
+	ratelimit_on_throttle(&rl);
+	CHECK(fabs(ratelimit_rate(&rl) - 7.5) < 1e-9);
+	/* a 429 every 0.6 s: too close to halve again each time, but never quiet */
+	for (int i = 0; i < 10; i++) {
+		now += 600 * MS;
+		ratelimit_on_throttle(&rl);
+	}
+	/* halved at 1.2 s, 2.4 s, ... (at most once a second): 5 more times, floored at 0.5 */
+	CHECK_U64(ratelimit_throttles(&rl), 6);
+	CHECK(fabs(ratelimit_rate(&rl) - 0.5) < 1e-9);
+	/* quiet now: one second of grace, then 15/20 = 0.75 tokens/s per second */
+	now += S;
+	CHECK(fabs(ratelimit_rate(&rl) - 0.5) < 1e-9);
+	now += 2 * S;
+	CHECK(fabs(ratelimit_rate(&rl) - 2.0) < 1e-9);
+	/* slowly: 10 s after the 429s stopped it is still far below the configured rate */
+	now += 7 * S;
+	CHECK(fabs(ratelimit_rate(&rl) - (0.5 + 9 * 0.75)) < 1e-9);
+	/* and never above it */
+	now += 60 * S;
+	CHECK(fabs(ratelimit_rate(&rl) - 15) < 1e-9);
 	ratelimit_destroy(&rl);
 }
 
@@ -181,4 +216,4 @@ TEST(ratelimit_acquire_stop)
 }
 
 TEST_MAIN(ratelimit_invalid, ratelimit_burst_then_wait, ratelimit_steady_rate, ratelimit_burst_capped,
-          ratelimit_aimd, ratelimit_threads, ratelimit_acquire_stop)
+          ratelimit_aimd, ratelimit_recovers_only_when_quiet, ratelimit_threads, ratelimit_acquire_stop)
