@@ -469,8 +469,8 @@ void aws_client_free(struct aws_client *c)
 	aws_credentials_provider_free(c->provider);
 	if (c->has_static)
 		aws_credentials_release(&c->static_creds);
-	ratelimit_destroy(&c->rl_get_function);
-	ratelimit_destroy(&c->rl_control);
+	ratelimit_release(&c->rl_get_function);
+	ratelimit_release(&c->rl_control);
 	pthread_mutex_destroy(&c->pool_lock);
 	pthread_mutex_destroy(&c->counters_lock);
 	free(c->region);

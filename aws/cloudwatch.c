@@ -58,7 +58,7 @@ const char *cloudwatch_state_name(enum cloudwatch_state s)
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
-void cloudwatch_alarms_free(struct cloudwatch_alarms *a)
+void cloudwatch_alarms_release(struct cloudwatch_alarms *a)
 {
 	if (!a)
 		return;
@@ -523,7 +523,7 @@ void cloudwatch_client_free(struct cloudwatch_client *c)
 	aws_credentials_provider_free(c->provider);
 	if (c->has_static)
 		aws_credentials_release(&c->static_creds);
-	ratelimit_destroy(&c->rl);
+	ratelimit_release(&c->rl);
 	pthread_mutex_destroy(&c->pool_lock);
 	free(c->region);
 	free(c->endpoint);
@@ -888,7 +888,7 @@ int cloudwatch_alarms_describe(struct cloudwatch_client *c, const char *const *n
 	out = (struct cloudwatch_alarms)CLOUDWATCH_ALARMS_INIT;
 	r = 0;
 out:
-	cloudwatch_alarms_free(&out);
+	cloudwatch_alarms_release(&out);
 	free(chunk);
 	free(token);
 	buf_release(&body);

@@ -95,7 +95,7 @@ struct cloudwatch_alarms {
 	}
 
 /* Frees every item; `a` is empty afterwards.  Accepts an empty struct. */
-void cloudwatch_alarms_free(struct cloudwatch_alarms *a);
+void cloudwatch_alarms_release(struct cloudwatch_alarms *a);
 /* The first alarm in ALARM, else NULL. */
 const struct cloudwatch_alarm *cloudwatch_alarms_first_in_alarm(const struct cloudwatch_alarms *a);
 /* The first missing alarm, else NULL. */
@@ -121,7 +121,7 @@ void cloudwatch_client_stop(struct cloudwatch_client *c);
 /*
  * The state of each of names[0..n) (1..CLOUDWATCH_MAX_NAMES names, each
  * 1..255 bytes, duplicates counted once).  *ret is filled only on success
- * (free with cloudwatch_alarms_free).  Errors as above; -EINVAL for bad names.
+ * (free with cloudwatch_alarms_release).  Errors as above; -EINVAL for bad names.
  */
 int cloudwatch_alarms_describe(struct cloudwatch_client *c, const char *const *names, size_t n,
                                struct cloudwatch_alarms *ret, struct aws_error *aerr);

@@ -12,6 +12,7 @@
 #include "aws/http.h"
 #include "aws/lambda.h"
 #include "util/buf.h"
+#include "util/codec.h"
 #include "util/error.h"
 
 /* `op` names the operation in messages. -EBADMSG, -E2BIG, -ENOMEM. */
@@ -59,7 +60,7 @@ struct lambda_body_stream {
 	size_t zip_len, b64_len;
 	size_t len; /* of the whole body */
 	size_t pos; /* of the next byte read */
-	char sha256_hex[65];
+	char sha256_hex[CODEC_SHA256_HEX_SIZE];
 	struct http_body_reader reader;
 };
 

@@ -44,7 +44,7 @@ int ratelimit_init(struct ratelimit *rl, const struct ratelimit_options *opt)
 	return 0;
 }
 
-void ratelimit_destroy(struct ratelimit *rl)
+void ratelimit_release(struct ratelimit *rl)
 {
 	if (!rl || !rl->clock)
 		return;

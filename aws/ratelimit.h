@@ -62,7 +62,7 @@ struct ratelimit_options {
 /* -EINVAL for a non-finite or non-positive rate. The bucket starts full. */
 int ratelimit_init(struct ratelimit *rl, const struct ratelimit_options *opt);
 /* Accepts a zeroed struct. */
-void ratelimit_destroy(struct ratelimit *rl);
+void ratelimit_release(struct ratelimit *rl);
 
 /*
  * Take one token.  Returns the nanoseconds the caller must wait before

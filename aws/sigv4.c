@@ -19,7 +19,7 @@
 #include "util/codec.h"
 #include "util/secret.h"
 
-void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[65])
+void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[CODEC_SHA256_HEX_SIZE])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
@@ -258,7 +258,7 @@ int sigv4_canonical_request(const struct sigv4_params *p, const char *amz_date, 
 	struct hdr *hs = NULL;
 	size_t n = 0;
 	bool have_host = false, have_date = false, have_token = false;
-	char payload_hash[65];
+	char payload_hash[CODEC_SHA256_HEX_SIZE];
 	int r;
 
 	if (!p || !p->method || !*p->method)
@@ -381,7 +381,7 @@ out:
 int sigv4_string_to_sign(const char *amz_date, const char *scope, const char *canonical_request,
                          struct buf *out)
 {
-	char h[65];
+	char h[CODEC_SHA256_HEX_SIZE];
 
 	sigv4_sha256_hex(canonical_request, strlen(canonical_request), h);
 	return buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, h);
@@ -397,7 +397,7 @@ static int hmac(const unsigned char *key, size_t keylen, const char *data, unsig
 }
 
 int sigv4_signature(const char *secret, const char *date8, const char *region, const char *service,
-                    const char *string_to_sign, char ret_hex[65])
+                    const char *string_to_sign, char ret_hex[CODEC_SHA256_HEX_SIZE])
 {
 	struct buf k = BUF_INIT;
 	unsigned char a[32], b[32];
@@ -439,7 +439,7 @@ int sigv4_sign(const struct sigv4_params *p, const struct aws_credentials *creds
                struct error *err)
 {
 	struct buf canon = BUF_INIT, signed_h = BUF_INIT, sts = BUF_INIT, scope = BUF_INIT, auth = BUF_INIT;
-	char amz_date[17], date8[9], sig[65];
+	char amz_date[17], date8[9], sig[CODEC_SHA256_HEX_SIZE];
 	int r;
 
 	buf_mark_secret(&canon);

@@ -32,6 +32,7 @@
 
 #include "aws/http.h"
 #include "util/buf.h"
+#include "util/codec.h"
 #include "util/error.h"
 
 /* Credentials, as aws/credentials.h resolves them; a deep copy owns its strings. */
@@ -88,7 +89,7 @@ int sigv4_string_to_sign(const char *amz_date, const char *scope, const char *ca
 
 /* Hex HMAC-SHA256 signature of string_to_sign with the derived key (wiped after use). */
 int sigv4_signature(const char *secret, const char *date8, const char *region, const char *service,
-                    const char *string_to_sign, char ret_hex[65]);
+                    const char *string_to_sign, char ret_hex[CODEC_SHA256_HEX_SIZE]);
 
 /*
  * Everything.  The caller adds to the request:
@@ -114,6 +115,6 @@ int sigv4_sign(const struct sigv4_params *p, const struct aws_credentials *creds
 void sigv4_result_release(struct sigv4_result *r);
 
 /* Lower-case hex SHA-256 of data (65 bytes with the NUL). */
-void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[65]);
+void sigv4_sha256_hex(const void *data, size_t len, char ret_hex[CODEC_SHA256_HEX_SIZE]);
 
 #endif

@@ -301,7 +301,7 @@ int httpd_webhook_verify(const char *secret, size_t secret_len, const void *body
 	return 0;
 }
 
-int httpd_push_parse(const char *body, size_t len, char ret_ref[256], char ret_after[41])
+int httpd_push_parse(const char *body, size_t len, char ret_ref[256], char ret_after[MANIFEST_OID_HEX_SIZE])
 {
 	cJSON *root = cJSON_ParseWithLength(body, len); /* freed with cJSON_Delete */
 	const cJSON *ref, *after;
@@ -385,7 +385,7 @@ static enum MHD_Result webhook(struct httpd *d, struct MHD_Connection *conn, str
 	const char *event = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-GitHub-Event");
 	const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
 	const char *delivery = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-GitHub-Delivery");
-	char ref[256], after[41];
+	char ref[256], after[MANIFEST_OID_HEX_SIZE];
 	int ok;
 
 	if (req->too_big) {

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest/source.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -123,9 +124,9 @@ int httpd_webhook_verify(const char *secret, size_t secret_len, const void *body
 
 /*
  * The `ref` and `after` of a push payload (JSON), copied into ret_ref[256]
- * and ret_after[41] ("" when absent).  -EBADMSG when the body is not a JSON
+ * and ret_after[MANIFEST_OID_HEX_SIZE] ("" when absent).  -EBADMSG when the body is not a JSON
  * object.
  */
-int httpd_push_parse(const char *body, size_t len, char ret_ref[256], char ret_after[41]);
+int httpd_push_parse(const char *body, size_t len, char ret_ref[256], char ret_after[MANIFEST_OID_HEX_SIZE]);
 
 #endif

@@ -47,7 +47,7 @@ static int check_config(const char *path)
 		fprintf(stderr, "%s\n", error_format(&errs.items[i], line, sizeof(line)));
 	if (errs.dropped)
 		fprintf(stderr, "(%zu more errors)\n", errs.dropped);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	if (r < 0) {
 		fprintf(stderr, "aliasd run: %s: configuration invalid\n", path);
 		return 1;
@@ -56,7 +56,7 @@ static int check_config(const char *path)
 	config_warnings(c, &errs);
 	for (size_t i = 0; i < errs.len; i++)
 		fprintf(stderr, "warning: %s\n", error_format(&errs.items[i], line, sizeof(line)));
-	errlist_free(&errs);
+	errlist_release(&errs);
 	config_free(c);
 	printf("configuration OK\n");
 	return 0;

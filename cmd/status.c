@@ -196,7 +196,7 @@ static int listen_url(const char *path, struct buf *url)
 	}
 out:
 	config_free(c);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	buf_release(&text);
 	return r;
 }

@@ -13,6 +13,7 @@
 #include "aws/client.h"
 #include "aws/lambda.h"
 #include "cmd/cmd.h"
+#include "manifest/source.h"
 #include "util/log.h"
 
 static const char usage[] =
@@ -40,7 +41,7 @@ static const char usage[] =
 /* "RELEASE @COMMIT: description" (also "RELEASE @COMMIT"). */
 struct trace {
 	char release[65];
-	char commit[41];
+	char commit[MANIFEST_OID_HEX_SIZE];
 	const char *description; /* points into the original */
 };
 

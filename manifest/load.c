@@ -90,12 +90,12 @@ static void function_free(struct manifest_function *f)
 	free(f->region);
 	free(f->account);
 	free(f->file);
-	load_config_free(&f->config);
+	load_config_release(&f->config);
 	for (size_t i = 0; i < f->n_releases; i++)
-		load_release_free(&f->releases[i]);
+		load_release_release(&f->releases[i]);
 	free(f->releases);
 	for (size_t i = 0; i < f->n_aliases; i++)
-		load_alias_free(&f->aliases[i]);
+		load_alias_release(&f->aliases[i]);
 	free(f->aliases);
 }
 
@@ -532,7 +532,7 @@ void manifest_set_free(struct manifest_set *set)
 	for (size_t i = 0; i < set->n_files; i++)
 		free(set->files[i].path);
 	free(set->files);
-	errlist_free(&set->errors);
+	errlist_release(&set->errors);
 	free(set);
 }
 

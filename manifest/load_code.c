@@ -22,33 +22,6 @@ void manifest_sha256_base64(const void *data, size_t len, char out[MANIFEST_SHA2
 	codec_digest_base64(out, md);
 }
 
-/* A SHA-256 as 64 hex digits or 44 base64 characters -> base64 in `out`. */
-int load_sha256_normalise(const char *s, char out[MANIFEST_SHA256_B64_SIZE])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	size_t n = strlen(s);
-
-	if (n == 64) {
-		if (codec_hex_decode(md, sizeof(md), s) < 0)
-			return -EINVAL;
-		codec_digest_base64(out, md);
-		return 0;
-	}
-	if (n == 44 && s[43] == '=') {
-		unsigned char tmp[48];
-
-		for (size_t i = 0; i < 43; i++)
-			if (codec_base64_digit((unsigned char)s[i]) < 0)
-				return -EINVAL;
-		if (EVP_DecodeBlock(tmp, (const unsigned char *)s, 44) != 33)
-			return -EINVAL;
-		/* re-encode: rejects non-canonical trailing bits */
-		codec_digest_base64(out, tmp);
-		return strcmp(out, s) ? -EINVAL : 0;
-	}
-	return -EINVAL;
-}
-
 static size_t str_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;

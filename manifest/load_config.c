@@ -68,7 +68,7 @@ static int env_cmp(const void *a, const void *b)
 	return strcmp(((const struct manifest_env_var *)a)->name, ((const struct manifest_env_var *)b)->name);
 }
 
-void load_config_free(struct manifest_config *c)
+void load_config_release(struct manifest_config *c)
 {
 	free(c->runtime);
 	free(c->handler);
@@ -110,7 +110,7 @@ int load_config_copy(struct manifest_config *dst, const struct manifest_config *
 	}
 	return 0;
 nomem:
-	load_config_free(dst);
+	load_config_release(dst);
 	return -ENOMEM;
 }
 

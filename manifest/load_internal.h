@@ -56,21 +56,19 @@ int load_opt_string(struct loader *l, const struct yaml_node *map, const char *p
                     size_t max, char **ret);
 
 /* load_config.c: `config:` blocks */
-void load_config_free(struct manifest_config *c);
+void load_config_release(struct manifest_config *c);
 int load_config_copy(struct manifest_config *dst, const struct manifest_config *src);
 void load_config_overlay(struct manifest_config *base, struct manifest_config *over);
 int load_parse_config(struct loader *l, const struct yaml_node *n, const char *prefix,
                       struct manifest_config *c);
 
-/* load_code.c: release code (zip, s3, image) */
-int load_sha256_normalise(const char *s, char out[MANIFEST_SHA256_B64_SIZE]);
 int load_parse_code(struct loader *l, const struct yaml_node *n, const char *prefix,
                     struct manifest_code *code);
 
 /* load_release.c: releases, aliases, prune */
-void load_release_free(struct manifest_release *r);
+void load_release_release(struct manifest_release *r);
 int load_parse_releases(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
-void load_alias_free(struct manifest_alias *a);
+void load_alias_release(struct manifest_alias *a);
 int load_parse_aliases(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
 void load_parse_prune(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
 

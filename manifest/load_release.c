@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "manifest/load_internal.h"
 #include "util/parse.h"
 
-void load_release_free(struct manifest_release *r)
+void load_release_release(struct manifest_release *r)
 {
 	free(r->name);
 	free(r->code.zip_path);
@@ -19,7 +20,7 @@ void load_release_free(struct manifest_release *r)
 	free(r->code.s3_object_version);
 	free(r->code.image_uri);
 	free(r->description);
-	load_config_free(&r->config);
+	load_config_release(&r->config);
 }
 
 static int parse_release(struct loader *l, struct manifest_function *f, const struct yaml_node *key,
@@ -88,7 +89,7 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 		char norm[MANIFEST_SHA256_B64_SIZE];
 
 		if (yaml_get_string(v, kp, 0, &s, l->errs) == 0) {
-			if (load_sha256_normalise(s, norm) < 0)
+			if (codec_sha256_normalise(norm, s) < 0)
 				ERR(v,
 				    "%s: not a SHA-256 (64 hex digits or 44 base64 characters), got "
 				    "\"%.80s\"",
@@ -121,7 +122,7 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 		r = load_parse_config(l, v, kp, &over);
 		if (r == 0)
 			load_config_overlay(&rel->config, &over);
-		load_config_free(&over);
+		load_config_release(&over);
 		if (r == -ENOMEM)
 			return r;
 	}
@@ -148,7 +149,7 @@ int load_parse_releases(struct loader *l, struct manifest_function *f, const str
 	return 0;
 }
 
-void load_alias_free(struct manifest_alias *a)
+void load_alias_release(struct manifest_alias *a)
 {
 	free(a->name);
 	free(a->primary.release);

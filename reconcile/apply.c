@@ -339,7 +339,7 @@ static int wait_latest(struct run *run, struct aws_error *aerr)
 		}
 		if (!busy) {
 			run->ours = false;
-			plan_version_free(&run->latest);
+			plan_version_release(&run->latest);
 			r = reconcile_version_from_lambda(&run->latest, &f.config);
 			snprintf(run->rev, sizeof(run->rev), "%s",
 			         f.config.revision_id ? f.config.revision_id : "");
@@ -523,7 +523,7 @@ static void create_published(struct run *run, const struct plan_step *s,
 		run->carried = s->release;
 		run->carried_version = v.state == PLAN_STATE_PENDING ? v.number : -v.number;
 	}
-	plan_version_free(&v);
+	plan_version_release(&v);
 }
 
 static int step_create_function(struct run *run, const struct plan_step *s, struct aws_error *aerr)
@@ -667,13 +667,13 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 		r = aws_error_set(aerr, -EBADMSG, "PublishVersion",
 		                  "published version %ld has code %s, expected %s", v.number, v.code_sha256,
 		                  rel->code.sha256);
-		plan_version_free(&v);
+		plan_version_release(&v);
 		return r;
 	}
 	*ret_version = v.number;
 	if (v.state != PLAN_STATE_PENDING)
 		*ret_version = -v.number; /* already active: no wait needed */
-	plan_version_free(&v);
+	plan_version_release(&v);
 	return 0;
 }
 
@@ -839,7 +839,7 @@ static int run_pass(struct run *run, struct aws_error *aerr)
 	run->listed = NULL; /* a listing serves the first observation only */
 again:
 	plan_release(&run->p);
-	plan_observed_free(&run->o);
+	plan_observed_release(&run->o);
 	run->fresh = false;
 	run->ours = false;
 	run->carried = -1;
@@ -985,8 +985,8 @@ out:
 	if (r < 0 && error_kind_of(&ret->err) == ERROR_KIND_UNSPECIFIED)
 		ret->err.kind = ERROR_KIND_TERMINAL; /* nobody said: retrying will not help */
 	plan_release(&run.p);
-	plan_observed_free(&run.o);
-	plan_desired_free(&run.d);
-	plan_version_free(&run.latest);
+	plan_observed_release(&run.o);
+	plan_desired_release(&run.d);
+	plan_version_release(&run.latest);
 	return ret->status;
 }

@@ -150,7 +150,7 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
 	*ret = d;
 	return 0;
 out:
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 	if (r == -ENOMEM)
 		error_set(err, r, "out of memory");
 	return r;

@@ -70,7 +70,7 @@ int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_fu
 	else if (lc->state && !strcmp(lc->state, "Inactive"))
 		v->state = PLAN_STATE_INACTIVE;
 	if (reconcile_config_from_lambda(&v->config, lc) < 0) {
-		plan_version_free(v);
+		plan_version_release(v);
 		return -ENOMEM;
 	}
 	return 0;
@@ -147,7 +147,7 @@ static int observe_build(const char *function, const struct lambda_function_conf
 nomem:
 	r = aws_error_set(err, -ENOMEM, "observe", "out of memory");
 out:
-	plan_observed_free(&o);
+	plan_observed_release(&o);
 	return r;
 }
 

@@ -74,14 +74,14 @@ static void code_free(struct plan_code *c)
 	free(c->image_uri);
 }
 
-void plan_desired_free(struct plan_desired *d)
+void plan_desired_release(struct plan_desired *d)
 {
 	if (!d)
 		return;
 	for (size_t i = 0; i < d->n_releases; i++) {
 		free(d->releases[i].name);
 		code_free(&d->releases[i].code);
-		plan_config_free(&d->releases[i].config);
+		plan_config_release(&d->releases[i].config);
 		free(d->releases[i].description);
 	}
 	free(d->releases);
@@ -96,22 +96,22 @@ void plan_desired_free(struct plan_desired *d)
 	d->keep_versions = -1;
 }
 
-void plan_version_free(struct plan_version *v)
+void plan_version_release(struct plan_version *v)
 {
 	if (!v)
 		return;
-	plan_config_free(&v->config);
+	plan_config_release(&v->config);
 	free(v->description);
 	v->description = NULL;
 }
 
-void plan_observed_free(struct plan_observed *o)
+void plan_observed_release(struct plan_observed *o)
 {
 	if (!o)
 		return;
-	plan_version_free(&o->latest);
+	plan_version_release(&o->latest);
 	for (size_t i = 0; i < o->n_versions; i++)
-		plan_version_free(&o->versions[i]);
+		plan_version_release(&o->versions[i]);
 	free(o->versions);
 	for (size_t i = 0; i < o->n_aliases; i++) {
 		free(o->aliases[i].name);
@@ -460,7 +460,7 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 	same_as = NULL;
 	r = 0;
 out:
-	plan_config_free(&sim_cfg);
+	plan_config_release(&sim_cfg);
 	free(b.steps);
 	free(resolved);
 	free(same_as);
@@ -469,55 +469,11 @@ out:
 
 /* ---- text ---- */
 
-/* Decode exactly 44-char base64 of 32 bytes. */
-static int b64_decode32(unsigned char out[32], const char *s)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t n = 0;
-
-	if (strlen(s) != 44 || s[43] != '=' || s[42] == '=')
-		return -EINVAL;
-	for (size_t i = 0; i < 43; i++) {
-		int v = codec_base64_digit(s[i]);
-
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n < 32)
-				out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return n == 32 ? 0 : -EINVAL;
-}
-
-int plan_sha_normalize(char ret[PLAN_SHA_MAX], const char *in)
-{
-	unsigned char raw[32];
-	char out[45];
-
-	if (!in)
-		return -EINVAL;
-	if (strlen(in) == 64) {
-		if (codec_hex_decode(raw, sizeof(raw), in) < 0)
-			return -EINVAL;
-	} else if (b64_decode32(raw, in) < 0) {
-		return -EINVAL;
-	}
-	codec_digest_base64(out, raw);
-	memcpy(ret, out, sizeof(out));
-	return 0;
-}
-
 void plan_sha_short(char out[16], const char *sha256)
 {
 	unsigned char raw[32];
 
-	if (sha256 && b64_decode32(raw, sha256) == 0) {
+	if (sha256 && codec_digest_base64_decode(raw, sha256) == 0) {
 		codec_hex_encode(out, raw, 4);
 		return;
 	}

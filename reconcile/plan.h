@@ -38,7 +38,7 @@
  * and never compared nor sent.
  *
  * Ownership: every `char *` inside plan_desired / plan_observed is malloc'ed
- * and owned by the struct; free with plan_desired_free() / plan_observed_free().
+ * and owned by the struct; free with plan_desired_release() / plan_observed_release().
  * A `struct plan` borrows nothing: steps hold indices into the desired and
  * observed structs it was built from, which must outlive it.
  */
@@ -271,12 +271,6 @@ int plan_env_canonical(struct buf *out, const char *const *keys, const char *con
 void plan_sha_short(char out[16], const char *sha256);
 
 /*
- * Normalise a SHA-256 given as 64 hex digits or 44 base64 characters to
- * base64 (as Lambda reports CodeSha256).  -EINVAL for anything else.
- */
-int plan_sha_normalize(char ret[PLAN_SHA_MAX], const char *in);
-
-/*
  * True if `v`'s code and every field managed by `r->config` match, except
  * the description: a published version's Description is aliasd's trace
  * ("v2 @ab12cd3: ..."), so the function description a manifest manages is
@@ -297,10 +291,10 @@ const struct plan_version *plan_version_find(const struct plan_observed *o, long
 
 int plan_config_set(struct plan_config *c, enum plan_cfg_field f, const char *val);
 int plan_config_copy(struct plan_config *dst, const struct plan_config *src);
-void plan_config_free(struct plan_config *c);
+void plan_config_release(struct plan_config *c);
 
-void plan_desired_free(struct plan_desired *d);
-void plan_observed_free(struct plan_observed *o);
-void plan_version_free(struct plan_version *v);
+void plan_desired_release(struct plan_desired *d);
+void plan_observed_release(struct plan_observed *o);
+void plan_version_release(struct plan_version *v);
 
 #endif

@@ -25,7 +25,7 @@ int plan_config_set(struct plan_config *c, enum plan_cfg_field f, const char *va
 	return 0;
 }
 
-void plan_config_free(struct plan_config *c)
+void plan_config_release(struct plan_config *c)
 {
 	if (!c)
 		return;
@@ -41,10 +41,10 @@ int plan_config_copy(struct plan_config *dst, const struct plan_config *src)
 	struct plan_config tmp = {0};
 
 	if (plan_config_overlay(&tmp, src) < 0) {
-		plan_config_free(&tmp);
+		plan_config_release(&tmp);
 		return -ENOMEM;
 	}
-	plan_config_free(dst);
+	plan_config_release(dst);
 	*dst = tmp;
 	return 0;
 }

@@ -11,6 +11,9 @@
 
 /* Length of a SHA-256 digest in base64, without the NUL. */
 #define CODEC_SHA256_B64_LEN 44
+/* Sizes of the two text forms of a SHA-256 digest, NUL included. */
+#define CODEC_SHA256_B64_SIZE (CODEC_SHA256_B64_LEN + 1)
+#define CODEC_SHA256_HEX_SIZE 65
 
 /* The value 0..15 of the hex digit `c` (either case), or -1. */
 int codec_hex_digit(int c);
@@ -29,6 +32,20 @@ void codec_hex_encode(char *out, const unsigned char *in, size_t len);
 int codec_base64_digit(int c);
 
 /* A 32-byte digest as 44 base64 characters plus NUL in out. */
-void codec_digest_base64(char out[CODEC_SHA256_B64_LEN + 1], const unsigned char md[32]);
+void codec_digest_base64(char out[CODEC_SHA256_B64_SIZE], const unsigned char md[32]);
+
+/*
+ * The 32 bytes of a digest written as exactly 44 base64 characters ending in
+ * one '=', canonical (the unused low bits zero, as every encoder writes them).
+ * 0, or -EINVAL with md untouched.
+ */
+int codec_digest_base64_decode(unsigned char md[32], const char *b64);
+
+/*
+ * A SHA-256 as people and APIs write it, 64 hex digits (either case) or 44
+ * canonical base64 characters, to the base64 form Lambda reports
+ * (CodeSha256).  0, or -EINVAL with ret untouched (NULL in too).
+ */
+int codec_sha256_normalise(char ret[CODEC_SHA256_B64_SIZE], const char *in);
 
 #endif

@@ -187,7 +187,7 @@ size_t errlist_count(const struct errlist *l)
 	return l->len + l->dropped;
 }
 
-void errlist_free(struct errlist *l)
+void errlist_release(struct errlist *l)
 {
 	if (!l)
 		return;

@@ -101,6 +101,6 @@ int errlist_add_error(struct errlist *l, const struct error *err);
  */
 int errlist_sort(struct errlist *l);
 size_t errlist_count(const struct errlist *l);
-void errlist_free(struct errlist *l);
+void errlist_release(struct errlist *l);
 
 #endif

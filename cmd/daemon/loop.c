@@ -531,11 +531,11 @@ static void reload_config(uint64_t now)
 		log_errlist("config error", &errs);
 		log_event(LOG_ERR, "config reload refused, keeping the running configuration", "file",
 		          d.config_path, NULL);
-		errlist_free(&errs);
+		errlist_release(&errs);
 		notify_send("READY=1");
 		return;
 	}
-	errlist_free(&errs);
+	errlist_release(&errs);
 	repo_changed = strcmp(old->repo_url, nc->repo_url) || strcmp(old->repo_ref, nc->repo_ref) ||
 	               strcmp(old->repo_path, nc->repo_path) || strcmp(old->state_dir, nc->state_dir) ||
 	               !streq_null(old->token.ptr, nc->token.ptr) ||
@@ -710,7 +710,7 @@ int daemon_run(const char *config_path)
 
 	if (config_load(&d.cfg, config_path, &errs) < 0) {
 		log_errlist("config error", &errs);
-		errlist_free(&errs);
+		errlist_release(&errs);
 		log_event(LOG_ERR, "cannot start: invalid configuration", "file", config_path, NULL);
 		goto out;
 	}
@@ -722,7 +722,7 @@ int daemon_run(const char *config_path)
 		error_format(&errs.items[i], text, sizeof(text));
 		log_event(LOG_WARNING, "configuration warning", "warning", text, NULL);
 	}
-	errlist_free(&errs);
+	errlist_release(&errs);
 	core_options_from(&copt, d.cfg);
 	core_init(&d.core, &copt);
 	d.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

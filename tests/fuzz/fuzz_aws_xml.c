@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (cloudwatch_describe_parse((const char *)data, size, &alarms, &token, &err) == 0)
 			free(token);
-		cloudwatch_alarms_free(&alarms);
+		cloudwatch_alarms_release(&alarms);
 	}
 	cloudwatch_error_parse((const char *)data, size, code, sizeof(code), msg, sizeof(msg), rid,
 	                       sizeof(rid));

@@ -36,12 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < w.len; i++)
 				if (!w.items[i].msg[0])
 					abort();
-			errlist_free(&w);
+			errlist_release(&w);
 		}
 	} else if (r == -EINVAL && errlist_count(&errs) == 0 && errs.dropped == 0) {
 		abort();
 	}
 	config_free(c);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	return 0;
 }

@@ -46,6 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)yaml_describe(stream->docs[i].root);
 		yaml_stream_free(stream);
 	}
-	errlist_free(&errs);
+	errlist_release(&errs);
 	return 0;
 }

@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	printf("%s\n", text ? text : "{}");
 	free(text);
 	cJSON_Delete(out);
-	cloudwatch_alarms_free(&alarms);
+	cloudwatch_alarms_release(&alarms);
 	cloudwatch_client_free(c);
 	return r < 0 ? 1 : 0;
 }

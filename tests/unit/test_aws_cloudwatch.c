@@ -76,9 +76,9 @@ TEST(cloudwatch_parse_answer)
 	CHECK_STR(cloudwatch_alarms_first_missing(&a)->name, "missing");
 	CHECK_STR(cloudwatch_state_name(a.items[1].state), "INSUFFICIENT_DATA");
 	free(token);
-	cloudwatch_alarms_free(&a);
+	cloudwatch_alarms_release(&a);
 	CHECK(a.items == NULL && a.n == 0);
-	cloudwatch_alarms_free(&a);
+	cloudwatch_alarms_release(&a);
 }
 
 TEST(cloudwatch_parse_last_page_and_garbage)
@@ -107,7 +107,7 @@ TEST(cloudwatch_parse_last_page_and_garbage)
 		       "case %zu", i);
 		CHECKF(!strcmp(token, "untouched"), "case %zu", i);
 	}
-	cloudwatch_alarms_free(&a);
+	cloudwatch_alarms_release(&a);
 }
 
 TEST(cloudwatch_error_xml)

@@ -54,7 +54,7 @@ TEST(ratelimit_burst_then_wait)
 	for (int i = 0; i < 8; i++)
 		CHECKF(ratelimit_reserve(&rl) == 0, "token %d after refill", i);
 	CHECK_U64(ratelimit_reserve(&rl), 100 * MS);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST(ratelimit_steady_rate)
@@ -76,7 +76,7 @@ TEST(ratelimit_steady_rate)
 	now += 20 * MS;
 	CHECK_U64(ratelimit_reserve(&rl), 0);
 	CHECK_U64(ratelimit_reserve(&rl), 20 * MS);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST(ratelimit_burst_capped)
@@ -90,7 +90,7 @@ TEST(ratelimit_burst_capped)
 	while (ratelimit_reserve(&rl) == 0 && free_tokens < 100)
 		free_tokens++;
 	CHECK_INT(free_tokens, 5);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST(ratelimit_aimd)
@@ -129,7 +129,7 @@ TEST(ratelimit_aimd)
 	/* recovers fully, never above the configured rate */
 	now += 3600 * S;
 	CHECK(fabs(ratelimit_rate(&rl) - 16) < 1e-9);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST(ratelimit_recovers_only_when_quiet)
@@ -161,7 +161,7 @@ TEST(ratelimit_recovers_only_when_quiet)
 	/* and never above it */
 	now += 60 * S;
 	CHECK(fabs(ratelimit_rate(&rl) - 15) < 1e-9);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 struct thread_arg {
@@ -200,7 +200,7 @@ TEST(ratelimit_threads)
 	CHECK_INT(total, 100);
 	/* 4000 reserved at 100/s: the last one waits 39 s */
 	CHECK_U64(ratelimit_reserve(&rl), 39010 * MS);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST(ratelimit_acquire_stop)
@@ -212,7 +212,7 @@ TEST(ratelimit_acquire_stop)
 	init(&rl, &now, 1, 1);
 	CHECK_INT(ratelimit_acquire(&rl, &stop), 0); /* a free token: no wait, no check */
 	CHECK_INT(ratelimit_acquire(&rl, &stop), -ECANCELED);
-	ratelimit_destroy(&rl);
+	ratelimit_release(&rl);
 }
 
 TEST_MAIN(ratelimit_invalid, ratelimit_burst_then_wait, ratelimit_steady_rate, ratelimit_burst_capped,

@@ -70,7 +70,7 @@ TEST(config_full)
 	CHECK(c->token_file == NULL && c->webhook_secret_file == NULL);
 	CHECK(c->allow_rewind);
 	config_free(c);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(config_defaults)
@@ -96,7 +96,7 @@ TEST(config_defaults)
 	CHECK_INT(c->log_level, LOG_INFO);
 	CHECK(c->allow_rewind == true);
 	config_free(c);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(config_allow_rewind)
@@ -133,7 +133,7 @@ TEST(config_allow_rewind)
 			       cases[i].want, all);
 		}
 		config_free(c);
-		errlist_free(&errs);
+		errlist_release(&errs);
 	}
 }
 
@@ -185,8 +185,8 @@ TEST(config_warnings)
 			CHECKF(strstr(all, cases[i].want) != NULL, "case %zu: want '%s' in:\n%s", i,
 			       cases[i].want, all);
 		config_free(c);
-		errlist_free(&errs);
-		errlist_free(&warns);
+		errlist_release(&errs);
+		errlist_release(&warns);
 	}
 	CHECK(config_host_is_loopback("127.0.0.1"));
 	CHECK(config_host_is_loopback("::1"));
@@ -230,7 +230,7 @@ TEST(config_all_errors_at_once)
 	CHECKF(strstr(all, "aliasd.yaml:12:11: stateDir: must be an absolute path") != NULL, "%s", all);
 	CHECKF(strstr(all, "aliasd.yaml:13:1: extra: unknown key") != NULL, "%s", all);
 	CHECKF(errlist_count(&errs) == 11, "%zu errors:\n%s", errlist_count(&errs), all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(config_structure_errors)
@@ -275,7 +275,7 @@ TEST(config_structure_errors)
 		CHECKF(strstr(all, cases[i].want) != NULL, "case %zu: want '%s' in:\n%s", i, cases[i].want,
 		       all);
 		config_free(c);
-		errlist_free(&errs);
+		errlist_release(&errs);
 	}
 }
 
@@ -345,7 +345,7 @@ TEST(config_credentials_and_secrets)
 	CHECKF(strstr(all, ":3:14: repository.tokenFile: ") && strstr(all, "git-token: empty"), "%s", all);
 	CHECKF(strstr(all, ":5:22: server.webhookSecretFile: ") && strstr(all, "No such file"), "%s", all);
 	CHECK(strstr(all, "ghp_") == NULL);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	/* unset variable */
 	unsetenv("CREDENTIALS_DIRECTORY");
@@ -353,14 +353,14 @@ TEST(config_credentials_and_secrets)
 	errs_text(&errs, all, sizeof(all));
 	CHECKF(strstr(all, ":3:14: repository.tokenFile: uses $CREDENTIALS_DIRECTORY, which is not set"),
 	       "%s", all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	/* missing config file */
 	snprintf(path, sizeof(path), "%s/nope.yaml", dir);
 	CHECK_INT(config_load(&c, path, &errs), -ENOENT);
 	errs_text(&errs, all, sizeof(all));
 	CHECKF(strstr(all, "nope.yaml: No such file or directory") != NULL, "%s", all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	snprintf(path, sizeof(path), "%s/git-token", dir);
 	unlink(path);
@@ -428,7 +428,7 @@ TEST(config_verify_and_notify)
 	CHECKF(errs.len == 2 && strstr(errs.items[0].msg, "repository.verify: not enforced") &&
 	           errs.items[0].line == 5 && strstr(errs.items[1].msg, "notify: not sent"),
 	       "%s", errs.len ? errs.items[0].msg : "");
-	errlist_free(&errs);
+	errlist_release(&errs);
 	config_free(c);
 	c = NULL;
 
@@ -454,7 +454,7 @@ TEST(config_verify_and_notify)
 	           errs.items[2].line == 7,
 	       "%s", errs.len == 3 ? errs.items[2].msg : "");
 	config_free(c);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(config_verify_and_notify_errors)
@@ -511,7 +511,7 @@ TEST(config_verify_and_notify_errors)
 	CHECKF(strstr(all, "aliasd.yaml:17:7: notify.webhooks[2]: expected a mapping"), "%s", all);
 	CHECKF(strstr(all, "aliasd.yaml:18:3: notify.email: unknown key"), "%s", all);
 	CHECKF(errlist_count(&errs) == 14, "%zu errors:\n%s", errlist_count(&errs), all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	/* gpg with the ssh file; an unknown provider; a bad explicit repository */
 	CHECK_INT(parse("repository:\n"
@@ -525,17 +525,17 @@ TEST(config_verify_and_notify_errors)
 	CHECKF(strstr(all, ":3:27: repository.verify.allowedSignersFile: only used with provider ssh"), "%s",
 	       all);
 	CHECKF(strstr(all, ":4:46: notify.github.repository: expected owner/name"), "%s", all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	CHECK_INT(
 	    parse("repository:\n  url: https://github.com/a/b\n  verify: {provider: x509}\n", &c, &errs),
 	    -EINVAL);
 	errs_text(&errs, all, sizeof(all));
 	CHECKF(strstr(all, ":3:22: repository.verify.provider: expected ssh or gpg"), "%s", all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	CHECK_INT(parse("repository:\n  url: https://github.com/a/b\n  verify: {}\n", &c, &errs), -EINVAL);
 	errs_text(&errs, all, sizeof(all));
 	CHECKF(strstr(all, "repository.verify.provider: required (ssh or gpg)"), "%s", all);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(config_github_repository)
@@ -618,7 +618,7 @@ TEST(config_notify_secrets)
 	CHECKF(strstr(all, ":5:25: repository.verify.allowedSignersFile: ") && strstr(all, "No such file"),
 	       "%s", all);
 	CHECK(strstr(all, "secretpart") == NULL);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	snprintf(path, sizeof(path), "%s/slack-url", dir);
 	unlink(path);

@@ -60,7 +60,7 @@ TEST(yaml_tree_marks_and_styles)
 	CHECK(yaml_map_get(root, "zz") == NULL);
 	CHECK_INT(yaml_map_key(root, "c")->line, 3);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(yaml_typed_accessors)
@@ -80,11 +80,11 @@ TEST(yaml_typed_accessors)
 	CHECK_INT(yaml_get_int(yaml_map_get(root, "i"), "i", 0, 10, &v, &errs), -ERANGE);
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)), "t.yaml:1:4: i: must be between 0 and 10, got 42");
 	CHECK_INT(v, 42); /* untouched on error */
-	errlist_free(&errs);
+	errlist_release(&errs);
 	CHECK_INT(yaml_get_int(yaml_map_get(root, "q"), "q", 0, 100, &v, &errs), -EINVAL);
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)),
 	          "t.yaml:2:4: q: expected an integer, got the string \"42\" (remove the quotes)");
-	errlist_free(&errs);
+	errlist_release(&errs);
 	CHECK_INT(yaml_get_int(yaml_map_get(root, "neg"), "neg", -10, 10, &v, &errs), 0);
 	CHECK_INT(v, -5);
 	CHECK_INT(yaml_get_double(yaml_map_get(root, "f"), "f", 0, 1, &d, &errs), 0);
@@ -105,7 +105,7 @@ TEST(yaml_typed_accessors)
 	CHECK_INT(yaml_expect_sequence(root, "root", &errs), -EINVAL);
 	CHECK_INT(errs.len, 3);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(yaml_check_keys_lists_allowed)
@@ -120,7 +120,7 @@ TEST(yaml_check_keys_lists_allowed)
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)),
 	          "t.yaml:2:1: cfg.c: unknown key (expected one of: a, b)");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(yaml_duplicate_keys_reported)
@@ -141,7 +141,7 @@ TEST(yaml_duplicate_keys_reported)
 	/* lookups see the first occurrence */
 	CHECK_STR(yaml_map_get(s->docs[0].root, "a")->str, "1");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	/* a big mapping goes through the sorting path */
 	for (int i = 0; i < 100; i++)
@@ -152,7 +152,7 @@ TEST(yaml_duplicate_keys_reported)
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)),
 	          "t.yaml:101:1: duplicate key \"k7\" (first defined at line 8, column 1)");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	buf_release(&big);
 }
 
@@ -169,21 +169,21 @@ TEST(yaml_limits_depth_nodes_bytes)
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)),
 	          "t.yaml:1:5: nesting deeper than 4 levels: refusing to parse further");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	s = parse("[1,2,3,4,5,6,7,8,9,10,11]", &lim, &errs);
 	CHECK(s->failed);
 	CHECK_INT(errs.len, 1);
 	CHECK_INT(errs.items[0].code, -E2BIG);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	lim.max_bytes = 5;
 	s = parse("abcdef", &lim, &errs);
 	CHECK(s->failed);
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)), "t.yaml: file is 6 bytes, more than the limit of 5");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(yaml_billion_laughs_bounded)
@@ -208,7 +208,7 @@ TEST(yaml_billion_laughs_bounded)
 	CHECK_INT(errs.items[0].code, -E2BIG);
 	CHECK(strstr(errs.items[0].msg, "too many YAML nodes") != NULL);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 	buf_release(&text);
 }
 
@@ -231,7 +231,7 @@ TEST(yaml_aliases_counted_or_refused)
 	CHECK(s->failed);
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)), "t.yaml:1:4: anchors (&x) are not allowed here");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	/* anchors are scoped to their document */
 	s = parse("a: &x 1\n---\nb: *x\n", NULL, &errs);
@@ -239,7 +239,7 @@ TEST(yaml_aliases_counted_or_refused)
 	CHECK_INT(s->n_docs, 1);
 	CHECK_STR(first_error(&errs, msg, sizeof(msg)), "t.yaml:3:4: alias *x refers to an undefined anchor");
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST(yaml_syntax_errors_keep_earlier_documents)
@@ -256,14 +256,14 @@ TEST(yaml_syntax_errors_keep_earlier_documents)
 	CHECK_INT(errs.len, 1);
 	CHECK(!strncmp(first_error(&errs, msg, sizeof(msg)), "t.yaml:6:1: syntax error: ", 26));
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	s = parse("a:\n\tb: 1\n", NULL, &errs);
 	CHECK(s->failed);
 	CHECK(strstr(errs.items[0].msg, "tab") != NULL);
 	CHECK_INT(errs.items[0].line, 2);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 
 	{
 		static const char bad[] = "a: \xff\n";
@@ -273,7 +273,7 @@ TEST(yaml_syntax_errors_keep_earlier_documents)
 		CHECK_INT(errs.items[0].line, 1);
 		CHECK_INT(errs.items[0].col, 4);
 		yaml_stream_free(s);
-		errlist_free(&errs);
+		errlist_release(&errs);
 	}
 }
 
@@ -292,7 +292,7 @@ TEST(yaml_empty_and_nul)
 	CHECK_INT(yaml_get_string(yaml_map_get(s->docs[0].root, "a"), "a", 0, &str, &errs), -EINVAL);
 	CHECK(strstr(errs.items[0].msg, "NUL") != NULL);
 	yaml_stream_free(s);
-	errlist_free(&errs);
+	errlist_release(&errs);
 }
 
 TEST_MAIN(yaml_tree_marks_and_styles, yaml_typed_accessors, yaml_check_keys_lists_allowed,

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "reconcile/plan.h"
 #include "tests/unit/harness.h"
 
@@ -185,7 +186,7 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 			       s->version);
 			for (size_t k = 0; k < o->n_versions; k++) {
 				if (o->versions[k].number == s->version) {
-					plan_version_free(&o->versions[k]);
+					plan_version_release(&o->versions[k]);
 					memmove(&o->versions[k], &o->versions[k + 1],
 					        (o->n_versions - k - 1) * sizeof(o->versions[k]));
 					o->n_versions--;
@@ -223,12 +224,12 @@ static void random_case(struct plan_desired *d, struct plan_observed *o, long *n
 		snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s", SHAS[rnd(4)]);
 		set_cfg(&o->latest.config, MEMS[rnd(2)]);
 		for (unsigned k = 0; k < n_v; k++) {
-			plan_config_free(&cfg);
+			plan_config_release(&cfg);
 			set_cfg(&cfg, MEMS[rnd(2)]);
 			*next_version += rnd(2); /* gaps: deleted versions */
 			add_version(o, (*next_version)++, SHAS[rnd(4)], &cfg);
 		}
-		plan_config_free(&cfg);
+		plan_config_release(&cfg);
 		for (unsigned k = 0; o->n_versions && k < rnd(3); k++) {
 			struct plan_observed_alias *a;
 
@@ -277,7 +278,7 @@ TEST(random_plans_converge_in_one_pass)
 	int converged = 0, with_steps = 0;
 
 	for (unsigned i = 0; i < 4; i++)
-		REQUIRE(plan_sha_normalize(SHAS[i], HEX[i]) == 0);
+		REQUIRE(codec_sha256_normalise(SHAS[i], HEX[i]) == 0);
 	for (int c = 0; c < N_CASES; c++) {
 		struct plan_desired d;
 		struct plan_observed o;
@@ -336,8 +337,8 @@ TEST(random_plans_converge_in_one_pass)
 		plan_release(&p2);
 	next:
 		plan_release(&p);
-		plan_desired_free(&d);
-		plan_observed_free(&o);
+		plan_desired_release(&d);
+		plan_observed_release(&o);
 	}
 	CHECKF(converged > N_CASES / 2, "only %d of %d cases planned and converged", converged, N_CASES);
 	CHECKF(with_steps > N_CASES / 3, "only %d cases had anything to do", with_steps);

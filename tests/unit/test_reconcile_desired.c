@@ -113,7 +113,7 @@ TEST(desired_from_manifest)
 	CHECK_STR(d.aliases[2].description, "canary");
 	CHECK(d.prune_aliases);
 	CHECK_INT(d.keep_versions, 4);
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 	manifest_set_free(set);
 	manifest_source_free(src);
 }
@@ -173,10 +173,10 @@ TEST(lambda_version_resolves_the_release)
 	CHECK(!plan_version_matches(&other, &d.releases[0])); /* other code */
 	/* $LATEST check before a publish includes the function description */
 	CHECK_INT(plan_config_diff(&v1.config, &d.releases[0].config), 1u << PLAN_CFG_DESCRIPTION);
-	plan_version_free(&v1);
-	plan_version_free(&v2);
-	plan_version_free(&other);
-	plan_desired_free(&d);
+	plan_version_release(&v1);
+	plan_version_release(&v2);
+	plan_version_release(&other);
+	plan_desired_release(&d);
 	manifest_set_free(set);
 	manifest_source_free(src);
 }

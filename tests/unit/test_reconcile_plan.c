@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "reconcile/plan.h"
 #include "tests/unit/harness.h"
 
@@ -26,10 +27,10 @@ static char SHA_A[PLAN_SHA_MAX], SHA_B[PLAN_SHA_MAX], SHA_C[PLAN_SHA_MAX], SHA_H
 
 static void shas_init(void)
 {
-	REQUIRE(plan_sha_normalize(SHA_A, HEX_A) == 0);
-	REQUIRE(plan_sha_normalize(SHA_B, HEX_B) == 0);
-	REQUIRE(plan_sha_normalize(SHA_C, HEX_C) == 0);
-	REQUIRE(plan_sha_normalize(SHA_H, HEX_H) == 0);
+	REQUIRE(codec_sha256_normalise(SHA_A, HEX_A) == 0);
+	REQUIRE(codec_sha256_normalise(SHA_B, HEX_B) == 0);
+	REQUIRE(codec_sha256_normalise(SHA_C, HEX_C) == 0);
+	REQUIRE(codec_sha256_normalise(SHA_H, HEX_H) == 0);
 }
 
 /* ---- builders ---- */
@@ -362,7 +363,7 @@ TEST(create_function_from_nothing)
 	describe(line, sizeof(line), &p, 8, &d, &o);
 	CHECK_STR(line, "+ alias Prod: v1 (new)");
 	plan_release(&p);
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 }
 
 TEST(in_sync_plans_nothing)
@@ -378,8 +379,8 @@ TEST(in_sync_plans_nothing)
 	CHECK_INT(p.resolved[0], 1);
 	CHECK_INT(p.resolved[1], 2);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(add_release_publishes_it_once)
@@ -401,8 +402,8 @@ TEST(add_release_publishes_it_once)
 	describe(line, sizeof(line), &p, 4, &d, &o);
 	CHECK_STR(line, "+ alias Test: v2 (new)");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(promote_is_one_alias_update)
@@ -422,8 +423,8 @@ TEST(promote_is_one_alias_update)
 	describe(line, sizeof(line), &p, 0, &d, &o);
 	CHECK_STR(line, "~ alias Prod: v1 (1) \u2192 v2 (2)");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(rollback_is_one_alias_update)
@@ -442,8 +443,8 @@ TEST(rollback_is_one_alias_update)
 	describe(line, sizeof(line), &p, 0, &d, &o);
 	CHECK_STR(line, "~ alias Prod: v2 (2) \u2192 v1 (1)");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(human_latest_change_is_never_published)
@@ -460,7 +461,7 @@ TEST(human_latest_change_is_never_published)
 	REQUIRE(plan_config_set(&o.latest.config, PLAN_CFG_MEMORY_SIZE, "1024") == 0);
 	expect_plan("human, resolved", &p, &d, &o, "");
 	plan_release(&p);
-	plan_observed_free(&o);
+	plan_observed_release(&o);
 
 	/* v2 unresolved: v2's code (and config) is put back before the publish */
 	observed_init(&o, SHA_H, "1024");
@@ -469,8 +470,8 @@ TEST(human_latest_change_is_never_published)
 	expect_plan("human, unresolved", &p, &d, &o, "CWGWPVa");
 	CHECK_INT(p.steps[2].config_mask, 1u << PLAN_CFG_MEMORY_SIZE);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(alias_drift_is_moved_back)
@@ -487,8 +488,8 @@ TEST(alias_drift_is_moved_back)
 	expect_plan("drift", &p, &d, &o, "u");
 	CHECK_INT(p.steps[0].alias, 1);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(resolve_newest_matching_version)
@@ -511,8 +512,8 @@ TEST(resolve_newest_matching_version)
 	add_version(&o, 6, SHA_B, "128");
 	CHECK_INT(plan_resolve(res, &d, &o, NULL), 0);
 	CHECK_INT(res[1], 6);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(config_only_release)
@@ -536,8 +537,8 @@ TEST(config_only_release)
 	describe(line, sizeof(line), &p, 0, &d, &o);
 	CHECK_STR(line, "~ update configuration for release v2: memorySize");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(waits_for_in_progress_update)
@@ -555,7 +556,7 @@ TEST(waits_for_in_progress_update)
 	add_obs_alias(&o, "Test", 1);
 	expect_plan("in progress", &p, &d, &o, "WCWPVu");
 	plan_release(&p);
-	plan_observed_free(&o);
+	plan_observed_release(&o);
 
 	/* $LATEST already holds v2 (a crash after the update): publish only */
 	observed_init(&o, SHA_B, "128");
@@ -565,7 +566,7 @@ TEST(waits_for_in_progress_update)
 	add_obs_alias(&o, "Test", 1);
 	expect_plan("pending, code there", &p, &d, &o, "WPVu");
 	plan_release(&p);
-	plan_observed_free(&o);
+	plan_observed_release(&o);
 
 	observed_init(&o, SHA_B, "128");
 	add_version(&o, 1, SHA_A, "128");
@@ -573,8 +574,8 @@ TEST(waits_for_in_progress_update)
 	add_obs_alias(&o, "Test", 1);
 	expect_plan("code there", &p, &d, &o, "PVu");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(adoption_with_pins_writes_nothing)
@@ -618,9 +619,9 @@ TEST(adoption_with_pins_writes_nothing)
 	CHECK_INT(plan_build(&p, &d, &o, &err), -ENOENT);
 	CHECK(strstr(err.msg, "Pinned") != NULL);
 	/* function missing and only pins: error */
-	plan_observed_free(&o);
+	plan_observed_release(&o);
 	CHECK_INT(plan_build(&p, &d, &o, &err), -ENOENT);
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 }
 
 TEST(numeric_alias_targets)
@@ -639,8 +640,8 @@ TEST(numeric_alias_targets)
 	describe(line, sizeof(line), &p, 0, &d, &o);
 	CHECK_STR(line, "+ alias Pinned: 3");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(weights)
@@ -679,8 +680,8 @@ TEST(weights)
 		oa->weight = cases[i].obs_weight;
 		expect_plan(cases[i].name, &p, &d, &o, cases[i].shape);
 		plan_release(&p);
-		plan_desired_free(&d);
-		plan_observed_free(&o);
+		plan_desired_release(&d);
+		plan_observed_release(&o);
 	}
 }
 
@@ -699,8 +700,8 @@ TEST(weighted_describe)
 	describe(line, sizeof(line), &p, 0, &d, &o);
 	CHECK_STR(line, "~ alias Prod: v1 (1) \u2192 v1 (1) + 10% v2 (2)");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(alias_description)
@@ -722,8 +723,8 @@ TEST(alias_description)
 	o.aliases[0].description = strdup("production");
 	expect_plan("managed description equal", &p, &d, &o, "");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(prune_aliases)
@@ -746,8 +747,8 @@ TEST(prune_aliases)
 	CHECK_STR(line, "- alias Old (v1 (1))");
 	CHECK_INT(p.steps[1].obs_alias, 2);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(prune_versions)
@@ -788,8 +789,8 @@ TEST(prune_versions)
 	d.prune_aliases = false;
 	expect_plan("keep 100", &p, &d, &o, "");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(prune_versions_counts_new_publishes)
@@ -812,8 +813,8 @@ TEST(prune_versions_counts_new_publishes)
 	CHECK_INT(p.steps[5].version, 1);
 	CHECK_INT(p.steps[6].version, 2);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(no_code_to_create)
@@ -829,7 +830,7 @@ TEST(no_code_to_create)
 	d.keep_versions = -1;
 	add_alias(&d, "Prod", "#1");
 	CHECK_INT(plan_build(&p, &d, &o, &err), -ENOENT);
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 }
 
 TEST(publish_description)
@@ -865,7 +866,7 @@ TEST(publish_description)
 	CHECK(b.len >= PLAN_DESCRIPTION_MAX - 1);
 	CHECK(((unsigned char)b.ptr[b.len - 1] & 0xC0) == 0x80); /* ends on a whole é */
 	buf_release(&b);
-	plan_desired_free(&d);
+	plan_desired_release(&d);
 }
 
 TEST(env_canonical)
@@ -898,8 +899,8 @@ TEST(env_absent_equals_empty)
 	REQUIRE(plan_config_set(&d.releases[1].config, PLAN_CFG_ENVIRONMENT, "{\"A\":\"1\"}") == 0);
 	expect_plan("env differs", &p, &d, &o, "GWPVu");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(sha_forms)
@@ -907,15 +908,17 @@ TEST(sha_forms)
 	char out[PLAN_SHA_MAX], s[16];
 
 	/* SHA-256 of the empty string, hex and base64 */
-	CHECK_INT(plan_sha_normalize(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-	          0);
+	CHECK_INT(
+	    codec_sha256_normalise(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	    0);
 	CHECK_STR(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
-	CHECK_INT(plan_sha_normalize(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), 0);
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="), 0);
 	CHECK_STR(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
-	CHECK_INT(plan_sha_normalize(out, "47DEQpj8HBSa"), -EINVAL);
-	CHECK_INT(plan_sha_normalize(out, "zz" HEX_H), -EINVAL); /* 66 chars */
-	CHECK_INT(plan_sha_normalize(out, "zzzz12341234123412341234123412341234123412341234123412341234abcd"),
-	          -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa"), -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, "zz" HEX_H), -EINVAL); /* 66 chars */
+	CHECK_INT(
+	    codec_sha256_normalise(out, "zzzz12341234123412341234123412341234123412341234123412341234abcd"),
+	    -EINVAL);
 	plan_sha_short(s, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
 	CHECK_STR(s, "e3b0c442");
 }
@@ -938,8 +941,8 @@ TEST(rerun_after_apply_plans_nothing)
 	add_obs_alias(&o, "Test", 3);
 	expect_plan("rerun", &p, &d, &o, "");
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST(same_code_twice_is_published_once)
@@ -977,8 +980,8 @@ TEST(same_code_twice_is_published_once)
 	expect_plan("same code, converged", &p, &d, &o, "");
 	CHECK_INT(p.resolved[2], 5);
 	plan_release(&p);
-	plan_desired_free(&d);
-	plan_observed_free(&o);
+	plan_desired_release(&d);
+	plan_observed_release(&o);
 }
 
 TEST_MAIN(same_code_twice_is_published_once, create_function_from_nothing, in_sync_plans_nothing,

@@ -74,4 +74,39 @@ TEST(digest_base64)
 	CHECK_STR(out, "//////////////////////////////////////////8=");
 }
 
-TEST_MAIN(hex_digits, hex_decode, hex_encode, base64_digits, digest_base64)
+TEST(sha256_normalise)
+{
+	static const char b64[] = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+	char out[CODEC_SHA256_B64_SIZE] = "untouched";
+	unsigned char md[32];
+
+	CHECK_INT(
+	    codec_sha256_normalise(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	    0);
+	CHECK_STR(out, b64);
+	CHECK_INT(
+	    codec_sha256_normalise(out, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
+	    0);
+	CHECK_STR(out, b64);
+	CHECK_INT(codec_sha256_normalise(out, b64), 0);
+	CHECK_STR(out, b64);
+	strcpy(out, "untouched");
+	/* the last digit's two unused bits set: decodes to the same bytes, but no encoder writes it */
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV="), -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa"), -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"), -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu=U="), -EINVAL);
+	CHECK_INT(
+	    codec_sha256_normalise(out, "zz3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	    -EINVAL);
+	CHECK_INT(
+	    codec_sha256_normalise(out, "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	    -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, NULL), -EINVAL);
+	CHECK_INT(codec_sha256_normalise(out, ""), -EINVAL);
+	CHECK_STR(out, "untouched");
+	REQUIRE(codec_digest_base64_decode(md, b64) == 0);
+	CHECK(md[0] == 0xe3 && md[1] == 0xb0 && md[31] == 0x55);
+}
+
+TEST_MAIN(hex_digits, hex_decode, hex_encode, base64_digits, digest_base64, sha256_normalise)

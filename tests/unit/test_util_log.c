@@ -155,14 +155,14 @@ TEST(errlist_sorted_like_a_compiler)
 	CHECK_STR(l.items[1].msg, "second");
 	CHECK_STR(l.items[2].msg, "second-b");
 	CHECK_STR(l.items[3].msg, "third");
-	errlist_free(&l);
+	errlist_release(&l);
 	l.max = 2;
 	for (int i = 0; i < 5; i++)
 		errlist_add(&l, -EINVAL, "x", 1, 1, "e%d", i);
 	CHECK_INT(l.len, 2);
 	CHECK_INT(l.dropped, 3);
 	CHECK_INT(errlist_count(&l), 5);
-	errlist_free(&l);
+	errlist_release(&l);
 	/* a NULL list drops the detail but keeps the code */
 	CHECK_INT(errlist_add(NULL, -EINVAL, "x", 1, 1, "dropped"), -EINVAL);
 	CHECK_INT(errlist_count(NULL), 0);
@@ -176,7 +176,7 @@ TEST(errlist_sorted_like_a_compiler)
 			HARNESS_FAIL("not sorted at %zu", i);
 			break;
 		}
-	errlist_free(&l);
+	errlist_release(&l);
 }
 
 static void emit_hostile(void)
