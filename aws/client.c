@@ -277,7 +277,9 @@ int aws_request_path(const struct aws_request *req, struct buf *ret_path, struct
 	bool first = true;
 	int r;
 
-	r = buf_puts(ret_path, "/" AWS_LAMBDA_API_VERSION);
+	r = buf_putc(ret_path, '/');
+	if (r >= 0)
+		r = buf_puts(ret_path, req->api_version ? req->api_version : AWS_LAMBDA_API_VERSION);
 	for (size_t i = 0; r >= 0 && i < req->n_segments && i < AWS_MAX_PATH_SEGMENTS; i++) {
 		const char *s = req->segments[i] ? req->segments[i] : "";
 

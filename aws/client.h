@@ -130,7 +130,10 @@ struct aws_query_param {
 struct aws_request {
 	const char *operation; /* "GetFunction", for messages and counters */
 	const char *method;
-	/* path after /2015-03-31: segments, each encoded on its own ("functions", name, "aliases") */
+	const char
+	    *api_version; /* path prefix, NULL = AWS_LAMBDA_API_VERSION ("2016-08-19": GetAccountSettings) */
+	/* path after /2015-03-31 (or api_version): segments, each encoded on its own ("functions", name,
+	 * "aliases") */
 	const char *segments[AWS_MAX_PATH_SEGMENTS];
 	size_t n_segments;
 	bool trailing_slash; /* "/functions/" (ListFunctions) */

@@ -87,6 +87,11 @@ static int answer_alias(const char *op, const char *json, size_t len, void *ret,
 	return lambda_alias_parse(op, json, len, ret, e);
 }
 
+static int answer_account_settings(const char *op, const char *json, size_t len, void *ret, struct error *e)
+{
+	return lambda_account_settings_parse(op, json, len, ret, e);
+}
+
 /*
  * Send req and parse the answer with `parse` into ret; with no parser the
  * answer is dropped and the result is 0.  The answer may carry environment
@@ -504,4 +509,20 @@ int lambda_function_delete(struct aws_client *c, const char *fn, const char *qua
 	int r = need_function(err, req.operation, fn);
 
 	return r < 0 ? r : call(c, &req, NULL, NULL, err);
+}
+
+int lambda_account_settings_get(struct aws_client *c, struct lambda_account_settings *ret,
+                                struct aws_error *err)
+{
+	struct aws_request req = {
+	    .operation = "GetAccountSettings",
+	    .method = "GET",
+	    .api_version = "2016-08-19",
+	    .segments = {"account-settings"},
+	    .n_segments = 1,
+	    .trailing_slash = true,
+	    .quota = AWS_QUOTA_CONTROL,
+	};
+
+	return call(c, &req, answer_account_settings, ret, err);
 }

@@ -112,6 +112,14 @@ struct lambda_alias {
 	size_t n_weights;
 };
 
+/* GetAccountSettings: the region's code storage and functions (numbers only: nothing to release). */
+struct lambda_account_settings {
+	int64_t code_storage_limit;    /* AccountLimit.TotalCodeSize, bytes (required) */
+	int64_t code_storage_used;     /* AccountUsage.TotalCodeSize, bytes (required) */
+	int64_t function_count;        /* AccountUsage.FunctionCount, 0 = absent */
+	int64_t concurrent_executions; /* AccountLimit.ConcurrentExecutions, 0 = absent */
+};
+
 struct lambda_config_list {
 	struct lambda_function_config *items;
 	size_t n;
@@ -233,6 +241,13 @@ int lambda_functions_list(struct aws_client *c, bool all_versions, struct lambda
  */
 int lambda_functions_list_bounded(struct aws_client *c, bool all_versions, unsigned max_pages,
                                   struct lambda_config_list *ret, struct aws_error *err);
+
+/*
+ * GetAccountSettings (GET /2016-08-19/account-settings/, the client's
+ * region): code storage used and its limit.  Counted on the control quota.
+ */
+int lambda_account_settings_get(struct aws_client *c, struct lambda_account_settings *ret,
+                                struct aws_error *err);
 
 /*
  * The typed results back as JSON (botocore's field names), for

@@ -601,6 +601,44 @@ int lambda_alias_parse(const char *op, const char *json, size_t len, struct lamb
 	return 0;
 }
 
+int lambda_account_settings_parse(const char *op, const char *json, size_t len,
+                                  struct lambda_account_settings *ret, struct error *err)
+{
+	struct lambda_account_settings a = {-1, -1, 0, 0};
+	const cJSON *limit, *usage;
+	cJSON *root = NULL;
+	int r;
+
+	r = doc_parse(op, json, len, &root, err);
+	if (r < 0)
+		return r;
+	if ((r = get_object(op, root, "", "AccountLimit", &limit, err)) < 0 ||
+	    (r = get_object(op, root, "", "AccountUsage", &usage, err)) < 0)
+		goto out;
+	if (!limit || !usage) {
+		r = bad(err, op, "", limit ? "AccountUsage" : "AccountLimit", "is missing");
+		goto out;
+	}
+	if ((r = get_int64(op, limit, "AccountLimit.", "TotalCodeSize", 0, (int64_t)1 << 53,
+	                   &a.code_storage_limit, err)) < 0 ||
+	    (r = get_int64(op, limit, "AccountLimit.", "ConcurrentExecutions", 0, INT_MAX,
+	                   &a.concurrent_executions, err)) < 0 ||
+	    (r = get_int64(op, usage, "AccountUsage.", "TotalCodeSize", 0, (int64_t)1 << 53,
+	                   &a.code_storage_used, err)) < 0 ||
+	    (r = get_int64(op, usage, "AccountUsage.", "FunctionCount", 0, (int64_t)1 << 53,
+	                   &a.function_count, err)) < 0)
+		goto out;
+	if (a.code_storage_limit < 0)
+		r = bad(err, op, "AccountLimit.", "TotalCodeSize", "is missing");
+	else if (a.code_storage_used < 0)
+		r = bad(err, op, "AccountUsage.", "TotalCodeSize", "is missing");
+	else
+		*ret = a;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
 static int get_marker(const char *op, const cJSON *root, char **ret, struct error *err)
 {
 	char *m = NULL;

@@ -22,6 +22,9 @@ int lambda_function_parse(const char *op, const char *json, size_t len, struct l
                           struct error *err);
 int lambda_alias_parse(const char *op, const char *json, size_t len, struct lambda_alias *ret,
                        struct error *err);
+/* GetAccountSettings: both TotalCodeSize fields are required, integers in 0..2^53. */
+int lambda_account_settings_parse(const char *op, const char *json, size_t len,
+                                  struct lambda_account_settings *ret, struct error *err);
 /*
  * One page of ListVersionsByFunction ("Versions") / ListFunctions
  * ("Functions") / ListAliases ("Aliases"): items appended to *list (which

@@ -100,6 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body_stream(body, len);
 		return 0;
 	}
+	if (data[0] == 0xfe) {
+		struct lambda_account_settings a = {0};
+
+		if (lambda_account_settings_parse("GetAccountSettings", body, len, &a, &err) == 0 &&
+		    (a.code_storage_limit < 0 || a.code_storage_used < 0))
+			abort();
+		return 0;
+	}
 	switch (data[0] % 7) {
 	case 0: {
 		struct lambda_function_config c = {0};

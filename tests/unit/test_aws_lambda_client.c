@@ -128,6 +128,12 @@ TEST(paths)
 	    .n_query = 1,
 	};
 	struct aws_request r6 = {.segments = {"functions", "a b/c%d"}, .n_segments = 2};
+	struct aws_request r7 = {
+	    .api_version = "2016-08-19",
+	    .segments = {"account-settings"},
+	    .n_segments = 1,
+	    .trailing_slash = true,
+	};
 
 	check_path(&r1, "/2015-03-31/functions/my-fn", "");
 	check_path(&r2,
@@ -138,6 +144,7 @@ TEST(paths)
 	check_path(&r4, "/2015-03-31/functions/", "MaxItems=50&FunctionVersion=ALL");
 	check_path(&r5, "/2015-03-31/functions/f%3A3/configuration", "");
 	check_path(&r6, "/2015-03-31/functions/a%20b%2Fc%25d", "");
+	check_path(&r7, "/2016-08-19/account-settings/", "");
 }
 
 static const struct aws_credentials test_creds = {(char *)"AKIDEXAMPLE", (char *)"secret", NULL, 0, "test"};

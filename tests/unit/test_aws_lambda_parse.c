@@ -628,6 +628,62 @@ TEST(create_body_stream_placeholder)
 	buf_release(&drained);
 }
 
-TEST_MAIN(config_full, config_minimal, config_hostile, config_oversized, function_parse, alias_parse,
-          versions_pages, list_cap, aliases_pages, alias_body, code_and_config_bodies, create_body,
-          code_body_stream, create_body_stream_placeholder, to_json_roundtrip, utf8)
+TEST(account_settings)
+{
+	static const char good[] =
+	    "{\"AccountLimit\":{\"TotalCodeSize\":80530636800,\"CodeSizeUnzipped\":262144000,"
+	    "\"CodeSizeZipped\":52428800,\"ConcurrentExecutions\":1000,"
+	    "\"UnreservedConcurrentExecutions\":1000},"
+	    "\"AccountUsage\":{\"TotalCodeSize\":13005312,\"FunctionCount\":7}}";
+	static const struct {
+		const char *json, *msg;
+	} hostile[] = {
+	    {"{}", "GetAccountSettings: response field AccountLimit is missing"},
+	    {"{\"AccountLimit\":{\"TotalCodeSize\":1}}",
+	     "GetAccountSettings: response field AccountUsage is missing"},
+	    {"{\"AccountLimit\":{},\"AccountUsage\":{\"TotalCodeSize\":1}}",
+	     "GetAccountSettings: response field AccountLimit.TotalCodeSize is missing"},
+	    {"{\"AccountLimit\":{\"TotalCodeSize\":5},\"AccountUsage\":{}}",
+	     "GetAccountSettings: response field AccountUsage.TotalCodeSize is missing"},
+	    {"{\"AccountLimit\":{\"TotalCodeSize\":\"5\"},\"AccountUsage\":{\"TotalCodeSize\":1}}",
+	     "GetAccountSettings: response field AccountLimit.TotalCodeSize is not a number"},
+	    {"{\"AccountLimit\":{\"TotalCodeSize\":-1},\"AccountUsage\":{\"TotalCodeSize\":1}}",
+	     "GetAccountSettings: response field AccountLimit.TotalCodeSize is out of range"},
+	    {"{\"AccountLimit\":{\"TotalCodeSize\":5},\"AccountUsage\":{\"TotalCodeSize\":1.5}}",
+	     "GetAccountSettings: response field AccountUsage.TotalCodeSize is not an integer"},
+	    {"{\"AccountLimit\":[],\"AccountUsage\":{\"TotalCodeSize\":1}}",
+	     "GetAccountSettings: response field AccountLimit is not an object"},
+	    {"[1]", "GetAccountSettings: response is not a JSON object"},
+	};
+	struct lambda_account_settings a = {0};
+	struct error err = ERROR_INIT;
+
+	REQUIRE(lambda_account_settings_parse("GetAccountSettings", good, strlen(good), &a, &err) == 0);
+	CHECK_INT(a.code_storage_limit, 80530636800LL);
+	CHECK_INT(a.code_storage_used, 13005312);
+	CHECK_INT(a.function_count, 7);
+	CHECK_INT(a.concurrent_executions, 1000);
+
+	/* a zero usage (a fresh region) is a value, not "absent" */
+	static const char zero[] = "{\"AccountLimit\":{\"TotalCodeSize\":100},"
+	                           "\"AccountUsage\":{\"TotalCodeSize\":0}}";
+	a = (struct lambda_account_settings){1, 2, 3, 4};
+	REQUIRE(lambda_account_settings_parse("GetAccountSettings", zero, strlen(zero), &a, &err) == 0);
+	CHECK_INT(a.code_storage_limit, 100);
+	CHECK_INT(a.code_storage_used, 0);
+	CHECK_INT(a.function_count, 0);
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		a = (struct lambda_account_settings){1, 2, 3, 4};
+		error_clear(&err);
+		CHECK_INT(lambda_account_settings_parse("GetAccountSettings", hostile[i].json,
+		                                        strlen(hostile[i].json), &a, &err),
+		          -EBADMSG);
+		CHECK_STR(err.msg, hostile[i].msg);
+		CHECK_INT(a.code_storage_limit, 1); /* untouched on error */
+	}
+}
+
+TEST_MAIN(account_settings, config_full, config_minimal, config_hostile, config_oversized, function_parse,
+          alias_parse, versions_pages, list_cap, aliases_pages, alias_body, code_and_config_bodies,
+          create_body, code_body_stream, create_body_stream_placeholder, to_json_roundtrip, utf8)
