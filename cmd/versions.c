@@ -15,6 +15,7 @@
 #include "cmd/cmd.h"
 #include "manifest/source.h"
 #include "util/log.h"
+#include "util/parse.h"
 
 static const char usage[] =
     "usage: aliasd versions FUNCTION [--json] [--region REGION]\n"
@@ -22,8 +23,10 @@ static const char usage[] =
     "List the published versions of a Lambda function, newest last: version\n"
     "number, the release and commit aliasd published it from (parsed from the\n"
     "version description, written as 'RELEASE @COMMIT: description'), its\n"
-    "CodeSha256, when it was last modified, and the aliases that route\n"
-    "traffic to it, with weights (e.g. 'Canary -> 4 (90%) + 5 (10%)').\n"
+    "CodeSha256, its code size (CodeSize), when it was last modified, and the\n"
+    "aliases that route traffic to it, with weights (e.g. 'Canary -> 4 (90%)\n"
+    "+ 5 (10%)').  Then the function's total code size: what its versions and\n"
+    "$LATEST count against the region's code storage limit (see 'aliasd status').\n"
     "\n"
     "FUNCTION is a function name or ARN.\n"
     "\n"
@@ -195,13 +198,36 @@ static char *clean(const char *s)
 	return d;
 }
 
-#define NCOL 7
+#define NCOL 8
+
+/* Bytes of code stored for the function: published versions and $LATEST. */
+struct code_total {
+	uint64_t published, latest;
+};
+
+static struct code_total code_total(const struct lambda_config_list *vl)
+{
+	struct code_total t = {0, 0};
+
+	for (size_t i = 0; i < vl->n; i++) {
+		const struct lambda_function_config *v = &vl->items[i];
+		uint64_t n = v->code_size > 0 ? (uint64_t)v->code_size : 0;
+
+		if (!v->version || !strcmp(v->version, "$LATEST"))
+			t.latest += n;
+		else
+			t.published += n;
+	}
+	return t;
+}
 
 static void print_table(const char *fn, const struct lambda_config_list *vl,
                         const struct lambda_alias_list *al)
 {
-	static const char *const head[NCOL] = {"VERSION",     "RELEASE", "COMMIT",     "LAST MODIFIED",
-	                                       "CODE SHA256", "ALIASES", "DESCRIPTION"};
+	static const char *const head[NCOL] = {"VERSION",     "RELEASE", "COMMIT",  "LAST MODIFIED",
+	                                       "CODE SHA256", "SIZE",    "ALIASES", "DESCRIPTION"};
+	struct code_total total = code_total(vl);
+	char sz[SIZE_FORMAT_MAX], pub[SIZE_FORMAT_MAX], latest[SIZE_FORMAT_MAX];
 	int w[NCOL];
 	size_t rows = 0;
 	char ***cells = calloc(vl->n ? vl->n : 1, sizeof(char **));
@@ -227,8 +253,10 @@ static void print_table(const char *fn, const struct lambda_config_list *vl,
 		cells[rows][2] = clean(*t.commit ? t.commit : "-");
 		cells[rows][3] = clean(v->last_modified ? v->last_modified : "-");
 		cells[rows][4] = clean(v->code_sha256 ? v->code_sha256 : "-");
-		cells[rows][5] = clean(on.len ? on.ptr : "-");
-		cells[rows][6] = clean(*t.description ? t.description : "");
+		cells[rows][5] =
+		    clean(size_format(v->code_size > 0 ? (uint64_t)v->code_size : 0, sz, sizeof(sz)));
+		cells[rows][6] = clean(on.len ? on.ptr : "-");
+		cells[rows][7] = clean(*t.description ? t.description : "");
 		buf_release(&on);
 		for (int k = 0; k < NCOL; k++)
 			if (cells[rows][k] && width(cells[rows][k]) > w[k])
@@ -252,6 +280,10 @@ static void print_table(const char *fn, const struct lambda_config_list *vl,
 		free(cells[r]);
 	}
 	free(cells);
+	printf("%stotal code size: %s (published versions %s + $LATEST %s)\n", rows ? "\n" : "",
+	       size_format(total.published + total.latest, sz, sizeof(sz)),
+	       size_format(total.published, pub, sizeof(pub)),
+	       size_format(total.latest, latest, sizeof(latest)));
 
 	if (al->n) {
 		int aw = 0;
@@ -278,11 +310,16 @@ static cJSON *to_json(const char *fn, const char *region, const struct lambda_co
                       const struct lambda_alias_list *al)
 {
 	cJSON *root = cJSON_CreateObject(), *versions, *aliases;
+	struct code_total total = code_total(vl);
 
 	if (!root)
 		return NULL;
 	cJSON_AddStringToObject(root, "function", fn);
 	cJSON_AddStringToObject(root, "region", region);
+	/* bytes: what the function stores in all (versions + $LATEST), and the two parts */
+	cJSON_AddNumberToObject(root, "totalCodeSize", (double)(total.published + total.latest));
+	cJSON_AddNumberToObject(root, "publishedCodeSize", (double)total.published);
+	cJSON_AddNumberToObject(root, "latestCodeSize", (double)total.latest);
 	versions = cJSON_AddArrayToObject(root, "versions");
 	aliases = cJSON_AddArrayToObject(root, "aliases");
 	if (!versions || !aliases) {

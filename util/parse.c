@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,4 +217,26 @@ int parse_bool(const char *s, int *ret, struct error *err)
 		}
 	}
 	return error_set(err, -EINVAL, "not a boolean: \"%s\" (use true or false)", s);
+}
+
+char *size_format(uint64_t bytes, char *out, size_t size)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (!out || !size)
+		return out;
+	if (bytes < 1024) {
+		snprintf(out, size, "%llu B", (unsigned long long)bytes);
+		return out;
+	}
+	v /= 1024.0;
+	/* 1023.96 MiB would print as "1024.0 MiB": move up a unit first */
+	while (v >= 1024.0 - 0.05 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(out, size, "%.1f %s", v, units[u]);
+	return out;
 }

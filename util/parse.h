@@ -11,10 +11,14 @@
  *   (ambiguous); "0s" is fine.
  * Sizes: <integer>[unit], units B, KiB, MiB, GiB, TiB (powers of 1024) and
  *   kB/KB, MB, GB, TB (powers of 1000); a bare number is bytes.
+ *
+ * And the way back, for people: size_format() writes a size in binary
+ * units with one decimal ("512 B", "1.0 KiB", "12.4 MiB", "75.0 GiB").
  */
 #ifndef ALIASD_UTIL_PARSE_H
 #define ALIASD_UTIL_PARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -28,6 +32,9 @@ int parse_double(const char *s, double min, double max, double *ret, struct erro
 int parse_duration_ms(const char *s, uint64_t *ret_ms, struct error *err);
 /* Size in bytes. */
 int parse_size(const char *s, uint64_t *ret_bytes, struct error *err);
+/* Human-readable size into out (always terminated; 16 bytes are enough); returns out. */
+#define SIZE_FORMAT_MAX 16
+char *size_format(uint64_t bytes, char *out, size_t size);
 /* "true"/"false" (also yes/no/on/off as YAML 1.1 writers produce them). */
 int parse_bool(const char *s, int *ret, struct error *err);
 

@@ -31,6 +31,17 @@ def env_for(emu, home, **extra):
     return env
 
 
+def human(n):
+    """What size_format() prints."""
+    if n < 1024:
+        return "%d B" % n
+    v, units = n / 1024, ["KiB", "MiB", "GiB", "TiB"]
+    u = 0
+    while v >= 1024 - 0.05 and u + 1 < len(units):
+        v, u = v / 1024, u + 1
+    return "%.1f %s" % (v, units[u])
+
+
 def run(aliasd_bin, args, env):
     return subprocess.run([aliasd_bin, "versions"] + args, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -44,7 +55,7 @@ def big():
         lam.create_function(FunctionName="orders", Runtime="python3.12", Role=ROLE, Handler="app.handler",
                             Code={"ZipFile": mkzip("0")}, Environment={"Variables": {"API_TOKEN": "tok-secret-1"}})
         emu.settle()
-        shas = {}
+        shas, sizes = {}, {}
         for i in range(1, N_VERSIONS + 1):
             lam.update_function_code(FunctionName="orders", ZipFile=mkzip("print(%d)" % i))
             emu.settle()
@@ -52,13 +63,15 @@ def big():
             v = lam.publish_version(FunctionName="orders", Description=desc)
             assert v["Version"] == str(i)
             shas[str(i)] = v["CodeSha256"]
+            sizes[str(i)] = v["CodeSize"]
+        sizes["$LATEST"] = lam.get_function_configuration(FunctionName="orders")["CodeSize"]
         lam.create_alias(FunctionName="orders", Name="Prod", FunctionVersion="118")
         lam.create_alias(FunctionName="orders", Name="Canary", FunctionVersion="119",
                          RoutingConfig={"AdditionalVersionWeights": {"120": 0.1}})
         lam.create_alias(FunctionName="orders", Name="Old", FunctionVersion="3", Description="legacy")
         lam.create_alias(FunctionName="orders", Name="Split", FunctionVersion="50",
                          RoutingConfig={"AdditionalVersionWeights": {"118": 0.125}})
-        emu.shas = shas
+        emu.shas, emu.sizes = shas, sizes
         yield emu
 
 
@@ -70,14 +83,23 @@ def test_table(big, aliasd_bin, tmp_path):
     lines = p.stdout.splitlines()
     assert lines[0] == "orders: %d published versions" % N_VERSIONS
     header = lines[2]
-    assert header.split() == ["VERSION", "RELEASE", "COMMIT", "LAST", "MODIFIED", "CODE", "SHA256", "ALIASES",
-                              "DESCRIPTION"]
+    assert header.split() == ["VERSION", "RELEASE", "COMMIT", "LAST", "MODIFIED", "CODE", "SHA256", "SIZE",
+                              "ALIASES", "DESCRIPTION"]
     rows = lines[3:3 + N_VERSIONS]
     assert [r.split()[0] for r in rows] == [str(i) for i in range(1, N_VERSIONS + 1)]
     # columns are aligned: every row's CODE SHA256 starts where the header's does
     col = header.index("CODE SHA256")
     for i, r in enumerate(rows, 1):
         assert r[col:].startswith(emu.shas[str(i)]), r
+    # SIZE: each version's CodeSize in human units, the function's total after the table
+    scol = header.index("SIZE")
+    for i, r in enumerate(rows, 1):
+        assert r[scol:].split("  ")[0] == "%d B" % emu.sizes[str(i)], r
+    total = lines[3 + N_VERSIONS + 1]
+    published = sum(v for k, v in emu.sizes.items() if k != "$LATEST")
+    assert published > 1024
+    assert total == "total code size: %s (published versions %s + $LATEST %d B)" % (
+        human(published + emu.sizes["$LATEST"]), human(published), emu.sizes["$LATEST"]), total
     r7 = rows[6].split()
     assert r7[1:3] == ["r7", "%07x" % (0xabc0000 + 7)]
     assert rows[6].endswith("release number 7")
@@ -114,6 +136,11 @@ def test_json(big, aliasd_bin, tmp_path):
     assert v7["description"] == "release number 7"
     assert v7["rawDescription"] == "r7 @%07x: release number 7" % (0xabc0000 + 7)
     assert v7["codeSha256"] == emu.shas["7"]
+    assert v7["codeSize"] == emu.sizes["7"] and v7["codeSize"] > 0
+    published = sum(v for k, v in emu.sizes.items() if k != "$LATEST")
+    assert doc["publishedCodeSize"] == published
+    assert doc["latestCodeSize"] == emu.sizes["$LATEST"]
+    assert doc["totalCodeSize"] == published + emu.sizes["$LATEST"]
     assert v7["lastModified"]
     assert vs[9]["release"] is None and vs[9]["description"] == "hand-made 10"
     assert vs[118]["aliases"] == [{"name": "Canary", "weight": pytest.approx(0.9)}]
@@ -139,9 +166,13 @@ def test_not_found_and_empty(big, aliasd_bin, tmp_path):
                                  Code={"ZipFile": mkzip("1")})
     p = run(aliasd_bin, ["fresh"], env_for(emu, tmp_path))
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "fresh: 0 published versions"
+    size = len(mkzip("1"))
+    assert p.stdout.strip().splitlines() == [
+        "fresh: 0 published versions", "",
+        "total code size: %d B (published versions 0 B + $LATEST %d B)" % (size, size)], p.stdout
     p = run(aliasd_bin, ["fresh", "--json"], env_for(emu, tmp_path))
-    assert json.loads(p.stdout)["versions"] == []
+    doc = json.loads(p.stdout)
+    assert doc["versions"] == [] and doc["totalCodeSize"] == size and doc["publishedCodeSize"] == 0
 
 
 def test_no_credentials(big, aliasd_bin, tmp_path):

@@ -189,4 +189,21 @@ TEST(error_detail_is_optional)
 	CHECK_INT(parse_u64("bogus", 0, 1, &v, NULL), -EINVAL);
 }
 
-TEST_MAIN(durations, sizes, unsigned_numbers, signed_numbers, doubles, booleans, error_detail_is_optional)
+TEST(size_formatting)
+{
+	char b[SIZE_FORMAT_MAX];
+
+	CHECK_STR(size_format(0, b, sizeof(b)), "0 B");
+	CHECK_STR(size_format(1023, b, sizeof(b)), "1023 B");
+	CHECK_STR(size_format(1024, b, sizeof(b)), "1.0 KiB");
+	CHECK_STR(size_format(1536, b, sizeof(b)), "1.5 KiB");
+	CHECK_STR(size_format(13002342, b, sizeof(b)), "12.4 MiB");
+	CHECK_STR(size_format((uint64_t)1 << 20, b, sizeof(b)), "1.0 MiB");
+	CHECK_STR(size_format(((uint64_t)1 << 20) - 1, b, sizeof(b)), "1.0 MiB");
+	CHECK_STR(size_format((uint64_t)75 << 30, b, sizeof(b)), "75.0 GiB");
+	CHECK_STR(size_format(UINT64_MAX, b, sizeof(b)), "16.0 EiB");
+	CHECK_STR(size_format(13002342, b, 5), "12.4");
+}
+
+TEST_MAIN(size_formatting, durations, sizes, unsigned_numbers, signed_numbers, doubles, booleans,
+          error_detail_is_optional)
