@@ -651,6 +651,15 @@ static int http_error(struct aws_client *c, const struct aws_request *req, const
 		          *code ? code : "error", resp->status,
 		          creds && creds->source[0] ? creds->source : "?", hint, *message ? ": " : "",
 		          message);
+	} else if (!strcmp(code, "CodeStorageExceededException")) {
+		/* the whole region is blocked: say so, and what frees space */
+		error_set(&aerr->err, e,
+		          "%s: CodeStorageExceededException (HTTP %ld): the Lambda code storage of region %s "
+		          "is full%s%s%s; free it by deleting versions nothing needs (prune.keepVersions in "
+		          "the manifests; 'aliasd versions FUNCTION' shows what each version stores) or ask "
+		          "AWS for a higher limit",
+		          req->operation, resp->status, c->region, *message ? " (" : "", message,
+		          *message ? ")" : "");
 	} else {
 		error_set(&aerr->err, e, "%s: %s (HTTP %ld)%s%s", req->operation, *code ? code : "error",
 		          resp->status, *message ? ": " : "", message);

@@ -22,7 +22,9 @@
  *  - returns 0 with the body for any 2xx, else a negative errno with the
  *    parsed AWS error in `struct aws_error`:
  *      404 -ENOENT, 409 -EBUSY, 412 -ESTALE, 429 -EAGAIN (retries used up),
- *      401/403 -EACCES, 400 -EINVAL (CodeStorageExceededException: -ENOSPC),
+ *      401/403 -EACCES, 400 -EINVAL (CodeStorageExceededException: -ENOSPC,
+ *      TERMINAL, its message naming the region's full code storage and the advice
+ *      to prune),
  *      other 4xx -EPROTO, 5xx -EIO, transport errors as aws/http.h says,
  *      -ECANCELED after aws_client_stop().
  *    and always the failure's kind in aerr->err.kind (aws_error_kind(),
