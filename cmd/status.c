@@ -15,6 +15,7 @@
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
+#include "util/parse.h"
 
 #define STATUS_DEFAULT_URL "http://127.0.0.1:9410"
 #define STATUS_MAX_BYTES   ((size_t)64 << 20)
@@ -26,7 +27,9 @@ static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
                             "aliases, the last applied and attempted commits and the last error with\n"
                             "file:line (and its kind when Stalled).  A function whose newest manifest is\n"
                             "broken shows its last good state and the manifest error beside it.  Names\n"
-                            "are escaped (\\n, \\xNN): one function, one line.\n"
+                            "are escaped (\\n, \\xNN): one function, one line.  Per region in use,\n"
+                            "the Lambda code storage used against its limit (read at start and every\n"
+                            "resync).\n"
                             "\n"
                             "  --json       print the daemon's /status JSON as it is\n"
                             "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
@@ -86,6 +89,37 @@ static const char *clean(struct buf *b, const char *s)
 	return b->ptr;
 }
 
+/* "storage:" lines: each region's code storage against its limit (codeStorage of /status). */
+static void print_storage(const cJSON *root, struct buf *t1, struct buf *t2)
+{
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(root, "codeStorage"), *r;
+	const char *label = "storage:   ";
+
+	cJSON_ArrayForEach(r, cs)
+	{
+		const cJSON *used = cJSON_GetObjectItemCaseSensitive(r, "used");
+		const cJSON *limit = cJSON_GetObjectItemCaseSensitive(r, "limit");
+		const cJSON *pct = cJSON_GetObjectItemCaseSensitive(r, "percent");
+		char u[SIZE_FORMAT_MAX], l[SIZE_FORMAT_MAX];
+
+		if (!r->string)
+			continue;
+		if (cJSON_IsNumber(used) && cJSON_IsNumber(limit) && used->valuedouble >= 0 &&
+		    limit->valuedouble >= 0) {
+			printf("%s %s: %s of %s (%.1f%%)%s%s\n", label, clean(t1, r->string),
+			       size_format((uint64_t)used->valuedouble, u, sizeof(u)),
+			       size_format((uint64_t)limit->valuedouble, l, sizeof(l)),
+			       cJSON_IsNumber(pct) ? pct->valuedouble : 0.0,
+			       jstr(r, "error", NULL) ? "; last read failed: " : "",
+			       clean(t2, jstr(r, "error", "")));
+		} else {
+			printf("%s %s: not read: %s\n", label, clean(t1, r->string),
+			       clean(t2, jstr(r, "error", "?")));
+		}
+		label = "           ";
+	}
+}
+
 static void print_table(const cJSON *root)
 {
 	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
@@ -106,6 +140,7 @@ static void print_table(const cJSON *root)
 	       clean(&t3, c));
 	printf("git:        %s\n",
 	       clean(&t1, jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?")));
+	print_storage(root, &t1, &t2);
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ready")))
 		printf("state:      starting (no manifests loaded yet)\n");
 	cJSON_ArrayForEach(fn, fns)

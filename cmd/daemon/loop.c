@@ -18,6 +18,7 @@
 
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/state.h"
+#include "cmd/daemon/storage.h"
 #include "cmd/notify.h"
 #include "manifest/load.h"
 #include "util/log.h"
@@ -662,6 +663,7 @@ static int loop_pass(void)
 	if (atomic_load(&d.stop))
 		return -1;
 	jobs_schedule(now);
+	storage_tick();
 
 	pthread_mutex_lock(&d.lock);
 	status_line_update();
@@ -773,6 +775,11 @@ int daemon_run(const char *config_path)
 		log_event(LOG_ERR, "cannot start: git thread", "error", strerror(-r), NULL);
 		goto out;
 	}
+	r = storage_thread_start();
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start: code storage thread", "error", strerror(-r), NULL);
+		goto out;
+	}
 	if (pthread_create(&sigthread, NULL, signal_main, &sigs) == 0)
 		sigthread_up = true;
 	log_event(LOG_NOTICE, "aliasd started", "repository", d.repo_desc, "ref", d.cfg->repo_ref, "path",
@@ -803,6 +810,7 @@ int daemon_run(const char *config_path)
 	git_thread_stop(); /* SIGTERM canceled its transfer */
 	if (d.rctx)
 		reconcile_ctx_stop(d.rctx);
+	storage_thread_stop();
 	/* let the workers finish their call in flight; drop what is queued */
 	jobs_cancel_queued();
 	jobs_workers_join();
@@ -816,6 +824,7 @@ out:
 		pthread_join(sigthread, NULL);
 	}
 	git_thread_stop();
+	storage_thread_stop();
 	if (d.metrics || d.cfg)
 		shutdown_all();
 	return status;

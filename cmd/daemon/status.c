@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cmd/daemon/shell.h"
+#include "cmd/daemon/storage.h"
 #include "cmd/notify.h"
 #include "util/log.h"
 
@@ -356,6 +357,7 @@ int status_cb_status(void *ctx, struct buf *out)
 	for (size_t i = 0; errs && i < d.core.n_manifest_errors; i++)
 		json_add_item_str(errs, d.core.manifest_errors[i]);
 	cJSON_AddNumberToObject(root, "errorCount", (double)d.core.total_manifest_errors);
+	storage_status_json(root);
 	fns = cJSON_AddArrayToObject(root, "functions");
 	for (size_t i = 0; fns && i < d.core.n_fns; i++) {
 		if (d.core.fns[i]->removed)
