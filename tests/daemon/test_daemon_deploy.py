@@ -23,6 +23,7 @@ ALIASD_ACTIONS = {
     "lambda:DeleteAlias",
     "lambda:DeleteFunction",
     "lambda:ListFunctions",
+    "lambda:GetAccountSettings",
 }
 
 FUNCTION_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+\*(:\*)?$")
@@ -121,11 +122,12 @@ def test_iam_policy_least_privilege(root_dir):
         assert s["Effect"] == "Allow"
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        if actions == ["lambda:ListFunctions"]:
-            # a list call: IAM has no resource-level permission for it, so "*" alone, and
-            # nothing else in that statement (it reads names and configurations, never code)
+        if actions in (["lambda:ListFunctions"], ["lambda:GetAccountSettings"]):
+            # a list call / an account read: IAM has no resource-level permission for it, so
+            # "*" alone, and nothing else in that statement (names, configurations and sizes,
+            # never code)
             assert resources == ["*"], s
-            granted.add("lambda:ListFunctions")
+            granted.add(actions[0])
             continue
         assert "*" not in resources, s["Sid"]
         for a in actions:
