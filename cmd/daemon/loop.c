@@ -18,6 +18,7 @@
 
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/state.h"
+#include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
 #include "manifest/load.h"
 #include "util/log.h"
@@ -362,6 +363,8 @@ static void git_finish(uint64_t now, struct git_result *res)
 	char head[CORE_REV_LEN];
 	bool first;
 
+	if (trust_finish(now, res))
+		return; /* an untrusted head: refused */
 	if (res->status < 0 && res->rewound) {
 		git_rewind_refused(now, res);
 		return;
