@@ -91,6 +91,7 @@ static void print_table(const cJSON *root)
 	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
 	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
 	const cJSON *git = cJSON_GetObjectItemCaseSensitive(root, "git");
+	const cJSON *trust = cJSON_GetObjectItemCaseSensitive(root, "trust");
 	const cJSON *fn, *e;
 	struct buf t1 = BUF_INIT, t2 = BUF_INIT, t3 = BUF_INIT, t4 = BUF_INIT;
 	char a[16], b[16], c[16];
@@ -106,6 +107,9 @@ static void print_table(const cJSON *root)
 	       clean(&t3, c));
 	printf("git:        %s\n",
 	       clean(&t1, jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?")));
+	if (trust) /* repository.verify: the last head checked */
+		printf("trust:      %s%s%s\n", clean(&t1, jstr(trust, "state", "?")),
+		       jstr(trust, "reason", NULL) ? ": " : "", clean(&t2, jstr(trust, "reason", "")));
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ready")))
 		printf("state:      starting (no manifests loaded yet)\n");
 	cJSON_ArrayForEach(fn, fns)
