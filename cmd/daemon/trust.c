@@ -115,7 +115,7 @@ bool trust_finish(uint64_t now, const struct git_result *res)
 		t.state = TRUST_ERROR;
 		memset(&t.v, 0, sizeof(t.v));
 		error_format(&res->err, t.error, sizeof(t.error));
-		t.commit[0] = '\0';
+		snprintf(t.commit, sizeof(t.commit), "%s", res->head); /* the head fetched */
 	}
 	if (t.state != TRUST_UNTRUSTED) {
 		t.refused[0] = '\0';

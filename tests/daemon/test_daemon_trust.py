@@ -216,6 +216,34 @@ def test_only_signed_heads_apply(world, provider):
         signer.close()
 
 
+def test_tool_failure_is_an_error_and_nothing_applies(world):
+    """ssh-keygen missing: no verdict, so the commit is not applied; the error says why."""
+    from daemon_helpers import Daemon
+
+    signer = SshSigner(world.tmp)
+    repo = world.repo
+    repo.write("functions/a.yaml", function_manifest("alpha", prod="v1", test="v1"))
+    r1 = commit(repo, signer, "alice", "r1 signed by alice")
+    world.configure(interval="1s", extra_repo=signer.config())
+    empty = os.path.join(world.tmp, "empty-bin")
+    os.makedirs(empty)
+    world.daemon = Daemon(world.binary, world.config, world.tmp, world.emu.env(), world.port,
+                          extra_env={"PATH": empty})
+    d = world.daemon
+
+    def errored():
+        try:
+            st = d.status()
+        except Exception:  # not listening yet
+            return None
+        return st if st.get("trust", {}).get("state") == "error" else None
+    st = wait_for(errored, 20, what="trust error in /status")
+    assert "commit %s" % r1[:7] in st["git"]["error"] and "ssh-keygen" in st["git"]["error"], st["git"]
+    assert st["trust"]["commit"] == r1 and "ssh-keygen" in st["trust"]["reason"], st["trust"]
+    assert not st["ready"] and not st["lastAppliedRevision"]
+    assert "CreateFunction" not in world.emu.stats()["requests"], world.emu.stats()["requests"]
+
+
 # ------------------------------------------------------------------ one-shot: --verify-ssh
 
 
