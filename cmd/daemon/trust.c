@@ -19,6 +19,8 @@ static struct {
 	struct verify_result v;
 	char error[ERROR_MSG_MAX];
 	char refused[CORE_REV_LEN]; /* the head last refused: logged and counted once */
+	struct verify_result good;  /* the last trusted verdict, and its commit */
+	char good_commit[CORE_REV_LEN];
 } t;
 
 static struct metric_family *m_untrusted;
@@ -100,8 +102,20 @@ bool trust_finish(uint64_t now, const struct git_result *res)
 	char text[ERROR_MSG_MAX + ERROR_FILE_MAX + 64];
 	bool first, verify_step = !strcmp(res->step, "verify");
 
-	if (!res->verified && !verify_step)
+	if (!res->verified && !verify_step) {
+		/* the ref went back to the trusted commit loaded: its verdict holds again */
+		pthread_mutex_lock(&d.lock);
+		if (res->status == 0 && !res->gen && t.state != TRUST_TRUSTED && t.good_commit[0] &&
+		    !strcmp(res->head, t.good_commit)) {
+			t.state = TRUST_TRUSTED;
+			t.v = t.good;
+			t.error[0] = '\0';
+			memcpy(t.commit, t.good_commit, sizeof(t.commit));
+			t.refused[0] = '\0';
+		}
+		pthread_mutex_unlock(&d.lock);
 		return false;
+	}
 	pthread_mutex_lock(&d.lock);
 	if (res->verified) {
 		t.state = res->trust.verdict == VERIFY_TRUSTED ? TRUST_TRUSTED : TRUST_UNTRUSTED;
@@ -111,6 +125,10 @@ bool trust_finish(uint64_t now, const struct git_result *res)
 		         res->status < 0 ? res->head
 		         : res->gen      ? res->gen->revision
 		                         : res->head);
+		if (t.state == TRUST_TRUSTED && res->gen) {
+			t.good = t.v;
+			memcpy(t.good_commit, t.commit, sizeof(t.good_commit));
+		}
 	} else {
 		t.state = TRUST_ERROR;
 		memset(&t.v, 0, sizeof(t.v));

@@ -204,6 +204,13 @@ def test_only_signed_heads_apply(world, provider):
         assert metric(d, 'aliasd_untrusted_commits_total{reason="bad_signature"}') == 1
         assert d.log_text().count("untrusted commit refused") == 3, d.log_text()[-3000:]
 
+        # the ref moved back to the trusted commit applied: trusted again, the error gone
+        repo.git("push", "-q", "-f", "origin", "%s:refs/heads/main" % r1)
+        st = wait_for(lambda: (lambda s: s if s["trust"]["state"] == "trusted" else None)(d.status()), 15,
+                      what="trusted again")
+        assert st["trust"]["commit"] == r1 and st["trust"]["signer"] == signer.trusted_signer, st["trust"]
+        wait_for(lambda: not d.status()["git"].get("error"), 10, what="error cleared")
+
         # a following trusted commit applies
         repo.write("functions/a.yaml", function_manifest("alpha", prod="v2", test="v2"))
         r5 = commit(repo, signer, "alice", "r5 signed by alice")
