@@ -162,12 +162,6 @@ int config_warnings(const struct config *c, struct errlist *warnings)
 		            "repository.url: the Git token is sent unencrypted over http:// (use https://)");
 	}
 	/* parsed and checked, but the daemon does not act on them yet: say so rather than pretend */
-	if (c->verify_provider) {
-		n++;
-		errlist_add(
-		    warnings, 0, c->file, c->verify_file_at[0], c->verify_file_at[1],
-		    "repository.verify: not enforced by this version: unsigned commits are still applied");
-	}
 	if (c->github_token_file || c->n_webhooks) {
 		n++;
 		errlist_add(warnings, 0, c->file, c->github_token_file ? c->github_token_file_at[0] : 0,

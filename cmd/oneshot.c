@@ -14,6 +14,7 @@
 #include "cmd/oneshot.h"
 #include "manifest/load.h"
 #include "manifest/repo.h"
+#include "manifest/verify.h"
 #include "reconcile/reconcile.h"
 #include "util/parse.h"
 
@@ -178,6 +179,62 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 	cJSON_Delete(root);
 }
 
+/*
+ * --verify-ssh / --verify-gpg: fetch the ref's commit into the cache clone,
+ * verify it there (GnuPG's home beside the cache: STATE/gnupg, STATE being
+ * $XDG_CACHE_HOME/aliasd or ~/.cache/aliasd), and only then read it.
+ * Returns 0 with *ret set, 1 (printed) when untrusted or on failure, EXIT_USAGE
+ * for a folder (no commit to verify).
+ */
+static int snapshot_verified(const char *verb, const struct manifest_repo_options *ro,
+                             struct verify_config *vc, struct manifest_source **ret)
+{
+	struct manifest_repo *repo = NULL;
+	struct verify_result v;
+	struct error err = ERROR_INIT;
+	char oid[MANIFEST_OID_HEX_SIZE], state[4096], *slash;
+	int r, status = 1;
+
+	r = manifest_repo_open(&repo, ro, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		return 1;
+	}
+	if (!manifest_repo_cache_path(repo)[0]) {
+		manifest_repo_free(repo);
+		return cmd_usage_error(verb,
+		                       "--verify-%s needs a commit: %s is a folder read as it is on disk; "
+		                       "give --ref REF (a Git repository) or a Git URL",
+		                       verify_provider_name(vc->provider), ro->url);
+	}
+	/* the state directory: the cache is STATE/git/NAME.git */
+	snprintf(state, sizeof(state), "%s", manifest_repo_cache_path(repo));
+	for (int k = 0; k < 2 && (slash = strrchr(state, '/')) && slash != state; k++)
+		*slash = '\0';
+	vc->state_dir = state;
+	r = manifest_repo_fetch(repo, oid, &err);
+	if (r >= 0)
+		r = manifest_commit_verify(&v, manifest_repo_cache_path(repo), oid, vc, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		goto out;
+	}
+	if (v.verdict != VERIFY_TRUSTED) {
+		fprintf(stderr, "aliasd %s: commit %.7s: untrusted: %s: nothing %s\n", verb, oid, v.reason,
+		        strcmp(verb, "apply") ? "planned" : "applied");
+		goto out;
+	}
+	r = manifest_repo_source(repo, oid, ret, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+		goto out;
+	}
+	status = 0;
+out:
+	manifest_repo_free(repo);
+	return status;
+}
+
 int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage)
 {
 	struct manifest_source *src = NULL;
@@ -194,7 +251,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct printer pr = {apply, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
-	           *region = NULL, *read = NULL;
+	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
 	bool signals = false;
@@ -221,7 +278,9 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		    (m = cmd_opt_value(argc, argv, &i, "--rate", &rate)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--function", &only)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--region", &region)) ||
-		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read))) {
+		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--verify-ssh", &vssh)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--verify-gpg", &vgpg))) {
 			if (m < 0)
 				return cmd_usage_error(verb, "%s needs a value", a);
 			continue;
@@ -243,15 +302,29 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	else if (read && strcmp(read, "auto"))
 		return cmd_usage_error(verb, "--listing: expected auto, fleet or per-function, got '%s'",
 		                       read);
+	if (vssh && vgpg)
+		return cmd_usage_error(verb, "--verify-ssh and --verify-gpg exclude each other");
 	if (!url)
 		url = ".";
 
 	ro.url = url;
 	ro.ref = ref;
-	r = manifest_repo_snapshot(&src, &ro, &err);
-	if (r < 0) {
-		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
-		goto out;
+	if (vssh || vgpg) {
+		struct verify_config vc = {.provider = vssh ? VERIFY_PROVIDER_SSH : VERIFY_PROVIDER_GPG,
+		                           .allowed_signers_file = vssh,
+		                           .keyring_file = vgpg};
+
+		r = snapshot_verified(verb, &ro, &vc, &src);
+		if (r) {
+			status = r;
+			goto out;
+		}
+	} else {
+		r = manifest_repo_snapshot(&src, &ro, &err);
+		if (r < 0) {
+			fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
+			goto out;
+		}
 	}
 	/*
 	 * The region a manifest without `region:` lands in, so that "fn" and

@@ -29,7 +29,8 @@ static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
                             "broken shows its last good state and the manifest error beside it.  Names\n"
                             "are escaped (\\n, \\xNN): one function, one line.  Per region in use,\n"
                             "the Lambda code storage used against its limit (read at start and every\n"
-                            "resync).\n"
+                            "resync).  With repository.verify, a trust: line says whether the last head\n"
+                            "checked was trusted, or why not.\n"
                             "\n"
                             "  --json       print the daemon's /status JSON as it is\n"
                             "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
@@ -125,6 +126,7 @@ static void print_table(const cJSON *root)
 	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
 	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(root, "errors");
 	const cJSON *git = cJSON_GetObjectItemCaseSensitive(root, "git");
+	const cJSON *trust = cJSON_GetObjectItemCaseSensitive(root, "trust");
 	const cJSON *fn, *e;
 	struct buf t1 = BUF_INIT, t2 = BUF_INIT, t3 = BUF_INIT, t4 = BUF_INIT;
 	char a[16], b[16], c[16];
@@ -140,6 +142,9 @@ static void print_table(const cJSON *root)
 	       clean(&t3, c));
 	printf("git:        %s\n",
 	       clean(&t1, jstr(git, "error", NULL) ? jstr(git, "error", "") : jstr(git, "state", "?")));
+	if (trust) /* repository.verify: the last head checked */
+		printf("trust:      %s%s%s\n", clean(&t1, jstr(trust, "state", "?")),
+		       jstr(trust, "reason", NULL) ? ": " : "", clean(&t2, jstr(trust, "reason", "")));
 	print_storage(root, &t1, &t2);
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "ready")))
 		printf("state:      starting (no manifests loaded yet)\n");

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd/daemon/shell.h"
+#include "cmd/daemon/trust.h"
 #include "manifest/load.h"
 
 static struct {
@@ -81,6 +82,8 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 			return;
 		}
 	}
+	if (trust_verify(repo, fetched, res) < 0)
+		return; /* repository.verify: untrusted, or no verdict */
 	r = manifest_repo_source(repo, fetched, &src, &res->err);
 	if (r < 0) {
 		fail(res, "open commit", r);

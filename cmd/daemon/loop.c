@@ -19,6 +19,7 @@
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/state.h"
 #include "cmd/daemon/storage.h"
+#include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
 #include "manifest/load.h"
 #include "util/log.h"
@@ -363,6 +364,8 @@ static void git_finish(uint64_t now, struct git_result *res)
 	char head[CORE_REV_LEN];
 	bool first;
 
+	if (trust_finish(now, res))
+		return; /* an untrusted head: refused */
 	if (res->status < 0 && res->rewound) {
 		git_rewind_refused(now, res);
 		return;

@@ -36,6 +36,7 @@
 #include "cmd/httpd.h"
 #include "cmd/metrics.h"
 #include "manifest/repo.h"
+#include "manifest/verify.h"
 #include "reconcile/reconcile.h"
 #include "util/clock.h"
 #include "util/buf.h"
@@ -129,6 +130,9 @@ struct git_result {
 	 */
 	bool rewound;
 	char rewound_from[CORE_REV_LEN];
+	/* repository.verify (trust.c): step "verify" refused or could not check the head */
+	bool verified;              /* a verdict was reached, in `trust` */
+	struct verify_result trust; /* the head's verdict (trust.h) */
 };
 int git_thread_start(void);
 /* Join the thread (a poll in progress must have been canceled or be short). */

@@ -17,6 +17,7 @@
 
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/storage.h"
+#include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
 #include "util/log.h"
 
@@ -89,6 +90,8 @@ int status_metrics_setup(void)
 	                       METRIC_COUNTER, l_result, NULL, 0);
 	if (!d.m_up || !d.m_reconcile || !d.m_duration || !d.m_functions || !d.m_revision || !d.m_errors ||
 	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error || !d.m_rewinds)
+		return -ENOMEM;
+	if (trust_metrics_setup() < 0)
 		return -ENOMEM;
 	metrics_counter_add(d.m_rewinds, (const char *[]){"applied"}, 0);
 	metrics_counter_add(d.m_rewinds, (const char *[]){"refused"}, 0);
@@ -353,6 +356,7 @@ int status_cb_status(void *ctx, struct buf *out)
 		json_add_str(git, "error", d.load_error);
 		cJSON_AddNumberToObject(git, "consecutiveFailures", d.core.git_failures);
 	}
+	trust_status_json(root);
 	errs = cJSON_AddArrayToObject(root, "errors");
 	for (size_t i = 0; errs && i < d.core.n_manifest_errors; i++)
 		json_add_item_str(errs, d.core.manifest_errors[i]);
