@@ -42,7 +42,8 @@
  * limiter and HTTP pool are thread-safe).
  *
  * The endpoint, credentials, HTTP pool and the sign-send-retry loop are
- * aws/core.h's, shared with the Lambda client.
+ * aws/core.h's, shared with the Lambda client; form bodies and error answers
+ * are aws/query.h's.
  */
 #ifndef ALIASD_AWS_CLOUDWATCH_H
 #define ALIASD_AWS_CLOUDWATCH_H
