@@ -45,6 +45,10 @@
  * Stop: aws_client_stop() (async-signal-safe) lets the call in flight
  * finish but makes no new attempt and no new call; they fail with
  * -ECANCELED.
+ *
+ * The endpoint, region, credentials, HTTP pool and the sign-send-retry loop
+ * are aws/core.h's (shared with aws/cloudwatch.h); this client adds the
+ * REST-JSON protocol: URLs, JSON error answers, the two quotas, counters.
  */
 #ifndef ALIASD_AWS_CLIENT_H
 #define ALIASD_AWS_CLIENT_H

@@ -1,52 +1,30 @@
 /*
  * cloudwatch.c - CloudWatch DescribeAlarms over the Query protocol (see
- * cloudwatch.h).
- *
- * MINIMAL COPY, until aws/client.c shares them: endpoint_split() (client.c's
- * endpoint_parse), the HTTP pool, credential fetch and the sign-send-retry
- * loop follow aws/client.c; they differ in the protocol bits (form body,
- * service "monitoring", XML errors, 400 Throttling retried).
+ * cloudwatch.h).  Endpoint, credentials, HTTP pool and the sign-send-retry
+ * loop are aws/core's; this file holds the protocol: the form body, the XML
+ * answers and errors (a 400 Throttling is retried as a 429 is).
  */
 #include "aws/cloudwatch.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "aws/core.h"
 #include "aws/credentials.h"
+#include "aws/query.h"
 #include "aws/ratelimit.h"
-#include "aws/retry.h"
 #include "aws/xml.h"
 
-#ifndef ALIASD_VERSION
-#define ALIASD_VERSION "unknown"
-#endif
-
-#define POOL_MAX       8
-#define SLEEP_SLICE_MS 50
-#define OPERATION      "DescribeAlarms"
+#define POOL_MAX  8
+#define OPERATION "DescribeAlarms"
 
 struct cloudwatch_client {
-	char *region;
-	char *endpoint; /* scheme://authority[/base], no trailing slash */
-	char *host;     /* authority as signed (default port dropped) */
-	char *path;     /* the path to POST to: the endpoint's base path + "/" */
-	struct aws_credentials_provider *provider;
-	struct aws_credentials static_creds;
-	bool has_static;
-	struct retry_policy retry;
-	struct http_options http_opt;
+	struct aws_core core;
+	char *path; /* the path to POST to: the endpoint's base path + "/" */
 	struct ratelimit rl;
-	atomic_bool stop;
-	pthread_mutex_t pool_lock;
-	struct http_client *pool[POOL_MAX];
-	size_t n_pool;
 };
 
 /* ---- alarms ------------------------------------------------------------------------ */
@@ -91,15 +69,6 @@ const struct cloudwatch_alarm *cloudwatch_alarms_first_missing(const struct clou
 
 /* ---- the request body ---------------------------------------------------------------- */
 
-static int form_put(struct buf *out, const char *name, const char *value)
-{
-	int r = buf_printf(out, "%s%s=", out->len ? "&" : "", name);
-
-	if (r >= 0)
-		r = http_uri_encode(out, value, strlen(value), true);
-	return r;
-}
-
 int cloudwatch_describe_body(struct buf *out, const char *const *names, size_t n, const char *next_token)
 {
 	char key[48];
@@ -107,22 +76,22 @@ int cloudwatch_describe_body(struct buf *out, const char *const *names, size_t n
 
 	if (n > CLOUDWATCH_NAMES_PER_CALL)
 		return -E2BIG;
-	r = form_put(out, "Action", "DescribeAlarms");
+	r = aws_query_form_put(out, "Action", "DescribeAlarms");
 	if (r >= 0)
-		r = form_put(out, "Version", CLOUDWATCH_API_VERSION);
+		r = aws_query_form_put(out, "Version", CLOUDWATCH_API_VERSION);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		snprintf(key, sizeof(key), "AlarmNames.member.%zu", i + 1);
-		r = form_put(out, key, names[i]);
+		r = aws_query_form_put(out, key, names[i]);
 	}
 	/* both kinds: a declared composite alarm must never look missing */
 	if (r >= 0)
-		r = form_put(out, "AlarmTypes.member.1", "CompositeAlarm");
+		r = aws_query_form_put(out, "AlarmTypes.member.1", "CompositeAlarm");
 	if (r >= 0)
-		r = form_put(out, "AlarmTypes.member.2", "MetricAlarm");
+		r = aws_query_form_put(out, "AlarmTypes.member.2", "MetricAlarm");
 	if (r >= 0)
-		r = form_put(out, "MaxRecords", "100");
+		r = aws_query_form_put(out, "MaxRecords", "100");
 	if (r >= 0 && next_token)
-		r = form_put(out, "NextToken", next_token);
+		r = aws_query_form_put(out, "NextToken", next_token);
 	return r < 0 ? r : 0;
 }
 
@@ -139,20 +108,6 @@ static enum cloudwatch_state state_parse(const char *s)
 	if (!strcmp(s, "INSUFFICIENT_DATA"))
 		return CLOUDWATCH_INSUFFICIENT_DATA;
 	return CLOUDWATCH_UNKNOWN;
-}
-
-static void clean_copy(char *dst, size_t size, const char *src)
-{
-	size_t n;
-
-	if (!size)
-		return;
-	n = strnlen(src ? src : "", size - 1);
-	memcpy(dst, src ? src : "", n);
-	dst[n] = '\0';
-	for (char *p = dst; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
 }
 
 static int member_apply(const struct xml_node *m, struct cloudwatch_alarms *into)
@@ -180,7 +135,7 @@ static int member_apply(const struct xml_node *m, struct cloudwatch_alarms *into
 		free(a->reason);
 		a->reason = rs;
 		a->state = state_parse(xml_text(m, "StateValue"));
-		clean_copy(a->updated, sizeof(a->updated), updated);
+		aws_query_text_copy(a->updated, sizeof(a->updated), updated);
 	}
 	return 0;
 }
@@ -235,187 +190,21 @@ out:
 void cloudwatch_error_parse(const char *body, size_t len, char *ret_code, size_t code_size, char *ret_message,
                             size_t message_size, char *ret_request_id, size_t request_id_size)
 {
-	struct xml_limits lim = {.max_bytes = 1 << 20, .max_depth = 8, .max_elements = 256};
-	struct xml_node *doc = NULL;
-	const struct xml_node *e;
-
-	clean_copy(ret_code, code_size, "");
-	clean_copy(ret_message, message_size, "");
-	clean_copy(ret_request_id, request_id_size, "");
-	if (!body || !len || xml_parse(&doc, body, len, &lim, NULL) < 0)
-		return;
-	/* Query services answer <ErrorResponse><Error>..; some proxies just <Error> */
-	e = xml_find(doc, "ErrorResponse/Error");
-	if (!e)
-		e = xml_find(doc, "Error");
-	if (!e)
-		e = xml_find(doc, "Response/Errors/Error");
-	if (e) {
-		const char *code = xml_text(e, "Code");
-
-		clean_copy(ret_code, code_size, code ? code : "");
-		clean_copy(ret_message, message_size, xml_text(e, "Message"));
-		for (char *p = ret_code; *p; p++)
-			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-				*p = '?';
-	}
-	e = xml_find(doc, "ErrorResponse/RequestId");
-	if (!e)
-		e = xml_find(doc, "Response/RequestID");
-	if (e)
-		clean_copy(ret_request_id, request_id_size, e->text);
-	xml_free(doc);
+	aws_query_error_parse(body, len, ret_code, code_size, ret_message, message_size, ret_request_id,
+	                      request_id_size);
 }
-
-static const struct {
-	const char *code;
-	int err;
-	enum error_kind kind;
-	bool throttle;
-} error_codes[] = {
-    {"Throttling", -EAGAIN, ERROR_KIND_TRANSIENT, true},
-    {"ThrottlingException", -EAGAIN, ERROR_KIND_TRANSIENT, true},
-    {"ThrottledException", -EAGAIN, ERROR_KIND_TRANSIENT, true},
-    {"RequestLimitExceeded", -EAGAIN, ERROR_KIND_TRANSIENT, true},
-    {"TooManyRequestsException", -EAGAIN, ERROR_KIND_TRANSIENT, true},
-    {"InternalFailure", -EIO, ERROR_KIND_TRANSIENT, false},
-    {"InternalServiceError", -EIO, ERROR_KIND_TRANSIENT, false},
-    {"ServiceUnavailable", -EIO, ERROR_KIND_TRANSIENT, false},
-    {"InvalidClientTokenId", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"UnrecognizedClientException", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"SignatureDoesNotMatch", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"InvalidSignatureException", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"IncompleteSignature", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"IncompleteSignatureException", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"MissingAuthenticationToken", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"MissingAuthenticationTokenException", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"ExpiredToken", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"ExpiredTokenException", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"RequestExpired", -EACCES, ERROR_KIND_CREDENTIALS, false},
-    {"AccessDenied", -EACCES, ERROR_KIND_TERMINAL, false},
-    {"AccessDeniedException", -EACCES, ERROR_KIND_TERMINAL, false},
-    {"UnauthorizedOperation", -EACCES, ERROR_KIND_TERMINAL, false},
-    {"OptInRequired", -EACCES, ERROR_KIND_TERMINAL, false},
-    {"ResourceNotFound", -ENOENT, ERROR_KIND_NOT_FOUND, false},
-    {"ResourceNotFoundException", -ENOENT, ERROR_KIND_NOT_FOUND, false},
-    {"InvalidParameterValue", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"InvalidParameterCombination", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"MissingParameter", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"ValidationError", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"InvalidNextToken", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"InvalidAction", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"InvalidQueryParameter", -EINVAL, ERROR_KIND_TERMINAL, false},
-    {"MalformedQueryString", -EINVAL, ERROR_KIND_TERMINAL, false},
-};
 
 int cloudwatch_error_classify(long status, const char *code, enum error_kind *ret_kind, bool *ret_throttle)
 {
-	enum error_kind kind = ERROR_KIND_TERMINAL;
-	bool throttle = false;
-	int e = -EPROTO;
-	bool known = false;
-
-	for (size_t i = 0; code && *code && i < sizeof(error_codes) / sizeof(error_codes[0]); i++)
-		if (!strcmp(code, error_codes[i].code)) {
-			e = error_codes[i].err;
-			kind = error_codes[i].kind;
-			throttle = error_codes[i].throttle;
-			known = true;
-			break;
-		}
-	if (!known) {
-		if (status == 429) {
-			e = -EAGAIN;
-			kind = ERROR_KIND_TRANSIENT;
-			throttle = true;
-		} else if (status >= 500) {
-			e = -EIO;
-			kind = ERROR_KIND_TRANSIENT;
-		} else if (status == 401 || status == 403) {
-			e = -EACCES;
-		} else if (status == 404) {
-			e = -ENOENT;
-			kind = ERROR_KIND_NOT_FOUND;
-		} else if (status == 400) {
-			e = -EINVAL;
-		}
-	}
-	if (ret_kind)
-		*ret_kind = kind;
-	if (ret_throttle)
-		*ret_throttle = throttle;
-	return e;
+	return aws_query_error_classify(status, code, ret_kind, ret_throttle);
 }
 
 /* ---- endpoint -------------------------------------------------------------------------- */
 
-/* MINIMAL COPY of aws/client.c's endpoint_parse (see the top of this file). */
-static int endpoint_split(const char *url, char **ret_base, char **ret_host, struct error *err)
-{
-	const char *auth, *end;
-	size_t alen, blen;
-	bool https;
-	char *base, *host;
-
-	if (!strncasecmp(url, "https://", 8)) {
-		https = true;
-		auth = url + 8;
-	} else if (!strncasecmp(url, "http://", 7)) {
-		https = false;
-		auth = url + 7;
-	} else {
-		return error_set(err, -EINVAL, "endpoint '%s' is not an http:// or https:// URL", url);
-	}
-	end = auth + strcspn(auth, "/?#");
-	alen = (size_t)(end - auth);
-	if (!alen || memchr(auth, '@', alen) || *end == '?' || *end == '#')
-		return error_set(err, -EINVAL, "endpoint '%s' is not a plain URL (host[:port][/path])", url);
-	for (size_t i = 0; i < alen; i++)
-		if ((unsigned char)auth[i] <= ' ' || (unsigned char)auth[i] >= 0x7f)
-			return error_set(err, -EINVAL, "endpoint '%s' has a bad host", url);
-	for (const char *p = end; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return error_set(err, -EINVAL, "endpoint '%s' has a bad path", url);
-	blen = strlen(url);
-	while (blen > (size_t)(end - url) && url[blen - 1] == '/')
-		blen--;
-	base = strndup(url, blen);
-	if (https && alen > 4 && !memcmp(end - 4, ":443", 4))
-		alen -= 4;
-	else if (!https && alen > 3 && !memcmp(end - 3, ":80", 3))
-		alen -= 3;
-	host = strndup(auth, alen);
-	if (!base || !host) {
-		free(base);
-		free(host);
-		return error_set(err, -ENOMEM, "out of memory");
-	}
-	for (char *p = host; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	*ret_base = base;
-	*ret_host = host;
-	return 0;
-}
-
 int cloudwatch_endpoint_resolve(const char *config_endpoint, const char *region, char **ret,
                                 struct error *err)
 {
-	const char *ep = getenv("AWS_ENDPOINT_URL_CLOUDWATCH");
-	char *s;
-
-	if (!ep || !*ep)
-		ep = getenv("AWS_ENDPOINT_URL");
-	if (!ep || !*ep)
-		ep = config_endpoint;
-	if (ep && *ep)
-		s = strdup(ep);
-	else if (asprintf(&s, "https://monitoring.%s.amazonaws.com%s", region,
-	                  !strncmp(region, "cn-", 3) ? ".cn" : "") < 0)
-		s = NULL;
-	if (!s)
-		return error_set(err, -ENOMEM, "out of memory");
-	*ret = s;
-	return 0;
+	return aws_endpoint_resolve("CLOUDWATCH", config_endpoint, "monitoring", true, region, ret, err);
 }
 
 /* ---- client ------------------------------------------------------------------------------ */
@@ -424,9 +213,15 @@ int cloudwatch_client_new(struct cloudwatch_client **ret, const struct aws_clien
                           struct error *err)
 {
 	static const struct aws_client_options defaults = {0};
+	static const struct aws_core_options so = {
+	    .env_service = "CLOUDWATCH",
+	    .host_prefix = "monitoring",
+	    .china_suffix = true,
+	    .pool_max = POOL_MAX,
+	    .max_response_bytes = CLOUDWATCH_MAX_RESPONSE,
+	};
 	struct ratelimit_options ro = {0};
 	struct cloudwatch_client *c;
-	char *url = NULL;
 	const char *base_path;
 	int r;
 
@@ -435,70 +230,17 @@ int cloudwatch_client_new(struct cloudwatch_client **ret, const struct aws_clien
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return error_set(err, -ENOMEM, "out of memory");
-	pthread_mutex_init(&c->pool_lock, NULL);
-	atomic_init(&c->stop, false);
-	if (opt->retry) {
-		c->retry = *opt->retry;
-		if (c->retry.max_attempts < 1)
-			c->retry.max_attempts = 1;
-	} else {
-		r = retry_policy_from_env(&c->retry, err);
-		if (r < 0)
-			goto fail;
+	r = aws_core_init(&c->core, opt, &so, err);
+	if (r < 0) {
+		free(c);
+		return r;
 	}
-	if (opt->http)
-		c->http_opt = *opt->http;
-	if (!c->http_opt.max_response_bytes)
-		c->http_opt.max_response_bytes = CLOUDWATCH_MAX_RESPONSE;
-
-	if (opt->region && *opt->region) {
-		c->region = strdup(opt->region);
-		if (!c->region) {
-			r = error_set(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-	} else {
-		r = aws_region_resolve(opt->profile, &c->region, err);
-		if (r < 0) {
-			if (r == -ENOENT)
-				error_set(err, r,
-				          "no AWS region: set AWS_REGION, AWS_DEFAULT_REGION or the "
-				          "profile's region");
-			goto fail;
-		}
-	}
-	for (const char *p = c->region; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-') {
-			r = error_set(err, -EINVAL, "region '%s' is not a region name", c->region);
-			goto fail;
-		}
-	r = cloudwatch_endpoint_resolve(opt->endpoint, c->region, &url, err);
-	if (r >= 0)
-		r = endpoint_split(url, &c->endpoint, &c->host, err);
-	free(url);
-	if (r < 0)
-		goto fail;
-	base_path = strstr(c->endpoint, "://") + 3;
+	base_path = strstr(c->core.endpoint, "://") + 3;
 	base_path += strcspn(base_path, "/");
 	if (asprintf(&c->path, "%s/", base_path) < 0) {
 		c->path = NULL;
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
-	}
-
-	if (opt->static_credentials) {
-		r = aws_credentials_copy(&c->static_creds, opt->static_credentials);
-		if (r < 0) {
-			error_set(err, r, "out of memory");
-			goto fail;
-		}
-		c->has_static = true;
-	} else {
-		struct aws_credentials_options co = {.profile = opt->profile};
-
-		r = aws_credentials_provider_new(&c->provider, &co, err);
-		if (r < 0)
-			goto fail;
 	}
 	ro.rate = opt->control_rate > 0 ? opt->control_rate : CLOUDWATCH_DEFAULT_RATE;
 	ro.min_rate = opt->min_rate > 0 ? opt->min_rate : 0;
@@ -518,33 +260,25 @@ void cloudwatch_client_free(struct cloudwatch_client *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->n_pool; i++)
-		http_client_free(c->pool[i]);
-	aws_credentials_provider_free(c->provider);
-	if (c->has_static)
-		aws_credentials_release(&c->static_creds);
+	aws_core_release(&c->core);
 	ratelimit_release(&c->rl);
-	pthread_mutex_destroy(&c->pool_lock);
-	free(c->region);
-	free(c->endpoint);
-	free(c->host);
 	free(c->path);
 	free(c);
 }
 
 const char *cloudwatch_client_endpoint(const struct cloudwatch_client *c)
 {
-	return c->endpoint;
+	return c->core.endpoint;
 }
 
 const char *cloudwatch_client_region(const struct cloudwatch_client *c)
 {
-	return c->region;
+	return c->core.region;
 }
 
 void cloudwatch_client_stop(struct cloudwatch_client *c)
 {
-	atomic_store(&c->stop, true);
+	aws_core_stop(&c->core);
 }
 
 /* ---- signing and the call ------------------------------------------------------------------ */
@@ -554,16 +288,9 @@ int cloudwatch_request_sign(const char *host, const char *path, const char *regi
                             size_t body_len, struct sigv4_result *sig,
                             struct http_header ret_headers[CLOUDWATCH_SIGNED_HEADERS], struct error *err)
 {
-	struct http_header sign_hdr[2] = {
-	    {(char *)"host", (char *)host},
-	    {(char *)"content-type", (char *)CLOUDWATCH_CONTENT_TYPE},
-	};
 	struct sigv4_params sp = {
 	    .method = "POST",
 	    .path = path,
-	    .query = NULL,
-	    .headers = sign_hdr,
-	    .n_headers = 2,
 	    .payload = body,
 	    .payload_len = body_len,
 	    .region = region,
@@ -571,60 +298,8 @@ int cloudwatch_request_sign(const char *host, const char *path, const char *regi
 	    .now = now,
 	    .double_encode_path = true,
 	};
-	int n = 0, r;
 
-	r = sigv4_sign(&sp, creds, sig, err);
-	if (r < 0)
-		return r;
-	ret_headers[n++] = (struct http_header){(char *)"X-Amz-Date", sig->amz_date};
-	ret_headers[n++] = (struct http_header){(char *)"Authorization", sig->authorization.ptr};
-	ret_headers[n++] = (struct http_header){(char *)"Content-Type", (char *)CLOUDWATCH_CONTENT_TYPE};
-	if (creds->session_token)
-		ret_headers[n++] = (struct http_header){(char *)"X-Amz-Security-Token", creds->session_token};
-	return n;
-}
-
-static int pool_get(struct cloudwatch_client *c, struct http_client **ret, struct error *err)
-{
-	struct http_client *h = NULL;
-
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->n_pool)
-		h = c->pool[--c->n_pool];
-	pthread_mutex_unlock(&c->pool_lock);
-	if (h) {
-		*ret = h;
-		return 0;
-	}
-	return http_client_new(ret, &c->http_opt, err);
-}
-
-static void pool_put(struct cloudwatch_client *c, struct http_client *h)
-{
-	if (!h)
-		return;
-	pthread_mutex_lock(&c->pool_lock);
-	if (c->n_pool < POOL_MAX) {
-		c->pool[c->n_pool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->pool_lock);
-	http_client_free(h);
-}
-
-static bool sleep_unless_stopped(struct cloudwatch_client *c, uint64_t ms)
-{
-	while (ms > 0) {
-		uint64_t slice = ms < SLEEP_SLICE_MS ? ms : SLEEP_SLICE_MS;
-		struct timespec ts = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
-
-		if (atomic_load(&c->stop))
-			return false;
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-		ms -= slice;
-	}
-	return !atomic_load(&c->stop);
+	return aws_core_sign(&sp, host, CLOUDWATCH_CONTENT_TYPE, true, creds, sig, ret_headers, err);
 }
 
 static int fail(struct aws_error *aerr, int code, enum error_kind kind, const char *fmt, ...)
@@ -644,158 +319,36 @@ static int fail(struct aws_error *aerr, int code, enum error_kind kind, const ch
 	return code;
 }
 
-static int http_fail(const struct http_response *resp, const struct aws_credentials *creds,
-                     struct aws_error *aerr, bool *ret_throttle)
-{
-	char code[128], message[512], rid[96];
-	enum error_kind kind;
-	int e;
-
-	cloudwatch_error_parse(resp->body.ptr, resp->body.len, code, sizeof(code), message, sizeof(message),
-	                       rid, sizeof(rid));
-	e = cloudwatch_error_classify(resp->status, code, &kind, ret_throttle);
-	if (!aerr)
-		return e;
-	aws_error_clear(aerr);
-	aerr->status = resp->status;
-	snprintf(aerr->code, sizeof(aerr->code), "%s", code);
-	snprintf(aerr->message, sizeof(aerr->message), "%s", message);
-	snprintf(aerr->operation, sizeof(aerr->operation), "%s", OPERATION);
-	if (!*rid) {
-		const char *h = http_response_header(resp, "x-amzn-requestid");
-
-		snprintf(rid, sizeof(rid), "%s", h ? h : "");
-	}
-	snprintf(aerr->request_id, sizeof(aerr->request_id), "%s", rid);
-	if (kind == ERROR_KIND_CREDENTIALS || e == -EACCES)
-		error_set(&aerr->err, e, OPERATION ": %s (HTTP %ld, credentials from %s)%s%s",
-		          *code ? code : "error", resp->status,
-		          creds && creds->source[0] ? creds->source : "?", *message ? ": " : "", message);
-	else
-		error_set(&aerr->err, e, OPERATION ": %s (HTTP %ld)%s%s", *code ? code : "error",
-		          resp->status, *message ? ": " : "", message);
-	error_set_kind(&aerr->err, kind);
-	return e;
-}
-
 /* One DescribeAlarms request with retries; the 2xx body goes to ret_body. */
 static int query_call(struct cloudwatch_client *c, const struct buf *body, struct buf *ret_body,
                       struct aws_error *aerr)
 {
-	static _Thread_local struct retry_rng rng;
-	static _Thread_local bool rng_seeded;
-	struct aws_credentials creds = {0};
-	struct http_client *h = NULL;
-	struct error e = ERROR_INIT;
+	static const struct aws_protocol proto = {
+	    .service = "monitoring",
+	    .read_error = aws_query_read_error,
+	    .prefix_credential_errors = true,
+	};
 	struct buf url = BUF_INIT;
-	unsigned attempt = 0;
 	int r;
 
-	if (!rng_seeded) {
-		retry_rng_seed_auto(&rng);
-		rng_seeded = true;
-	}
-	aws_error_clear(aerr);
-	r = buf_printf(&url, "%s/", c->endpoint);
+	r = buf_printf(&url, "%s/", c->core.endpoint);
 	if (r < 0) {
 		r = fail(aerr, r, ERROR_KIND_TERMINAL, OPERATION ": URL too long");
-		goto out;
-	}
-	r = pool_get(c, &h, &e);
-	if (r < 0) {
-		r = fail(aerr, r, ERROR_KIND_TRANSIENT, OPERATION ": %s", e.msg);
-		goto out;
-	}
-	for (;;) {
-		struct http_header hdr[CLOUDWATCH_SIGNED_HEADERS + 1];
-		struct sigv4_result sig = SIGV4_RESULT_INIT;
-		struct http_response resp = HTTP_RESPONSE_INIT;
-		struct http_request hr = {0};
-		uint64_t delay = 0;
-		bool again, throttle = false;
-		int n, tr;
+	} else {
+		const struct aws_send send = {
+		    .operation = OPERATION,
+		    .method = "POST",
+		    .url = url.ptr,
+		    .sign_path = c->path,
+		    .content_type = CLOUDWATCH_CONTENT_TYPE,
+		    .sign_content_type = true,
+		    .body = body->ptr,
+		    .body_len = body->len,
+		    .rl = &c->rl,
+		};
 
-		attempt++;
-		if (atomic_load(&c->stop) || ratelimit_acquire(&c->rl, &c->stop) < 0) {
-			if (attempt == 1)
-				r = fail(aerr, -ECANCELED, ERROR_KIND_CANCELED,
-				         OPERATION ": not sent: stopping");
-			goto out;
-		}
-		aws_credentials_release(&creds);
-		memset(&creds, 0, sizeof(creds));
-		error_clear(&e);
-		r = c->has_static ? aws_credentials_copy(&creds, &c->static_creds)
-		                  : aws_credentials_get(c->provider, time(NULL), &creds, &e);
-		if (r < 0) {
-			r = fail(aerr, r, ERROR_KIND_CREDENTIALS, OPERATION ": %s",
-			         c->has_static ? "out of memory" : e.msg);
-			goto out;
-		}
-		n = cloudwatch_request_sign(c->host, c->path, c->region, &creds, time(NULL), body->ptr,
-		                            body->len, &sig, hdr, &e);
-		if (n < 0) {
-			sigv4_result_release(&sig);
-			r = fail(aerr, n, ERROR_KIND_CREDENTIALS, OPERATION ": signing failed: %s", e.msg);
-			goto out;
-		}
-		hdr[n++] = (struct http_header){(char *)"User-Agent", (char *)"aliasd/" ALIASD_VERSION};
-		hr.method = "POST";
-		hr.url = url.ptr;
-		hr.headers = hdr;
-		hr.n_headers = (size_t)n;
-		hr.body = body->ptr;
-		hr.body_len = body->len;
-		error_clear(&e);
-		tr = http_client_send(h, &hr, &resp, &e);
-		sigv4_result_release(&sig);
-		if (tr < 0) {
-			r = fail(aerr, tr,
-			         retry_errno_is_retryable(tr) ? ERROR_KIND_TRANSIENT : ERROR_KIND_TERMINAL,
-			         OPERATION ": %s", e.msg);
-			again = retry_decide(&c->retry, attempt, tr, 0, NULL, &rng, &delay);
-			if (tr != -E2BIG && tr != -EINVAL) {
-				http_client_free(h);
-				h = NULL;
-				if (again) {
-					error_clear(&e);
-					r = pool_get(c, &h, &e);
-					if (r < 0) {
-						r = fail(aerr, r, ERROR_KIND_TRANSIENT, OPERATION ": %s",
-						         e.msg);
-						goto out;
-					}
-					r = tr;
-				}
-			}
-		} else if (resp.status >= 200 && resp.status < 300) {
-			buf_release(ret_body);
-			*ret_body = resp.body;
-			resp.body = (struct buf)BUF_INIT;
-			if (aerr)
-				aerr->status = resp.status;
-			http_response_release(&resp);
-			r = 0;
-			goto out;
-		} else {
-			r = http_fail(&resp, &creds, aerr, &throttle);
-			if (throttle)
-				ratelimit_on_throttle(&c->rl);
-			/* a 400 Throttling is as retryable as a 429 */
-			again = retry_decide(&c->retry, attempt, 0, throttle ? 429 : resp.status,
-			                     http_response_header(&resp, "retry-after"), &rng, &delay);
-			http_response_release(&resp);
-		}
-		if (aerr)
-			aerr->attempts = attempt;
-		if (!again || !sleep_unless_stopped(c, delay))
-			goto out;
+		r = aws_core_send(&c->core, &proto, &send, NULL, ret_body, aerr);
 	}
-out:
-	if (aerr && attempt)
-		aerr->attempts = attempt;
-	pool_put(c, h);
-	aws_credentials_release(&creds);
 	buf_release(&url);
 	return r;
 }

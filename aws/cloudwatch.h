@@ -41,9 +41,9 @@
  * Thread safety: a client is shared by every thread (credentials, rate
  * limiter and HTTP pool are thread-safe).
  *
- * NOTE (until aws/client.c shares them): the endpoint parsing, the HTTP pool,
- * credential fetch and the sign-send-retry loop here are a minimal copy of
- * aws/client.c's, specialised to the Query protocol; see cloudwatch.c.
+ * The endpoint, credentials, HTTP pool and the sign-send-retry loop are
+ * aws/core.h's, shared with the Lambda client; form bodies and error answers
+ * are aws/query.h's.
  */
 #ifndef ALIASD_AWS_CLOUDWATCH_H
 #define ALIASD_AWS_CLOUDWATCH_H

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws/cloudwatch.h"
+#include "aws/query.h"
 #include "tests/unit/harness.h"
 
 static struct cloudwatch_alarms want(const char *const *names, size_t n)
@@ -267,6 +268,44 @@ TEST(cloudwatch_sign)
 	sigv4_result_release(&sig);
 }
 
+TEST(query_read_error)
+{
+	static const char throttled[] = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+	                                "<Message>Rate exceeded</Message></Error><RequestId>rid-1</RequestId>"
+	                                "</ErrorResponse>";
+	struct http_header hdr[1] = {{(char *)"x-amzn-RequestId", (char *)"rid-header"}};
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct aws_credentials creds = {0};
+	struct aws_error aerr = AWS_ERROR_INIT;
+	bool throttle = false;
+
+	resp.status = 400;
+	REQUIRE(buf_puts(&resp.body, throttled) >= 0);
+	resp.headers = hdr;
+	resp.n_headers = 1;
+	CHECK_INT(aws_query_read_error("GetCallerIdentity", &resp, &creds, &aerr, &throttle, NULL), -EAGAIN);
+	CHECK(throttle);
+	CHECK(aerr.err.kind == ERROR_KIND_TRANSIENT);
+	CHECK_INT((int)aerr.status, 400);
+	CHECK_STR(aerr.code, "Throttling");
+	CHECK_STR(aerr.request_id, "rid-1");
+	CHECK_STR(aerr.operation, "GetCallerIdentity");
+	CHECK_STR(aerr.err.msg, "GetCallerIdentity: Throttling (HTTP 400): Rate exceeded");
+
+	/* no XML: the status decides, the request id comes from the header */
+	buf_reset(&resp.body);
+	resp.status = 403;
+	snprintf(creds.source, sizeof(creds.source), "environment");
+	CHECK_INT(aws_query_read_error("Op", &resp, &creds, &aerr, &throttle, NULL), -EACCES);
+	CHECK(!throttle);
+	CHECK(aerr.err.kind == ERROR_KIND_TERMINAL);
+	CHECK_STR(aerr.request_id, "rid-header");
+	CHECK_STR(aerr.err.msg, "Op: error (HTTP 403, credentials from environment)");
+	resp.headers = NULL;
+	resp.n_headers = 0;
+	buf_release(&resp.body);
+}
+
 TEST_MAIN(cloudwatch_body, cloudwatch_parse_answer, cloudwatch_parse_last_page_and_garbage,
           cloudwatch_error_xml, cloudwatch_error_kinds, cloudwatch_endpoint_order,
-          cloudwatch_client_endpoint_and_bad_names, cloudwatch_sign)
+          cloudwatch_client_endpoint_and_bad_names, cloudwatch_sign, query_read_error)
