@@ -459,7 +459,7 @@ static int http_error(const char *operation, const struct http_response *resp,
 		          "is full%s%s%s; free it by deleting versions nothing needs (prune.keepVersions in "
 		          "the manifests; 'aliasd versions FUNCTION' shows what each version stores) or ask "
 		          "AWS for a higher limit",
-		          req->operation, resp->status, c->region, *message ? " (" : "", message,
+		          operation, resp->status, c->core.region, *message ? " (" : "", message,
 		          *message ? ")" : "");
 	} else {
 		error_set(&aerr->err, e, "%s: %s (HTTP %ld)%s%s", operation, *code ? code : "error",
