@@ -168,12 +168,6 @@ int config_warnings(const struct config *c, struct errlist *warnings)
 		    warnings, 0, c->file, c->verify_file_at[0], c->verify_file_at[1],
 		    "repository.verify: not enforced by this version: unsigned commits are still applied");
 	}
-	if (c->github_token_file || c->n_webhooks) {
-		n++;
-		errlist_add(warnings, 0, c->file, c->github_token_file ? c->github_token_file_at[0] : 0,
-		            c->github_token_file ? c->github_token_file_at[1] : 0,
-		            "notify: not sent by this version (no commit statuses, no webhooks yet)");
-	}
 	if (c->github_token_file && c->github_api_url && !strncasecmp(c->github_api_url, "http://", 7)) {
 		n++;
 		errlist_add(
