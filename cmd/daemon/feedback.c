@@ -13,6 +13,7 @@
 #include "cmd/notify_status.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/secret.h"
 
 #define SINKS_MAX        (1 + CONFIG_WEBHOOKS_MAX)
 #define BACKOFF_FIRST_MS 1000ULL
@@ -55,6 +56,12 @@ static struct {
 	char rev[CORE_REV_LEN];
 	int state; /* enum notify_state last sent for rev, -1 none */
 	bool manifest_failed;
+	/* loop thread only: each function's desired state when it last converged (drift detection) */
+	struct converged {
+		char *key; /* "name\nregion" */
+		unsigned char hash[CORE_HASH_LEN];
+	} * conv;
+	size_t n_conv, alloc_conv;
 } fb = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .state = -1};
 
 static void count(bool github, const char *result)
@@ -67,10 +74,7 @@ static void item_free(struct item *it)
 {
 	if (!it)
 		return;
-	if (it->url) {
-		explicit_bzero(it->url, strlen(it->url));
-		free(it->url);
-	}
+	secret_free_str(it->url);
 	buf_release_secret(&it->auth);
 	buf_release(&it->body);
 	free(it);
@@ -122,11 +126,8 @@ static void sinks_clear(void)
 	}
 	fb.n_sinks = 0;
 	for (size_t i = 0; i < CONFIG_WEBHOOKS_MAX; i++) {
-		if (fb.webhook_urls[i]) {
-			explicit_bzero(fb.webhook_urls[i], strlen(fb.webhook_urls[i]));
-			free(fb.webhook_urls[i]);
-			fb.webhook_urls[i] = NULL;
-		}
+		secret_free_str(fb.webhook_urls[i]);
+		fb.webhook_urls[i] = NULL;
 	}
 	free(fb.status_url);
 	free(fb.context);
@@ -461,6 +462,50 @@ void feedback_commit_untrusted(const char *rev, const char *reason)
 	event(NOTIFY_EVENT_UNTRUSTED, rev, NULL, NULL, NULL, NULL, reason);
 }
 
+static char *fn_key(const struct core_fn *st)
+{
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s\n%s", st->name, st->region ? st->region : "");
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * Whether `st` had converged to desired state `hash` before (then a write now
+ * repairs a change made outside aliasd), and remember `hash` as converged.
+ */
+static bool converged_before(const struct core_fn *st, const unsigned char hash[CORE_HASH_LEN])
+{
+	char *key = fn_key(st);
+	bool before = false;
+	size_t i;
+
+	if (!key)
+		return false;
+	for (i = 0; i < fb.n_conv; i++)
+		if (!strcmp(fb.conv[i].key, key))
+			break;
+	if (i < fb.n_conv) {
+		before = !memcmp(fb.conv[i].hash, hash, CORE_HASH_LEN);
+		free(key);
+	} else {
+		if (fb.n_conv == fb.alloc_conv) {
+			size_t n = fb.alloc_conv ? fb.alloc_conv * 2 : 16;
+			struct converged *c = realloc(fb.conv, n * sizeof(*c));
+
+			if (!c) {
+				free(key);
+				return false;
+			}
+			fb.conv = c;
+			fb.alloc_conv = n;
+		}
+		fb.conv[fb.n_conv++].key = key;
+	}
+	memcpy(fb.conv[i].hash, hash, CORE_HASH_LEN);
+	return before;
+}
+
 /* "4", or "3 (4 at 10%)" for a weighted alias */
 static void version_text(char *out, size_t n, const struct core_alias *a)
 {
@@ -519,10 +564,15 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		job_failed(st, j, message);
 		return;
 	}
+	/*
+	 * This desired state had converged before (seen by this process, or the
+	 * same commit applied per the state file): what had to be written was
+	 * changed by someone else.
+	 */
+	drift = converged_before(st, j->hash) ||
+	        (st->applied_rev[0] && !strcmp(st->applied_rev, j->gen->revision));
 	if (!j->res.changed)
 		return;
-	/* this desired state had converged before: what had to be written was changed by someone else */
-	drift = st->applied_rev[0] && !strcmp(st->applied_rev, j->gen->revision);
 	for (size_t i = 0; j->actual_ok && i < j->n_actual; i++) {
 		const struct core_alias *now = &j->actual[i], *before = NULL;
 		char from[96], to[96];
@@ -541,9 +591,17 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		      drift ? "changed outside aliasd, repaired" : "alias moved");
 		moved++;
 	}
-	if (!moved)
+	if (!moved) {
+		/* what was written, as the planner said it ("~ alias Prod: v1 (2) -> v1 (1)") */
+		struct buf m = BUF_INIT;
+
+		buf_puts(&m, drift ? "changed outside aliasd, repaired" : "reconciled");
+		for (size_t k = 0; k < j->res.n_planned && m.len < 400; k++)
+			buf_printf(&m, "%s%s", k ? "; " : ": ", j->res.planned[k].text);
 		event(drift ? NOTIFY_EVENT_DRIFT : NOTIFY_EVENT_APPLIED, j->gen->revision, st->name, NULL,
-		      NULL, NULL, drift ? "changed outside aliasd, repaired" : "reconciled");
+		      NULL, NULL, m.len ? m.ptr : "");
+		buf_release(&m);
+	}
 }
 
 /* --------------------------------------------------------------- lifecycle */
@@ -575,14 +633,10 @@ void feedback_configure(const struct config *c)
 
 	pthread_mutex_lock(&fb.lock);
 	if (fp && fb.fingerprint && !strcmp(fp, fb.fingerprint)) {
-		explicit_bzero(fp, strlen(fp));
-		free(fp);
+		secret_free_str(fp);
 	} else {
 		sinks_clear();
-		if (fb.fingerprint) {
-			explicit_bzero(fb.fingerprint, strlen(fb.fingerprint));
-			free(fb.fingerprint);
-		}
+		secret_free_str(fb.fingerprint);
 		fb.fingerprint = fp;
 		sinks_build(c);
 		fb.state = -1; /* a new sink hears the current commit's next state */
@@ -603,11 +657,13 @@ void feedback_stop(void)
 	}
 	pthread_mutex_lock(&fb.lock);
 	sinks_clear();
-	if (fb.fingerprint) {
-		explicit_bzero(fb.fingerprint, strlen(fb.fingerprint));
-		free(fb.fingerprint);
-		fb.fingerprint = NULL;
-	}
+	secret_free_str(fb.fingerprint);
+	fb.fingerprint = NULL;
 	fb.m = NULL;
+	for (size_t i = 0; i < fb.n_conv; i++)
+		free(fb.conv[i].key);
+	free(fb.conv);
+	fb.conv = NULL;
+	fb.n_conv = fb.alloc_conv = 0;
 	pthread_mutex_unlock(&fb.lock);
 }

@@ -200,3 +200,27 @@ def test_json_webhook_events(world, hook):
     assert len(prod) == 1, events
     assert prod[0]["function"] == "orders" and prod[0]["from"] is None and prod[0]["to"] == "1"
     assert set(prod[0]) == {"event", "time", "revision", "function", "alias", "from", "to", "message"}
+
+
+def test_drift_is_repaired_and_reported(world, hook):
+    import signal
+    world.repo.write("functions/orders.yaml", function_manifest("orders"))
+    world.repo.commit("orders")
+    world.configure(interval="1s")
+    notify_config(world, hooks=[(hook.url + "/json", "json", ["drift"])])
+    d = world.start()
+    world.wait_aliases("orders", {"Prod": "1", "Test": "2"}, timeout=30)
+    world.wait_state("orders", "Synced")
+    time.sleep(1)
+    assert hook.requests == []  # the first apply is no drift
+
+    # someone moves Prod by hand; a full pass puts it back and says so
+    world.emu.client().update_alias(FunctionName="orders", Name="Prod", FunctionVersion="2")
+    d.signal(signal.SIGUSR1)
+    world.wait_aliases("orders", {"Prod": "1", "Test": "2"}, timeout=30)
+    (r,) = hook.wait_for(1, 30)
+    ev = r["body"]
+    assert ev["event"] == "drift" and ev["function"] == "orders", ev
+    assert "changed outside aliasd" in ev["message"] and "alias Prod" in ev["message"], ev
+    time.sleep(2)
+    assert len(hook.requests) == 1
