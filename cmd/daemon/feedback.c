@@ -239,7 +239,7 @@ static enum send_result send_one(struct http_client *hc, const struct item *it, 
 
 static void *sender_main(void *arg)
 {
-	struct http_options opt = {3000, 10000, 64 * 1024, NULL};
+	struct http_options opt = {2000, 5000, 64 * 1024, NULL}; /* a stop waits for one request at most */
 	struct http_client *hc = NULL;
 	struct error err = ERROR_INIT;
 

@@ -92,6 +92,8 @@ def test_promotion_pending_then_success_once_each(world, github):
     assert code == 200
     m = re.search(r'aliasd_notifications_total\{sink="github",result="ok"\} (\d+)', metrics)
     assert m and int(m.group(1)) == 4, metrics
+    rc, _ = d.stop(timeout=20)  # a clean stop (the sanitizer build would report leaks here)
+    assert rc == 0, d.log_text()[-3000:]
 
 
 def test_broken_manifest_gets_failure_naming_file_line(world, github):
@@ -147,6 +149,9 @@ def test_unreachable_github_does_not_delay_promotion(world, github):
         assert with_notify < baseline * 3 + 5, (baseline, with_notify)
         assert d.proc.poll() is None
         assert "notification not delivered" in d.log_text()
+        # a stop waits for one request in flight at most (5 s timeout) and a short drain
+        rc, secs = d.stop(timeout=30)
+        assert rc == 0 and secs < 15, (rc, secs)
         world.close()
         world.daemon = None
 
