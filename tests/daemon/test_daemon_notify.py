@@ -229,3 +229,45 @@ def test_drift_is_repaired_and_reported(world, hook):
     assert "changed outside aliasd" in ev["message"] and "alias Prod" in ev["message"], ev
     time.sleep(2)
     assert len(hook.requests) == 1
+
+
+def test_failed_function_gets_failure_naming_it(world, github, hook):
+    world.repo.write("functions/orders.yaml", function_manifest("orders"))
+    world.repo.commit("orders")
+    world.configure(interval="1s")
+    notify_config(world, api_url=github.url, hooks=[(hook.url + "/json", "json", ["failed"])])
+    d = world.start()
+    world.wait_aliases("orders", {"Prod": "1", "Test": "2"}, timeout=30)
+
+    world.emu.inject("error", operation="UpdateAlias", status=403, code="AccessDeniedException",
+                     message="not allowed to update aliases")
+    world.repo.write("functions/orders.yaml", function_manifest("orders", prod="v2"))
+    sha = world.repo.commit("promote")
+    world.wait_state("orders", "Stalled", timeout=30)
+    wait_for(lambda: states(github, sha) == ["pending", "failure"], 30, what="failure status")
+    desc = [p for p in github.status_posts() if p["path"].endswith(sha)][-1]["body"]["description"]
+    assert "orders" in desc and "AccessDenied" in desc, desc
+    (r,) = hook.wait_for(1, 30)
+    ev = r["body"]
+    assert ev["event"] == "failed" and ev["function"] == "orders" and ev["revision"] == sha, ev
+    assert "not allowed" in ev["message"], ev
+    time.sleep(2)
+    assert states(github, sha) == ["pending", "failure"]
+    assert len(hook.requests) == 1
+    assert hook.url not in d.log_text()  # a webhook URL is a secret
+
+
+def test_notify_added_by_reload(world, github):
+    import signal
+    world.repo.write("functions/orders.yaml", function_manifest("orders"))
+    world.repo.commit("orders")
+    world.configure(interval="1s")
+    d = world.start()
+    world.wait_aliases("orders", {"Prod": "1", "Test": "2"}, timeout=30)
+    notify_config(world, api_url=github.url)
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded" in d.log_text(), 15, what="reload")
+    world.repo.write("functions/orders.yaml", function_manifest("orders", prod="v2"))
+    sha = world.repo.commit("promote")
+    world.wait_aliases("orders", {"Prod": "2", "Test": "2"}, timeout=30)
+    wait_for(lambda: states(github, sha) == ["pending", "success"], 30, what="statuses after reload")
