@@ -523,7 +523,12 @@ static void job_failed(const struct core_fn *st, const struct job *j, const char
 
 	if (st->failures == 0) /* the first failure of a streak, not every retry */
 		event(NOTIFY_EVENT_FAILED, j->gen->revision, st->name, NULL, NULL, NULL, message);
-	if (strcmp(j->gen->revision, fb.rev) || fb.state == NOTIFY_FAILURE)
+	/*
+	 * The commit's status says how applying it went: once it is success, a
+	 * later resync failure is an event, not a new status (nothing would set
+	 * it back to success when the function recovers).
+	 */
+	if (strcmp(j->gen->revision, fb.rev) || fb.state == NOTIFY_FAILURE || fb.state == NOTIFY_SUCCESS)
 		return;
 	outs = calloc(d.core.n_fns + 1, sizeof(*outs));
 	if (!outs)

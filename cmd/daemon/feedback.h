@@ -18,6 +18,9 @@
  * Commit statuses: one per state change of a commit (pending when the
  * daemon takes it into use, failure on a manifest error or a failed
  * function, success when every function is in sync), not one per poll.
+ * A function that fails and then recovers at the same commit turns failure
+ * into success; after success, later failures (a resync) are events only.
+ * Statuses are sent again for the commit loaded at start after a restart.
  * Events: applied (an alias moved; the commit fully applied), failed (first
  * failure of a function, an invalid manifest), drift (a resync of a function
  * already applied at that commit had to write: someone changed it outside

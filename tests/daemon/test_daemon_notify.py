@@ -271,3 +271,20 @@ def test_notify_added_by_reload(world, github):
     sha = world.repo.commit("promote")
     world.wait_aliases("orders", {"Prod": "2", "Test": "2"}, timeout=30)
     wait_for(lambda: states(github, sha) == ["pending", "success"], 30, what="statuses after reload")
+
+
+def test_failure_then_recovery_turns_success(world, github):
+    world.repo.write("functions/orders.yaml", function_manifest("orders"))
+    world.repo.commit("orders")
+    world.configure(interval="1s", backoff_max="2s")
+    notify_config(world, api_url=github.url)
+    world.start()
+    world.wait_aliases("orders", {"Prod": "1", "Test": "2"}, timeout=30)
+
+    # enough 500s that the first reconcile fails (transient), then the retry goes through
+    world.emu.inject("error", operation="UpdateAlias", count=40, status=500, code="ServiceException")
+    world.repo.write("functions/orders.yaml", function_manifest("orders", prod="v2"))
+    sha = world.repo.commit("promote")
+    world.wait_aliases("orders", {"Prod": "2", "Test": "2"}, timeout=60)
+    wait_for(lambda: states(github, sha)[-1:] == ["success"], 30, what="success after recovery")
+    assert states(github, sha) == ["pending", "failure", "success"]
