@@ -15,6 +15,10 @@
 #include "util/log.h"
 #include "util/secret.h"
 
+#ifndef ALIASD_VERSION
+#define ALIASD_VERSION "unknown"
+#endif
+
 #define SINKS_MAX        (1 + CONFIG_WEBHOOKS_MAX)
 #define BACKOFF_FIRST_MS 1000ULL
 #define DRAIN_MS         2000ULL
