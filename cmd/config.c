@@ -161,13 +161,6 @@ int config_warnings(const struct config *c, struct errlist *warnings)
 		errlist_add(warnings, 0, c->file, c->repo_url_at[0], c->repo_url_at[1],
 		            "repository.url: the Git token is sent unencrypted over http:// (use https://)");
 	}
-	/* parsed and checked, but the daemon does not act on them yet: say so rather than pretend */
-	if (c->github_token_file || c->n_webhooks) {
-		n++;
-		errlist_add(warnings, 0, c->file, c->github_token_file ? c->github_token_file_at[0] : 0,
-		            c->github_token_file ? c->github_token_file_at[1] : 0,
-		            "notify: not sent by this version (no commit statuses, no webhooks yet)");
-	}
 	if (c->github_token_file && c->github_api_url && !strncasecmp(c->github_api_url, "http://", 7)) {
 		n++;
 		errlist_add(

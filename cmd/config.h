@@ -177,8 +177,6 @@ int config_path_expand(const char *path, char **ret, struct error *err);
  *     /metrics and /status are readable by anyone who can reach it;
  *   - a Git token (repository.tokenFile) with an http:// URL: sent unencrypted;
  *   - the GitHub token with an http:// notify.github.apiUrl: the same;
- *   - notify, which this version parses and checks but does not act on yet
- *     (the daemon wiring comes later).
  * Pure (reads nothing but `c`).  Returns how many were found (`warnings`
  * may be NULL to only count them).
  */

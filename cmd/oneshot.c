@@ -35,6 +35,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 struct printer {
 	bool apply;
 	bool json;
+	bool markdown;
 };
 
 /* Apply: one line per completed (or failed) step, as it happens. */
@@ -44,7 +45,7 @@ static void on_event(void *arg, const char *function, enum reconcile_event ev, e
 	struct printer *pr = arg;
 
 	(void)kind;
-	if (pr->json || !pr->apply)
+	if (pr->json || pr->markdown || !pr->apply)
 		return;
 	switch (ev) {
 	case RECONCILE_EVENT_DONE:
@@ -248,10 +249,10 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	struct manifest_repo_options ro = {0};
 	struct manifest_load_options lo = {0};
 	char *default_region = NULL;
-	struct printer pr = {apply, false};
+	struct printer pr = {apply, false, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
-	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL;
+	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL, *format = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
 	bool signals = false;
@@ -280,7 +281,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		    (m = cmd_opt_value(argc, argv, &i, "--region", &region)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--verify-ssh", &vssh)) ||
-		    (m = cmd_opt_value(argc, argv, &i, "--verify-gpg", &vgpg))) {
+		    (m = cmd_opt_value(argc, argv, &i, "--verify-gpg", &vgpg)) ||
+		    (m = cmd_opt_value(argc, argv, &i, "--format", &format))) {
 			if (m < 0)
 				return cmd_usage_error(verb, "%s needs a value", a);
 			continue;
@@ -304,6 +306,14 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		                       read);
 	if (vssh && vgpg)
 		return cmd_usage_error(verb, "--verify-ssh and --verify-gpg exclude each other");
+	if (format && !strcmp(format, "json"))
+		pr.json = true;
+	else if (format && !strcmp(format, "markdown"))
+		pr.markdown = true;
+	else if (format && strcmp(format, "text"))
+		return cmd_usage_error(verb, "--format: expected text, json or markdown, got '%s'", format);
+	if (pr.json && pr.markdown)
+		return cmd_usage_error(verb, "--json and --format markdown exclude each other");
 	if (!url)
 		url = ".";
 
@@ -339,7 +349,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
 		goto out;
 	}
-	if (!pr.json)
+	if (!pr.json && !pr.markdown)
 		print_manifest_errors(
 		    set,
 		    !ref && strcmp(url, ".") && strcmp(url, "./") && access(url, F_OK) == 0 ? url : NULL);
@@ -405,6 +415,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 
 	if (pr.json) {
 		print_json(set, res, n_valid, apply, n_changed, n_sync, n_failed, &reads);
+	} else if (pr.markdown) {
+		oneshot_print_markdown(stdout, set, res, n_valid, apply, n_changed, n_sync, n_failed);
 	} else {
 		if (!apply) {
 			for (size_t i = 0; i < n_valid; i++) {

@@ -5,6 +5,11 @@
 #define ALIASD_CMD_ONESHOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "manifest/load.h"
+#include "reconcile/reconcile.h"
 
 /*
  * Parse the options, read the snapshot, reconcile every valid function
@@ -16,5 +21,16 @@
  * error.
  */
 int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage);
+
+/*
+ * --format markdown (oneshot_md.c): a comment-ready report for a pull
+ * request: a heading with the commit, the summary line in bold, per function
+ * that changes a ```diff block of the planner's lines (release names and
+ * versions: "~ alias Prod: v1 (1) → v2 (2)"), the failed functions, the
+ * manifest errors (file:line:col) and the functions in sync.  Backticks in
+ * names become ' so nothing escapes its code span.
+ */
+void oneshot_print_markdown(FILE *out, const struct manifest_set *set, const struct reconcile_result *res,
+                            size_t n, bool apply, size_t n_changed, size_t n_sync, size_t n_failed);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
 #include "util/log.h"
 
@@ -209,6 +210,7 @@ static void job_finish(struct job *j, uint64_t now)
 			snprintf(msg, sizeof(msg), "%s", errtext);
 	}
 	take_aliases(j);
+	feedback_job_finished(st, j, canceled, msg);
 	pthread_mutex_lock(&d.lock);
 	d.jobs_done++;
 	if (j->actual_ok) {
@@ -250,6 +252,7 @@ static void job_finish(struct job *j, uint64_t now)
 		const char *rev = d.core.applied_rev;
 
 		status_applied_revision(rev);
+		feedback_commit_applied(rev);
 		log_event(LOG_NOTICE, "revision applied", "revision", rev[0] ? rev : "(folder)", NULL);
 	}
 	pthread_mutex_unlock(&d.lock);

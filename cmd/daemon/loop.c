@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/state.h"
 #include "cmd/daemon/storage.h"
@@ -268,11 +269,13 @@ static void gen_apply(struct core_gen *g, uint64_t now)
 		git_failed("load manifests", &err, now);
 		return;
 	}
+	feedback_commit_loaded(g);
 	if (saved_pending)
 		state_restore(now);
 	pthread_mutex_lock(&d.lock);
 	if (core_applied_update(&d.core)) {
 		status_applied_revision(d.core.applied_rev);
+		feedback_commit_applied(d.core.applied_rev);
 		log_event(LOG_NOTICE, "revision applied", "revision",
 		          d.core.applied_rev[0] ? d.core.applied_rev : "(folder)", NULL);
 	}
@@ -603,6 +606,7 @@ static void reload_config(uint64_t now)
 	core_options_from(&copt, nc);
 	core_config_changed(&d.core, &copt, now, daemon_random_u32());
 	pthread_mutex_unlock(&d.lock);
+	feedback_configure(nc);
 	config_free(old);
 	log_event(LOG_NOTICE, "config reloaded", "file", d.config_path, NULL);
 	notify_send("READY=1");
@@ -773,6 +777,11 @@ int daemon_run(const char *config_path)
 		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);
 		goto out;
 	}
+	r = feedback_start(d.cfg);
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start: notification thread", "error", strerror(-r), NULL);
+		goto out;
+	}
 	r = git_thread_start();
 	if (r < 0) {
 		log_event(LOG_ERR, "cannot start: git thread", "error", strerror(-r), NULL);
@@ -828,6 +837,7 @@ out:
 	}
 	git_thread_stop();
 	storage_thread_stop();
+	feedback_stop();
 	if (d.metrics || d.cfg)
 		shutdown_all();
 	return status;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/trust.h"
 #include "manifest/verify.h"
@@ -154,6 +155,7 @@ bool trust_finish(uint64_t now, const struct git_result *res)
 	log_event(LOG_WARNING, "untrusted commit refused", "revision", res->head, "reason",
 	          verdict_label(res->trust.verdict), "signer", res->trust.signer[0] ? res->trust.signer : "-",
 	          "key", res->trust.key[0] ? res->trust.key : "-", "error", text, NULL);
+	feedback_commit_untrusted(res->head, text); /* a failure status and an `untrusted` event */
 	return true;
 }
 

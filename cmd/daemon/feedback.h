@@ -1,0 +1,65 @@
+/*
+ * feedback.h - results flow back (DESIGN.md §7): GitHub commit statuses and
+ * webhook events, sent by one thread of its own.
+ *
+ * The loop thread reports what happens to a commit and to each function
+ * (feedback_commit_*, feedback_job_finished); this module decides what that
+ * means (cmd/notify_status composes the texts) and queues the requests.
+ * Nothing here blocks the caller on the network:
+ *  - one bounded FIFO per sink (notify.github, each notify.webhooks entry),
+ *    FEEDBACK_QUEUE_MAX requests; when full the oldest is dropped (counted);
+ *  - requests of one sink go out in order (a GitHub `pending` never lands
+ *    after its `success`); a failed one (transport error, 408, 429, 5xx) is
+ *    retried after 1 s, 2 s, 4 s, ... at most FEEDBACK_ATTEMPTS times, then
+ *    logged and counted as failed;
+ *  - aliasd_notifications_total{sink="github|webhook",result="ok|failed|dropped|retried"}.
+ * The GitHub token and webhook URLs are secrets: never logged.
+ *
+ * Commit statuses: one per state change of a commit (pending when the
+ * daemon takes it into use, failure on a manifest error or a failed
+ * function, success when every function is in sync), not one per poll.
+ * A function that fails and then recovers at the same commit turns failure
+ * into success; after success, later failures (a resync) are events only.
+ * Statuses are sent again for the commit loaded at start after a restart.
+ * Events: applied (an alias moved; the commit fully applied), failed (first
+ * failure of a function, an invalid manifest), drift (a resync of a function
+ * already applied at that commit had to write: someone changed it outside
+ * aliasd), untrusted (feedback_commit_untrusted).  rolledBack is not sent by
+ * this version (no gradual rollouts in the daemon yet).
+ *
+ * All calls but the sender thread's own are made from the loop thread.
+ */
+#ifndef ALIASD_CMD_DAEMON_FEEDBACK_H
+#define ALIASD_CMD_DAEMON_FEEDBACK_H
+
+#include <stdbool.h>
+
+#include "cmd/config.h"
+#include "cmd/daemon/core.h"
+
+#define FEEDBACK_QUEUE_MAX 64
+#define FEEDBACK_ATTEMPTS  5
+
+struct job;
+
+/* Register the metric family and start the sender thread with `c`'s notify section. 0 or -errno. */
+int feedback_start(const struct config *c);
+/* A reloaded config: keeps the queues when the notify section is unchanged, else starts over. */
+void feedback_configure(const struct config *c);
+/* Send what is queued for at most ~2 s more, then join the thread.  Safe when not started. */
+void feedback_stop(void);
+
+/* The daemon took commit `g` into use (its manifests loaded); before core_collect(). */
+void feedback_commit_loaded(const struct core_gen *g);
+/* Every function converged at `rev` (lastAppliedRevision moved). */
+void feedback_commit_applied(const char *rev);
+/* Commit `rev` is not applied: its signature did not verify (`reason`). */
+void feedback_commit_untrusted(const char *rev, const char *reason);
+/*
+ * A reconcile finished: call before core_finish(), with j->actual taken
+ * (the aliases as they are now) and st->actual still the ones before.
+ * `message` is the failure text ("" on success).
+ */
+void feedback_job_finished(const struct core_fn *st, const struct job *j, bool canceled, const char *message);
+
+#endif
