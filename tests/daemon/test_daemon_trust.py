@@ -5,6 +5,7 @@ logged and counted once; a following trusted commit applies."""
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -296,3 +297,45 @@ def test_oneshot_apply_verify_ssh(world):
     assert p.returncode == 64 and "needs a commit" in p.stderr, (p.returncode, p.stderr)
     p = oneshot(world, "plan", *common, "--verify-gpg", signer.trust_file)
     assert p.returncode == 64, (p.returncode, p.stderr)
+
+
+def test_untrusted_head_gets_a_failure_status_and_event(world):
+    """notify.github and a webhook see the refusal: a `failure` status naming the untrusted signature
+    on the refused commit, and one `untrusted` event."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "github"))
+    from githubfake import FakeGitHub, WebhookReceiver
+
+    signer = SshSigner(world.tmp)
+    token_file = os.path.join(world.tmp, "github-token")
+    with open(token_file, "w") as f:
+        f.write("ghp_trusttest\n")
+    with FakeGitHub(token="ghp_trusttest") as gh, WebhookReceiver() as hook:
+        url_file = os.path.join(world.tmp, "hook-url")
+        with open(url_file, "w") as f:
+            f.write(hook.url + "\n")
+        repo = world.repo
+        repo.write("functions/a.yaml", function_manifest("alpha", prod="v1", test="v1"))
+        r1 = commit(repo, signer, "alice", "r1 signed by alice")
+        world.configure(interval="1s", extra_repo=signer.config())
+        with open(world.config, "a") as f:
+            f.write("notify:\n  github:\n    tokenFile: %s\n    repository: acme/lambda-releases\n"
+                    "    apiUrl: %s\n  webhooks:\n    - urlFile: %s\n      format: json\n"
+                    "      events: [untrusted]\n" % (token_file, gh.url, url_file))
+        d = world.start()
+        world.wait_aliases("alpha", {"Prod": "1", "Test": "1"}, timeout=30)
+        wait_for(lambda: gh.states("acme", "lambda-releases", r1) == ["pending", "success"], 30,
+                 what="r1 statuses")
+
+        repo.write("functions/a.yaml", function_manifest("alpha", prod="v2", test="v2"))
+        r2 = commit(repo, signer, "bob", "r2 signed by bob")
+        refused(world, d, r2, "signed by unknown key")
+        wait_for(lambda: gh.states("acme", "lambda-releases", r2) == ["failure"], 30, what="r2 failure")
+        post = [p for p in gh.status_posts() if p["path"].endswith(r2)][0]
+        assert "untrusted" in post["body"]["description"] and len(post["body"]["description"]) <= 140, post
+        wait_for(lambda: any(b.get("event") == "untrusted" for b in hook.bodies()), 30, what="event")
+        time.sleep(2)  # later polls refuse the same head again: no second status, no second event
+        assert gh.states("acme", "lambda-releases", r2) == ["failure"]
+        events = [b for b in hook.bodies() if b.get("event") == "untrusted"]
+        assert len(events) == 1 and events[0]["revision"] == r2, events
+        assert world._safe_aliases("alpha") == {"Prod": "1", "Test": "1"}
