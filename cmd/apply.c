@@ -5,9 +5,10 @@
 #include "cmd/oneshot.h"
 
 static const char usage[] = "usage: aliasd apply [--repo URL|DIR] [--ref REF] [--path SUBDIR]\n"
-                            "                   [--format text|json|markdown] [--json]\n"
+                            "                    [--format text|json|markdown] [--json]\n"
                             "                    [--concurrency N] [--rate N] [--function NAME]\n"
                             "                    [--region REGION] [--listing auto|fleet|per-function]\n"
+                            "                    [--verify-ssh FILE | --verify-gpg FILE]\n"
                             "\n"
                             "Make Lambda match the manifests, once: create missing functions, publish\n"
                             "each release that has no published version yet (exactly once, guarded by\n"

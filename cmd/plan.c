@@ -8,6 +8,7 @@ static const char usage[] = "usage: aliasd plan [--repo URL|DIR] [--ref REF] [--
                             "                   [--format text|json|markdown] [--json]\n"
                             "                   [--concurrency N] [--rate N] [--function NAME]\n"
                             "                   [--region REGION] [--listing auto|fleet|per-function]\n"
+                            "                   [--verify-ssh FILE | --verify-gpg FILE]\n"
                             "\n"
                             "Show what `aliasd apply` would change, per function, Terraform-style:\n"
                             "\n"

@@ -226,6 +226,15 @@ class Daemon:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def metric(self, sample):
+        """The value of one /metrics sample, e.g. 'aliasd_up' or 'x_total{result="ok"}'."""
+        code, text = self.get("/metrics")
+        assert code == 200, code
+        for line in text.splitlines():
+            if line.startswith(sample + " "):
+                return float(line.rpartition(" ")[2])
+        raise AssertionError("no sample %s in:\n%s" % (sample, text))
+
     def status(self):
         code, body = self.get("/status")
         assert code == 200, (code, body)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from daemon_helpers import World, function_manifest, wait_for
+from daemon_helpers import World, function_manifest
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from daemon_helpers import World, function_manifest, wait_for
+from daemon_helpers import World, function_manifest
 
 OK_NAME = b"functions/ok\nINJECTED \xff.yaml"
 BAD_NAME = b"functions/bad\nFAKE Synced \xfe.yaml"

@@ -16,15 +16,6 @@ def world(aliasd_bin, emulator, tmp_path):
     w.close()
 
 
-def metric(d, name):
-    code, text = d.get("/metrics")
-    assert code == 200
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.rpartition(" ")[2])
-    raise AssertionError("no sample %s in:\n%s" % (name, text))
-
-
 def history(world):
     """r1 (Prod v1), then r2 (Prod v2) applied; returns the two commit ids."""
     world.repo.write("functions/a.yaml", function_manifest("alpha", prod="v1"))
@@ -43,7 +34,7 @@ def test_rewind_applied_with_a_warning(world):
     r1, r2 = history(world)
     d = world.start(interval="1s")
     world.wait_aliases("alpha", {"Prod": "2", "Test": "2"}, timeout=20)
-    assert metric(d, 'aliasd_git_rewinds_total{result="applied"}') == 0
+    assert d.metric('aliasd_git_rewinds_total{result="applied"}') == 0
 
     force_push(world, r1)
     world.wait_aliases("alpha", {"Prod": "1", "Test": "2"}, timeout=15)
@@ -51,8 +42,8 @@ def test_rewind_applied_with_a_warning(world):
                    what="rewind warning")
     line = next(ln for ln in log.splitlines() if "ref rewound" in ln)
     assert "from=" + r2 in line and "to=" + r1 in line, line
-    assert metric(d, 'aliasd_git_rewinds_total{result="applied"}') == 1
-    assert metric(d, 'aliasd_git_rewinds_total{result="refused"}') == 0
+    assert d.metric('aliasd_git_rewinds_total{result="applied"}') == 1
+    assert d.metric('aliasd_git_rewinds_total{result="refused"}') == 0
 
 
 def test_rewind_refused_when_not_allowed(world):
@@ -72,7 +63,7 @@ def test_rewind_refused_when_not_allowed(world):
     time.sleep(3)  # three more polls, each refusing the same head
     assert world._safe_aliases("alpha") == {"Prod": "2", "Test": "2"}
     assert d.log_text().count("ref rewound: commit refused") == 1, d.log_text()[-3000:]
-    assert metric(d, 'aliasd_git_rewinds_total{result="refused"}') == 1
+    assert d.metric('aliasd_git_rewinds_total{result="refused"}') == 1
     # no write call since the refusal, only reads
     assert {op: n for op, n in world.emu.stats()["requests"].items()
             if not op.startswith(("Get", "List"))} == writes

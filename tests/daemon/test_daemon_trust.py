@@ -93,15 +93,6 @@ def world(aliasd_bin, emulator, tmp_path):
     w.close()
 
 
-def metric(d, name):
-    code, text = d.get("/metrics")
-    assert code == 200
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.rpartition(" ")[2])
-    raise AssertionError("no sample %s in:\n%s" % (name, text))
-
-
 def commit(repo, signer, who, message, push=True):
     """Commit the work tree, signed by `who` (None: unsigned); returns the id."""
     repo.git("add", "-A")
@@ -172,7 +163,7 @@ def test_only_signed_heads_apply(world, provider):
         assert st["trust"]["provider"] == provider and st["trust"]["commit"] == r1
         assert st["trust"]["signer"] == signer.trusted_signer, st["trust"]
         assert not st["git"].get("error")
-        assert metric(d, 'aliasd_untrusted_commits_total{reason="unsigned"}') == 0
+        assert d.metric('aliasd_untrusted_commits_total{reason="unsigned"}') == 0
 
         # each untrusted head: not applied, its own reason
         repo.write("functions/a.yaml", function_manifest("alpha", prod="v2", test="v2"))
@@ -200,9 +191,9 @@ def test_only_signed_heads_apply(world, provider):
 
         # refused heads are polled again, but logged and counted once each
         wait_for(lambda: d.status()["lastPoll"] != st["lastPoll"], 10, what="another poll")
-        assert metric(d, 'aliasd_untrusted_commits_total{reason="unsigned"}') == 1
-        assert metric(d, 'aliasd_untrusted_commits_total{reason="unknown_key"}') == 1
-        assert metric(d, 'aliasd_untrusted_commits_total{reason="bad_signature"}') == 1
+        assert d.metric('aliasd_untrusted_commits_total{reason="unsigned"}') == 1
+        assert d.metric('aliasd_untrusted_commits_total{reason="unknown_key"}') == 1
+        assert d.metric('aliasd_untrusted_commits_total{reason="bad_signature"}') == 1
         assert d.log_text().count("untrusted commit refused") == 3, d.log_text()[-3000:]
 
         # the ref moved back to the trusted commit applied: trusted again, the error gone

@@ -6,7 +6,6 @@ no errors.  One package build per session (a module fixture, ~30 s)."""
 import os
 import re
 import shutil
-import stat
 import subprocess
 
 import pytest

@@ -13,7 +13,7 @@ import pytest
 
 from emulator import Emulator
 from test_reconcile_lib import (aliases, alias_target, commit_all, counts, diff, init_repo, manifest, run,
-                                versions, write, writes)
+                                versions, write)
 
 
 def blob(n, seed):
