@@ -246,6 +246,17 @@ class _CgiHandler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 return
         body = self._body() if self.command == "POST" else b""
+        status, headers, payload = self._backend(path, query, body, user)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _backend(self, path, query, body, user=None):
+        """Run git http-backend for this request: (status, [(header, value)], payload)."""
+        srv = self.server.owner
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": srv.root,
@@ -277,12 +288,7 @@ class _CgiHandler(http.server.BaseHTTPRequestHandler):
                 status = int(value.strip().split()[0])
             else:
                 headers.append((name, value.strip()))
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        return status, headers, payload
 
     do_GET = _handle
     do_POST = _handle

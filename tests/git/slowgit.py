@@ -8,8 +8,6 @@ seconds ("slow"), or a third of it is sent and then nothing more until
 info/refs) is answered at once.  Everything binds 127.0.0.1; every wait is
 bounded.
 """
-import os
-import subprocess
 import threading
 import time
 
@@ -47,34 +45,7 @@ class _SlowHandler(gitservers._CgiHandler):
         path, _, query = self.path.partition("?")
         srv.record(self.command, path, None)
         body = self._body() if self.command == "POST" else b""
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "GIT_PROJECT_ROOT": srv.root,
-            "GIT_HTTP_EXPORT_ALL": "1",
-            "REQUEST_METHOD": self.command,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
-            "REMOTE_ADDR": "127.0.0.1",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
-        }
-        if self.headers.get("Content-Encoding"):
-            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
-        res = subprocess.run([gitservers.GIT_HTTP_BACKEND], input=body, env=env, capture_output=True,
-                             timeout=gitservers.CGI_TIMEOUT)
-        head, _, payload = res.stdout.partition(b"\r\n\r\n")
-        status = 200
-        headers = []
-        for line in head.split(b"\r\n"):
-            if not line:
-                continue
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "status":
-                status = int(value.strip().split()[0])
-            else:
-                headers.append((name, value.strip()))
+        status, headers, payload = self._backend(path, query, body)
         slow = self.command == "POST" and path.endswith("/git-upload-pack") and status == 200
         pieces = reframe(payload) if slow else [payload]
         total = sum(len(p) for p in pieces)
