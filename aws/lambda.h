@@ -260,4 +260,29 @@ struct cJSON *lambda_function_config_to_json(const struct lambda_function_config
 struct cJSON *lambda_function_to_json(const struct lambda_function *f, bool with_env_values);
 struct cJSON *lambda_alias_to_json(const struct lambda_alias *a);
 
+/*
+ * Invoke (RequestResponse) `fn` (a name or ARN; qualifier NULL = $LATEST)
+ * with `payload` (JSON, may be NULL = "{}").  A 200 answer is success even
+ * when the function failed: ret->function_error is then the
+ * X-Amz-Function-Error header ("Unhandled" or "Handled"), "" otherwise.  At
+ * most LAMBDA_INVOKE_PAYLOAD_MAX bytes of the answer's payload are kept
+ * (ret->payload, NUL-terminated, ret->payload_truncated).  Error answers
+ * (4xx/5xx, e.g. ResourceNotFoundException, a 504 timeout) fail as every
+ * other call does; Invoke is not counted against the control-plane rate
+ * limiter.  `timeout_ms` bounds the whole call (0 = the client's default).
+ * Release ret with lambda_invoke_result_release().
+ */
+#define LAMBDA_INVOKE_PAYLOAD_MAX 4096
+struct lambda_invoke_result {
+	int status;              /* HTTP status (200) */
+	char function_error[32]; /* "" when the function succeeded */
+	char executed_version[16];
+	char *payload; /* NUL-terminated, at most LAMBDA_INVOKE_PAYLOAD_MAX bytes */
+	size_t payload_len;
+	bool payload_truncated;
+};
+int lambda_invoke(struct aws_client *c, const char *fn, const char *qualifier, const char *payload,
+                  unsigned timeout_ms, struct lambda_invoke_result *ret, struct aws_error *err);
+void lambda_invoke_result_release(struct lambda_invoke_result *r);
+
 #endif

@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest/rollout.h"
+
 /* Lambda limits that manifests are checked against. */
 #define MANIFEST_MEMORY_MIN      128
 #define MANIFEST_MEMORY_MAX      10240
@@ -117,14 +119,29 @@ struct manifest_target {
 	size_t release_index; /* index into function->releases when `release` is set */
 };
 
+/*
+ * An alias's `rollout:` (DESIGN §6): either a CodeDeploy name (`rollout:
+ * Canary10Percent5Minutes`) or a mapping with steps, interval, alarms and
+ * preTraffic.  spec.n_alarms is the number of names in `alarms`;
+ * spec.pre_traffic is set when `pre_traffic` is.
+ */
+struct manifest_rollout {
+	unsigned line, col;       /* of the `rollout` key */
+	char *codedeploy;         /* the name as written when given as a name, else NULL */
+	struct rollout_spec spec; /* steps and interval (a name's, or the mapping's) */
+	char **alarms;            /* spec.n_alarms CloudWatch alarm names, 1..255 characters */
+	char *pre_traffic;        /* function name or ARN to invoke before traffic moves, or NULL */
+};
+
 struct manifest_alias {
 	char *name; /* (?!^[0-9]+$)[A-Za-z0-9_-]{1,128} */
 	unsigned line, col;
 	struct manifest_target primary;
 	bool has_weight;
-	struct manifest_target weighted; /* the additional version, when has_weight */
-	double weight;                   /* 0 < weight < 1, when has_weight */
-	char *description;               /* NULL if none */
+	struct manifest_target weighted;  /* the additional version, when has_weight */
+	double weight;                    /* 0 < weight < 1, when has_weight */
+	char *description;                /* NULL if none */
+	struct manifest_rollout *rollout; /* NULL: a change moves all traffic in one UpdateAlias */
 };
 
 struct manifest_prune {

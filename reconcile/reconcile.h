@@ -66,11 +66,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aws/client.h"
 #include "manifest/model.h"
 #include "manifest/source.h"
 #include "reconcile/plan.h"
+#include "reconcile/rollout.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -102,6 +104,14 @@ bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx);
  */
 int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret,
                          struct error *err);
+/*
+ * The CloudWatch client for `region` (NULL = the default), created on first
+ * use with the same credentials, endpoint override and stop flag, owned by
+ * the context.  Thread-safe.
+ */
+struct cloudwatch_client;
+int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *region, struct cloudwatch_client **ret,
+                             struct error *err);
 
 enum reconcile_event {
 	RECONCILE_EVENT_PLANNED, /* a write step of the first plan (dry-run and apply) */
@@ -182,6 +192,14 @@ struct reconcile_alias_state {
 	long version;       /* 0: $LATEST or unknown */
 	long extra_version; /* 0: no weighted version */
 	double weight;
+	/*
+	 * A declared rollout (DESIGN §6): its progress as this reconcile left it
+	 * (state ROLLOUT_NONE when the alias declares no rollout or none has
+	 * started), for /status, /metrics and `aliasd status`.
+	 */
+	struct rollout_progress rollout;
+	unsigned rollout_percent; /* the new version's share now, 0..100 */
+	unsigned rollout_steps;   /* the spec's number of steps */
 };
 
 struct reconcile_result {
@@ -206,6 +224,12 @@ struct reconcile_result {
 	bool observed;
 	struct reconcile_alias_state *aliases;
 	size_t n_aliases;
+	/*
+	 * A rollout of this function waits for time to pass (its next step, its
+	 * next alarm check): reconcile it again at this unix time.  0: nothing
+	 * pending.
+	 */
+	int64_t next_check;
 };
 
 void reconcile_result_release(struct reconcile_result *r);
