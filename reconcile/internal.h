@@ -4,9 +4,29 @@
 #ifndef ALIASD_RECONCILE_INTERNAL_H
 #define ALIASD_RECONCILE_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "aws/lambda.h"
 #include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
+
+/* Every configuration field aliasd manages, canonical (see plan.h), from a Lambda answer. */
+/* The shared context (reconcile/ctx.c): one client per region, the stop flag. */
+struct region_client {
+	char *region; /* NULL = default */
+	struct aws_client *client;
+};
+
+struct reconcile_ctx {
+	pthread_mutex_t lock;       /* clients */
+	pthread_mutex_t event_lock; /* serialises on_event */
+	struct aws_client_options copt;
+	char *region, *profile, *endpoint;
+	struct region_client clients[RECONCILE_MAX_REGIONS];
+	atomic_size_t n_clients;
+	atomic_int stopped; /* lock-free: set from signal context and other threads */
+};
 
 /* Every configuration field aliasd manages, canonical (see plan.h), from a Lambda answer. */
 int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_function_config *lc);
