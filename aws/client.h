@@ -112,6 +112,12 @@ struct aws_client_options {
 	const struct http_options *http;  /* NULL = defaults */
 	/* Use these credentials instead of the default chain (tests); copied. */
 	const struct aws_credentials *static_credentials;
+	/*
+	 * Else this provider (borrowed: it must outlive the client; e.g. an
+	 * assume-role provider for another account, aws/credentials.h) instead
+	 * of a default chain of the client's own.
+	 */
+	struct aws_credentials_provider *credentials_provider;
 };
 
 struct aws_client;

@@ -56,6 +56,27 @@ int reconcile_function_region(const struct manifest_function *fn, char *out, siz
 	return 0;
 }
 
+int reconcile_function_account(const struct manifest_function *fn, char out[13])
+{
+	const char *p;
+
+	out[0] = '\0';
+	if (!fn->name || strncmp(fn->name, "arn:", 4))
+		return 0;
+	p = fn->name;
+	for (int field = 0; field < 4; field++) {
+		p = strchr(p, ':');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (strspn(p, "0123456789") != 12 || p[12] != ':')
+		return -EINVAL;
+	memcpy(out, p, 12);
+	out[12] = '\0';
+	return 0;
+}
+
 /* "7" -> 7, "$LATEST" -> 0 (sorts first), junk -> -1 (last) */
 static long entry_number(const char *v)
 {
