@@ -308,9 +308,9 @@ TEST(sts_error_and_account)
 	CHECK_STR(msg, "User: arn:aws:iam::111111111111:user/x is not authorized to per");
 	CHECK_INT(aws_sts_parse_error("<ErrorResponse/>", 16, code, sizeof(code), msg, sizeof(msg)), -ENOENT);
 	CHECK_STR(code, "");
+	const char *ctl = "<Error><Code>Throttling\x01</Code></Error>";
 	CHECK_INT(aws_sts_parse_error("oops <", 6, code, sizeof(code), msg, sizeof(msg)), -EBADMSG);
-	CHECK_INT(aws_sts_parse_error("<Error><Code>Throttling\x01</Code></Error>", 41, code, sizeof(code),
-	                              msg, sizeof(msg)),
+	CHECK_INT(aws_sts_parse_error(ctl, strlen(ctl), code, sizeof(code), msg, sizeof(msg)),
 	          -EBADMSG); /* control characters are not XML */
 
 	/* AWS's documented GetCallerIdentity answer */
