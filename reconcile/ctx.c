@@ -53,6 +53,7 @@ int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_opt
 		return error_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_mutex_init(&ctx->event_lock, NULL);
+	pthread_mutex_init(&ctx->own_lock, NULL);
 	if (opt)
 		ctx->copt = opt->client;
 	atomic_init(&ctx->n_clients, 0);
@@ -102,6 +103,7 @@ void reconcile_ctx_free(struct reconcile_ctx *ctx)
 	free(ctx->endpoint);
 	pthread_mutex_destroy(&ctx->lock);
 	pthread_mutex_destroy(&ctx->event_lock);
+	pthread_mutex_destroy(&ctx->own_lock);
 	free(ctx);
 }
 
@@ -222,30 +224,37 @@ static int home_get(struct reconcile_ctx *ctx, struct error *err)
 	return aws_credentials_provider_new(&ctx->home, &co, err);
 }
 
-/* The default credentials' account, asked of STS once (outside the lock: it is a call). */
+/*
+ * The default credentials' account, asked of STS once: own_lock makes the
+ * functions that need it at the same moment wait for one answer; the call
+ * is made outside `lock` (other functions' clients are not held up).
+ */
 static int own_account(struct reconcile_ctx *ctx, char out[13], struct error *err)
 {
 	struct aws_credentials_provider *home;
 	int r;
 
+	pthread_mutex_lock(&ctx->own_lock);
 	pthread_mutex_lock(&ctx->lock);
 	snprintf(out, 13, "%s", ctx->own_account);
 	r = *out ? 0 : home_get(ctx, err);
 	home = ctx->home;
 	pthread_mutex_unlock(&ctx->lock);
 	if (r < 0 || *out)
-		return r;
+		goto out;
 	r = aws_credentials_account(home, time(NULL), out, 13, err);
 	if (r < 0) {
 		error_prefix(err, "cannot learn this daemon's own AWS account");
 		if (error_kind_of(err) == ERROR_KIND_UNSPECIFIED)
 			error_set_kind(err, r == -EAGAIN ? ERROR_KIND_TRANSIENT : ERROR_KIND_CREDENTIALS);
-		return r;
+		goto out;
 	}
 	pthread_mutex_lock(&ctx->lock);
 	snprintf(ctx->own_account, sizeof(ctx->own_account), "%s", out);
 	pthread_mutex_unlock(&ctx->lock);
-	return 0;
+out:
+	pthread_mutex_unlock(&ctx->own_lock);
+	return r;
 }
 
 int reconcile_ctx_account_credentials(struct reconcile_ctx *ctx, const char *account,

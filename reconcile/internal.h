@@ -42,6 +42,7 @@ struct reconcile_ctx {
 	char *role_session_name;
 	struct aws_credentials_provider *home; /* source of every AssumeRole; NULL until first use */
 	char own_account[13];                  /* the default credentials' account, "" = not asked yet */
+	pthread_mutex_t own_lock;              /* one GetCallerIdentity at a time (not under `lock`) */
 };
 
 /*
