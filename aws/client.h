@@ -222,5 +222,7 @@ void aws_client_counters_foreach(struct aws_client *c, aws_counter_fn fn, void *
 /* Number of retries and throttles so far. */
 uint64_t aws_client_retries(struct aws_client *c);
 uint64_t aws_client_throttles(struct aws_client *c);
+/* The current adaptive rate of the control-plane bucket (requests/s, aws/ratelimit.h). */
+double aws_client_control_rate(struct aws_client *c);
 
 #endif

@@ -9,6 +9,8 @@ role that STS refuses fails that account's functions only, with STS's reason,
 an ARN in an account with no role fails with the fix named, and credentials
 about to expire are assumed again.
 """
+import os
+import sys
 import time
 
 import pytest
@@ -182,3 +184,48 @@ def test_sts_emulator_answers_botocore(emu):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         bad.client("lambda", endpoint_url=emu.endpoint).list_functions()
     assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_daemon_aws_roles_and_rate_per_account(aliasd_bin, emu, tmp_path):
+    """`aliasd run` with aws.roles: functions land in their accounts, written with
+    their roles' keys, and /metrics shows one adaptive rate per (account, region)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "daemon"))
+    from daemon_helpers import Daemon, Repo, free_port, function_manifest, wait_for, write_config
+
+    repo = Repo(str(tmp_path))
+    repo.write("functions/home.yaml", function_manifest("home-fn"))
+    repo.write("functions/pay.yaml", function_manifest(arn(A, "pay")))
+    repo.write("functions/ship.yaml", function_manifest(arn(B, "ship")))
+    repo.commit("three functions, three accounts")
+    port = free_port()
+    config = str(tmp_path / "aliasd.yaml")
+    write_config(config, repo.url, str(tmp_path / "state"), port)
+    with open(config, "a") as f:
+        f.write("aws:\n"
+                "  roleSessionName: aliasd-test\n"
+                "  roles:\n"
+                "    \"%s\": %s\n"
+                "    \"%s\": {roleArn: %s, externalId: ext-b}\n" % (A, ROLE_A, B, ROLE_B))
+    d = Daemon(aliasd_bin, config, str(tmp_path), emu.env(), port, extra_env=sts_env(emu))
+    try:
+        d.wait_ready()
+
+        def all_there():
+            fns = functions_by_account(emu)
+            want = {(HOME, "home-fn"), (A, "pay"), (B, "ship")}
+            return want <= set(fns) and all(len(fns[k]["aliases"]) == 2 for k in want)
+        wait_for(all_there, 30, what="three functions with two aliases each")
+        st = sts(emu)
+        assert {c["session"] for c in st["issued"]} == {"aliasd-test"}
+        assert st["writers"]["%s/%s/pay" % (A, REGION)][0] in issued_keys(emu, A)
+        assert st["writers"]["%s/%s/ship" % (B, REGION)][0] in issued_keys(emu, B)
+        assert st["writers"]["%s/%s/home-fn" % (HOME, REGION)] == [HOME_KEY]
+        # rateLimit 50 in write_config: every limiter starts at the share, none above it
+        for acct in ("default", A, B):
+            v = d.metric('aliasd_aws_rate_limit{account="%s",region="%s"}' % (acct, REGION))
+            assert 0 < v <= 50, (acct, v)
+            assert d.metric('aliasd_aws_throttled_total{account="%s",region="%s"}' % (acct, REGION)) == 0
+        rc, _ = d.stop(timeout=5)
+        assert rc == 0, d.log_text()
+    finally:
+        d.close()
