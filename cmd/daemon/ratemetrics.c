@@ -45,23 +45,25 @@ static void count_throttles(const char *operation, const char *outcome, uint64_t
 static void one_client(const char *account, const char *region, struct aws_client *c, void *arg)
 {
 	const char *labels[2] = {account && *account ? account : "default", aws_client_region(c)};
+	aws_counter_fn requests = *(aws_counter_fn *)arg;
 	uint64_t throttled = 0;
 
 	(void)region;
-	(void)arg;
 	if (!labels[1])
 		labels[1] = "";
 	aws_client_counters_foreach(c, count_throttles, &throttled);
 	metrics_gauge_set(m_rate, labels, aws_client_control_rate(c));
 	metrics_counter_add(m_throttled, labels, (double)throttled);
+	if (requests && account && *account)
+		aws_client_counters_foreach(c, requests, NULL);
 }
 
-void ratemetrics_update(struct reconcile_ctx *ctx)
+void ratemetrics_update(struct reconcile_ctx *ctx, aws_counter_fn requests)
 {
 	if (!m_rate || !m_throttled)
 		return;
 	metrics_family_clear(m_rate);
 	metrics_family_clear(m_throttled);
 	if (ctx)
-		reconcile_ctx_clients_foreach(ctx, one_client, NULL);
+		reconcile_ctx_clients_foreach(ctx, one_client, &requests);
 }

@@ -16,12 +16,19 @@
 #ifndef ALIASD_CMD_DAEMON_RATEMETRICS_H
 #define ALIASD_CMD_DAEMON_RATEMETRICS_H
 
+#include "aws/client.h" /* aws_counter_fn */
+
 struct metrics;
 struct reconcile_ctx;
 
 /* The two families (status_metrics_setup).  -ENOMEM. */
 int ratemetrics_setup(struct metrics *m);
-/* Refresh both from every client of `ctx` (may be NULL); before rendering. */
-void ratemetrics_update(struct reconcile_ctx *ctx);
+/*
+ * Refresh both from every client of `ctx` (may be NULL); before rendering.
+ * `requests` (may be NULL) is also called with the request counters of the
+ * clients of aws.roles accounts (those of the default credentials are
+ * counted by the caller, per region).
+ */
+void ratemetrics_update(struct reconcile_ctx *ctx, aws_counter_fn requests);
 
 #endif
