@@ -1,7 +1,11 @@
 /*
  * fleet.c - reconcile_batch: read a region's versions in bulk when that costs
  * fewer quota-counted calls, then reconcile every function on a worker pool
- * (see reconcile.h, enum reconcile_read).
+ * (see reconcile.h, enum reconcile_read).  A listing is made with the
+ * default credentials' client, so only functions by plain name (always in
+ * that account) are read from it: a function named by an ARN may be in
+ * another account (aws.roles) and is read per function, with the client of
+ * its (account, region).
  */
 #include <errno.h>
 #include <pthread.h>
