@@ -17,7 +17,8 @@ Command line
 CloudWatch (PutMetricAlarm, DescribeAlarms, SetAlarmState, DeleteAlarms over
 the Query protocol) is served on the same port for requests whose SigV4
 credential scope names the service ``monitoring``: see cloudwatch_emulator.py.
-GET /__emulator/cloudwatch shows its alarms.
+GET /__emulator/cloudwatch shows its alarms.  Scope ``sts``: sts_emulator.py
+(AssumeRole into other accounts, GetCallerIdentity; /__emulator/sts).
 
 The first line on stdout is ``listening on HOST:PORT`` (the real port when
 ``--port 0``), flushed; nothing else is written to stdout.  Diagnostics go to
@@ -186,6 +187,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 import cloudwatch_emulator  # CloudWatch alarms on the same port (routed by SigV4 scope)
+import sts_emulator  # STS AssumeRole / GetCallerIdentity on the same port (routed by SigV4 scope)
 
 DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
 DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -1519,6 +1521,7 @@ class Emulator:
         if akid not in self.credentials:
             raise _auth_error("UnrecognizedClientException",
                               "The security token included in the request is invalid.")
+        sts_emulator.check_session(self, akid, headers, ApiError)  # issued by AssumeRole
         if service != expected_service:
             raise _auth_error("InvalidSignatureException",
                               "Credential should be scoped to correct service: '%s'. " % expected_service)
@@ -1639,6 +1642,7 @@ class Emulator:
                 status, out = getattr(self.service, op)(ctx, params, query_map, req)
                 if op in WRITE_OPERATIONS:
                     self._bump(self.stats["applied"], op)
+                    sts_emulator.record_write(self, ctx, params, req)  # which key wrote it
             resp_headers = {}
             data = b"" if out is None else json.dumps(out, separators=(",", ":")).encode()
             if out is not None:
@@ -1708,6 +1712,8 @@ class Emulator:
             if sub == "cloudwatch" and method == "GET":  # CloudWatch alarms, per account/region
                 with self.lock:
                     return 200, self.cloudwatch.dump()
+            if sub == "sts":  # STS roles, issued credentials, who wrote what
+                return sts_emulator.admin(self, method, body, ApiError)
             if sub == "storage" and method == "GET":
                 with self.lock:
                     return 200, self.service.storage()
@@ -1849,6 +1855,8 @@ class Handler(BaseHTTPRequestHandler):
         if cloudwatch_emulator.wants(self.headers):  # signed for 'monitoring': CloudWatch
             result = cloudwatch_emulator.handle(emu, self.command, path, query, self.headers, body,
                                                 ApiError)
+        elif sts_emulator.wants(self.headers):  # signed for 'sts': STS
+            result = sts_emulator.handle(emu, self.command, path, query, self.headers, body, ApiError)
         else:
             result = emu.handle_api(self.command, path, query, self.headers, body)
         if result[0] == "close":
