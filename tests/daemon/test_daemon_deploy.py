@@ -24,9 +24,13 @@ ALIASD_ACTIONS = {
     "lambda:DeleteFunction",
     "lambda:ListFunctions",
     "lambda:GetAccountSettings",
+    "lambda:InvokeFunction",
+    "cloudwatch:DescribeAlarms",
 }
 
 FUNCTION_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+\*(:\*)?$")
+# rollouts' preTraffic functions: a name pattern that says so, never every function
+PRETRAFFIC_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_*-]*pretraffic[A-Za-z0-9_*-]*(:\*)?$")
 
 
 def _unit_text(root_dir):
@@ -122,11 +126,18 @@ def test_iam_policy_least_privilege(root_dir):
         assert s["Effect"] == "Allow"
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        if actions in (["lambda:ListFunctions"], ["lambda:GetAccountSettings"]):
+        if actions in (["lambda:ListFunctions"], ["lambda:GetAccountSettings"], ["cloudwatch:DescribeAlarms"]):
             # a list call / an account read: IAM has no resource-level permission for it, so
             # "*" alone, and nothing else in that statement (names, configurations and sizes,
-            # never code)
+            # never code); DescribeAlarms answers composite alarms only to a grant on "*"
             assert resources == ["*"], s
+            granted.add(actions[0])
+            continue
+        if "lambda:InvokeFunction" in actions:
+            # rollouts invoke their preTraffic functions only: a statement of its own
+            assert actions == ["lambda:InvokeFunction"], s
+            assert resources and all(PRETRAFFIC_ARN.match(r) for r in resources), resources
+            assert any(r.endswith(":*") for r in resources), resources  # Invoke with a qualifier
             granted.add(actions[0])
             continue
         assert "*" not in resources, s["Sid"]
