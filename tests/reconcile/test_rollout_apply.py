@@ -134,6 +134,8 @@ def test_steps_run_to_the_end(aliasd_bin, emu, setup):
     declare2(repo, "{release: v2, rollout: {steps: [50], interval: 2s}}")
     p = aliasd(aliasd_bin, emu, "plan", "--repo", str(repo))
     assert "~ alias Prod: v1 (1) \u2192 v2 (2) by rollout [50%] every 2s" in p.stdout, p.stdout
+    p = aliasd(aliasd_bin, emu, "plan", "--repo", str(repo), "--format", "markdown")
+    assert "~ alias Prod: v1 (1) \u2192 v2 (2) by rollout [50%] every 2s" in p.stdout, p.stdout
     before = counts(emu)
     t0 = time.time()
     p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo))
@@ -267,6 +269,9 @@ def test_promote_abort_retry(aliasd_bin, emu, setup):
     assert alias_target(prod(lam)) == ("1", {}) and "reason=aborted" in record(lam)
     p = aliasd(aliasd_bin, emu, "plan", "--repo", str(repo))
     assert "= alias Prod: rolled back (aborted); aliasd rollout retry roll-fn Prod" in p.stdout, p.stdout
+    assert p.returncode == 0 and "Plan: 0 functions to change (0 steps)" in p.stdout, p.stdout
+    p = aliasd(aliasd_bin, emu, "plan", "--repo", str(repo), "--format", "markdown")
+    assert "= alias Prod: rolled back (aborted)" in p.stdout, p.stdout
 
     p = aliasd(aliasd_bin, emu, "rollout", "promote", FN, "Prod", "--repo", str(repo))
     assert p.returncode == 1 and "no rollout in progress" in p.stderr, p.stdout + p.stderr
