@@ -355,3 +355,23 @@ def test_pre_traffic_succeeding_runs_the_rollout(aliasd_bin, emu, setup):
     assert "preTraffic smoke succeeded" in p.stdout
     assert len(emu.admin("GET", "invocations")["invocations"]) == 1
     assert alias_target(prod(lam)) == ("2", {})
+
+
+def test_ctrl_c_while_waiting_keeps_the_step(aliasd_bin, emu, setup):
+    repo, lam = setup
+    declare2(repo, "{release: v2, rollout: {steps: [50], interval: 60s}}")
+    proc = popen(aliasd_bin, emu, "apply", "--repo", str(repo))
+    try:
+        wait_for(lambda: alias_target(prod(lam)) == ("1", {"2": 0.5}), what="the 50% step")
+        rec = record(lam)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, out + err
+    assert "stopped while waiting" in err, err
+    assert alias_target(prod(lam)) == ("1", {"2": 0.5})
+    assert record(lam) == rec
