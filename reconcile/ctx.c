@@ -1,7 +1,8 @@
 /*
- * ctx.c - the context every reconcile shares: one client (and rate
- * limiter) per (account, region), created on first use, the assume-role
- * credential providers of aws.roles, and the stop flag (see reconcile.h).
+ * ctx.c - the context every reconcile shares: one Lambda client (and rate
+ * limiter) and one CloudWatch client per (account, region), created on
+ * first use, the assume-role credential providers of aws.roles, and the
+ * stop flag (see reconcile.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,6 +58,7 @@ int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_opt
 	if (opt)
 		ctx->copt = opt->client;
 	atomic_init(&ctx->n_clients, 0);
+	atomic_init(&ctx->n_cloudwatch, 0);
 	if ((ctx->copt.region && !(ctx->region = strdup(ctx->copt.region))) ||
 	    (ctx->copt.profile && !(ctx->profile = strdup(ctx->copt.profile))) ||
 	    (ctx->copt.endpoint && !(ctx->endpoint = strdup(ctx->copt.endpoint)))) {
@@ -89,6 +91,11 @@ void reconcile_ctx_free(struct reconcile_ctx *ctx)
 		aws_client_free(ctx->clients[i].client);
 		free(ctx->clients[i].region);
 	}
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++) {
+		cloudwatch_client_free(ctx->cloudwatch[i].client);
+		free(ctx->cloudwatch[i].region);
+	}
 	/* after the clients: they borrow these */
 	for (size_t i = 0; i < ctx->n_roles; i++) {
 		aws_credentials_provider_free(ctx->roles[i].provider);
@@ -114,6 +121,9 @@ void reconcile_ctx_stop(struct reconcile_ctx *ctx)
 	ctx->stopped = 1;
 	for (size_t i = 0; i < n; i++)
 		aws_client_stop(ctx->clients[i].client);
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++)
+		cloudwatch_client_stop(ctx->cloudwatch[i].client);
 }
 
 bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx)
@@ -324,4 +334,58 @@ void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_f
 	/* clients are only ever appended, and live as long as the context */
 	for (size_t i = 0; i < n; i++)
 		fn(ctx->clients[i].account, ctx->clients[i].region, ctx->clients[i].client, arg);
+}
+int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *account, const char *region,
+                             struct cloudwatch_client **ret, struct error *err)
+{
+	struct aws_credentials_provider *p = NULL;
+	struct aws_client_options o;
+	struct cloudwatch_client *c = NULL;
+	size_t n;
+	int r;
+
+	/* the account's credentials, as its Lambda client has them */
+	r = reconcile_ctx_account_credentials(ctx, account, &p, err);
+	if (r < 0)
+		return r;
+	if (!p)
+		account = "";
+	pthread_mutex_lock(&ctx->lock);
+	if (!region)
+		region = default_region(ctx);
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(ctx->cloudwatch[i].account, account) &&
+		    same_region(ctx->cloudwatch[i].region, region)) {
+			*ret = ctx->cloudwatch[i].client;
+			goto out;
+		}
+	}
+	if (n >= RECONCILE_MAX_CLIENTS) {
+		r = error_set(err, -E2BIG, "more than %d (account, region) pairs", RECONCILE_MAX_CLIENTS);
+		goto out;
+	}
+	o = ctx->copt;
+	if (region)
+		o.region = region;
+	o.credentials_provider = p;
+	o.control_rate = 0; /* CloudWatch's own rate (CLOUDWATCH_DEFAULT_RATE), not Lambda's */
+	r = cloudwatch_client_new(&c, &o, err);
+	if (r < 0)
+		goto out;
+	snprintf(ctx->cloudwatch[n].account, sizeof(ctx->cloudwatch[n].account), "%s", account);
+	ctx->cloudwatch[n].client = c;
+	ctx->cloudwatch[n].region = region ? strdup(region) : NULL;
+	if (region && !ctx->cloudwatch[n].region) {
+		cloudwatch_client_free(c);
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ctx->stopped)
+		cloudwatch_client_stop(c);
+	atomic_store(&ctx->n_cloudwatch, n + 1);
+	*ret = c;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "aws/cloudwatch.h"
 #include "aws/lambda.h"
 #include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
@@ -29,6 +30,12 @@ struct account_role {
 	struct aws_credentials_provider *provider; /* NULL until first use */
 };
 
+struct region_cloudwatch {
+	char account[13]; /* "" = the default credentials */
+	char *region;     /* NULL = default */
+	struct cloudwatch_client *client;
+};
+
 struct reconcile_ctx {
 	pthread_mutex_t lock;       /* clients, roles, own_account */
 	pthread_mutex_t event_lock; /* serialises on_event */
@@ -36,6 +43,8 @@ struct reconcile_ctx {
 	char *region, *profile, *endpoint;
 	struct region_client clients[RECONCILE_MAX_CLIENTS];
 	atomic_size_t n_clients;
+	struct region_cloudwatch cloudwatch[RECONCILE_MAX_CLIENTS]; /* DescribeAlarms (rollouts) */
+	atomic_size_t n_cloudwatch;
 	atomic_int stopped; /* lock-free: set from signal context and other threads */
 	struct account_role *roles;
 	size_t n_roles;

@@ -140,13 +140,15 @@ int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account,
 typedef void (*reconcile_client_fn)(const char *account, const char *region, struct aws_client *c, void *arg);
 void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg);
 /*
- * The CloudWatch client for `region` (NULL = the default), created on first
- * use with the same credentials, endpoint override and stop flag, owned by
- * the context.  Thread-safe.
+ * The CloudWatch client for (`account`, `region`) (NULL/"" = the default
+ * credentials, NULL region = the default), created on first use with the
+ * credentials that account's Lambda client has (its aws.roles role), the
+ * same endpoint override and stop flag, owned by the context.  Errors as
+ * reconcile_ctx_account_client.  Thread-safe.
  */
 struct cloudwatch_client;
-int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *region, struct cloudwatch_client **ret,
-                             struct error *err);
+int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *account, const char *region,
+                             struct cloudwatch_client **ret, struct error *err);
 
 enum reconcile_event {
 	RECONCILE_EVENT_PLANNED, /* a write step of the first plan (dry-run and apply) */
@@ -199,6 +201,16 @@ struct reconcile_read_report {
 	size_t n;
 };
 
+/*
+ * An operator's command for one alias's rollout (`aliasd rollout promote|abort|retry`):
+ * reaches rollout_next() in the pass that reconciles `function` (the manifest's name).
+ */
+struct reconcile_rollout_cmd {
+	const char *function;
+	const char *alias;
+	enum rollout_command command;
+};
+
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
 	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
@@ -213,6 +225,8 @@ struct reconcile_options {
 	enum reconcile_read read; /* reconcile_batch: how versions are read (AUTO) */
 	/* reconcile_batch: when not NULL, filled with what each region's read did */
 	struct reconcile_read_report *read_report;
+	/* NULL, or a rollout command for one alias (see reconcile/rollout_run.h) */
+	const struct reconcile_rollout_cmd *rollout_cmd;
 };
 
 /* A write step of the first plan, for output. */
@@ -248,7 +262,7 @@ struct reconcile_result {
 	bool changed;                        /* dry-run: steps pending; apply: a write succeeded */
 	unsigned writes;                     /* write calls that succeeded (apply) */
 	unsigned passes;                     /* observe+plan rounds */
-	struct reconcile_step_info *planned; /* write steps of the first plan */
+	struct reconcile_step_info *planned; /* write steps of the first plan (and ROLLOUT_HELD lines) */
 	size_t n_planned;
 	/*
 	 * The aliases as last observed, with this run's successful alias writes
