@@ -104,7 +104,7 @@ static struct plan_observed_alias *alias_add(struct plan_observed *o, const char
 /* Versions 1..5 = r1..r5 (128 MB), $LATEST = r5, Prod on 5 (in sync). */
 static void observed_init(struct plan_observed *o)
 {
-	char desc[64];
+	char desc[128];
 
 	memset(o, 0, sizeof(*o));
 	o->exists = true;

@@ -1,0 +1,298 @@
+/*
+ * history.c - the releases the last commits declared, and the zip hash
+ * cache by blob id (see history.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/history.h"
+
+/* ---- the zip cache: open addressing on the blob id ---- */
+
+struct zip_slot {
+	char id[MANIFEST_OID_HEX_SIZE]; /* "" = empty */
+	uint64_t size;
+	char sha256[MANIFEST_SHA256_B64_SIZE];
+};
+
+struct manifest_zip_cache {
+	pthread_mutex_t lock;
+	struct zip_slot *slots;
+	size_t cap; /* power of two, twice max */
+	size_t n, max;
+	size_t puts, hits;
+};
+
+int manifest_zip_cache_new(struct manifest_zip_cache **ret, size_t max)
+{
+	struct manifest_zip_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->max = max ? max : MANIFEST_ZIP_CACHE_DEFAULT;
+	for (c->cap = 16; c->cap < 2 * c->max; c->cap *= 2)
+		;
+	c->slots = calloc(c->cap, sizeof(*c->slots));
+	if (!c->slots) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	*ret = c;
+	return 0;
+}
+
+void manifest_zip_cache_free(struct manifest_zip_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->slots);
+	free(c);
+}
+
+static bool blob_id_ok(const char *id)
+{
+	size_t n = 0;
+
+	for (; id && id[n]; n++)
+		if (!((id[n] >= '0' && id[n] <= '9') || (id[n] >= 'a' && id[n] <= 'f')))
+			return false;
+	return n == 40;
+}
+
+/* The slot of `id`, or the empty slot where it goes.  Under the lock. */
+static struct zip_slot *zip_find(struct manifest_zip_cache *c, const char *id)
+{
+	size_t mask = c->cap - 1, i = 0;
+
+	/* a blob id is already a hash: its first 16 hex digits will do */
+	for (int k = 0; k < 16; k++)
+		i = (i << 4) | (size_t)(id[k] <= '9' ? id[k] - '0' : id[k] - 'a' + 10);
+	for (i &= mask; c->slots[i].id[0] && strcmp(c->slots[i].id, id); i = (i + 1) & mask)
+		;
+	return &c->slots[i];
+}
+
+bool manifest_zip_cache_get(struct manifest_zip_cache *c, const char *blob_id, uint64_t *ret_size,
+                            char ret_sha256[MANIFEST_SHA256_B64_SIZE])
+{
+	struct zip_slot *s;
+	bool found = false;
+
+	if (!c || !blob_id_ok(blob_id))
+		return false;
+	pthread_mutex_lock(&c->lock);
+	s = zip_find(c, blob_id);
+	if (s->id[0]) {
+		*ret_size = s->size;
+		memcpy(ret_sha256, s->sha256, MANIFEST_SHA256_B64_SIZE);
+		c->hits++;
+		found = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+int manifest_zip_cache_put(struct manifest_zip_cache *c, const char *blob_id, uint64_t size,
+                           const char *sha256)
+{
+	struct zip_slot *s;
+
+	if (!c || !blob_id_ok(blob_id) || !sha256 || strlen(sha256) >= MANIFEST_SHA256_B64_SIZE)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	s = zip_find(c, blob_id);
+	if (!s->id[0]) {
+		if (c->n >= c->max) { /* full: start over (simple, bounded) */
+			memset(c->slots, 0, c->cap * sizeof(*c->slots));
+			c->n = 0;
+			s = zip_find(c, blob_id);
+		}
+		memcpy(s->id, blob_id, MANIFEST_OID_HEX_SIZE);
+		c->n++;
+	}
+	s->size = size;
+	snprintf(s->sha256, sizeof(s->sha256), "%s", sha256);
+	c->puts++;
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+size_t manifest_zip_cache_puts(struct manifest_zip_cache *c)
+{
+	size_t n;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = c->puts;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+size_t manifest_zip_cache_hits(struct manifest_zip_cache *c)
+{
+	size_t n;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = c->hits;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* ---- the walk ---- */
+
+void manifest_history_free(struct manifest_history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n_functions; i++)
+		free(h->functions[i].entries);
+	free(h->functions);
+	for (size_t i = 0; i < h->n_sets; i++)
+		manifest_set_free(h->sets[i]);
+	free(h->sets);
+	free(h);
+}
+
+const struct manifest_history_list *manifest_history_find(const struct manifest_history *h,
+                                                          const struct manifest_function *fn)
+{
+	size_t i;
+
+	if (!h || !fn || !h->set || fn < h->set->functions || fn >= h->set->functions + h->set->n_functions)
+		return NULL;
+	i = (size_t)(fn - h->set->functions);
+	return i < h->n_functions ? &h->functions[i] : NULL;
+}
+
+/* Add every release of `g` (declared in `commit`) to `list`. */
+static int list_add(struct manifest_history_list *list, const struct manifest_function *g, const char *commit)
+{
+	struct manifest_history_entry *ne;
+
+	if (!g->n_releases)
+		return 0;
+	ne = realloc(list->entries, (list->n + g->n_releases) * sizeof(*ne));
+	if (!ne)
+		return -ENOMEM;
+	list->entries = ne;
+	for (size_t k = 0; k < g->n_releases; k++) {
+		ne[list->n].release = &g->releases[k];
+		snprintf(ne[list->n].commit, sizeof(ne[list->n].commit), "%s", commit);
+		list->n++;
+	}
+	return 0;
+}
+
+/* Commit number `depth` of the window (set `old`, id `commit`): add what each function's window holds. */
+static int history_add_commit(struct manifest_history *h, const struct manifest_set *old, const char *commit,
+                              unsigned depth, const struct manifest_load_options *opt)
+{
+	const struct manifest_set *set = h->set;
+
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *f = &set->functions[i];
+
+		if (f->n_errors || f->prune.keep_history <= (int64_t)depth)
+			continue;
+		h->functions[i].commits = depth + 1;
+		for (size_t j = 0; j < old->n_functions; j++) {
+			const struct manifest_function *g = &old->functions[j];
+			int r;
+
+			if (g->n_errors || !manifest_function_same(f, g, opt))
+				continue;
+			if ((r = list_add(&h->functions[i], g, commit)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int manifest_history_collect(struct manifest_history **ret, struct manifest_source *src, const char *subdir,
+                             const struct manifest_set *set, const struct manifest_load_options *opt,
+                             struct manifest_zip_cache *cache, struct error *err)
+{
+	struct manifest_history *h = calloc(1, sizeof(*h));
+	struct manifest_load_options lo = {0};
+	struct manifest_source *cur = NULL; /* owned, once past src */
+	int64_t depth_max = 0;
+	int r = -ENOMEM;
+
+	if (!h)
+		return error_set(err, -ENOMEM, "out of memory");
+	h->set = set;
+	if (opt)
+		lo = *opt;
+	lo.zip_cache = cache;
+	for (size_t i = 0; i < set->n_functions; i++)
+		if (!set->functions[i].n_errors && set->functions[i].prune.keep_history > depth_max)
+			depth_max = set->functions[i].prune.keep_history;
+	if (set->n_functions) {
+		h->functions = calloc(set->n_functions, sizeof(*h->functions));
+		if (!h->functions)
+			goto fail;
+		h->n_functions = set->n_functions;
+	}
+	if (!depth_max) {
+		*ret = h;
+		return 0;
+	}
+	if (!src->ops->blob_id || !src->revision[0]) {
+		h->no_history = true;
+		*ret = h;
+		return 0;
+	}
+	/* the current commit is the first of every window */
+	if ((r = history_add_commit(h, set, src->revision, 0, opt)) < 0)
+		goto fail;
+	h->commits = 1;
+	for (unsigned depth = 1; depth < (unsigned)depth_max; depth++) {
+		struct manifest_source *parent = NULL;
+		struct manifest_set *old = NULL, **ns;
+
+		r = manifest_source_parent(cur ? cur : src, &parent, err);
+		if (r == -EINVAL && !cur) {
+			h->no_history = true;
+			break;
+		}
+		if (r < 0)
+			goto fail_err;
+		if (r == 0)
+			break; /* the root commit, or a shallow clone's edge */
+		manifest_source_free(cur);
+		cur = parent;
+		r = manifest_load_with(&old, cur, subdir, &lo, err);
+		if (r == -ENOMEM)
+			goto fail_err;
+		if (r < 0) /* an older tree without the manifest folder: the window ends here */
+			break;
+		ns = realloc(h->sets, (h->n_sets + 1) * sizeof(*ns));
+		if (!ns) {
+			manifest_set_free(old);
+			r = -ENOMEM;
+			goto fail;
+		}
+		h->sets = ns;
+		h->sets[h->n_sets++] = old;
+		if ((r = history_add_commit(h, old, cur->revision, depth, opt)) < 0)
+			goto fail;
+		h->commits = depth + 1;
+	}
+	manifest_source_free(cur);
+	*ret = h;
+	return 0;
+fail:
+	error_set(err, r, "out of memory");
+fail_err:
+	manifest_source_free(cur);
+	manifest_history_free(h);
+	return r;
+}

@@ -1,0 +1,105 @@
+/*
+ * history.h - what the last commits of the ref declared (prune.keepHistory,
+ * DESIGN.md §9).
+ *
+ * A revert must cost one UpdateAlias: the version an older commit's release
+ * resolves to must still be there.  manifest_history_collect() walks the
+ * first-parent chain of a Git snapshot (the snapshot's own commit counts as
+ * the first), loads each commit's manifests with the same loader and
+ * options, and for every valid function of the current set with
+ * prune.keepHistory N collects the releases that its declarations in the
+ * first N commits resolve to: code hash (CodeSha256) and effective managed
+ * config, or a `version:` pin.  A function is matched across commits by its
+ * resolved identity, as the duplicate check matches twins
+ * (manifest_function_same()); a declaration with errors in an old commit is
+ * skipped.  The walk stops early at a root commit or a shallow clone's edge.
+ *
+ * Nothing is uploaded and Lambda is never called: everything comes from the
+ * Git object store.  Zip files are hashed once per blob: the caller keeps a
+ * struct manifest_zip_cache across calls (the daemon across polls), so the
+ * same zip in five commits is read and hashed once.
+ *
+ * A folder source (no Git) has no history: the result is then empty with
+ * `no_history` set (keepHistory behaves as 0; the caller warns once).
+ *
+ * Ownership: the history owns the manifest sets of the older commits it
+ * loaded; the entries point into them and into the current set (which must
+ * outlive the history).  manifest_history_free() accepts NULL.
+ *
+ * Threads: a history is read-only after collect (any thread may read it).
+ * A zip cache is thread-safe (a mutex): several loads may share it.
+ */
+#ifndef ALIASD_MANIFEST_HISTORY_H
+#define ALIASD_MANIFEST_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest/load.h"
+#include "manifest/model.h"
+#include "manifest/source.h"
+#include "util/error.h"
+
+/* Default capacity of a zip cache (entries); when full it starts over. */
+#define MANIFEST_ZIP_CACHE_DEFAULT 16384
+
+struct manifest_zip_cache;
+
+/* A new, empty cache of at most `max` entries (0 = the default). */
+int manifest_zip_cache_new(struct manifest_zip_cache **ret, size_t max);
+void manifest_zip_cache_free(struct manifest_zip_cache *c);
+/* True and the zip's size and base64 SHA-256 when `blob_id` (40 hex) is cached. */
+bool manifest_zip_cache_get(struct manifest_zip_cache *c, const char *blob_id, uint64_t *ret_size,
+                            char ret_sha256[MANIFEST_SHA256_B64_SIZE]);
+/* Remember a zip (c may be NULL: nothing).  -ENOMEM. */
+int manifest_zip_cache_put(struct manifest_zip_cache *c, const char *blob_id, uint64_t size,
+                           const char *sha256);
+/* Zips hashed (put) and found (get) since the cache was made: tests, metrics. */
+size_t manifest_zip_cache_puts(struct manifest_zip_cache *c);
+size_t manifest_zip_cache_hits(struct manifest_zip_cache *c);
+
+/* One release an older (or the current) commit declared for a function. */
+struct manifest_history_entry {
+	const struct manifest_release *release; /* in that commit's set: name, version pin, code, config */
+	char commit[MANIFEST_OID_HEX_SIZE];     /* the newest commit of the window that declared it */
+};
+
+/* The releases one function's window declared, newest commit first. */
+struct manifest_history_list {
+	struct manifest_history_entry *entries;
+	size_t n;
+	unsigned commits; /* commits of the window actually read (<= keepHistory) */
+};
+
+struct manifest_history {
+	const struct manifest_set *set; /* the current set (borrowed) */
+	bool no_history;                /* a folder: nothing collected */
+	unsigned commits;               /* commits walked (the deepest window) */
+	/* Per function of the current set (same index); n == 0 without keepHistory. */
+	struct manifest_history_list *functions;
+	size_t n_functions;
+	struct manifest_set **sets; /* the older commits' sets (owned) */
+	size_t n_sets;
+};
+
+/*
+ * Collect the history of every function of `set` (loaded from `src` with
+ * `subdir` and `opt`, which are used again for the older commits; `opt` may
+ * be NULL) that has prune.keepHistory, using (and filling) `cache` (may be
+ * NULL: every zip is hashed).  An older commit whose manifests cannot be
+ * read at all ends the walk there (what was read counts).  Returns 0 and
+ * *ret, or a negative errno with `err` set (out of memory, the object store
+ * failing).
+ */
+int manifest_history_collect(struct manifest_history **ret, struct manifest_source *src, const char *subdir,
+                             const struct manifest_set *set, const struct manifest_load_options *opt,
+                             struct manifest_zip_cache *cache, struct error *err);
+
+/* The list of function `fn` (a pointer into the set given to collect), or NULL (h may be NULL). */
+const struct manifest_history_list *manifest_history_find(const struct manifest_history *h,
+                                                          const struct manifest_function *fn);
+
+void manifest_history_free(struct manifest_history *h);
+
+#endif
