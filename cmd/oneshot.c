@@ -12,6 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/oneshot.h"
+#include "manifest/history.h"
 #include "manifest/load.h"
 #include "manifest/repo.h"
 #include "manifest/verify.h"
@@ -248,6 +249,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	const struct manifest_function **valid = NULL;
 	struct manifest_repo_options ro = {0};
 	struct manifest_load_options lo = {0};
+	struct manifest_zip_cache *zips = NULL;
+	struct manifest_history *history = NULL;
 	char *default_region = NULL;
 	struct printer pr = {apply, false, false};
 	struct error err = ERROR_INIT;
@@ -344,11 +347,29 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	if (!region && aws_region_resolve(NULL, &default_region, NULL) < 0)
 		default_region = NULL;
 	lo.default_region = region ? region : default_region;
+	if (manifest_zip_cache_new(&zips, 0) < 0) {
+		fprintf(stderr, "aliasd %s: out of memory\n", verb);
+		goto out;
+	}
+	lo.zip_cache = zips;
 	r = manifest_load_with(&set, src, subdir, &lo, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
 		goto out;
 	}
+	/* prune.keepHistory: what the last commits declared (no uploads, no Lambda calls) */
+	r = manifest_history_collect(&history, src, subdir, set, &lo, zips, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: cannot read the history for prune.keepHistory: %s\n", verb,
+		        err.msg);
+		goto out;
+	}
+	if (history->no_history)
+		fprintf(
+		    stderr,
+		    "aliasd %s: warning: %s is a folder without Git history: prune.keepHistory counts as 0 "
+		    "(give a Git URL or --ref)\n",
+		    verb, src->description ? src->description : url);
 	if (!pr.json && !pr.markdown)
 		print_manifest_errors(
 		    set,
@@ -399,6 +420,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	ropt.on_event = on_event;
 	ropt.arg = &pr;
 	ropt.read_report = &reads;
+	ropt.history = history;
 	reconcile_batch(ctx, valid, n_valid, &ropt, res);
 
 	for (size_t i = 0; i < n_valid; i++) {
@@ -495,7 +517,9 @@ out:
 	free(valid);
 	free(default_region);
 	reconcile_ctx_free(ctx);
+	manifest_history_free(history);
 	manifest_set_free(set);
+	manifest_zip_cache_free(zips);
 	manifest_source_free(src);
 	manifest_repo_global_shutdown();
 	return status;

@@ -69,6 +69,7 @@
 #include <stdint.h>
 
 #include "aws/client.h"
+#include "manifest/history.h"
 #include "manifest/model.h"
 #include "manifest/source.h"
 #include "reconcile/plan.h"
@@ -178,6 +179,12 @@ struct reconcile_options {
 	enum reconcile_read read; /* reconcile_batch: how versions are read (AUTO) */
 	/* reconcile_batch: when not NULL, filled with what each region's read did */
 	struct reconcile_read_report *read_report;
+	/*
+	 * prune.keepHistory: what the last commits declared
+	 * (manifest/history.h, collected over the set the functions come
+	 * from); NULL: no history (keepHistory then protects nothing more).
+	 */
+	const struct manifest_history *history;
 };
 
 /* A write step of the first plan, for output. */
@@ -241,6 +248,14 @@ void reconcile_result_release(struct reconcile_result *r);
  */
 int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
                                     const char *revision, struct error *err);
+
+/*
+ * Add a function's history (prune.keepHistory, manifest/history.h) to its
+ * desired state: d->history gets one release per entry (code and managed
+ * config, or the pin).  `l` may be NULL (nothing).  -ENOMEM.
+ */
+int reconcile_desired_history(struct plan_desired *d, const struct manifest_history_list *l,
+                              struct error *err);
 
 /*
  * Observe `function` through `c`: $LATEST and every version
