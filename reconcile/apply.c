@@ -803,8 +803,13 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 		goto out;
 	}
 	r = reconcile_desired_from_manifest(&run.d, fn, opt->revision, &ret->err);
-	if (r >= 0 && fn->prune.keep_history > 0)
-		r = reconcile_desired_history(&run.d, manifest_history_find(opt->history, fn), &ret->err);
+	if (r >= 0 && fn->prune.keep_history > 0) {
+		if (!opt->history) /* not read: delete nothing a revert may need */
+			run.d.keep_versions = -1;
+		else
+			r = reconcile_desired_history(&run.d, manifest_history_find(opt->history, fn),
+			                              &ret->err);
+	}
 	if (r < 0) {
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;

@@ -13,7 +13,9 @@
 
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/trust.h"
+#include "manifest/history.h"
 #include "manifest/load.h"
+#include "util/log.h"
 
 static struct {
 	pthread_t thread;
@@ -29,13 +31,43 @@ static struct {
 	bool allow_rewind;
 	/* the result */
 	struct git_result res;
+	/* zip hashes by blob id, across polls (Git thread only) */
+	struct manifest_zip_cache *zips;
 } g;
+
+static bool warned_no_history; /* Git thread only */
 
 static int fail(struct git_result *res, const char *step, int r)
 {
 	snprintf(res->step, sizeof(res->step), "%s", step);
 	res->status = r < 0 ? r : -EIO;
 	return res->status;
+}
+
+/*
+ * prune.keepHistory: what the last commits declared (Git thread; zips cached
+ * across polls).  When it cannot be read, *ret stays NULL and reconcile
+ * deletes no version of a function with keepHistory (nothing a revert may
+ * need is lost); a folder has no history: keepHistory counts as 0, with
+ * one warning per process.
+ */
+static void history_collect(struct manifest_source *src, const char *path, const struct manifest_set *set,
+                            const struct manifest_load_options *lo, struct manifest_history **ret)
+{
+	struct error err = ERROR_INIT;
+
+	if (manifest_history_collect(ret, src, path && path[0] ? path : NULL, set, lo, g.zips, &err) < 0) {
+		*ret = NULL;
+		log_event(LOG_WARNING, "cannot read the history for prune.keepHistory: no version is deleted",
+		          "revision", src->revision, "error", err.msg, NULL);
+		return;
+	}
+	if ((*ret)->no_history && !warned_no_history) {
+		warned_no_history = true;
+		log_event(LOG_WARNING,
+		          "prune.keepHistory counts as 0: the repository is a folder without Git history",
+		          NULL);
+	}
 }
 
 /* One poll (Git thread). */
@@ -46,6 +78,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	char fetched[CORE_REV_LEN] = "";
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
+	struct manifest_history *history = NULL;
 	struct core_gen *gen;
 	int r;
 
@@ -89,14 +122,19 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		fail(res, "open commit", r);
 		return;
 	}
+	if (!g.zips && manifest_zip_cache_new(&g.zips, 0) < 0)
+		g.zips = NULL; /* no cache: every zip is hashed */
+	lo.zip_cache = g.zips;
 	r = manifest_load_with(&set, src, path && path[0] ? path : NULL, &lo, &res->err);
 	if (r < 0) {
 		manifest_source_free(src);
 		fail(res, "load manifests", r);
 		return;
 	}
+	history_collect(src, path, set, &lo, &history);
 	gen = calloc(1, sizeof(*gen));
 	if (!gen) {
+		manifest_history_free(history);
 		manifest_set_free(set);
 		manifest_source_free(src);
 		error_set(&res->err, -ENOMEM, "out of memory");
@@ -105,6 +143,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	}
 	gen->set = set;
 	gen->src = src;
+	gen->history = history;
 	snprintf(gen->revision, sizeof(gen->revision), "%s", fetched[0] ? fetched : src->revision);
 	res->gen = gen;
 }
@@ -179,7 +218,10 @@ void git_thread_stop(void)
 	g.path = NULL;
 	free(g.region);
 	g.region = NULL;
+	manifest_zip_cache_free(g.zips);
+	g.zips = NULL;
 	if (g.res.gen) {
+		manifest_history_free(g.res.gen->history);
 		manifest_set_free(g.res.gen->set);
 		manifest_source_free(g.res.gen->src);
 		free(g.res.gen);
