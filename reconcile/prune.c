@@ -49,7 +49,7 @@ static int cmp_long(const void *a, const void *b)
 
 static bool protected_has(const struct protect *p, long version)
 {
-	return bsearch(&version, p->v, p->n, sizeof(*p->v), cmp_long) != NULL;
+	return p->n && bsearch(&version, p->v, p->n, sizeof(*p->v), cmp_long) != NULL;
 }
 
 static long ref_version(const struct plan_ref *ref, const long *resolved)
