@@ -358,7 +358,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		goto out;
 	}
 	/* prune.keepHistory: what the last commits declared (no uploads, no Lambda calls) */
-	r = manifest_history_collect(&history, src, subdir, set, &lo, zips, &err);
+	r = manifest_history_collect(&history, src, subdir, set, &lo,
+	                             &(struct manifest_history_options){.cache = zips}, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: cannot read the history for prune.keepHistory: %s\n", verb,
 		        err.msg);

@@ -218,7 +218,7 @@ static int history_add_commit(struct manifest_history *h, const struct manifest_
 
 int manifest_history_collect(struct manifest_history **ret, struct manifest_source *src, const char *subdir,
                              const struct manifest_set *set, const struct manifest_load_options *opt,
-                             struct manifest_zip_cache *cache, struct error *err)
+                             const struct manifest_history_options *hopt, struct error *err)
 {
 	struct manifest_history *h = calloc(1, sizeof(*h));
 	struct manifest_load_options lo = {0};
@@ -231,7 +231,7 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 	h->set = set;
 	if (opt)
 		lo = *opt;
-	lo.zip_cache = cache;
+	lo.zip_cache = hopt ? hopt->cache : NULL;
 	for (size_t i = 0; i < set->n_functions; i++)
 		if (!set->functions[i].n_errors && set->functions[i].prune.keep_history > depth_max)
 			depth_max = set->functions[i].prune.keep_history;
@@ -285,6 +285,8 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 		if ((r = history_add_commit(h, old, cur->revision, depth, opt)) < 0)
 			goto fail;
 		h->commits = depth + 1;
+		if (hopt && hopt->progress)
+			hopt->progress(hopt->arg, h->commits);
 	}
 	manifest_source_free(cur);
 	*ret = h;

@@ -83,18 +83,25 @@ struct manifest_history {
 	size_t n_sets;
 };
 
+/* How to walk (all optional). */
+struct manifest_history_options {
+	struct manifest_zip_cache *cache; /* used and filled; NULL: every zip is hashed */
+	/* After each older commit is read (liveness for a watchdog); must be cheap. */
+	void (*progress)(void *arg, unsigned commits);
+	void *arg;
+};
+
 /*
  * Collect the history of every function of `set` (loaded from `src` with
  * `subdir` and `opt`, which are used again for the older commits; `opt` may
- * be NULL) that has prune.keepHistory, using (and filling) `cache` (may be
- * NULL: every zip is hashed).  An older commit whose manifests cannot be
- * read at all ends the walk there (what was read counts).  Returns 0 and
- * *ret, or a negative errno with `err` set (out of memory, the object store
- * failing).
+ * be NULL) that has prune.keepHistory (`hopt` may be NULL).  An older
+ * commit whose manifests cannot be read at all ends the walk there (what
+ * was read counts).  Returns 0 and *ret, or a negative errno with `err` set
+ * (out of memory, the object store failing).
  */
 int manifest_history_collect(struct manifest_history **ret, struct manifest_source *src, const char *subdir,
                              const struct manifest_set *set, const struct manifest_load_options *opt,
-                             struct manifest_zip_cache *cache, struct error *err);
+                             const struct manifest_history_options *hopt, struct error *err);
 
 /* The list of function `fn` (a pointer into the set given to collect), or NULL (h may be NULL). */
 const struct manifest_history_list *manifest_history_find(const struct manifest_history *h,

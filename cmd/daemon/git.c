@@ -51,12 +51,22 @@ static int fail(struct git_result *res, const char *step, int r)
  * need is lost); a folder has no history: keepHistory counts as 0, with
  * one warning per process.
  */
+/* Each older commit read: the Git thread is alive (the watchdog rule, shell.h). */
+static void history_alive(void *arg, unsigned commits)
+{
+	(void)arg;
+	(void)commits;
+	atomic_store(&d.git_heartbeat, clock_monotonic_ms());
+}
+
 static void history_collect(struct manifest_source *src, const char *path, const struct manifest_set *set,
                             const struct manifest_load_options *lo, struct manifest_history **ret)
 {
 	struct error err = ERROR_INIT;
 
-	if (manifest_history_collect(ret, src, path && path[0] ? path : NULL, set, lo, g.zips, &err) < 0) {
+	struct manifest_history_options hopt = {.cache = g.zips, .progress = history_alive};
+
+	if (manifest_history_collect(ret, src, path && path[0] ? path : NULL, set, lo, &hopt, &err) < 0) {
 		*ret = NULL;
 		log_event(LOG_WARNING, "cannot read the history for prune.keepHistory: no version is deleted",
 		          "revision", src->revision, "error", err.msg, NULL);

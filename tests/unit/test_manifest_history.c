@@ -265,6 +265,11 @@ TEST(history_window_and_identity)
 	manifest_repo_free(repo);
 }
 
+static void count_progress(void *arg, unsigned commits)
+{
+	*(unsigned *)arg = commits;
+}
+
 TEST(history_hashes_each_zip_once)
 {
 	struct manifest_repo *repo = NULL;
@@ -273,21 +278,27 @@ TEST(history_hashes_each_zip_once)
 	struct manifest_history *h = NULL;
 	struct manifest_zip_cache *cache = NULL;
 	struct manifest_load_options opt = {0};
+	struct manifest_history_options hopt = {0};
 	struct error err = ERROR_INIT;
+	unsigned seen = 0;
 
 	setup_repo();
 	REQUIRE(manifest_zip_cache_new(&cache, 0) == 0);
 	opt.zip_cache = cache;
+	hopt.cache = cache;
+	hopt.progress = count_progress;
+	hopt.arg = &seen;
 	src = snapshot(&repo, heads[5]);
 	REQUIRE(manifest_load_with(&set, src, NULL, &opt, &err) == 0);
 	CHECK_INT((int)manifest_zip_cache_puts(cache), 2); /* r5.zip, common.zip */
-	REQUIRE(manifest_history_collect(&h, src, NULL, set, &opt, cache, &err) == 0);
+	REQUIRE(manifest_history_collect(&h, src, NULL, set, &opt, &hopt, &err) == 0);
 	/* c4 and c3 add r4.zip and r3.zip; common.zip is the same blob: found */
 	CHECK_INT((int)manifest_zip_cache_puts(cache), 4);
 	CHECK_INT((int)manifest_zip_cache_hits(cache), 2);
+	CHECK_INT((int)seen, 3); /* called after c4 (2 commits) and c3 (3): the last count */
 	manifest_history_free(h);
 	/* the next poll: nothing hashed again */
-	REQUIRE(manifest_history_collect(&h, src, NULL, set, &opt, cache, &err) == 0);
+	REQUIRE(manifest_history_collect(&h, src, NULL, set, &opt, &hopt, &err) == 0);
 	CHECK_INT((int)manifest_zip_cache_puts(cache), 4);
 	CHECK_INT((int)manifest_zip_cache_hits(cache), 6);
 	REQUIRE(list_of(h, set, "fn") && list_of(h, set, "fn")->n == 3);
