@@ -127,3 +127,33 @@ def test_keep_history_without_keep_versions_is_an_error(aliasd_bin, emu, tmp_pat
     p = run(aliasd_bin, emu, "plan", "--repo", str(r), "--ref", "main")
     assert p.returncode not in (0, 2), p.stdout + p.stderr
     assert "fn.yaml:14:3: prune.keepHistory needs keepVersions" in p.stderr, p.stderr
+
+
+def test_deletions_wait_for_the_alias_moves(aliasd_bin, emu, tmp_path):
+    r = init_repo(tmp_path / "repo")
+    lam = emu.client()
+    for k in range(1, 4):
+        commit_release(r, k)
+        apply(aliasd_bin, emu, r)
+    commit_release(r, 4, prune={"keepVersions": 1})
+    # Prod cannot move (denied): the pass ends there, no version is deleted
+    emu.inject("error", operation="UpdateAlias", count=10, status=403, code="AccessDeniedException",
+               message="not allowed")
+    before = counts(emu)
+    p = run(aliasd_bin, emu, "apply", "--repo", str(r), "--ref", "main")
+    assert p.returncode == 1, p.stdout + p.stderr
+    d = diff(before, counts(emu))
+    assert d.get("DeleteFunction", 0) == 0, (d, p.stdout)
+    assert [v["Version"] for v in versions(lam, "fn")] == ["1", "2", "3", "4"]
+    emu.clear_faults()
+
+    # a version someone else deleted meanwhile (404) counts as done: no second pass
+    emu.inject("error", operation="DeleteFunction", count=1, status=404, code="ResourceNotFoundException",
+               message="Function not found: fn:1")
+    p = apply(aliasd_bin, emu, r)
+    assert "already deleted" in p.stdout and "observing again" not in p.stdout, p.stdout
+    assert alias_target(aliases(lam, "fn")["Prod"]) == ("4", {})
+    # the injected 404 left version 1 in place: the next apply deletes it
+    assert [v["Version"] for v in versions(lam, "fn")] == ["1", "4"]
+    apply(aliasd_bin, emu, r)
+    assert [v["Version"] for v in versions(lam, "fn")] == ["4"]
