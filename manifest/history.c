@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "manifest/history.h"
+#include "manifest/load_internal.h"
 
 /* ---- the zip cache: open addressing on the blob id ---- */
 
@@ -152,12 +153,12 @@ void manifest_history_free(struct manifest_history *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n_functions; i++)
+	for (size_t i = 0; i < h->n_functions; i++) {
+		for (size_t k = 0; k < h->functions[i].n; k++)
+			load_release_release(&h->functions[i].entries[k].release);
 		free(h->functions[i].entries);
+	}
 	free(h->functions);
-	for (size_t i = 0; i < h->n_sets; i++)
-		manifest_set_free(h->sets[i]);
-	free(h->sets);
 	free(h);
 }
 
@@ -172,7 +173,57 @@ const struct manifest_history_list *manifest_history_find(const struct manifest_
 	return i < h->n_functions ? &h->functions[i] : NULL;
 }
 
-/* Add every release of `g` (declared in `commit`) to `list`. */
+/* What resolution needs of `src`: name, pin, code kind and hash, config. */
+static int release_copy(struct manifest_release *dst, const struct manifest_release *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->name = strdup(src->name ? src->name : "");
+	dst->line = src->line;
+	dst->col = src->col;
+	dst->version = src->version;
+	dst->code.kind = src->code.kind;
+	dst->code.zip_size = src->code.zip_size;
+	memcpy(dst->code.sha256, src->code.sha256, sizeof(dst->code.sha256));
+	if (!dst->name || load_config_copy(&dst->config, &src->config) < 0) {
+		load_release_release(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The same managed fields with the same values (env sorted by name: compared in order). */
+static bool config_equal(const struct manifest_config *a, const struct manifest_config *b)
+{
+	if (a->set != b->set || !str_eq(a->runtime, b->runtime) || !str_eq(a->handler, b->handler) ||
+	    !str_eq(a->role, b->role) || a->memory_size != b->memory_size || a->timeout != b->timeout ||
+	    a->ephemeral_storage != b->ephemeral_storage || !str_eq(a->description, b->description) ||
+	    a->n_env != b->n_env)
+		return false;
+	for (size_t i = 0; i < a->n_env; i++)
+		if (!str_eq(a->env[i].name, b->env[i].name) || !str_eq(a->env[i].value, b->env[i].value))
+			return false;
+	return true;
+}
+
+/* Is `r` (declared in an older commit) already in `list` with the same pin, code and config? */
+static bool list_has(const struct manifest_history_list *list, const struct manifest_release *r)
+{
+	for (size_t k = 0; k < list->n; k++) {
+		const struct manifest_release *e = &list->entries[k].release;
+
+		if (e->version == r->version && e->code.kind == r->code.kind &&
+		    !strcmp(e->code.sha256, r->code.sha256) && config_equal(&e->config, &r->config))
+			return true;
+	}
+	return false;
+}
+
+/* Add every release of `g` (declared in `commit`) that `list` lacks. */
 static int list_add(struct manifest_history_list *list, const struct manifest_function *g, const char *commit)
 {
 	struct manifest_history_entry *ne;
@@ -184,7 +235,10 @@ static int list_add(struct manifest_history_list *list, const struct manifest_fu
 		return -ENOMEM;
 	list->entries = ne;
 	for (size_t k = 0; k < g->n_releases; k++) {
-		ne[list->n].release = &g->releases[k];
+		if (list_has(list, &g->releases[k]))
+			continue;
+		if (release_copy(&ne[list->n].release, &g->releases[k]) < 0)
+			return -ENOMEM;
 		snprintf(ne[list->n].commit, sizeof(ne[list->n].commit), "%s", commit);
 		list->n++;
 	}
@@ -256,7 +310,7 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 	h->commits = 1;
 	for (unsigned depth = 1; depth < (unsigned)depth_max; depth++) {
 		struct manifest_source *parent = NULL;
-		struct manifest_set *old = NULL, **ns;
+		struct manifest_set *old = NULL;
 
 		r = manifest_source_parent(cur ? cur : src, &parent, err);
 		if (r == -EINVAL && !cur) {
@@ -274,15 +328,9 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 			goto fail_err;
 		if (r < 0) /* an older tree without the manifest folder: the window ends here */
 			break;
-		ns = realloc(h->sets, (h->n_sets + 1) * sizeof(*ns));
-		if (!ns) {
-			manifest_set_free(old);
-			r = -ENOMEM;
-			goto fail;
-		}
-		h->sets = ns;
-		h->sets[h->n_sets++] = old;
-		if ((r = history_add_commit(h, old, cur->revision, depth, opt)) < 0)
+		r = history_add_commit(h, old, cur->revision, depth, opt);
+		manifest_set_free(old); /* what the history needs is copied */
+		if (r < 0)
 			goto fail;
 		h->commits = depth + 1;
 		if (hopt && hopt->progress)

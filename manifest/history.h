@@ -22,9 +22,11 @@
  * A folder source (no Git) has no history: the result is then empty with
  * `no_history` set (keepHistory behaves as 0; the caller warns once).
  *
- * Ownership: the history owns the manifest sets of the older commits it
- * loaded; the entries point into them and into the current set (which must
- * outlive the history).  manifest_history_free() accepts NULL.
+ * Ownership: the history owns copies of what it keeps (an older commit's
+ * manifest set is freed as soon as it is read: memory grows with the
+ * releases of the functions with keepHistory, not with the repository); it
+ * borrows the current set (which must outlive it) to find a function's
+ * list.  manifest_history_free() accepts NULL.
  *
  * Threads: a history is read-only after collect (any thread may read it).
  * A zip cache is thread-safe (a mutex): several loads may share it.
@@ -59,13 +61,17 @@ int manifest_zip_cache_put(struct manifest_zip_cache *c, const char *blob_id, ui
 size_t manifest_zip_cache_puts(struct manifest_zip_cache *c);
 size_t manifest_zip_cache_hits(struct manifest_zip_cache *c);
 
-/* One release an older (or the current) commit declared for a function. */
+/*
+ * One release an older (or the current) commit declared for a function: a
+ * copy of its name, `version:` pin, code kind and hash (code.sha256; no
+ * paths) and effective config, owned by the history.
+ */
 struct manifest_history_entry {
-	const struct manifest_release *release; /* in that commit's set: name, version pin, code, config */
-	char commit[MANIFEST_OID_HEX_SIZE];     /* the newest commit of the window that declared it */
+	struct manifest_release release;
+	char commit[MANIFEST_OID_HEX_SIZE]; /* the newest commit of the window that declared it */
 };
 
-/* The releases one function's window declared, newest commit first. */
+/* The releases one function's window declared, newest commit first, each once. */
 struct manifest_history_list {
 	struct manifest_history_entry *entries;
 	size_t n;
@@ -79,8 +85,6 @@ struct manifest_history {
 	/* Per function of the current set (same index); n == 0 without keepHistory. */
 	struct manifest_history_list *functions;
 	size_t n_functions;
-	struct manifest_set **sets; /* the older commits' sets (owned) */
-	size_t n_sets;
 };
 
 /* How to walk (all optional). */

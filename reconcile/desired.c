@@ -169,7 +169,7 @@ int reconcile_desired_history(struct plan_desired *d, const struct manifest_hist
 	if (!h)
 		return error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < l->n && r >= 0; i++) {
-		const struct manifest_release *mr = l->entries[i].release;
+		const struct manifest_release *mr = &l->entries[i].release;
 
 		d->n_history = i + 1; /* what is filled is freed with d */
 		d->history = h;

@@ -231,21 +231,23 @@ TEST(history_window_and_identity)
 	CHECK_INT((int)l->commits, 3);
 	/* c5, c4 (its eu-west-1 twin is another function), c3 (by ARN): r5, r4, r3 */
 	REQUIRE(l->n == 3);
-	CHECK_STR(l->entries[0].release->name, "r5");
+	CHECK_STR(l->entries[0].release.name, "r5");
 	CHECK_STR(l->entries[0].commit, heads[5]);
-	CHECK_STR(l->entries[1].release->name, "r4");
+	CHECK_STR(l->entries[1].release.name, "r4");
 	CHECK_STR(l->entries[1].commit, heads[4]);
-	CHECK_STR(l->entries[2].release->name, "r3");
+	CHECK_STR(l->entries[2].release.name, "r3");
 	CHECK_STR(l->entries[2].commit, heads[3]);
 	manifest_sha256_base64("zip3", 4, sha3);
-	CHECK_STR(l->entries[2].release->code.sha256, sha3);
-	CHECK_INT((int)l->entries[2].release->code.kind, MANIFEST_CODE_ZIP);
-	CHECK(l->entries[2].release->config.set & MANIFEST_CFG_RUNTIME);
+	CHECK_STR(l->entries[2].release.code.sha256, sha3);
+	CHECK_INT((int)l->entries[2].release.code.kind, MANIFEST_CODE_ZIP);
+	CHECK(l->entries[2].release.config.set & MANIFEST_CFG_RUNTIME);
 	l = list_of(h, set, "other");
 	REQUIRE(l);
 	CHECK_INT((int)l->commits, 2);
-	REQUIRE(l->n == 2);
-	CHECK_STR(l->entries[1].release->name, "o4");
+	/* o5 and o4: the same zip and config, kept once (as the newest) */
+	REQUIRE(l->n == 1);
+	CHECK_STR(l->entries[0].release.name, "o5");
+	CHECK_STR(l->entries[0].commit, heads[5]);
 	manifest_history_free(h);
 	manifest_set_free(set);
 	manifest_source_free(src);
@@ -258,7 +260,7 @@ TEST(history_window_and_identity)
 	CHECK_INT((int)h->commits, 2);
 	l = list_of(h, set, "fn");
 	REQUIRE(l && l->n == 2);
-	CHECK_STR(l->entries[1].release->name, "r1");
+	CHECK_STR(l->entries[1].release.name, "r1");
 	manifest_history_free(h);
 	manifest_set_free(set);
 	manifest_source_free(src);
