@@ -149,16 +149,30 @@ size_t manifest_zip_cache_hits(struct manifest_zip_cache *c)
 
 /* ---- the walk ---- */
 
+struct manifest_history *manifest_history_ref(struct manifest_history *h)
+{
+	if (h)
+		__atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+	return h;
+}
+
 void manifest_history_free(struct manifest_history *h)
 {
-	if (!h)
+	if (!h || __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < h->n_functions; i++) {
-		for (size_t k = 0; k < h->functions[i].n; k++)
-			load_release_release(&h->functions[i].entries[k].release);
-		free(h->functions[i].entries);
+		struct manifest_history_list *l = &h->functions[i];
+
+		for (size_t k = 0; k < l->n; k++)
+			load_release_release(&l->entries[k].release);
+		free(l->entries);
+		free(l->name);
+		free(l->region);
+		free(l->account);
 	}
 	free(h->functions);
+	free(h->window);
+	free(h->key);
 	free(h);
 }
 
@@ -270,6 +284,163 @@ static int history_add_commit(struct manifest_history *h, const struct manifest_
 	return 0;
 }
 
+static char *dup_or_null(const char *s, bool *ok)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*ok = false;
+	return d;
+}
+
+/* "subdir\nregion\naccount": what makes two collects comparable. */
+static char *history_key(const char *subdir, const struct manifest_load_options *opt)
+{
+	char *k = NULL;
+
+	if (asprintf(&k, "%s\n%s\n%s", subdir ? subdir : "",
+	             opt && opt->default_region ? opt->default_region : "",
+	             opt && opt->default_account ? opt->default_account : "") < 0)
+		return NULL;
+	return k;
+}
+
+static int window_add(struct manifest_history *h, unsigned max, const char *id)
+{
+	if (!h->window && !(h->window = calloc(max, sizeof(*h->window))))
+		return -ENOMEM;
+	if (h->commits < max)
+		snprintf(h->window[h->commits], sizeof(h->window[0]), "%s", id);
+	return 0;
+}
+
+static int identity_cmp(const char *an, const char *ar, const char *aa, const char *bn, const char *br,
+                        const char *ba)
+{
+	int c = strcmp(an, bn);
+
+	if (!c)
+		c = strcmp(ar ? ar : "", br ? br : "") ?: (!ar - !br);
+	if (!c)
+		c = strcmp(aa ? aa : "", ba ? ba : "") ?: (!aa - !ba);
+	return c;
+}
+
+static int list_cmp(const void *pa, const void *pb)
+{
+	const struct manifest_history_list *a = *(const struct manifest_history_list *const *)pa;
+	const struct manifest_history_list *b = *(const struct manifest_history_list *const *)pb;
+
+	return identity_cmp(a->name, a->region, a->account, b->name, b->region, b->account);
+}
+
+/* prev's list of exactly f's identity (sorted index of prev's lists), or NULL. */
+static const struct manifest_history_list *prev_find(const struct manifest_history_list *const *idx, size_t n,
+                                                     const struct manifest_function *f)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = identity_cmp(idx[mid]->name, idx[mid]->region, idx[mid]->account, f->name, f->region,
+		                     f->account);
+
+		if (!c)
+			return idx[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Is `id` one of the first `n` commits of prev's window? */
+static bool in_window(const struct manifest_history *prev, unsigned n, const char *id)
+{
+	for (unsigned k = 0; k < n && k < prev->commits; k++)
+		if (!strcmp(prev->window[k], id))
+			return true;
+	return false;
+}
+
+/*
+ * Derive h (its current commit added already) from `prev`, collected for
+ * the parent commit: 1 done, 0 not possible (walk in full), -ENOMEM.
+ */
+static int history_from_prev(struct manifest_history *h, const struct manifest_history *prev,
+                             const char *parent, unsigned depth_max)
+{
+	const struct manifest_set *set = h->set;
+	const struct manifest_history_list **idx = NULL;
+	size_t n_idx = 0;
+	int r = 0;
+
+	if (!prev || prev->no_history || !prev->commits || !prev->window || strcmp(prev->window[0], parent) ||
+	    !prev->key || !h->key || strcmp(prev->key, h->key))
+		return 0;
+	idx = calloc(prev->n_functions + 1, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < prev->n_functions; i++)
+		if (prev->functions[i].name && prev->functions[i].keep_history > 0)
+			idx[n_idx++] = &prev->functions[i];
+	qsort(idx, n_idx, sizeof(*idx), list_cmp);
+	/* every function with keepHistory must be covered deeply enough */
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *f = &set->functions[i];
+		const struct manifest_history_list *pl;
+		unsigned need = (unsigned)f->prune.keep_history - 1; /* commits wanted from prev */
+
+		if (f->n_errors || f->prune.keep_history <= 1)
+			continue;
+		pl = prev_find(idx, n_idx, f);
+		if (!pl || (pl->commits < need && !(prev->ended && pl->commits == prev->commits)))
+			goto out; /* r = 0 */
+	}
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *f = &set->functions[i];
+		struct manifest_history_list *l = &h->functions[i];
+		const struct manifest_history_list *pl;
+		unsigned need;
+
+		if (f->n_errors || f->prune.keep_history <= 1)
+			continue;
+		need = (unsigned)f->prune.keep_history - 1;
+		pl = prev_find(idx, n_idx, f);
+		for (size_t k = 0; k < pl->n; k++) {
+			const struct manifest_history_entry *e = &pl->entries[k];
+			struct manifest_history_entry *ne;
+
+			if (!in_window(prev, need, e->commit) || list_has(l, &e->release))
+				continue;
+			ne = realloc(l->entries, (l->n + 1) * sizeof(*ne));
+			if (!ne) {
+				r = -ENOMEM;
+				goto out;
+			}
+			l->entries = ne;
+			if (release_copy(&ne[l->n].release, &e->release) < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			memcpy(ne[l->n].commit, e->commit, sizeof(ne[l->n].commit));
+			l->n++;
+		}
+		l->commits = 1 + (pl->commits < need ? pl->commits : need);
+	}
+	for (unsigned k = 0; k < prev->commits && h->commits < depth_max; k++) {
+		if ((r = window_add(h, depth_max, prev->window[k])) < 0)
+			goto out;
+		h->commits++;
+	}
+	h->ended = prev->ended && prev->commits + 1 <= depth_max;
+	r = 1;
+out:
+	free(idx);
+	return r;
+}
+
 int manifest_history_collect(struct manifest_history **ret, struct manifest_source *src, const char *subdir,
                              const struct manifest_set *set, const struct manifest_load_options *opt,
                              const struct manifest_history_options *hopt, struct error *err)
@@ -282,6 +453,7 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 
 	if (!h)
 		return error_set(err, -ENOMEM, "out of memory");
+	h->refs = 1;
 	h->set = set;
 	if (opt)
 		lo = *opt;
@@ -295,6 +467,22 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 			goto fail;
 		h->n_functions = set->n_functions;
 	}
+	for (size_t i = 0; i < set->n_functions; i++) {
+		const struct manifest_function *f = &set->functions[i];
+		struct manifest_history_list *l = &h->functions[i];
+		bool ok = true;
+
+		if (f->n_errors || f->prune.keep_history <= 0)
+			continue;
+		l->name = dup_or_null(f->name, &ok);
+		l->region = dup_or_null(f->region, &ok);
+		l->account = dup_or_null(f->account, &ok);
+		l->keep_history = f->prune.keep_history;
+		if (!ok)
+			goto fail;
+	}
+	if (!(h->key = history_key(subdir, opt)))
+		goto fail;
 	if (!depth_max) {
 		*ret = h;
 		return 0;
@@ -305,9 +493,26 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 		return 0;
 	}
 	/* the current commit is the first of every window */
-	if ((r = history_add_commit(h, set, src->revision, 0, opt)) < 0)
+	if ((r = history_add_commit(h, set, src->revision, 0, opt)) < 0 ||
+	    (r = window_add(h, (unsigned)depth_max, src->revision)) < 0)
 		goto fail;
 	h->commits = 1;
+	if (hopt && hopt->prev && depth_max > 1) {
+		struct manifest_source *parent = NULL;
+
+		r = manifest_source_parent(src, &parent, err);
+		if (r == 1)
+			r = history_from_prev(h, hopt->prev, parent->revision, (unsigned)depth_max);
+		manifest_source_free(parent);
+		if (r == -ENOMEM)
+			goto fail;
+		if (r == 1) {
+			*ret = h;
+			return 0;
+		}
+		/* anything else: walk in full (its own errors are reported there) */
+		error_clear(err);
+	}
 	for (unsigned depth = 1; depth < (unsigned)depth_max; depth++) {
 		struct manifest_source *parent = NULL;
 		struct manifest_set *old = NULL;
@@ -319,17 +524,24 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 		}
 		if (r < 0)
 			goto fail_err;
-		if (r == 0)
-			break; /* the root commit, or a shallow clone's edge */
+		if (r == 0) {
+			h->ended = true; /* the root commit, or a shallow clone's edge */
+			break;
+		}
 		manifest_source_free(cur);
 		cur = parent;
 		r = manifest_load_with(&old, cur, subdir, &lo, err);
 		if (r == -ENOMEM)
 			goto fail_err;
-		if (r < 0) /* an older tree without the manifest folder: the window ends here */
+		if (r < 0) { /* an older tree without the manifest folder: the window ends here */
+			h->ended = true;
 			break;
+		}
+		h->loaded++;
 		r = history_add_commit(h, old, cur->revision, depth, opt);
 		manifest_set_free(old); /* what the history needs is copied */
+		if (r >= 0)
+			r = window_add(h, (unsigned)depth_max, cur->revision);
 		if (r < 0)
 			goto fail;
 		h->commits = depth + 1;

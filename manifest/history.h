@@ -76,20 +76,39 @@ struct manifest_history_list {
 	struct manifest_history_entry *entries;
 	size_t n;
 	unsigned commits; /* commits of the window actually read (<= keepHistory) */
+	/* the function's identity and keepHistory (copies: a later collect reads them) */
+	char *name, *region, *account;
+	int64_t keep_history;
 };
 
 struct manifest_history {
-	const struct manifest_set *set; /* the current set (borrowed) */
+	const struct manifest_set *set; /* the current set (borrowed; NULL once only `prev` of a collect) */
 	bool no_history;                /* a folder: nothing collected */
 	unsigned commits;               /* commits walked (the deepest window) */
 	/* Per function of the current set (same index); n == 0 without keepHistory. */
 	struct manifest_history_list *functions;
 	size_t n_functions;
+	/* The deepest window's commit ids, newest (the snapshot's) first; `commits` of them. */
+	char (*window)[MANIFEST_OID_HEX_SIZE];
+	bool ended;      /* the walk reached the root (or a shallow edge, or an unreadable tree) */
+	unsigned loaded; /* older commits whose manifests this collect loaded (tests, logs) */
+	char *key;       /* subdir and load defaults it was collected with */
+	unsigned refs;   /* manifest_history_ref() */
 };
 
 /* How to walk (all optional). */
 struct manifest_history_options {
 	struct manifest_zip_cache *cache; /* used and filled; NULL: every zip is hashed */
+	/*
+	 * The history collected for the previous commit (the daemon's last
+	 * poll).  When it was collected for the first parent of this snapshot's
+	 * commit, with the same subdir and defaults, and covers every function
+	 * with keepHistory deeply enough, the new history is derived from it and
+	 * only this commit is read: one load per new commit instead of N.
+	 * Otherwise (a rewind, a new function, a deeper keepHistory) the walk
+	 * is done in full.  Its `set` is not used.
+	 */
+	const struct manifest_history *prev;
 	/* After each older commit is read (liveness for a watchdog); must be cheap. */
 	void (*progress)(void *arg, unsigned commits);
 	void *arg;
@@ -111,6 +130,11 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 const struct manifest_history_list *manifest_history_find(const struct manifest_history *h,
                                                           const struct manifest_function *fn);
 
+/*
+ * A history is shared by counting (thread-safe): ref adds one owner,
+ * manifest_history_free() drops one and frees with the last.  Returns h.
+ */
+struct manifest_history *manifest_history_ref(struct manifest_history *h);
 void manifest_history_free(struct manifest_history *h);
 
 #endif

@@ -31,8 +31,9 @@ static struct {
 	bool allow_rewind;
 	/* the result */
 	struct git_result res;
-	/* zip hashes by blob id, across polls (Git thread only) */
+	/* zip hashes by blob id, and the last history, across polls (Git thread only) */
 	struct manifest_zip_cache *zips;
+	struct manifest_history *last_history;
 } g;
 
 static bool warned_no_history; /* Git thread only */
@@ -45,11 +46,10 @@ static int fail(struct git_result *res, const char *step, int r)
 }
 
 /*
- * prune.keepHistory: what the last commits declared (Git thread; zips cached
- * across polls).  When it cannot be read, *ret stays NULL and reconcile
- * deletes no version of a function with keepHistory (nothing a revert may
- * need is lost); a folder has no history: keepHistory counts as 0, with
- * one warning per process.
+ * prune.keepHistory: what the last commits declared (Git thread; zips and the
+ * last history kept across polls, so a new commit costs one load).  When it cannot be read, *ret stays NULL
+ * and reconcile deletes no version of a function with keepHistory (nothing a revert may need is lost); a
+ * folder has no history: keepHistory counts as 0, with one warning per process.
  */
 /* Each older commit read: the Git thread is alive (the watchdog rule, shell.h). */
 static void history_alive(void *arg, unsigned commits)
@@ -64,13 +64,27 @@ static void history_collect(struct manifest_source *src, const char *path, const
 {
 	struct error err = ERROR_INIT;
 
-	struct manifest_history_options hopt = {.cache = g.zips, .progress = history_alive};
+	struct manifest_history_options hopt = {
+	    .cache = g.zips, .progress = history_alive, .prev = g.last_history};
 
 	if (manifest_history_collect(ret, src, path && path[0] ? path : NULL, set, lo, &hopt, &err) < 0) {
 		*ret = NULL;
+		manifest_history_free(g.last_history);
+		g.last_history = NULL;
 		log_event(LOG_WARNING, "cannot read the history for prune.keepHistory: no version is deleted",
 		          "revision", src->revision, "error", err.msg, NULL);
 		return;
+	}
+	/* the next commit's history derives from this one (one load instead of N) */
+	manifest_history_free(g.last_history);
+	g.last_history = manifest_history_ref(*ret);
+	if ((*ret)->commits) {
+		char commits[16], loaded[16];
+
+		snprintf(commits, sizeof(commits), "%u", (*ret)->commits);
+		snprintf(loaded, sizeof(loaded), "%u", (*ret)->loaded);
+		log_event(LOG_DEBUG, "history read for prune.keepHistory", "revision", src->revision,
+		          "commits", commits, "loaded", loaded, NULL);
 	}
 	if ((*ret)->no_history && !warned_no_history) {
 		warned_no_history = true;
@@ -230,6 +244,8 @@ void git_thread_stop(void)
 	g.region = NULL;
 	manifest_zip_cache_free(g.zips);
 	g.zips = NULL;
+	manifest_history_free(g.last_history);
+	g.last_history = NULL;
 	if (g.res.gen) {
 		manifest_history_free(g.res.gen->history);
 		manifest_set_free(g.res.gen->set);

@@ -72,7 +72,14 @@ def test_daemon_keeps_the_last_commits(world):
     commit_release(world, 5, prune="prune: {keepVersions: 1, keepHistory: 3}\n")
     wait_for(lambda: published(world.emu) == ["3", "4", "5"], 30, what="versions 3, 4, 5 only")
     assert world._safe_aliases("fn") == {"Prod": "5"}
+    # the next commit derives its history from this one: only itself is read
+    commit_release(world, 6, prune="prune: {keepVersions: 1, keepHistory: 3}\n")
+    wait_for(lambda: published(world.emu) == ["4", "5", "6"], 30, what="versions 4, 5, 6 only")
     log = world.daemon.log_text()
+    reads = [l for l in log.splitlines() if "history read for prune.keepHistory" in l]
+    assert len(reads) == 2, reads
+    assert "commits=3" in reads[0] and "loaded=2" in reads[0], reads
+    assert "commits=3" in reads[1] and "loaded=0" in reads[1], reads
     assert "keepHistory counts as 0" not in log
 
 

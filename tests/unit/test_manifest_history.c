@@ -311,6 +311,69 @@ TEST(history_hashes_each_zip_once)
 	manifest_zip_cache_free(cache);
 }
 
+/* Two lists hold the same releases (names, hashes, commits) in the same order. */
+static void same_list(const struct manifest_history_list *a, const struct manifest_history_list *b)
+{
+	REQUIRE(a && b);
+	CHECK_INT((int)a->n, (int)b->n);
+	CHECK_INT((int)a->commits, (int)b->commits);
+	for (size_t k = 0; k < a->n && k < b->n; k++) {
+		CHECK_STR(a->entries[k].release.name, b->entries[k].release.name);
+		CHECK_STR(a->entries[k].release.code.sha256, b->entries[k].release.code.sha256);
+		CHECK_STR(a->entries[k].commit, b->entries[k].commit);
+	}
+}
+
+TEST(history_derives_from_the_parent_commits)
+{
+	struct manifest_repo *repo = NULL;
+	struct manifest_source *src, *src4 = NULL;
+	struct manifest_set *set = NULL, *set4 = NULL;
+	struct manifest_history *full = NULL, *h4 = NULL, *h = NULL, *h3 = NULL;
+	struct manifest_history_options hopt = {0};
+	struct error err = ERROR_INIT;
+
+	setup_repo();
+	src = snapshot(&repo, heads[5]);
+	REQUIRE(manifest_repo_source(repo, heads[4], &src4, &err) == 0);
+	REQUIRE(manifest_load(&set, src, NULL, &err) == 0);
+	REQUIRE(manifest_load(&set4, src4, NULL, &err) == 0);
+	REQUIRE(manifest_history_collect(&full, src, NULL, set, NULL, NULL, &err) == 0);
+	CHECK_INT((int)full->loaded, 2); /* c4, c3 */
+	CHECK(!full->ended);
+	REQUIRE(manifest_history_collect(&h4, src4, NULL, set4, NULL, NULL, &err) == 0);
+	CHECK_INT((int)h4->loaded, 2); /* c3, c2 */
+
+	/* c5 from c4's history: nothing older is loaded, the same result */
+	hopt.prev = h4;
+	manifest_set_free(set4); /* prev does not need its set */
+	REQUIRE(manifest_history_collect(&h, src, NULL, set, NULL, &hopt, &err) == 0);
+	CHECK_INT((int)h->loaded, 0);
+	CHECK_INT((int)h->commits, 3);
+	CHECK_STR(h->window[0], heads[5]);
+	CHECK_STR(h->window[1], heads[4]);
+	CHECK_STR(h->window[2], heads[3]);
+	same_list(list_of(h, set, "fn"), list_of(full, set, "fn"));
+	same_list(list_of(h, set, "other"), list_of(full, set, "other"));
+
+	/* prev of another commit (not the parent): walked in full */
+	hopt.prev = h;
+	REQUIRE(manifest_history_collect(&h3, src, NULL, set, NULL, &hopt, &err) == 0);
+	CHECK_INT((int)h3->loaded, 2);
+	same_list(list_of(h3, set, "fn"), list_of(full, set, "fn"));
+	/* shared by counting: one more owner, two frees */
+	CHECK(manifest_history_ref(h3) == h3);
+	manifest_history_free(h3);
+	manifest_history_free(h3);
+	manifest_history_free(h);
+	manifest_history_free(h4);
+	manifest_history_free(full);
+	manifest_set_free(set);
+	manifest_source_free(src4);
+	manifest_source_free(src);
+	manifest_repo_free(repo);
+}
+
 TEST(folder_has_no_history)
 {
 	struct manifest_source *src = NULL;
@@ -351,4 +414,5 @@ TEST(zip_cache_bounded)
 }
 
 TEST_MAIN(keep_history_parses, keep_history_bounds, keep_history_needs_keep_versions,
-          history_window_and_identity, history_hashes_each_zip_once, folder_has_no_history, zip_cache_bounded)
+          history_window_and_identity, history_hashes_each_zip_once, history_derives_from_the_parent_commits,
+          folder_has_no_history, zip_cache_bounded)
