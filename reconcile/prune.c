@@ -80,16 +80,22 @@ static long history_version(const struct plan_release *h, const struct plan_obse
 	return best;
 }
 
-/* A Progressing rollout record in an alias's description: its from and to. */
+/*
+ * A Progressing rollout record (reconcile/rollout.h) in an alias's
+ * description, the whole description or one line of it: its from and to.
+ */
 static int protect_rollout(struct protect *p, const char *description)
 {
+	const char *at = description ? strstr(description, "aliasd-rollout/") : NULL;
 	struct rollout_progress rp;
 	int r;
 
-	if (!description || strncmp(description, "aliasd-rollout/", 15))
+	if (!at)
 		return 0;
-	if (rollout_progress_parse(description, strlen(description), &rp, NULL) < 0 ||
-	    rp.state != ROLLOUT_PROGRESSING)
+	if (rollout_progress_parse(at, strlen(at), &rp, NULL) < 0 &&
+	    rollout_progress_parse(at, strcspn(at, "\n"), &rp, NULL) < 0)
+		return 0;
+	if (rp.state != ROLLOUT_PROGRESSING)
 		return 0;
 	r = protect_add(p, (long)rp.from);
 	return r < 0 ? r : protect_add(p, (long)rp.to);

@@ -291,6 +291,16 @@ TEST(rollout_in_progress_is_kept)
 	a->description = strdup(rec.ptr);
 	deleted(&d, &o, got, sizeof(got));
 	CHECK_STR(got, "1,3,4");
+	/* the record on a line of its own after the user's text still counts */
+	rp.state = ROLLOUT_PROGRESSING;
+	rp.to = 4;
+	buf_truncate(&rec, 0);
+	REQUIRE(buf_puts(&rec, "canary of the week\n") >= 0);
+	REQUIRE(rollout_progress_format(&rp, &rec) == 0);
+	free(a->description);
+	a->description = strdup(rec.ptr);
+	deleted(&d, &o, got, sizeof(got));
+	CHECK_STR(got, "1,3");
 	buf_release(&rec);
 	plan_desired_release(&d);
 	plan_observed_release(&o);
