@@ -804,11 +804,12 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 	}
 	r = reconcile_desired_from_manifest(&run.d, fn, opt->revision, &ret->err);
 	if (r >= 0 && fn->prune.keep_history > 0) {
-		if (!opt->history) /* not read: delete nothing a revert may need */
-			run.d.keep_versions = -1;
-		else
-			r = reconcile_desired_history(&run.d, manifest_history_find(opt->history, fn),
-			                              &ret->err);
+		const struct manifest_history_list *hl = manifest_history_find(opt->history, fn);
+
+		if (hl)
+			r = reconcile_desired_history(&run.d, hl, &ret->err);
+		else if (!opt->history || !opt->history->no_history)
+			run.d.keep_versions = -1; /* not read: delete nothing a revert may need */
 	}
 	if (r < 0) {
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);

@@ -182,9 +182,9 @@ struct reconcile_options {
 	/*
 	 * prune.keepHistory: what the last commits declared
 	 * (manifest/history.h, collected over the set the functions come
-	 * from); NULL: not read, and then no version of a function with
-	 * keepHistory is deleted (a folder's history says no_history instead:
-	 * keepHistory then counts as 0).
+	 * from); NULL (or a history without this function): not read, and
+	 * then no version of a function with keepHistory is deleted (a folder's
+	 * history says no_history instead: keepHistory then counts as 0).
 	 */
 	const struct manifest_history *history;
 };
