@@ -220,7 +220,8 @@ int notify_status_json(struct buf *out, enum notify_state state, const char *des
 	return json_append(out, o);
 }
 
-static const char *const event_names[] = {"applied", "failed", "rolledBack", "drift", "untrusted"};
+static const char *const event_names[] = {"applied", "failed",    "rolledBack",
+                                          "drift",   "untrusted", "storage.warning"};
 
 const char *notify_event_name(enum notify_event_kind k)
 {
@@ -267,6 +268,8 @@ int notify_event_json(struct buf *out, const struct notify_event *ev)
 		add_str(o, "from", ev->from, &ok);
 		add_str(o, "to", ev->to, &ok);
 		add_str(o, "message", ev->message ? ev->message : "", &ok);
+		if (ev->region)
+			add_str(o, "region", ev->region, &ok);
 	}
 	if (!ok) {
 		cJSON_Delete(o);
@@ -314,9 +317,15 @@ int notify_event_slack(struct buf *out, const struct notify_event *ev)
 		return -EINVAL;
 	r = buf_puts(&t, "aliasd: ");
 	if (r >= 0)
-		r = buf_puts(&t, ev->kind == NOTIFY_EVENT_ROLLED_BACK ? "rolled back"
-		                 : ev->kind == NOTIFY_EVENT_UNTRUSTED ? "untrusted commit"
-		                                                      : name);
+		r = buf_puts(&t, ev->kind == NOTIFY_EVENT_ROLLED_BACK       ? "rolled back"
+		                 : ev->kind == NOTIFY_EVENT_UNTRUSTED       ? "untrusted commit"
+		                 : ev->kind == NOTIFY_EVENT_STORAGE_WARNING ? "code storage warning"
+		                                                            : name);
+	if (r >= 0 && ev->region) {
+		r = buf_putc(&t, ' ');
+		if (r >= 0)
+			r = slack_escape(&t, ev->region);
+	}
 	if (r >= 0 && ev->function) {
 		r = buf_putc(&t, ' ');
 		if (r >= 0)

@@ -94,10 +94,14 @@ enum notify_event_kind {
 	NOTIFY_EVENT_ROLLED_BACK = 1 << 2,
 	NOTIFY_EVENT_DRIFT = 1 << 3,
 	NOTIFY_EVENT_UNTRUSTED = 1 << 4,
+	NOTIFY_EVENT_STORAGE_WARNING = 1 << 5, /* a region's code storage crossed 80% or 90% */
 };
-#define NOTIFY_EVENTS_ALL 0x1f
+#define NOTIFY_EVENTS_ALL 0x3f
 
-/* "applied", "failed", "rolledBack", "drift", "untrusted"; NULL for anything else. */
+/*
+ * "applied", "failed", "rolledBack", "drift", "untrusted", "storage.warning";
+ * NULL for anything else.
+ */
 const char *notify_event_name(enum notify_event_kind k);
 /* The kind named `name` (exact spelling above), or 0. */
 enum notify_event_kind notify_event_from_name(const char *name);
@@ -111,6 +115,7 @@ struct notify_event {
 	const char *from; /* versions as strings ("3"); NULL = null */
 	const char *to;
 	const char *message; /* NULL = "" */
+	const char *region;  /* storage.warning: the region; NULL = no "region" key */
 };
 
 /* Append the event as one JSON object to `out`: 0 or -ENOMEM/-E2BIG, -EINVAL for an unknown kind. */

@@ -15,6 +15,7 @@
 #include "cmd/config.h"
 #include "cmd/oneshot.h"
 #include "cmd/rollout_json.h"
+#include "manifest/history.h"
 #include "manifest/load.h"
 #include "manifest/repo.h"
 #include "manifest/verify.h"
@@ -426,6 +427,8 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 	const struct manifest_function **valid = NULL;
 	struct manifest_repo_options ro = {0};
 	struct manifest_load_options lo = {0};
+	struct manifest_zip_cache *zips = NULL;
+	struct manifest_history *history = NULL;
 	char *default_region = NULL;
 	struct printer pr = {apply, false, false};
 	struct error err = ERROR_INIT;
@@ -551,11 +554,30 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 	if (!region && aws_region_resolve(NULL, &default_region, NULL) < 0)
 		default_region = NULL;
 	lo.default_region = region ? region : default_region;
+	if (manifest_zip_cache_new(&zips, 0) < 0) {
+		fprintf(stderr, "aliasd %s: out of memory\n", verb);
+		goto out;
+	}
+	lo.zip_cache = zips;
 	r = manifest_load_with(&set, src, subdir, &lo, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
 		goto out;
 	}
+	/* prune.keepHistory: what the last commits declared (no uploads, no Lambda calls) */
+	r = manifest_history_collect(&history, src, subdir, set, &lo,
+	                             &(struct manifest_history_options){.cache = zips}, &err);
+	if (r < 0) {
+		fprintf(stderr, "aliasd %s: cannot read the history for prune.keepHistory: %s\n", verb,
+		        err.msg);
+		goto out;
+	}
+	if (history->no_history)
+		fprintf(
+		    stderr,
+		    "aliasd %s: warning: %s is a folder without Git history: prune.keepHistory counts as 0 "
+		    "(give a Git URL or --ref)\n",
+		    verb, src->description ? src->description : url);
 	if (!pr.json && !pr.markdown)
 		print_manifest_errors(
 		    set,
@@ -610,6 +632,7 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 	ropt.on_event = on_event;
 	ropt.arg = &pr;
 	ropt.read_report = &reads;
+	ropt.history = history;
 	reconcile_batch(ctx, valid, n_valid, &ropt, res);
 	if (apply && !no_wait) {
 		r = wait_rollouts(ctx, valid, n_valid, res, &ropt, &pr);
@@ -741,7 +764,9 @@ out:
 	free(valid);
 	free(default_region);
 	reconcile_ctx_free(ctx);
+	manifest_history_free(history);
 	manifest_set_free(set);
+	manifest_zip_cache_free(zips);
 	manifest_source_free(src);
 	manifest_repo_global_shutdown();
 	for (size_t i = 0; i < n_roles; i++)

@@ -101,10 +101,25 @@ void manifest_set_free(struct manifest_set *set);
  * without credentials passes neither and is therefore at least as strict as
  * the daemon.
  */
+struct manifest_zip_cache; /* manifest/history.h */
 struct manifest_load_options {
 	const char *default_region;  /* e.g. "us-east-1"; NULL: unknown */
 	const char *default_account; /* 12 digits, of the credentials in use; NULL: unknown */
+	/*
+	 * Zip sizes and hashes by Git blob id, kept by the caller across loads
+	 * (manifest/history.h): a zip whose blob is in it is neither read nor
+	 * hashed again.  Only a source with ->blob_id uses it.  NULL: none.
+	 */
+	struct manifest_zip_cache *zip_cache;
 };
+
+/*
+ * Do `a` and `b` declare the same function, as the duplicate check above
+ * decides (bare name, region and account after the defaults of `opt`,
+ * which may be NULL)?  For matching a function across commits.
+ */
+bool manifest_function_same(const struct manifest_function *a, const struct manifest_function *b,
+                            const struct manifest_load_options *opt);
 
 /* manifest_load() with options (`opt` may be NULL: nothing known). */
 int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "manifest/history.h"
 #include "manifest/load_internal.h"
 #include "util/codec.h"
 #include "util/parse.h"
@@ -132,6 +133,7 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 	struct error e = ERROR_INIT;
 	struct buf data = BUF_INIT_CAP((size_t)MANIFEST_ZIP_MAX);
 	const char *s, *why = NULL;
+	char blob[MANIFEST_OID_HEX_SIZE] = "";
 	uint64_t size;
 	char *norm;
 	int r;
@@ -202,6 +204,13 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 		         norm, (unsigned long long)size);
 	if (ce->msg[0])
 		return ERR(n, "%s: %s", path, ce->msg);
+	if (l->opt.zip_cache && l->src->ops->blob_id && l->src->ops->blob_id(l->src, norm, blob, &e) == 0 &&
+	    manifest_zip_cache_get(l->opt.zip_cache, blob, &ce->size, ce->sha256)) {
+		ce->status = 0;
+		code->zip_size = ce->size;
+		memcpy(code->sha256, ce->sha256, 45);
+		return 0;
+	}
 	r = manifest_source_read(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &data, &e);
 	if (r < 0) {
 		buf_release(&data);
@@ -214,6 +223,8 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 	manifest_sha256_base64(data.ptr, data.len, ce->sha256);
 	buf_release(&data);
 	ce->status = 0;
+	if (blob[0] && manifest_zip_cache_put(l->opt.zip_cache, blob, ce->size, ce->sha256) < 0)
+		return -ENOMEM;
 	code->zip_size = ce->size;
 	memcpy(code->sha256, ce->sha256, 45);
 	return 0;

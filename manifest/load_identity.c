@@ -199,3 +199,17 @@ int load_check_duplicates(struct loader *l)
 	free(other);
 	return 0;
 }
+
+bool manifest_function_same(const struct manifest_function *a, const struct manifest_function *b,
+                            const struct manifest_load_options *opt)
+{
+	const char *dr = opt ? opt->default_region : NULL, *da = opt ? opt->default_account : NULL;
+	const char *ra = a->region ? a->region : dr, *rb = b->region ? b->region : dr;
+	const char *aa = a->account ? a->account : da, *ab = b->account ? b->account : da;
+
+	if (strcmp(bare_name(a), bare_name(b)))
+		return false;
+	if (ra && rb && strcmp(ra, rb))
+		return false;
+	return !(aa && ab && strcmp(aa, ab));
+}

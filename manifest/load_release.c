@@ -356,13 +356,14 @@ int load_parse_aliases(struct loader *l, struct manifest_function *f, const stru
 
 void load_parse_prune(struct loader *l, struct manifest_function *f, const struct yaml_node *n)
 {
-	static const char *const keys[] = {"aliases", "keepVersions", NULL};
-	const struct yaml_node *v;
+	static const char *const keys[] = {"aliases", "keepVersions", "keepHistory", NULL};
+	const struct yaml_node *v, *h;
 	int64_t keep;
 	bool b;
 
 	f->prune.aliases = false;
 	f->prune.keep_versions = -1;
+	f->prune.keep_history = 0;
 	if (!n || yaml_is_null(n))
 		return;
 	if (yaml_expect_mapping(n, "prune", l->errs) < 0)
@@ -374,4 +375,17 @@ void load_parse_prune(struct loader *l, struct manifest_function *f, const struc
 	v = yaml_map_get(n, "keepVersions");
 	if (v && !yaml_is_null(v) && yaml_get_int(v, "prune.keepVersions", 0, 1000000, &keep, l->errs) == 0)
 		f->prune.keep_versions = keep;
+	h = yaml_map_get(n, "keepHistory");
+	if (!h || yaml_is_null(h))
+		return;
+	/* "prune.keepHistory: must be between 1 and 100, got 0" */
+	if (yaml_get_int(h, "prune.keepHistory", 1, MANIFEST_KEEP_HISTORY_MAX, &keep, l->errs) < 0)
+		return;
+	/* history only narrows what keepVersions deletes: alone it would mean nothing */
+	if (!v || yaml_is_null(v))
+		ERR(yaml_map_key(n, "keepHistory"),
+		    "prune.keepHistory needs keepVersions: keepHistory only keeps versions that "
+		    "keepVersions would delete (add keepVersions: N)");
+	else
+		f->prune.keep_history = keep;
 }

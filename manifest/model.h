@@ -38,16 +38,17 @@
 #include "manifest/rollout.h"
 
 /* Lambda limits that manifests are checked against. */
-#define MANIFEST_MEMORY_MIN      128
-#define MANIFEST_MEMORY_MAX      10240
-#define MANIFEST_TIMEOUT_MIN     1
-#define MANIFEST_TIMEOUT_MAX     900
-#define MANIFEST_EPHEMERAL_MIN   512
-#define MANIFEST_EPHEMERAL_MAX   10240
-#define MANIFEST_DESCRIPTION_MAX 256
-#define MANIFEST_ENV_MAX_BYTES   4096                 /* all keys and values together */
-#define MANIFEST_ZIP_MAX         ((uint64_t)50 << 20) /* direct upload limit: 50 MiB */
-#define MANIFEST_FILE_MAX        ((size_t)4 << 20)    /* one YAML file */
+#define MANIFEST_MEMORY_MIN       128
+#define MANIFEST_MEMORY_MAX       10240
+#define MANIFEST_TIMEOUT_MIN      1
+#define MANIFEST_TIMEOUT_MAX      900
+#define MANIFEST_EPHEMERAL_MIN    512
+#define MANIFEST_EPHEMERAL_MAX    10240
+#define MANIFEST_DESCRIPTION_MAX  256
+#define MANIFEST_ENV_MAX_BYTES    4096                 /* all keys and values together */
+#define MANIFEST_ZIP_MAX          ((uint64_t)50 << 20) /* direct upload limit: 50 MiB */
+#define MANIFEST_KEEP_HISTORY_MAX 100                  /* prune.keepHistory: commits */
+#define MANIFEST_FILE_MAX         ((size_t)4 << 20)    /* one YAML file */
 
 /* A SHA-256 as base64 (44 characters, as Lambda's CodeSha256) and a NUL. */
 #define MANIFEST_SHA256_B64_SIZE 45
@@ -151,6 +152,8 @@ struct manifest_alias {
 struct manifest_prune {
 	bool aliases;          /* delete aliases that no manifest declares */
 	int64_t keep_versions; /* -1: never delete versions; >= 0: keep the newest N unreferenced */
+	int64_t keep_history;  /* 0: none; 1..MANIFEST_KEEP_HISTORY_MAX: also keep what the last N commits
+	                          declared */
 };
 
 struct manifest_function {

@@ -53,6 +53,12 @@ struct manifest_source_ops {
 	int (*read)(struct manifest_source *src, const char *path, size_t max, struct buf *out,
 	            struct error *err);
 	void (*free)(struct manifest_source *src);
+	/*
+	 * Optional (NULL for a folder): the Git blob id of regular file `path`
+	 * (40 hex), so callers may cache what they derive from its content
+	 * (manifest/history.h caches zip hashes by it).  Errors as ->read.
+	 */
+	int (*blob_id)(struct manifest_source *src, const char *path, char ret[41], struct error *err);
 };
 
 /* A full Git commit id as text: 40 hex digits and a NUL. */
@@ -90,6 +96,15 @@ static inline void manifest_source_free(struct manifest_source *src)
 	if (src)
 		src->ops->free(src);
 }
+
+/*
+ * Git snapshots only: a snapshot of the first parent of src's commit, read
+ * from the same object store (it holds its own handle).  1 and *ret; 0 when
+ * the commit has no parent, or its parent is not in the store (a shallow
+ * clone's edge); -EINVAL for a source that is not a Git commit (a folder).
+ * manifest/tree.c
+ */
+int manifest_source_parent(struct manifest_source *src, struct manifest_source **ret, struct error *err);
 
 /* Free an array returned by ->list. */
 void manifest_paths_free(char **paths, size_t n);

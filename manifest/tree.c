@@ -373,11 +373,32 @@ static void repo_src_free(struct manifest_source *src)
 	free(src);
 }
 
+static int repo_src_blob_id(struct manifest_source *src, const char *path, char ret[MANIFEST_OID_HEX_SIZE],
+                            struct error *err)
+{
+	struct repo_tree *t = repo_tree_of(src);
+	git_tree_entry *e = NULL;
+	int rc;
+
+	rc = repo_tree_entry(t, path ? path : "", &e, err);
+	if (rc == -ENOENT)
+		return error_set(err, -ENOENT, "%s: no such file in %s", path, src->description);
+	if (rc < 0)
+		return rc;
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB || git_tree_entry_filemode(e) == GIT_FILEMODE_LINK)
+		rc = error_set(err, -EINVAL, "%s: is not a regular file", path);
+	else
+		git_oid_tostr(ret, MANIFEST_OID_HEX_SIZE, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	return rc;
+}
+
 static const struct manifest_source_ops repo_source_ops = {
     .list = repo_src_list,
     .stat = repo_src_stat,
     .read = repo_src_read,
     .free = repo_src_free,
+    .blob_id = repo_src_blob_id,
 };
 
 int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manifest_source **ret,
@@ -436,5 +457,72 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
 out:
 	git_commit_free(commit);
 	repo_src_free(src);
+	return rc;
+}
+
+int manifest_source_parent(struct manifest_source *src, struct manifest_source **ret, struct error *err)
+{
+	struct manifest_source *ps = NULL;
+	struct repo_tree *t, *pt = NULL;
+	git_commit *commit = NULL, *parent = NULL;
+	git_oid id;
+	int rc, grc;
+
+	if (!src || src->ops != &repo_source_ops || !repo_is_hex(src->revision, 40, 40))
+		return error_set(err, -EINVAL, "%s has no Git history (a folder)",
+		                 src && src->description ? src->description : "the source");
+	t = repo_tree_of(src);
+	git_oid_fromstr(&id, src->revision);
+	grc = git_commit_lookup(&commit, t->repo, &id);
+	if (grc < 0)
+		return repo_git_fail(err, grc, NULL, src->revision);
+	if (git_commit_parentcount(commit) == 0) {
+		rc = 0;
+		goto out;
+	}
+	grc = git_commit_parent(&parent, commit, 0);
+	if (grc == GIT_ENOTFOUND) { /* a shallow clone's edge */
+		rc = 0;
+		goto out;
+	}
+	if (grc < 0) {
+		rc = repo_git_fail(err, grc, NULL, "cannot read the parent commit");
+		goto out;
+	}
+	ps = calloc(1, sizeof(*ps));
+	pt = calloc(1, sizeof(*pt));
+	if (!ps || !pt) {
+		free(pt);
+		rc = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	ps->ops = &repo_source_ops;
+	ps->impl = pt;
+	ps->description = strdup(src->description ? src->description : "");
+	if (!ps->description) {
+		rc = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* every object of the new source belongs to its own handle */
+	git_oid_cpy(&id, git_commit_id(parent));
+	git_commit_free(parent);
+	parent = NULL;
+	grc = git_repository_open_bare(&pt->repo, git_repository_path(t->repo));
+	if (grc == 0)
+		grc = git_commit_lookup(&parent, pt->repo, &id);
+	if (grc == 0)
+		grc = git_commit_tree(&pt->root, parent);
+	if (grc < 0) {
+		rc = repo_git_fail(err, grc, NULL, "cannot read the parent commit");
+		goto out;
+	}
+	git_oid_tostr(ps->revision, sizeof(ps->revision), &id);
+	*ret = ps;
+	ps = NULL;
+	rc = 1;
+out:
+	git_commit_free(parent);
+	git_commit_free(commit);
+	repo_src_free(ps);
 	return rc;
 }

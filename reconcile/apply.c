@@ -642,8 +642,16 @@ static int step_run(struct run *run, const struct plan_step *s, char *detail, si
 			result_alias_set(run->res, run->o.aliases[s->obs_alias].name, true, 0, 0, 0);
 		return r;
 	case PLAN_STEP_DELETE_VERSION:
+		/* only after this pass's alias moves: any failure before ended the pass */
 		snprintf(q, sizeof(q), "%ld", s->version);
-		return lambda_function_delete(run->c, run->fn->name, q, aerr);
+		r = lambda_function_delete(run->c, run->fn->name, q, aerr);
+		if (r < 0 && error_kind_of(&aerr->err) == ERROR_KIND_NOT_FOUND) {
+			/* someone else deleted it: what this step wanted (1 = done without a write) */
+			aws_error_clear(aerr);
+			snprintf(detail, detail_sz, "already deleted");
+			return 1;
+		}
+		return r;
 	case PLAN_STEP_ROLLOUT:
 		return step_rollout(run, s, aerr);
 	case PLAN_STEP_ROLLOUT_HELD:
@@ -816,6 +824,14 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 		goto out;
 	}
 	r = reconcile_desired_from_manifest(&run.d, fn, opt->revision, &ret->err);
+	if (r >= 0 && fn->prune.keep_history > 0) {
+		const struct manifest_history_list *hl = manifest_history_find(opt->history, fn);
+
+		if (hl)
+			r = reconcile_desired_history(&run.d, hl, &ret->err);
+		else if (!opt->history || !opt->history->no_history)
+			run.d.keep_versions = -1; /* not read: delete nothing a revert may need */
+	}
 	if (r < 0) {
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws/sigv4.h"
+#include "manifest/history.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
 
@@ -256,4 +257,32 @@ out:
 	if (r == -ENOMEM)
 		error_set(err, r, "out of memory");
 	return r;
+}
+
+int reconcile_desired_history(struct plan_desired *d, const struct manifest_history_list *l,
+                              struct error *err)
+{
+	struct plan_release *h;
+	int r = 0;
+
+	if (!l || !l->n)
+		return 0;
+	h = calloc(l->n, sizeof(*h));
+	if (!h)
+		return error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < l->n && r >= 0; i++) {
+		const struct manifest_release *mr = &l->entries[i].release;
+
+		d->n_history = i + 1; /* what is filled is freed with d */
+		d->history = h;
+		r = dup_opt(&h[i].name, mr->name);
+		h[i].pin = mr->version > 0 ? (long)mr->version : 0;
+		if (r >= 0 && h[i].pin <= 0) {
+			r = code_from_manifest(&h[i].code, &mr->code);
+			if (r >= 0)
+				r = config_from_manifest(&h[i].config, &mr->config);
+		}
+	}
+	d->history = h;
+	return r < 0 ? error_set(err, r, "out of memory") : 0;
 }

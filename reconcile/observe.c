@@ -61,6 +61,7 @@ int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_fu
 	memset(v, 0, sizeof(*v));
 	v->number = version_number(lc->version);
 	snprintf(v->code_sha256, sizeof(v->code_sha256), "%s", lc->code_sha256 ? lc->code_sha256 : "");
+	v->code_size = lc->code_size > 0 ? (long long)lc->code_size : 0;
 	if (lc->description && !(v->description = strdup(lc->description)))
 		return -ENOMEM;
 	if (lc->state && !strcmp(lc->state, "Pending"))

@@ -95,6 +95,13 @@ void plan_desired_release(struct plan_desired *d)
 		free(d->aliases[i].description);
 	}
 	free(d->aliases);
+	for (size_t i = 0; i < d->n_history; i++) {
+		free(d->history[i].name);
+		code_free(&d->history[i].code);
+		plan_config_release(&d->history[i].config);
+		free(d->history[i].description);
+	}
+	free(d->history);
 	free(d->function);
 	free(d->commit);
 	memset(d, 0, sizeof(*d));
@@ -283,79 +290,6 @@ static bool alias_declared(const struct plan_desired *d, const char *name)
 	return false;
 }
 
-static bool alias_rollout_declared(const struct plan_desired *d, const char *name)
-{
-	for (size_t i = 0; i < d->n_aliases; i++)
-		if (!strcmp(d->aliases[i].name, name))
-			return d->aliases[i].has_rollout;
-	return false;
-}
-
-static int cmp_long_desc(const void *a, const void *b)
-{
-	long x = *(const long *)a, y = *(const long *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static bool long_in(const long *set, size_t n, long v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == v)
-			return true;
-	return false;
-}
-
-static int plan_prune_versions(struct builder *b, const struct plan_desired *d, const struct plan_observed *o,
-                               const long *resolved, size_t n_publish)
-{
-	long *protect = NULL, *nums = NULL;
-	size_t np = 0, keep;
-	int r = -ENOMEM;
-
-	protect = calloc(d->n_releases + 2 * d->n_aliases + 2 * o->n_aliases + 1, sizeof(*protect));
-	nums = calloc(o->n_versions + 1, sizeof(*nums));
-	if (!protect || !nums)
-		goto out;
-	for (size_t i = 0; i < d->n_releases; i++)
-		if (resolved[i] > 0)
-			protect[np++] = resolved[i];
-	for (size_t i = 0; i < d->n_aliases; i++) {
-		protect[np++] = ref_version(&d->aliases[i].primary, resolved);
-		if (d->aliases[i].weighted)
-			protect[np++] = ref_version(&d->aliases[i].extra, resolved);
-	}
-	/*
-	 * observed aliases that this plan leaves alone keep their versions, and
-	 * so does a rollout alias (its rollout may hold A and B for a while)
-	 */
-	for (size_t i = 0; i < o->n_aliases; i++) {
-		if (!alias_rollout_declared(d, o->aliases[i].name) &&
-		    (alias_declared(d, o->aliases[i].name) || d->prune_aliases))
-			continue;
-		protect[np++] = o->aliases[i].version;
-		protect[np++] = o->aliases[i].extra_version;
-	}
-	for (size_t i = 0; i < o->n_versions; i++)
-		nums[i] = o->versions[i].number;
-	qsort(nums, o->n_versions, sizeof(*nums), cmp_long_desc);
-	/* versions this plan publishes are the newest ones */
-	keep = (size_t)d->keep_versions > n_publish ? (size_t)d->keep_versions - n_publish : 0;
-	/* delete oldest first */
-	for (size_t i = o->n_versions; i-- > keep;) {
-		if (nums[i] <= 0 || long_in(protect, np, nums[i]))
-			continue;
-		r = add_step(b, PLAN_STEP_DELETE_VERSION, -1, -1, -1, nums[i], 0);
-		if (r < 0)
-			goto out;
-	}
-	r = 0;
-out:
-	free(protect);
-	free(nums);
-	return r;
-}
-
 int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan_observed *o,
                struct error *err)
 {
@@ -499,7 +433,13 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 	}
 
 	if (d->keep_versions >= 0 && o->exists) {
-		r = plan_prune_versions(&b, d, o, resolved, n_publish);
+		long *del = NULL;
+		size_t n_del = 0;
+
+		r = plan_prune_select(&del, &n_del, d, o, resolved, n_publish);
+		for (size_t i = 0; r >= 0 && i < n_del; i++)
+			r = add_step(&b, PLAN_STEP_DELETE_VERSION, -1, -1, -1, del[i], 0);
+		free(del);
 		if (r < 0)
 			goto out;
 	}
@@ -764,7 +704,7 @@ int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_
 		}
 		break;
 	case PLAN_STEP_DELETE_VERSION:
-		r = buf_printf(out, "- version %ld", s->version);
+		r = plan_delete_version_describe(out, o, s->version);
 		break;
 	case PLAN_STEP_ROLLOUT:
 		if (!a)

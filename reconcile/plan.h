@@ -34,8 +34,12 @@
  *    delete only happens with prune.aliases; a version delete only with
  *    keepVersions, and never for a version that an alias (declared target,
  *    or an observed alias that stays) references, primary or weighted, nor
- *    for one that resolves a declared release (it would be republished on the
- *    next pass), nor for one of the newest `keepVersions` versions.
+ *    the `from`/`to` of a Progressing rollout record in an observed alias's
+ *    description, nor one that resolves a declared release (it would be
+ *    republished on the next pass), nor one that a release of
+ *    desired->history resolves to (prune.keepHistory: a revert is then one
+ *    UpdateAlias), nor one of the newest `keepVersions` versions.
+ *    Deletions are planned oldest first (reconcile/prune.c).
  *
  * Configuration: each managed field holds a canonical string (numbers in
  * decimal, environment as canonical JSON with sorted keys, see
@@ -150,6 +154,16 @@ struct plan_desired {
 	 * a rolled-back rollout is tried again only when it changes.  "" = none.
 	 */
 	char desired_id[PLAN_DESIRED_ID_SIZE];
+	/*
+	 * prune.keepHistory: what the last N commits declared (releases of
+	 * older manifests of this function, each with its code and effective
+	 * config, or a `version:` pin; names and descriptions are for messages
+	 * only).  The version each resolves to as plan_resolve() would (its pin,
+	 * else the newest match) is never deleted.  Only read with keep_versions
+	 * >= 0.
+	 */
+	struct plan_release *history;
+	size_t n_history;
 };
 
 enum plan_state { PLAN_STATE_ACTIVE = 0, PLAN_STATE_PENDING, PLAN_STATE_INACTIVE, PLAN_STATE_FAILED };
@@ -161,6 +175,7 @@ struct plan_version {
 	struct plan_config config; /* every field it reports, canonical */
 	char *description;         /* may be NULL */
 	enum plan_state state;
+	long long code_size; /* CodeSize in bytes, 0 when unknown */
 };
 
 struct plan_observed_alias {
@@ -284,7 +299,7 @@ void plan_release(struct plan *p);
  *   "~ alias Prod: v1 (1) -> v2 (2)"  (the arrow is U+2192)
  *   "+ alias Test: v2 (new)"
  *   "- alias Old (3)"
- *   "- version 3"
+ *   "- version 3 (v1 @1a2b3c4, 12.4 MiB)"  (plan_delete_version_describe)
  *   "~ alias Prod: v1 (1) -> v2 (2) by rollout [10%, 50%] every 5m"   (ROLLOUT)
  *   "= alias Prod: rolled back (REASON); aliasd rollout retry FN Prod" (ROLLOUT_HELD)
  * WAIT steps render as "  wait ..." lines.  Version numbers come from
@@ -292,6 +307,31 @@ void plan_release(struct plan *p);
  */
 int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_step *s,
                        const struct plan_desired *d, const struct plan_observed *o);
+
+/*
+ * Pruning (reconcile/prune.c).  The published versions of `o` that
+ * keepVersions deletes, given the releases' resolutions `resolved` (0 = this
+ * plan publishes it; `n_publish` such versions) and every protection listed
+ * at the top: *ret_versions (malloc'ed, oldest first, may be NULL with
+ * *ret_n = 0).  Nothing when d->keep_versions < 0.  -ENOMEM.
+ */
+int plan_prune_select(long **ret_versions, size_t *ret_n, const struct plan_desired *d,
+                      const struct plan_observed *o, const long *resolved, size_t n_publish);
+
+/*
+ * The trace of a version as aliasd publishes it (see
+ * plan_publish_description()): "v2 @ab12cd3" from "v2 @ab12cd3: first
+ * release", "v2" from "v2"; 0 and "" when `description` is not one of
+ * aliasd's (or NULL).  Returns the trace's length.
+ */
+size_t plan_version_trace(char *out, size_t outsz, const char *description);
+
+/*
+ * The line of a DELETE_VERSION step: "- version 3 (r1 @1a2b3c4, 12.4 MiB)",
+ * "- version 3 (12.4 MiB)" without a trace, "- version 3" when `o` does not
+ * list it.  Appends to out.
+ */
+int plan_delete_version_describe(struct buf *out, const struct plan_observed *o, long version);
 
 /*
  * The description PublishVersion carries: "RELEASE @COMMIT7: DESCRIPTION",

@@ -69,6 +69,7 @@
 #include <stdint.h>
 
 #include "aws/client.h"
+#include "manifest/history.h"
 #include "manifest/model.h"
 #include "manifest/source.h"
 #include "reconcile/plan.h"
@@ -227,6 +228,14 @@ struct reconcile_options {
 	struct reconcile_read_report *read_report;
 	/* NULL, or a rollout command for one alias (see reconcile/rollout_run.h) */
 	const struct reconcile_rollout_cmd *rollout_cmd;
+	/*
+	 * prune.keepHistory: what the last commits declared
+	 * (manifest/history.h, collected over the set the functions come
+	 * from); NULL (or a history without this function): not read, and
+	 * then no version of a function with keepHistory is deleted (a folder's
+	 * history says no_history instead: keepHistory then counts as 0).
+	 */
+	const struct manifest_history *history;
 };
 
 /* A write step of the first plan, for output. */
@@ -290,6 +299,14 @@ void reconcile_result_release(struct reconcile_result *r);
  */
 int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
                                     const char *revision, struct error *err);
+
+/*
+ * Add a function's history (prune.keepHistory, manifest/history.h) to its
+ * desired state: d->history gets one release per entry (code and managed
+ * config, or the pin).  `l` may be NULL (nothing).  -ENOMEM.
+ */
+int reconcile_desired_history(struct plan_desired *d, const struct manifest_history_list *l,
+                              struct error *err);
 
 /*
  * Observe `function` through `c`: $LATEST and every version

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest/history.h"
+
 /* ------------------------------------------------------------ pure helpers */
 
 const char *daemon_sync_state_name(enum daemon_sync_state s)
@@ -171,6 +173,7 @@ static void actual_free(struct core_alias *a, size_t n)
 
 static void gen_free(struct core_gen *g)
 {
+	manifest_history_free(g->history);
 	manifest_set_free(g->set);
 	manifest_source_free(g->src);
 	free(g);

@@ -88,6 +88,8 @@ void daemon_function_hash(const struct manifest_function *fn, unsigned char ret[
 struct core_gen {
 	struct manifest_set *set;    /* owned */
 	struct manifest_source *src; /* owned */
+	/* prune.keepHistory (manifest/history.h), owned; NULL: not read (no version deletes) */
+	struct manifest_history *history;
 	char revision[CORE_REV_LEN]; /* "" for a folder */
 	unsigned refs;               /* functions and jobs using it */
 	struct core_gen *next;

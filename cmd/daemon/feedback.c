@@ -399,7 +399,8 @@ static void send_event(const struct notify_event *ev)
 static void event(enum notify_event_kind kind, const char *rev, const char *fn, const char *alias,
                   const char *from, const char *to, const char *msg)
 {
-	struct notify_event ev = {kind, time(NULL), rev && rev[0] ? rev : NULL, fn, alias, from, to, msg};
+	struct notify_event ev = {kind, time(NULL), rev && rev[0] ? rev : NULL, fn, alias, from, to,
+	                          msg,  NULL};
 
 	send_event(&ev);
 }
@@ -452,6 +453,14 @@ void feedback_commit_applied(const char *rev)
 	send_status(rev, NOTIFY_SUCCESS, desc);
 	snprintf(msg, sizeof(msg), "commit applied: %s", desc);
 	event(NOTIFY_EVENT_APPLIED, rev, NULL, NULL, NULL, NULL, msg);
+}
+
+void feedback_storage_warning(const char *region, const char *message)
+{
+	struct notify_event ev = {
+	    NOTIFY_EVENT_STORAGE_WARNING, time(NULL), NULL, NULL, NULL, NULL, NULL, message, region};
+
+	send_event(&ev);
 }
 
 void feedback_commit_untrusted(const char *rev, const char *reason)

@@ -24,7 +24,9 @@
  * Events: applied (an alias moved; the commit fully applied), failed (first
  * failure of a function, an invalid manifest), drift (a resync of a function
  * already applied at that commit had to write: someone changed it outside
- * aliasd), untrusted (feedback_commit_untrusted).  rolledBack is not sent by
+ * aliasd), untrusted (feedback_commit_untrusted), storage.warning (a region's
+ * code storage crossed 80% or 90%: feedback_storage_warning, through
+ * storage_tick()).  rolledBack is not sent by
  * this version (no gradual rollouts in the daemon yet).
  *
  * All calls but the sender thread's own are made from the loop thread.
@@ -53,6 +55,11 @@ void feedback_stop(void);
 void feedback_commit_loaded(const struct core_gen *g);
 /* Every function converged at `rev` (lastAppliedRevision moved). */
 void feedback_commit_applied(const char *rev);
+/*
+ * A region's code storage reached 80% or 90% of its limit (once per
+ * crossing, as the log says it): a storage.warning event with the region.
+ */
+void feedback_storage_warning(const char *region, const char *message);
 /* Commit `rev` is not applied: its signature did not verify (`reason`). */
 void feedback_commit_untrusted(const char *rev, const char *reason);
 /*

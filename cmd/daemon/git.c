@@ -13,7 +13,9 @@
 
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/trust.h"
+#include "manifest/history.h"
 #include "manifest/load.h"
+#include "util/log.h"
 
 static struct {
 	pthread_t thread;
@@ -29,13 +31,67 @@ static struct {
 	bool allow_rewind;
 	/* the result */
 	struct git_result res;
+	/* zip hashes by blob id, and the last history, across polls (Git thread only) */
+	struct manifest_zip_cache *zips;
+	struct manifest_history *last_history;
 } g;
+
+static bool warned_no_history; /* Git thread only */
 
 static int fail(struct git_result *res, const char *step, int r)
 {
 	snprintf(res->step, sizeof(res->step), "%s", step);
 	res->status = r < 0 ? r : -EIO;
 	return res->status;
+}
+
+/*
+ * prune.keepHistory: what the last commits declared (Git thread; zips and the
+ * last history kept across polls, so a new commit costs one load).  When it cannot be read, *ret stays NULL
+ * and reconcile deletes no version of a function with keepHistory (nothing a revert may need is lost); a
+ * folder has no history: keepHistory counts as 0, with one warning per process.
+ */
+/* Each older commit read: the Git thread is alive (the watchdog rule, shell.h). */
+static void history_alive(void *arg, unsigned commits)
+{
+	(void)arg;
+	(void)commits;
+	atomic_store(&d.git_heartbeat, clock_monotonic_ms());
+}
+
+static void history_collect(struct manifest_source *src, const char *path, const struct manifest_set *set,
+                            const struct manifest_load_options *lo, struct manifest_history **ret)
+{
+	struct error err = ERROR_INIT;
+
+	struct manifest_history_options hopt = {
+	    .cache = g.zips, .progress = history_alive, .prev = g.last_history};
+
+	if (manifest_history_collect(ret, src, path && path[0] ? path : NULL, set, lo, &hopt, &err) < 0) {
+		*ret = NULL;
+		manifest_history_free(g.last_history);
+		g.last_history = NULL;
+		log_event(LOG_WARNING, "cannot read the history for prune.keepHistory: no version is deleted",
+		          "revision", src->revision, "error", err.msg, NULL);
+		return;
+	}
+	/* the next commit's history derives from this one (one load instead of N) */
+	manifest_history_free(g.last_history);
+	g.last_history = manifest_history_ref(*ret);
+	if ((*ret)->commits) {
+		char commits[16], loaded[16];
+
+		snprintf(commits, sizeof(commits), "%u", (*ret)->commits);
+		snprintf(loaded, sizeof(loaded), "%u", (*ret)->loaded);
+		log_event(LOG_DEBUG, "history read for prune.keepHistory", "revision", src->revision,
+		          "commits", commits, "loaded", loaded, NULL);
+	}
+	if ((*ret)->no_history && !warned_no_history) {
+		warned_no_history = true;
+		log_event(LOG_WARNING,
+		          "prune.keepHistory counts as 0: the repository is a folder without Git history",
+		          NULL);
+	}
 }
 
 /* One poll (Git thread). */
@@ -46,6 +102,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	char fetched[CORE_REV_LEN] = "";
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
+	struct manifest_history *history = NULL;
 	struct core_gen *gen;
 	int r;
 
@@ -89,14 +146,19 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		fail(res, "open commit", r);
 		return;
 	}
+	if (!g.zips && manifest_zip_cache_new(&g.zips, 0) < 0)
+		g.zips = NULL; /* no cache: every zip is hashed */
+	lo.zip_cache = g.zips;
 	r = manifest_load_with(&set, src, path && path[0] ? path : NULL, &lo, &res->err);
 	if (r < 0) {
 		manifest_source_free(src);
 		fail(res, "load manifests", r);
 		return;
 	}
+	history_collect(src, path, set, &lo, &history);
 	gen = calloc(1, sizeof(*gen));
 	if (!gen) {
+		manifest_history_free(history);
 		manifest_set_free(set);
 		manifest_source_free(src);
 		error_set(&res->err, -ENOMEM, "out of memory");
@@ -105,6 +167,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	}
 	gen->set = set;
 	gen->src = src;
+	gen->history = history;
 	snprintf(gen->revision, sizeof(gen->revision), "%s", fetched[0] ? fetched : src->revision);
 	res->gen = gen;
 }
@@ -179,7 +242,12 @@ void git_thread_stop(void)
 	g.path = NULL;
 	free(g.region);
 	g.region = NULL;
+	manifest_zip_cache_free(g.zips);
+	g.zips = NULL;
+	manifest_history_free(g.last_history);
+	g.last_history = NULL;
 	if (g.res.gen) {
+		manifest_history_free(g.res.gen->history);
 		manifest_set_free(g.res.gen->set);
 		manifest_source_free(g.res.gen->src);
 		free(g.res.gen);

@@ -99,6 +99,7 @@ static void *worker_main(void *arg)
 		opt.on_event = log_step;
 		opt.source = j->gen->src;
 		opt.revision = j->gen->revision;
+		opt.history = j->gen->history;
 		t0 = clock_monotonic_ms();
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
 		j->seconds = (double)(clock_monotonic_ms() - t0) / 1000.0;

@@ -3,6 +3,7 @@
  * file, config reloads.  See cmd/daemon.h for the behaviour and shell.h
  * for the threads; the decisions are the core's (core.h).
  */
+#include "manifest/history.h"
 #include "cmd/daemon.h"
 
 #include <errno.h>
@@ -262,6 +263,7 @@ static void gen_apply(struct core_gen *g, uint64_t now)
 	if (r < 0) {
 		struct error err = ERROR_INIT;
 
+		manifest_history_free(g->history);
 		manifest_set_free(g->set);
 		manifest_source_free(g->src);
 		free(g);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "aws/lambda.h"
+#include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -38,6 +39,12 @@ static struct {
 	size_t n;
 	struct metric_family *m_used, *m_limit;
 	char tick_rev[CORE_REV_LEN]; /* loop thread only: the loaded commit last seen by storage_tick */
+	/* crossings not yet sent as storage.warning events (storage_tick sends them) */
+	struct {
+		char region[REGION_MAX];
+		char message[256];
+	} pending[STORAGE_MAX_REGIONS];
+	size_t n_pending;
 } s = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 int storage_threshold(int64_t used, int64_t limit)
@@ -100,7 +107,18 @@ static void log_reading(const struct reading *r, int was)
 	size_format((uint64_t)r->used, used, sizeof(used));
 	size_format((uint64_t)r->limit, limit, sizeof(limit));
 	snprintf(pct, sizeof(pct), "%.1f", r->limit > 0 ? (double)r->used * 100.0 / (double)r->limit : 0.0);
-	if (r->threshold > was)
+	if (r->threshold > was) {
+		pthread_mutex_lock(&s.mu);
+		if (s.n_pending < STORAGE_MAX_REGIONS) {
+			snprintf(s.pending[s.n_pending].region, REGION_MAX, "%s", r->region);
+			snprintf(
+			    s.pending[s.n_pending].message, sizeof(s.pending[0].message),
+			    "code storage of region %s at %d%% of its limit (%s of %s, %s%%): prune "
+			    "versions (prune.keepVersions, prune.keepHistory) or ask AWS for a higher limit",
+			    r->region, r->threshold, used, limit, pct);
+			s.n_pending++;
+		}
+		pthread_mutex_unlock(&s.mu);
 		log_event(LOG_WARNING,
 		          r->threshold >= 90 ? "code storage at 90% of the limit"
 		                             : "code storage at 80% of the limit",
@@ -108,7 +126,7 @@ static void log_reading(const struct reading *r, int was)
 		          "when it is full every publish in the region fails: prune versions "
 		          "(prune.keepVersions) or ask AWS for a higher limit",
 		          NULL);
-	else if (r->threshold < was)
+	} else if (r->threshold < was)
 		log_event(LOG_NOTICE, "code storage back under the warning threshold", "region", r->region,
 		          "used", used, "limit", limit, "percent", pct, NULL);
 	else
@@ -288,6 +306,22 @@ void storage_thread_stop(void)
 void storage_tick(void)
 {
 	char rev[CORE_REV_LEN];
+
+	/* events are the loop thread's: send the crossings the thread saw */
+	while (s.up) {
+		char region[REGION_MAX], message[sizeof(s.pending[0].message)];
+
+		pthread_mutex_lock(&s.mu);
+		if (!s.n_pending) {
+			pthread_mutex_unlock(&s.mu);
+			break;
+		}
+		memcpy(region, s.pending[0].region, sizeof(region));
+		memcpy(message, s.pending[0].message, sizeof(message));
+		memmove(&s.pending[0], &s.pending[1], --s.n_pending * sizeof(s.pending[0]));
+		pthread_mutex_unlock(&s.mu);
+		feedback_storage_warning(region, message);
+	}
 
 	pthread_mutex_lock(&d.lock);
 	memcpy(rev, d.core.loaded_rev, sizeof(rev));

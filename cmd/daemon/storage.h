@@ -10,7 +10,9 @@
  *  - /status: "codeStorage": {REGION: {used, limit, percent, checked, error}};
  *  - the log: a warning when a region's usage reaches 80% and again at 90% of
  *    its limit, once per crossing (falling below and rising again warns
- *    again); a failed reading is logged and keeps the last good values.
+ *    again); a failed reading is logged and keeps the last good values;
+ *  - the same crossings as storage.warning webhook events
+ *    (feedback_storage_warning), sent from the loop thread by storage_tick().
  *
  * Threads: its own thread does the calls (never the loop); a mutex of its own
  * guards the readings, so status_cb_status() may call storage_status_json()

@@ -154,10 +154,11 @@ TEST(status_json)
 
 TEST(event_names)
 {
-	static const char *const names[] = {"applied", "failed", "rolledBack", "drift", "untrusted"};
+	static const char *const names[] = {"applied", "failed",    "rolledBack",
+	                                    "drift",   "untrusted", "storage.warning"};
 	unsigned all = 0;
 
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < 6; i++) {
 		enum notify_event_kind k = notify_event_from_name(names[i]);
 
 		CHECKF(k != 0, "%s", names[i]);
@@ -234,5 +235,26 @@ TEST(event_slack)
 	buf_release(&b);
 }
 
+TEST(event_storage_warning)
+{
+	struct notify_event ev = {.kind = NOTIFY_EVENT_STORAGE_WARNING,
+	                          .time = 0,
+	                          .message = "code storage of region us-east-1 at 80% of its limit",
+	                          .region = "us-east-1"};
+	struct buf b = BUF_INIT;
+
+	CHECK_INT(notify_event_json(&b, &ev), 0);
+	CHECK_STR(b.ptr,
+	          "{\"event\":\"storage.warning\",\"time\":\"1970-01-01T00:00:00Z\",\"revision\":null,"
+	          "\"function\":null,\"alias\":null,\"from\":null,\"to\":null,\"message\":\"code storage of "
+	          "region us-east-1 at 80% of its limit\",\"region\":\"us-east-1\"}");
+	buf_reset(&b);
+	CHECK_INT(notify_event_slack(&b, &ev), 0);
+	CHECK_STR(b.ptr,
+	          "{\"text\":\"aliasd: code storage warning us-east-1: code storage of region us-east-1 at "
+	          "80% of its limit\"}");
+	buf_release(&b);
+}
+
 TEST_MAIN(states_and_descriptions, long_description_names_the_first_failure, clip_is_utf8_safe, status_json,
-          event_names, event_json, event_slack)
+          event_names, event_json, event_slack, event_storage_warning)
