@@ -20,7 +20,8 @@ struct verb {
 static const struct verb verbs[] = {
     {"validate", cmd_validate, "lint manifests offline (exit 1 on errors)"},
     {"plan", cmd_plan, "show what would change (exit 2 if anything)"},
-    {"apply", cmd_apply, "reconcile once"},
+    {"apply", cmd_apply, "reconcile once (and run rollouts to the end)"},
+    {"rollout", cmd_rollout, "promote, abort or retry an alias's rollout"},
     {"run", cmd_run, "run the daemon"},
     {"status", cmd_status, "show what the running daemon reports"},
     {"versions", cmd_versions, "published versions, their releases and aliases"},

@@ -21,6 +21,7 @@ int cmd_apply(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
 
 /*
  * Print "aliasd VERB: MESSAGE" plus a hint to try --help on stderr and return

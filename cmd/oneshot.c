@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/oneshot.h"
+#include "cmd/rollout_json.h"
 #include "manifest/load.h"
 #include "manifest/repo.h"
 #include "manifest/verify.h"
@@ -83,13 +85,144 @@ static void print_manifest_errors(const struct manifest_set *set, const char *pr
 		fprintf(stderr, "... and %zu more errors\n", set->errors.dropped);
 }
 
+/* Planned steps that write (a held rollout's line is shown but writes nothing). */
+static size_t planned_writes(const struct reconcile_result *r)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < r->n_planned; k++)
+		n += plan_step_is_write(r->planned[k].kind);
+	return n;
+}
+
 static const char *result_status(const struct reconcile_result *r, bool apply)
 {
 	if (r->status < 0)
 		return "error";
 	if (apply)
 		return r->changed ? "applied" : "in-sync";
-	return r->n_planned ? "changes" : "in-sync";
+	return planned_writes(r) ? "changes" : "in-sync";
+}
+
+/* "2026-11-30T07:00:00Z" (iso) or "07:00:00 UTC". */
+static void utc_time(char *out, size_t n, int64_t t, bool iso)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (gmtime_r(&tt, &tm))
+		strftime(out, n, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%H:%M:%S UTC", &tm);
+}
+
+/* "Prod: 10% on 2 (step 1 of 2)" for each progressing rollout of r, appended to out. */
+static void rollouts_line(char *out, size_t n, const struct reconcile_result *r)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < r->n_aliases && len + 1 < n; k++) {
+		const struct reconcile_alias_state *a = &r->aliases[k];
+		int m;
+
+		if (a->rollout.state != ROLLOUT_PROGRESSING)
+			continue;
+		m = snprintf(out + len, n - len, "%s%s: %u%% on %u (step %u of %u)", len ? ", " : "", a->name,
+		             a->rollout_percent, a->rollout.to, a->rollout.step, a->rollout_steps);
+		if (m < 0)
+			break;
+		len += (size_t)m < n - len ? (size_t)m : n - len - 1;
+	}
+}
+
+/* What the progressing rollouts of r look like (to print a waiting line once per step). */
+static unsigned long rollouts_signature(const struct reconcile_result *r)
+{
+	unsigned long h = 5381;
+
+	for (size_t k = 0; k < r->n_aliases; k++)
+		h = h * 33 + (unsigned long)r->aliases[k].rollout.state * 1000003ul +
+		    r->aliases[k].rollout.step * 101ul + r->aliases[k].rollout.to;
+	return h;
+}
+
+/* The run of `tmp` continues `into`: the first plan and the writes add up; tmp is consumed. */
+static void result_merge(struct reconcile_result *into, struct reconcile_result *tmp)
+{
+	struct reconcile_step_info *pl = into->planned;
+	size_t npl = into->n_planned;
+
+	into->planned = tmp->planned;
+	into->n_planned = tmp->n_planned;
+	tmp->planned = pl;
+	tmp->n_planned = npl;
+	tmp->writes += into->writes;
+	tmp->changed = tmp->changed || into->changed;
+	tmp->passes += into->passes;
+	reconcile_result_release(into);
+	*into = *tmp;
+	memset(tmp, 0, sizeof(*tmp));
+}
+
+/*
+ * apply: run the rollouts to the end.  While a result has next_check, sleep
+ * until the earliest (a signal ends the wait: -ECANCELED, the rollouts stay
+ * where they are) and reconcile the due functions again.
+ */
+static int wait_rollouts(struct reconcile_ctx *ctx, const struct manifest_function **valid, size_t n,
+                         struct reconcile_result *res, const struct reconcile_options *ropt,
+                         const struct printer *pr)
+{
+	unsigned long *shown = calloc(n + 1, sizeof(*shown));
+
+	if (!shown)
+		return -ENOMEM;
+	for (;;) {
+		int64_t next = 0, now;
+
+		for (size_t i = 0; i < n; i++)
+			if (res[i].status >= 0 && res[i].next_check > 0 &&
+			    (!next || res[i].next_check < next))
+				next = res[i].next_check;
+		if (!next)
+			break;
+		for (size_t i = 0; i < n && !pr->json && !pr->markdown; i++) {
+			char t[32], line[512];
+
+			if (res[i].status < 0 || !res[i].next_check ||
+			    shown[i] == rollouts_signature(&res[i]))
+				continue;
+			shown[i] = rollouts_signature(&res[i]);
+			utc_time(t, sizeof(t), res[i].next_check, false);
+			rollouts_line(line, sizeof(line), &res[i]);
+			printf("%s: rollout %s; next check at %s\n", res[i].function,
+			       line[0] ? line : "pending", t);
+			fflush(stdout);
+		}
+		while ((now = (int64_t)time(NULL)) < next) {
+			struct timespec ts = {0, 100 * 1000000L};
+
+			if (reconcile_ctx_stopped(ctx)) {
+				free(shown);
+				return -ECANCELED;
+			}
+			nanosleep(&ts, NULL);
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct reconcile_result tmp;
+
+			if (reconcile_ctx_stopped(ctx)) {
+				free(shown);
+				return -ECANCELED;
+			}
+			if (res[i].status < 0 || !res[i].next_check || res[i].next_check > now)
+				continue;
+			reconcile_function(ctx, valid[i], ropt, &tmp);
+			result_merge(&res[i], &tmp);
+		}
+	}
+	free(shown);
+	return 0;
 }
 
 /* How each region's versions were read (reconcile.h, enum reconcile_read). */
@@ -150,8 +283,16 @@ static void print_json(const struct manifest_set *set, const struct reconcile_re
 					                        (double)r->aliases[k].extra_version);
 					cJSON_AddNumberToObject(a, "weight", r->aliases[k].weight);
 				}
+				if (r->aliases[k].rollout.state != ROLLOUT_NONE)
+					cJSON_AddItemToObject(a, "rollout", rollout_json(&r->aliases[k]));
 				cJSON_AddItemToObject(al, r->aliases[k].name, a);
 			}
+		}
+		if (r->next_check > 0) {
+			char t[32];
+
+			utc_time(t, sizeof(t), r->next_check, true);
+			cJSON_AddStringToObject(f, "next_check", t);
 		}
 		if (r->status < 0) {
 			cJSON_AddStringToObject(f, "error", r->err.msg);
@@ -236,7 +377,40 @@ out:
 	return status;
 }
 
-int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage)
+/* The rollout command's function and alias exist and the alias declares a rollout; else print why. */
+static bool rollout_target_ok(const char *verb, const struct manifest_set *set,
+                              const struct oneshot_rollout *rc)
+{
+	const struct manifest_function *fn = NULL;
+
+	for (size_t i = 0; i < set->n_functions; i++)
+		if (!strcmp(set->functions[i].name, rc->function))
+			fn = &set->functions[i];
+	if (!fn) {
+		fprintf(stderr, "aliasd %s: unknown function '%s' (no manifest declares it)\n", verb,
+		        rc->function);
+		return false;
+	}
+	if (fn->n_errors) {
+		fprintf(stderr, "aliasd %s: function '%s' has manifest errors\n", verb, rc->function);
+		return false;
+	}
+	for (size_t i = 0; i < fn->n_aliases; i++) {
+		if (strcmp(fn->aliases[i].name, rc->alias))
+			continue;
+		if (!fn->aliases[i].rollout) {
+			fprintf(stderr, "aliasd %s: alias '%s' of %s declares no rollout\n", verb, rc->alias,
+			        rc->function);
+			return false;
+		}
+		return true;
+	}
+	fprintf(stderr, "aliasd %s: function %s declares no alias '%s'\n", verb, rc->function, rc->alias);
+	return false;
+}
+
+static int oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage,
+                   const struct oneshot_rollout *rcmd)
 {
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
@@ -254,8 +428,9 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
 	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL, *format = NULL;
 	struct sigaction sa, old_term, old_int;
-	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad;
-	bool signals = false;
+	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad, n_rolled_back = 0;
+	struct reconcile_rollout_cmd rollout_cmd = {0};
+	bool signals = false, no_wait = rcmd != NULL, stopped = false;
 	int concurrency = RECONCILE_DEFAULT_CONCURRENCY;
 	double rate_v = 0;
 	int r, status = 1;
@@ -272,12 +447,16 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 			pr.json = true;
 			continue;
 		}
+		if (apply && !rcmd && !strcmp(a, "--no-wait")) {
+			no_wait = true;
+			continue;
+		}
 		if ((m = cmd_opt_value(argc, argv, &i, "--repo", &url)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--ref", &ref)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--path", &subdir)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--concurrency", &conc)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--rate", &rate)) ||
-		    (m = cmd_opt_value(argc, argv, &i, "--function", &only)) ||
+		    (!rcmd && (m = cmd_opt_value(argc, argv, &i, "--function", &only))) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--region", &region)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--listing", &read)) ||
 		    (m = cmd_opt_value(argc, argv, &i, "--verify-ssh", &vssh)) ||
@@ -316,6 +495,13 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		return cmd_usage_error(verb, "--json and --format markdown exclude each other");
 	if (!url)
 		url = ".";
+	if (rcmd) {
+		only = rcmd->function;
+		rollout_cmd.function = rcmd->function;
+		rollout_cmd.alias = rcmd->alias;
+		rollout_cmd.command = rcmd->command;
+		ropt.rollout_cmd = &rollout_cmd;
+	}
 
 	ro.url = url;
 	ro.ref = ref;
@@ -353,6 +539,8 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		print_manifest_errors(
 		    set,
 		    !ref && strcmp(url, ".") && strcmp(url, "./") && access(url, F_OK) == 0 ? url : NULL);
+	if (rcmd && !rollout_target_ok(verb, set, rcmd))
+		goto out;
 	valid = calloc(set->n_functions + 1, sizeof(*valid));
 	if (!valid) {
 		fprintf(stderr, "aliasd %s: out of memory\n", verb);
@@ -400,13 +588,22 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 	ropt.arg = &pr;
 	ropt.read_report = &reads;
 	reconcile_batch(ctx, valid, n_valid, &ropt, res);
+	if (apply && !no_wait) {
+		r = wait_rollouts(ctx, valid, n_valid, res, &ropt, &pr);
+		if (r == -ECANCELED)
+			stopped = true;
+		else if (r < 0)
+			fprintf(stderr, "aliasd %s: out of memory\n", verb);
+	}
 
 	for (size_t i = 0; i < n_valid; i++) {
 		const struct reconcile_result *rr = &res[i];
 
+		for (size_t k = 0; apply && !rcmd && rr->status >= 0 && k < rr->n_aliases; k++)
+			n_rolled_back += rr->aliases[k].rollout.state == ROLLOUT_ROLLED_BACK;
 		if (rr->status < 0)
 			n_failed++;
-		else if (apply ? rr->changed : rr->n_planned > 0)
+		else if (apply ? rr->changed : planned_writes(rr) > 0)
 			n_changed++;
 		else
 			n_sync++;
@@ -460,6 +657,32 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		}
 		printf(".\n");
 		fflush(stdout);
+		for (size_t i = 0; apply && i < n_valid; i++) {
+			char t[32], line[512];
+
+			if (res[i].status < 0 || !res[i].next_check)
+				continue;
+			utc_time(t, sizeof(t), res[i].next_check, false);
+			rollouts_line(line, sizeof(line), &res[i]);
+			printf("%s: rollout %s pending; next step due at %s: run apply again (or let the "
+			       "daemon) "
+			       "to continue\n",
+			       res[i].function, line[0] ? line : "", t);
+		}
+		if (stopped)
+			fprintf(stderr,
+			        "aliasd %s: stopped while waiting; every rollout stays at its step, "
+			        "apply again to continue\n",
+			        verb);
+		for (size_t i = 0; apply && !rcmd && i < n_valid; i++)
+			for (size_t k = 0; res[i].status >= 0 && k < res[i].n_aliases; k++)
+				if (res[i].aliases[k].rollout.state == ROLLOUT_ROLLED_BACK)
+					fprintf(
+					    stderr,
+					    "%s: rollout of %s rolled back: %s; aliasd rollout retry %s %s\n",
+					    res[i].function, res[i].aliases[k].name,
+					    res[i].aliases[k].rollout.reason, res[i].function,
+					    res[i].aliases[k].name);
 		if (apply && (n_failed || n_bad)) {
 			fprintf(stderr, "Failed:\n");
 			for (size_t i = 0; i < n_valid; i++)
@@ -477,7 +700,7 @@ int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char 
 		}
 	}
 	fflush(stdout);
-	if (n_failed || n_bad || manifest_set_error_count(set))
+	if (n_failed || n_bad || manifest_set_error_count(set) || n_rolled_back || stopped)
 		status = 1;
 	else if (!apply && n_changed)
 		status = 2;
@@ -499,4 +722,15 @@ out:
 	manifest_source_free(src);
 	manifest_repo_global_shutdown();
 	return status;
+}
+
+int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage)
+{
+	return oneshot(verb, argc, argv, apply, usage, NULL);
+}
+
+int cmd_oneshot_rollout(const char *verb, int argc, char **argv, const char *usage,
+                        const struct oneshot_rollout *cmd)
+{
+	return oneshot(verb, argc, argv, true, usage, cmd);
 }

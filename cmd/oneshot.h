@@ -23,6 +23,21 @@
 int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage);
 
 /*
+ * `aliasd rollout promote|abort|retry FUNCTION ALIAS` (cmd/rollout.c): the
+ * same options and snapshot as apply, then one reconcile of FUNCTION with
+ * the command for ALIAS (reconcile.h, struct reconcile_rollout_cmd), no
+ * waiting.  An unknown function, an alias it does not declare or one
+ * without a rollout: 1 with a message, nothing called.
+ */
+struct oneshot_rollout {
+	const char *function;
+	const char *alias;
+	enum rollout_command command;
+};
+int cmd_oneshot_rollout(const char *verb, int argc, char **argv, const char *usage,
+                        const struct oneshot_rollout *cmd);
+
+/*
  * --format markdown (oneshot_md.c): a comment-ready report for a pull
  * request: a heading with the commit, the summary line in bold, per function
  * that changes a ```diff block of the planner's lines (release names and

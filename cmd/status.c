@@ -147,7 +147,9 @@ static void print_rollouts(const cJSON *fn, int wname, struct buf *t1, struct bu
 
 		if (!cJSON_IsObject(ro))
 			continue;
-		if (cJSON_IsNumber(from))
+		if (reason && !*reason)
+			reason = NULL;
+		if (cJSON_IsNumber(from) && from->valuedouble > 0)
 			snprintf(versions, sizeof(versions), "v%.0f \u2192 v%.0f", from->valuedouble,
 			         cJSON_IsNumber(to) ? to->valuedouble : 0.0);
 		else

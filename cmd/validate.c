@@ -42,8 +42,11 @@ static const char usage[] =
     "alias names, aliases pointing at declared releases or version numbers,\n"
     "weights (one entry, not the primary, 0 < w < 1), zipFile (a regular file\n"
     "inside the repository, no '..', no symlink, at most 50 MiB; its SHA-256 is\n"
-    "computed), s3 code with its sha256, imageUri pinned by @sha256 digest, and\n"
-    "the same function declared twice.\n"
+    "computed), s3 code with its sha256, imageUri pinned by @sha256 digest,\n"
+    "rollouts (a CodeDeploy name, or steps increasing in 1..99, at most 10, an\n"
+    "interval of 1s..24h, up to 10 unique alarm names, preTraffic a function\n"
+    "name or ARN; never with weights or description), and the same function\n"
+    "declared twice.\n"
     "\n"
     "Exit status: 0 no errors, 1 errors found (or the repository could not be\n"
     "read), 64 usage error.\n";

@@ -128,7 +128,7 @@ static bool region_ok(const char *s)
  * arn:(aws[a-zA-Z-]*)?:lambda:<region>:<12 digits>:function:<name>[:qualifier]
  * Returns 0 and the region and account (malloc'ed) or a message.
  */
-static int arn_parse(const char *s, char **ret_region, char **ret_account, const char **why)
+int load_arn_parse(const char *s, char **ret_region, char **ret_account, const char **why)
 {
 	char buf[512], *fields[8];
 	size_t nf = 0;
@@ -244,7 +244,7 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 	f->prune.keep_versions = -1;
 
 	if (!strncmp(s, "arn:", 4)) {
-		r = arn_parse(s, &region, &f->account, &why);
+		r = load_arn_parse(s, &region, &f->account, &why);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)

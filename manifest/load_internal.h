@@ -6,6 +6,7 @@
  *   load_config.c    `config:` blocks (function and release level)
  *   load_code.c      release code: zip files (hashed once per snapshot), s3, image
  *   load_release.c   releases, aliases and prune
+ *   load_rollout.c   an alias's `rollout:` (DESIGN §6)
  *   load_identity.c  the duplicate check: one function, one declaration
  *
  * Every problem is appended to l->errs (ERR); nothing stops at the first one.
@@ -54,6 +55,11 @@ void load_keypath(char *out, const char *prefix, const char *key);
 void load_missing(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key);
 int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
                     size_t max, char **ret);
+/*
+ * A full Lambda function ARN without a qualifier: 0 and its region and account
+ * (malloc'ed, the caller frees them), or -EINVAL with *why saying what is wrong.
+ */
+int load_arn_parse(const char *s, char **ret_region, char **ret_account, const char **why);
 
 /* load_config.c: `config:` blocks */
 void load_config_release(struct manifest_config *c);
@@ -71,6 +77,16 @@ int load_parse_releases(struct loader *l, struct manifest_function *f, const str
 void load_alias_release(struct manifest_alias *a);
 int load_parse_aliases(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
 void load_parse_prune(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
+
+/*
+ * load_rollout.c: the value `n` of an alias's `rollout` key (`key`), `prefix`
+ * the alias's key path.  *ret is NULL for a null value, else a rollout
+ * (filled as far as it is valid; errors go to l->errs) that
+ * load_rollout_free() releases.  0, or -ENOMEM.
+ */
+int load_parse_rollout(struct loader *l, const struct manifest_function *f, const struct yaml_node *key,
+                       const struct yaml_node *n, const char *prefix, struct manifest_rollout **ret);
+void load_rollout_free(struct manifest_rollout *r);
 
 /* load_identity.c: one function, one declaration */
 int load_check_duplicates(struct loader *l);

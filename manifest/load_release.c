@@ -155,6 +155,7 @@ void load_alias_release(struct manifest_alias *a)
 	free(a->primary.release);
 	free(a->weighted.release);
 	free(a->description);
+	load_rollout_free(a->rollout);
 }
 
 static int find_release(const struct manifest_function *f, const char *name, size_t *ret)
@@ -220,10 +221,37 @@ static bool target_same(const struct manifest_target *a, const struct manifest_t
 	return false;
 }
 
+/* `rollout:` of a long-form alias, and the keys it excludes. */
+static int parse_alias_rollout(struct loader *l, const struct manifest_function *f, const struct yaml_node *n,
+                               const char *prefix, struct manifest_alias *a)
+{
+	const struct yaml_node *key = yaml_map_key(n, "rollout"), *k, *w;
+	int r;
+
+	if (!key)
+		return 0;
+	r = load_parse_rollout(l, f, key, yaml_map_get(n, "rollout"), prefix, &a->rollout);
+	if (r < 0 || !a->rollout)
+		return r;
+	w = yaml_map_get(n, "weights");
+	if (w && !yaml_is_null(w) && !(w->kind == YAML_KIND_MAPPING && !w->n_pairs))
+		ERR(yaml_map_key(n, "weights"),
+		    "%s.weights: an alias with weights cannot declare a rollout: the rollout sets the "
+		    "weights",
+		    prefix);
+	k = yaml_map_key(n, "description");
+	if (k)
+		ERR(k,
+		    "%s.description: not allowed with rollout: the description of a rollout alias "
+		    "records its progress (README, Rollouts)",
+		    prefix);
+	return 0;
+}
+
 static int parse_alias(struct loader *l, const struct manifest_function *f, const struct yaml_node *key,
                        const struct yaml_node *n, struct manifest_alias *a)
 {
-	static const char *const keys[] = {"release", "version", "weights", "description", NULL};
+	static const char *const keys[] = {"release", "version", "weights", "description", "rollout", NULL};
 	char prefix[KEYPATH_MAX], kp[KEYPATH_MAX];
 	const struct yaml_node *rel, *ver, *w;
 	int r;
@@ -245,6 +273,9 @@ static int parse_alias(struct loader *l, const struct manifest_function *f, cons
 	}
 	yaml_check_keys(n, prefix, keys, l->errs);
 	r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &a->description);
+	if (r == -ENOMEM)
+		return r;
+	r = parse_alias_rollout(l, f, n, prefix, a);
 	if (r == -ENOMEM)
 		return r;
 	rel = yaml_map_get(n, "release");

@@ -9,6 +9,10 @@
  *  - releases are in declared order, names unique, never all digits;
  *  - every alias targets a declared release or a positive version number, its
  *    weighted entry (if any) differs from the primary and 0 < weight < 1;
+ *  - an alias's rollout (if any) passed rollout_spec_check(), its alarm
+ *    names are unique, 1..255 characters without control characters, its
+ *    preTraffic a function name or a full function ARN; the alias then has
+ *    neither weights nor a description;
  *  - zip code has its SHA-256 computed (base64, as Lambda's CodeSha256), s3
  *    code carries the declared sha256 normalised to base64, image code carries
  *    the digest of its pinned imageUri.

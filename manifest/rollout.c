@@ -55,6 +55,11 @@ int rollout_spec_codedeploy(const char *name, struct rollout_spec *spec)
 	return -ENOENT;
 }
 
+const char *rollout_codedeploy_name(size_t i)
+{
+	return i < sizeof(codedeploy) / sizeof(codedeploy[0]) ? codedeploy[i].name : NULL;
+}
+
 int rollout_spec_check(const struct rollout_spec *spec, struct error *err)
 {
 	if (!spec)
@@ -77,4 +82,3 @@ int rollout_spec_check(const struct rollout_spec *spec, struct error *err)
 		                 ROLLOUT_MAX_ALARMS);
 	return 0;
 }
-

@@ -39,6 +39,11 @@ struct rollout_spec {
  * only (alarms and preTraffic are untouched).  -ENOENT for any other name.
  */
 int rollout_spec_codedeploy(const char *name, struct rollout_spec *spec);
+/*
+ * The i-th predefined name as SAM spells it (i from 0), NULL past the last:
+ * for messages and documentation that list them.
+ */
+const char *rollout_codedeploy_name(size_t i);
 /* Every bound of the spec above; -EINVAL naming the first problem. */
 int rollout_spec_check(const struct rollout_spec *spec, struct error *err);
 

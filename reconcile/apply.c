@@ -14,6 +14,7 @@
 #include "aws/lambda.h"
 #include "manifest/load.h"
 #include "reconcile/internal.h"
+#include "reconcile/rollout_run.h"
 #include "reconcile/reconcile.h"
 #include "reconcile/zip_budget.h"
 #include "util/clock.h"
@@ -577,6 +578,19 @@ static int step_alias(struct run *run, const struct plan_step *s, struct aws_err
 	return r;
 }
 
+/* reconcile/rollout_run.c does the rollout's writes and events; 1 = counted there. */
+static int step_rollout(struct run *run, const struct plan_step *s, struct aws_error *aerr)
+{
+	struct rollout_run rr = {run->ctx, run->opt, run->fn,          run->c,
+	                         &run->d,  &run->p,  (size_t)s->alias, &run->o.aliases[s->obs_alias],
+	                         run->res, 0};
+	int r = reconcile_rollout_run(&rr, aerr);
+
+	run->res->writes += rr.writes;
+	run->res->changed = run->res->changed || rr.writes > 0;
+	return r < 0 ? r : 1;
+}
+
 static int step_run(struct run *run, const struct plan_step *s, char *detail, size_t detail_sz,
                     struct aws_error *aerr)
 {
@@ -629,6 +643,10 @@ static int step_run(struct run *run, const struct plan_step *s, char *detail, si
 	case PLAN_STEP_DELETE_VERSION:
 		snprintf(q, sizeof(q), "%ld", s->version);
 		return lambda_function_delete(run->c, run->fn->name, q, aerr);
+	case PLAN_STEP_ROLLOUT:
+		return step_rollout(run, s, aerr);
+	case PLAN_STEP_ROLLOUT_HELD:
+		return 0;
 	}
 	return aws_error_set(aerr, -EINVAL, "apply", "unknown step");
 }
@@ -656,7 +674,7 @@ static bool replannable(const struct aws_error *aerr)
 static int record_planned(struct run *run)
 {
 	struct reconcile_result *res = run->res;
-	size_t n = plan_count_writes(&run->p), k = 0;
+	size_t n = run->p.n_steps, k = 0;
 
 	res->planned = calloc(n + 1, sizeof(*res->planned));
 	if (!res->planned)
@@ -665,7 +683,8 @@ static int record_planned(struct run *run)
 		const struct plan_step *s = &run->p.steps[i];
 		struct buf b = BUF_INIT;
 
-		if (!plan_step_is_write(s->kind))
+		/* a held rollout is no write, but the plan says so (and how to retry it) */
+		if (!plan_step_is_write(s->kind) && s->kind != PLAN_STEP_ROLLOUT_HELD)
 			continue;
 		if (plan_step_describe(&b, &run->p, s, &run->d, &run->o) < 0) {
 			buf_release(&b);
@@ -711,6 +730,7 @@ again:
 		return replannable(aerr) ? 1 : r;
 	if ((r = result_aliases_observed(run->res, &run->o)) < 0)
 		return aws_error_set(aerr, r, "observe", "out of memory");
+	reconcile_rollout_observed(run->res, &run->d, &run->o);
 	r = plan_build(&run->p, &run->d, &run->o, &perr);
 	if (r < 0) {
 		/* a manifest that cannot be planned (a pinned version that does not exist) */
@@ -754,7 +774,7 @@ again:
 			buf_release(&text);
 			return replannable(aerr) ? 1 : r;
 		}
-		if (plan_step_is_write(s->kind)) {
+		if (plan_step_is_write(s->kind) && s->kind != PLAN_STEP_ROLLOUT) {
 			if (r == 0)
 				run->res->writes++;
 			run->res->changed = true;
@@ -799,6 +819,7 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
 	}
+	reconcile_rollout_commands(&run.d, opt, fn->name);
 	r = reconcile_function_region(fn, region, sizeof(region));
 	if (r < 0) {
 		error_set(&ret->err, r, "function %s: cannot read the region of its ARN", fn->name);

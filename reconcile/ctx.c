@@ -1,7 +1,7 @@
 /*
- * ctx.c - the context every reconcile shares: one client (and rate
- * limiter) per region, created on first use, and the stop flag (see
- * reconcile.h).
+ * ctx.c - the context every reconcile shares: one Lambda client (and rate
+ * limiter) and one CloudWatch client per region, created on first use,
+ * and the stop flag (see reconcile.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +23,7 @@ int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_opt
 	if (opt)
 		ctx->copt = opt->client;
 	atomic_init(&ctx->n_clients, 0);
+	atomic_init(&ctx->n_cloudwatch, 0);
 	if ((ctx->copt.region && !(ctx->region = strdup(ctx->copt.region))) ||
 	    (ctx->copt.profile && !(ctx->profile = strdup(ctx->copt.profile))) ||
 	    (ctx->copt.endpoint && !(ctx->endpoint = strdup(ctx->copt.endpoint)))) {
@@ -47,6 +48,11 @@ void reconcile_ctx_free(struct reconcile_ctx *ctx)
 		aws_client_free(ctx->clients[i].client);
 		free(ctx->clients[i].region);
 	}
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++) {
+		cloudwatch_client_free(ctx->cloudwatch[i].client);
+		free(ctx->cloudwatch[i].region);
+	}
 	free(ctx->region);
 	free(ctx->profile);
 	free(ctx->endpoint);
@@ -62,6 +68,9 @@ void reconcile_ctx_stop(struct reconcile_ctx *ctx)
 	ctx->stopped = 1;
 	for (size_t i = 0; i < n; i++)
 		aws_client_stop(ctx->clients[i].client);
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++)
+		cloudwatch_client_stop(ctx->cloudwatch[i].client);
 }
 
 bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx)
@@ -76,6 +85,27 @@ static bool same_region(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
+/*
+ * One client (one rate limiter) per real region: a manifest without a
+ * region and one naming the default region share it.  Called with ctx->lock
+ * held.  (The one place a client's key is decided: a later key by account
+ * belongs here.)
+ */
+static const char *real_region(struct reconcile_ctx *ctx, const char *region)
+{
+	if (region)
+		return region;
+	if (!ctx->region) {
+		char *def = NULL;
+
+		if (aws_region_resolve(ctx->profile, &def, NULL) == 0) {
+			ctx->region = def;
+			ctx->copt.region = def;
+		}
+	}
+	return ctx->region;
+}
+
 int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret,
                          struct error *err)
 {
@@ -85,21 +115,7 @@ int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct a
 	int r = 0;
 
 	pthread_mutex_lock(&ctx->lock);
-	/*
-	 * One client (one rate limiter) per real region: a manifest without a
-	 * region and one naming the default region share it.
-	 */
-	if (!region) {
-		if (!ctx->region) {
-			char *def = NULL;
-
-			if (aws_region_resolve(ctx->profile, &def, NULL) == 0) {
-				ctx->region = def;
-				ctx->copt.region = def;
-			}
-		}
-		region = ctx->region;
-	}
+	region = real_region(ctx, region);
 	n = atomic_load(&ctx->n_clients);
 	for (size_t i = 0; i < n; i++) {
 		if (same_region(ctx->clients[i].region, region)) {
@@ -127,6 +143,50 @@ int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct a
 	if (ctx->stopped)
 		aws_client_stop(c);
 	atomic_store(&ctx->n_clients, n + 1);
+	*ret = c;
+out:
+	pthread_mutex_unlock(&ctx->lock);
+	return r;
+}
+
+int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *region, struct cloudwatch_client **ret,
+                             struct error *err)
+{
+	struct aws_client_options o;
+	struct cloudwatch_client *c = NULL;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	region = real_region(ctx, region);
+	n = atomic_load(&ctx->n_cloudwatch);
+	for (size_t i = 0; i < n; i++) {
+		if (same_region(ctx->cloudwatch[i].region, region)) {
+			*ret = ctx->cloudwatch[i].client;
+			goto out;
+		}
+	}
+	if (n >= RECONCILE_MAX_REGIONS) {
+		r = error_set(err, -E2BIG, "more than %d regions", RECONCILE_MAX_REGIONS);
+		goto out;
+	}
+	o = ctx->copt;
+	if (region)
+		o.region = region;
+	o.control_rate = 0; /* CloudWatch's own rate (CLOUDWATCH_DEFAULT_RATE), not Lambda's */
+	r = cloudwatch_client_new(&c, &o, err);
+	if (r < 0)
+		goto out;
+	ctx->cloudwatch[n].client = c;
+	ctx->cloudwatch[n].region = region ? strdup(region) : NULL;
+	if (region && !ctx->cloudwatch[n].region) {
+		cloudwatch_client_free(c);
+		r = error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (ctx->stopped)
+		cloudwatch_client_stop(c);
+	atomic_store(&ctx->n_cloudwatch, n + 1);
 	*ret = c;
 out:
 	pthread_mutex_unlock(&ctx->lock);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/sigv4.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
 
@@ -86,6 +87,99 @@ static struct plan_ref target_ref(const struct manifest_target *t)
 	return (struct plan_ref){-1, (long)t->version};
 }
 
+/* One field of the canonical form: its length, a colon, its bytes (unambiguous whatever it holds). */
+static int canon_str(struct buf *b, const char *s)
+{
+	if (!s)
+		return buf_puts(b, "-;");
+	return buf_printf(b, "%zu:%s;", strlen(s), s);
+}
+
+static int canon_ref(struct buf *b, const struct manifest_target *t)
+{
+	if (t->release)
+		return buf_printf(b, "r%zu;", t->release_index);
+	return buf_printf(b, "v%lld;", (long long)t->version);
+}
+
+/*
+ * The canonical form of a function's declared state (what the daemon and
+ * every aliasd compute the same way from the same manifest): the releases'
+ * names, pins, code and effective managed config, the aliases' targets,
+ * weights, descriptions and rollouts.  Comments, key order, other functions
+ * and the commit do not enter it.
+ */
+static int desired_canonical(struct buf *b, const struct plan_desired *d, const struct manifest_function *fn)
+{
+	int r = buf_puts(b, "aliasd-desired/1;");
+
+	if (r >= 0)
+		r = canon_str(b, d->function);
+	for (size_t i = 0; r >= 0 && i < d->n_releases; i++) {
+		const struct plan_release *pr = &d->releases[i];
+
+		r = buf_printf(b, "R;%ld;%d;", pr->pin, (int)pr->code.kind);
+		if (r >= 0)
+			r = canon_str(b, pr->name);
+		if (r >= 0)
+			r = canon_str(b, pr->code.sha256);
+		if (r >= 0)
+			r = canon_str(b, pr->code.s3_bucket);
+		if (r >= 0)
+			r = canon_str(b, pr->code.s3_key);
+		if (r >= 0)
+			r = canon_str(b, pr->code.s3_version);
+		if (r >= 0)
+			r = canon_str(b, pr->code.image_uri);
+		if (r >= 0)
+			r = canon_str(b, pr->description);
+		for (int f = 0; r >= 0 && f < PLAN_CFG_N; f++)
+			r = canon_str(b, (pr->config.mask & (1u << f)) ? pr->config.val[f] : NULL);
+	}
+	for (size_t i = 0; r >= 0 && i < fn->n_aliases; i++) {
+		const struct manifest_alias *ma = &fn->aliases[i];
+		const struct manifest_rollout *ro = ma->rollout;
+
+		r = buf_puts(b, "A;");
+		if (r >= 0)
+			r = canon_str(b, ma->name);
+		if (r >= 0)
+			r = canon_ref(b, &ma->primary);
+		if (r >= 0 && ma->has_weight) {
+			r = canon_ref(b, &ma->weighted);
+			if (r >= 0)
+				r = buf_printf(b, "%.9g;", ma->weight);
+		}
+		if (r >= 0)
+			r = canon_str(b, ma->description);
+		if (r >= 0 && ro) {
+			r = buf_printf(b, "O;%u;%zu;", ro->spec.interval_s, ro->spec.n_steps);
+			for (size_t k = 0; r >= 0 && k < ro->spec.n_steps; k++)
+				r = buf_printf(b, "%u;", ro->spec.steps[k]);
+			for (size_t k = 0; r >= 0 && k < ro->spec.n_alarms; k++)
+				r = canon_str(b, ro->alarms ? ro->alarms[k] : NULL);
+			if (r >= 0)
+				r = canon_str(b, ro->pre_traffic);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
+/* d->desired_id: 16 hex digits of SHA-256 over desired_canonical(). */
+static int desired_id(struct plan_desired *d, const struct manifest_function *fn)
+{
+	struct buf b = BUF_INIT;
+	char hex[CODEC_SHA256_HEX_SIZE];
+	int r = desired_canonical(&b, d, fn);
+
+	if (r >= 0) {
+		sigv4_sha256_hex(b.ptr ? b.ptr : "", b.len, hex);
+		snprintf(d->desired_id, sizeof(d->desired_id), "%.16s", hex);
+	}
+	buf_release(&b);
+	return r;
+}
+
 int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manifest_function *fn,
                                     const char *revision, struct error *err)
 {
@@ -141,12 +235,20 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
 			pa->extra = target_ref(&ma->weighted);
 			pa->weight = ma->weight;
 		}
+		if (ma->rollout) {
+			pa->has_rollout = true;
+			pa->rollout = ma->rollout->spec;
+			free(pa->description); /* the record lives there (DESIGN §6) */
+			pa->description = NULL;
+		}
 		if ((pa->primary.release >= 0 && (size_t)pa->primary.release >= fn->n_releases) ||
 		    (pa->weighted && pa->extra.release >= 0 && (size_t)pa->extra.release >= fn->n_releases)) {
 			r = error_set(err, -EINVAL, "alias %s: release index out of range", ma->name);
 			goto out;
 		}
 	}
+	if ((r = desired_id(&d, fn)) < 0)
+		goto out;
 	*ret = d;
 	return 0;
 out:

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "aws/cloudwatch.h"
 #include "aws/lambda.h"
 #include "reconcile/plan.h"
 #include "reconcile/reconcile.h"
@@ -18,6 +19,11 @@ struct region_client {
 	struct aws_client *client;
 };
 
+struct region_cloudwatch {
+	char *region; /* NULL = default */
+	struct cloudwatch_client *client;
+};
+
 struct reconcile_ctx {
 	pthread_mutex_t lock;       /* clients */
 	pthread_mutex_t event_lock; /* serialises on_event */
@@ -25,6 +31,8 @@ struct reconcile_ctx {
 	char *region, *profile, *endpoint;
 	struct region_client clients[RECONCILE_MAX_REGIONS];
 	atomic_size_t n_clients;
+	struct region_cloudwatch cloudwatch[RECONCILE_MAX_REGIONS]; /* DESCRIBE alarms (rollouts) */
+	atomic_size_t n_cloudwatch;
 	atomic_int stopped; /* lock-free: set from signal context and other threads */
 };
 

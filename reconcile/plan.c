@@ -23,7 +23,8 @@ const char *const plan_cfg_api_names[PLAN_CFG_N] = {
 
 bool plan_step_is_write(enum plan_step_kind kind)
 {
-	return kind != PLAN_STEP_WAIT_UPDATED && kind != PLAN_STEP_WAIT_VERSION;
+	return kind != PLAN_STEP_WAIT_UPDATED && kind != PLAN_STEP_WAIT_VERSION &&
+	       kind != PLAN_STEP_ROLLOUT_HELD;
 }
 
 const char *plan_step_kind_name(enum plan_step_kind kind)
@@ -49,6 +50,10 @@ const char *plan_step_kind_name(enum plan_step_kind kind)
 		return "delete-alias";
 	case PLAN_STEP_DELETE_VERSION:
 		return "delete-version";
+	case PLAN_STEP_ROLLOUT:
+		return "rollout";
+	case PLAN_STEP_ROLLOUT_HELD:
+		return "rollout-held";
 	}
 	return "unknown";
 }
@@ -233,9 +238,41 @@ static bool alias_in_sync(const struct plan_alias *a, const struct plan_observed
 	} else if (oa->extra_version != 0) {
 		return false;
 	}
-	if (a->description && strcmp(a->description, oa->description ? oa->description : ""))
+	if (!a->has_rollout && a->description &&
+	    strcmp(a->description, oa->description ? oa->description : ""))
 		return false;
 	return true;
+}
+
+/* The rollout record an observed alias's description holds, or state ROLLOUT_NONE. */
+static struct rollout_progress observed_record(const struct plan_observed_alias *oa)
+{
+	struct rollout_progress rec = {0};
+
+	if (oa && oa->description)
+		(void)rollout_progress_parse(oa->description, strlen(oa->description), &rec, NULL);
+	return rec;
+}
+
+/*
+ * A rollout alias that exists: PLAN_STEP_ROLLOUT, PLAN_STEP_ROLLOUT_HELD, or
+ * -1 for nothing to do (see plan.h).
+ */
+static int rollout_step_kind(const struct plan_desired *d, const struct plan_alias *a,
+                             const struct plan_observed_alias *oa, const long *resolved)
+{
+	struct rollout_progress rec = observed_record(oa);
+	long b = ref_version(&a->primary, resolved);
+
+	if (a->command != ROLLOUT_CMD_NONE || rec.state == ROLLOUT_PROGRESSING)
+		return PLAN_STEP_ROLLOUT;
+	if (rec.state == ROLLOUT_ROLLED_BACK && b > 0 && rec.to == (unsigned long)b &&
+	    !strcmp(rec.desired_id, d->desired_id) &&
+	    (!rec.from || (oa->version == (long)rec.from && oa->extra_version == 0)))
+		return PLAN_STEP_ROLLOUT_HELD;
+	if (alias_in_sync(a, oa, resolved))
+		return -1;
+	return PLAN_STEP_ROLLOUT;
 }
 
 static bool alias_declared(const struct plan_desired *d, const char *name)
@@ -425,12 +462,17 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 		long oi;
 
 		oa = obs_alias_find(o, a->name, &oi);
-		if (!oa)
+		if (!oa) {
 			r = add_step(&b, PLAN_STEP_CREATE_ALIAS, -1, (long)i, -1, 0, 0);
-		else if (!alias_in_sync(a, oa, resolved))
+		} else if (a->has_rollout) {
+			int k = rollout_step_kind(d, a, oa, resolved);
+
+			r = k < 0 ? 0 : add_step(&b, (enum plan_step_kind)k, -1, (long)i, oi, 0, 0);
+		} else if (!alias_in_sync(a, oa, resolved)) {
 			r = add_step(&b, PLAN_STEP_UPDATE_ALIAS, -1, (long)i, oi, 0, 0);
-		else
+		} else {
 			r = 0;
+		}
 		if (r < 0)
 			goto out;
 	}
@@ -712,6 +754,35 @@ int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_
 	case PLAN_STEP_DELETE_VERSION:
 		r = buf_printf(out, "- version %ld", s->version);
 		break;
+	case PLAN_STEP_ROLLOUT:
+		if (!a)
+			return -EINVAL;
+		r = buf_printf(out, "~ alias %s: ", a->name);
+		if (r >= 0 && oa)
+			r = observed_routing_label(out, p, d, oa);
+		if (r >= 0)
+			r = buf_puts(out, " \u2192 ");
+		if (r >= 0)
+			r = ref_label(out, p, d, &a->primary);
+		if (r >= 0)
+			r = buf_puts(out, " by rollout ");
+		if (r >= 0)
+			r = rollout_spec_describe(&a->rollout, out);
+		if (r >= 0 && a->command != ROLLOUT_CMD_NONE)
+			r = buf_printf(out, " (%s)",
+			               a->command == ROLLOUT_CMD_PROMOTE ? "promote"
+			               : a->command == ROLLOUT_CMD_ABORT ? "abort"
+			                                                 : "retry");
+		break;
+	case PLAN_STEP_ROLLOUT_HELD: {
+		struct rollout_progress rec = observed_record(oa);
+
+		if (!a)
+			return -EINVAL;
+		r = buf_printf(out, "= alias %s: rolled back (%s); aliasd rollout retry %s %s", a->name,
+		               rec.reason[0] ? rec.reason : "no reason", d->function, a->name);
+		break;
+	}
 	}
 	return r < 0 ? r : 0;
 }

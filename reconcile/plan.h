@@ -25,6 +25,11 @@
  *    WAIT_UPDATED, UPDATE_CONFIG, WAIT_UPDATED and followed by WAIT_VERSION;
  *    the apply side sends the release's CodeSha256 and the RevisionId of the
  *    last observation that showed $LATEST equal to the release.
+ *  - An alias with a rollout never has its description managed; a change of
+ *    its target, a Progressing record in its description or an operator
+ *    command is one PLAN_STEP_ROLLOUT (a new alias is a CREATE_ALIAS on the
+ *    target); a RolledBack record for the same target and desired_id, with
+ *    the alias back on the old version, is a ROLLOUT_HELD and no write.
  *  - Alias writes come after every publish; deletions come last.  An alias
  *    delete only happens with prune.aliases; a version delete only with
  *    keepVersions, and never for a version that an alias (declared target,
@@ -48,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "reconcile/rollout.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -56,6 +62,7 @@
 #define PLAN_DESCRIPTION_MAX 256 /* Lambda's limit for version descriptions */
 #define PLAN_MAX_RELEASES    1000
 #define PLAN_MAX_ALIASES     1000
+#define PLAN_DESIRED_ID_SIZE 17 /* 16 hex digits */
 
 enum plan_cfg_field {
 	PLAN_CFG_RUNTIME,
@@ -115,6 +122,17 @@ struct plan_alias {
 	struct plan_ref extra; /* when weighted */
 	double weight;         /* 0 < weight < 1 */
 	char *description;     /* NULL: not managed */
+	/*
+	 * A declared rollout (DESIGN §6): a change of the target is a
+	 * PLAN_STEP_ROLLOUT, run by reconcile/rollout_run; the description is
+	 * then never managed (it holds the rollout's record).  The spec is a
+	 * copy; alarm names and preTraffic stay in the manifest model.
+	 */
+	bool has_rollout;
+	struct rollout_spec rollout;
+	/* An operator's command for this pass (`aliasd rollout ...`): plans a ROLLOUT step whatever the
+	 * record */
+	enum rollout_command command;
 };
 
 struct plan_desired {
@@ -126,6 +144,12 @@ struct plan_desired {
 	size_t n_aliases;
 	bool prune_aliases;
 	long keep_versions; /* < 0: never delete versions */
+	/*
+	 * Fingerprint of the function's declared state (16 hex digits of a
+	 * SHA-256 over its releases, aliases and rollouts in a canonical form):
+	 * a rolled-back rollout is tried again only when it changes.  "" = none.
+	 */
+	char desired_id[PLAN_DESIRED_ID_SIZE];
 };
 
 enum plan_state { PLAN_STATE_ACTIVE = 0, PLAN_STATE_PENDING, PLAN_STATE_INACTIVE, PLAN_STATE_FAILED };
@@ -171,6 +195,19 @@ enum plan_step_kind {
 	PLAN_STEP_UPDATE_ALIAS,    /* alias (desired index), obs_alias (observed index) */
 	PLAN_STEP_DELETE_ALIAS,    /* obs_alias (observed index) */
 	PLAN_STEP_DELETE_VERSION,  /* version */
+	/*
+	 * alias (desired index), obs_alias: a rollout alias (has_rollout) whose
+	 * target changed, whose record (its observed description) says
+	 * Progressing, or that an operator command names: reconcile/rollout_run
+	 * decides with rollout_next() and writes what it says.
+	 */
+	PLAN_STEP_ROLLOUT,
+	/*
+	 * Not a write: a rollout alias whose record says RolledBack for this
+	 * target and desired_id, and that is back on the old version: nothing is
+	 * written until the declared state changes or `aliasd rollout retry`.
+	 */
+	PLAN_STEP_ROLLOUT_HELD,
 };
 
 struct plan_step {
@@ -213,7 +250,7 @@ struct plan {
  */
 void plan_resolution_set(struct plan *p, size_t release, long version);
 
-/* True for every kind that writes (everything but the two WAIT kinds). */
+/* True for every kind that writes (everything but the two WAIT kinds and ROLLOUT_HELD). */
 bool plan_step_is_write(enum plan_step_kind kind);
 /* "create-function", "wait-updated", ..., for JSON output and logs. */
 const char *plan_step_kind_name(enum plan_step_kind kind);
@@ -248,6 +285,8 @@ void plan_release(struct plan *p);
  *   "+ alias Test: v2 (new)"
  *   "- alias Old (3)"
  *   "- version 3"
+ *   "~ alias Prod: v1 (1) -> v2 (2) by rollout [10%, 50%] every 5m"   (ROLLOUT)
+ *   "= alias Prod: rolled back (REASON); aliasd rollout retry FN Prod" (ROLLOUT_HELD)
  * WAIT steps render as "  wait ..." lines.  Version numbers come from
  * p->resolved (0 = "new").  Appends to `out`.
  */

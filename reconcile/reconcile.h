@@ -164,6 +164,16 @@ struct reconcile_read_report {
 	size_t n;
 };
 
+/*
+ * An operator's command for one alias's rollout (`aliasd rollout promote|abort|retry`):
+ * reaches rollout_next() in the pass that reconciles `function` (the manifest's name).
+ */
+struct reconcile_rollout_cmd {
+	const char *function;
+	const char *alias;
+	enum rollout_command command;
+};
+
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
 	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
@@ -178,6 +188,8 @@ struct reconcile_options {
 	enum reconcile_read read; /* reconcile_batch: how versions are read (AUTO) */
 	/* reconcile_batch: when not NULL, filled with what each region's read did */
 	struct reconcile_read_report *read_report;
+	/* NULL, or a rollout command for one alias (see reconcile/rollout_run.h) */
+	const struct reconcile_rollout_cmd *rollout_cmd;
 };
 
 /* A write step of the first plan, for output. */
@@ -213,7 +225,7 @@ struct reconcile_result {
 	bool changed;                        /* dry-run: steps pending; apply: a write succeeded */
 	unsigned writes;                     /* write calls that succeeded (apply) */
 	unsigned passes;                     /* observe+plan rounds */
-	struct reconcile_step_info *planned; /* write steps of the first plan */
+	struct reconcile_step_info *planned; /* write steps of the first plan (and ROLLOUT_HELD lines) */
 	size_t n_planned;
 	/*
 	 * The aliases as last observed, with this run's successful alias writes

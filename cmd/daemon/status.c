@@ -348,7 +348,15 @@ static void aliases_json(cJSON *o, const struct core_fn *st)
 			cJSON_AddNullToObject(a, "additionalVersion");
 			cJSON_AddNumberToObject(a, "weight", 0);
 		}
-		ro = rollout_json(&al->rollout, al->rollout_percent, al->rollout_steps);
+		ro = rollout_json(&(struct reconcile_alias_state){.name = al->name,
+		                                                  .rollout = al->rollout,
+		                                                  .rollout_percent = al->rollout_percent,
+		                                                  .rollout_steps = al->rollout_steps});
+		if (ro && !log_utf8_valid(
+		              al->rollout.reason)) { /* a record written by hand: strict JSON all the same */
+			cJSON_DeleteItemFromObjectCaseSensitive(ro, "reason");
+			json_add_str(ro, "reason", al->rollout.reason);
+		}
 		if (ro)
 			cJSON_AddItemToObject(a, "rollout", ro); /* takes ro */
 		cJSON_AddItemToArray(arr, a);                    /* takes a */

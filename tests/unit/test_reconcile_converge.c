@@ -194,6 +194,10 @@ static int simulate(struct plan *p, const struct plan_desired *d, struct plan_ob
 				}
 			}
 			break;
+		case PLAN_STEP_ROLLOUT:
+		case PLAN_STEP_ROLLOUT_HELD:
+			CHECKF(false, "%s: a rollout step without a rollout", name);
+			break;
 		case PLAN_STEP_WAIT_UPDATED:
 		case PLAN_STEP_WAIT_VERSION:
 			break;

@@ -213,7 +213,8 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 			break;
 		}
 		case PLAN_STEP_CREATE_ALIAS:
-		case PLAN_STEP_UPDATE_ALIAS: {
+		case PLAN_STEP_UPDATE_ALIAS:
+		case PLAN_STEP_ROLLOUT: {
 			const struct plan_alias *a = &d->aliases[s->alias];
 			const struct plan_ref *refs[2] = {&a->primary, a->weighted ? &a->extra : NULL};
 
@@ -249,6 +250,9 @@ static void check_invariants(const char *name, const struct plan *p, const struc
 			}
 			break;
 		}
+		case PLAN_STEP_ROLLOUT_HELD:
+			CHECKF(d->aliases[s->alias].has_rollout, "%s: held without a rollout", name);
+			break;
 		case PLAN_STEP_DELETE_ALIAS:
 			CHECKF(d->prune_aliases, "%s: alias delete without prune", name);
 			seen_delete = true;
@@ -299,6 +303,10 @@ static char kind_letter(enum plan_step_kind k)
 		return 'd';
 	case PLAN_STEP_DELETE_VERSION:
 		return 'x';
+	case PLAN_STEP_ROLLOUT:
+		return 'r';
+	case PLAN_STEP_ROLLOUT_HELD:
+		return 'h';
 	}
 	return '?';
 }
