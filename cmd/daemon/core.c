@@ -676,7 +676,7 @@ void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts
 	for (size_t i = 0; a && i < n; i++) {
 		if (a[i].rollout.state == ROLLOUT_PROGRESSING)
 			r.progressing++;
-		else if (!r.failed && core_rollout_failed(&a[i].rollout))
+		else if (!r.failed && a[i].rollout_failed)
 			r.failed = &a[i];
 	}
 	*ret = r;

@@ -114,6 +114,13 @@ struct core_alias {
 	struct rollout_progress rollout;
 	unsigned rollout_percent; /* the new version's share now, 0..100 */
 	unsigned rollout_steps;   /* the spec's number of steps */
+	/*
+	 * The rollout of the desired state rolled back and is held there (an
+	 * alarm, preTraffic, an abort; not a revert, and not an old record of
+	 * another desired version): set by the shell from what the reconcile
+	 * did and planned (core_rollout_failed, PLAN_STEP_ROLLOUT_HELD).
+	 */
+	bool rollout_failed;
 };
 
 struct core_fn {
@@ -273,16 +280,17 @@ enum core_rollout_change core_rollout_change(const struct core_alias *before, co
 const char *core_rollout_change_name(enum core_rollout_change c);
 
 /*
- * A RolledBack record that is a failure of the desired state: rolled back
- * by an alarm, a missing alarm, a failed preTraffic or an abort; not a
- * revert (the desired state is the old version again: nothing failed).
+ * A RolledBack record that may be a failure: rolled back by an alarm, a
+ * missing alarm, a failed preTraffic or an abort; not a revert (the
+ * desired state is the old version again: nothing failed).  Whether it is
+ * the desired state's is the shell's to say (core_alias.rollout_failed).
  */
 bool core_rollout_failed(const struct rollout_progress *p);
 
 /* What a function's aliases say about its rollouts, after a reconcile. */
 struct core_rollouts {
 	size_t progressing;              /* aliases with a Progressing rollout */
-	const struct core_alias *failed; /* the first whose rollout failed (core_rollout_failed), or NULL */
+	const struct core_alias *failed; /* the first with rollout_failed, or NULL */
 };
 void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts *ret);
 

@@ -610,6 +610,7 @@ static struct core_alias rollout_alias(enum rollout_state state, unsigned from, 
 	snprintf(a.rollout.reason, sizeof(a.rollout.reason), "%s", reason ? reason : "");
 	a.rollout_steps = 2;
 	a.rollout_percent = state == ROLLOUT_PROGRESSING && step ? (step == 1 ? 10 : 50) : 0;
+	a.rollout_failed = core_rollout_failed(&a.rollout);
 	return a;
 }
 
@@ -760,6 +761,13 @@ TEST(core_rollout_rolled_back_stalls)
 	          CORE_OUTCOME_SUCCESS);
 	CHECK_INT(a->state, DAEMON_SYNCED);
 	CHECK(core_applied_update(&c));
+	/* an old record of another desired version, not held: no failure either */
+	core_reconcile_all(&c, 3000);
+	REQUIRE(core_next_job(&c, 3000, 8) == a);
+	rb.rollout_failed = false;
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 3000, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, &rb, 1, CORE_NEVER, 1000, 3000), CORE_OUTCOME_SUCCESS);
+	CHECK_INT(a->state, DAEMON_SYNCED);
 	core_release(&c);
 }
 
