@@ -283,6 +283,14 @@ static bool alias_declared(const struct plan_desired *d, const char *name)
 	return false;
 }
 
+static bool alias_rollout_declared(const struct plan_desired *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_aliases; i++)
+		if (!strcmp(d->aliases[i].name, name))
+			return d->aliases[i].has_rollout;
+	return false;
+}
+
 static int cmp_long_desc(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
@@ -317,9 +325,13 @@ static int plan_prune_versions(struct builder *b, const struct plan_desired *d, 
 		if (d->aliases[i].weighted)
 			protect[np++] = ref_version(&d->aliases[i].extra, resolved);
 	}
-	/* observed aliases that this plan leaves alone keep their versions */
+	/*
+	 * observed aliases that this plan leaves alone keep their versions, and
+	 * so does a rollout alias (its rollout may hold A and B for a while)
+	 */
 	for (size_t i = 0; i < o->n_aliases; i++) {
-		if (alias_declared(d, o->aliases[i].name) || d->prune_aliases)
+		if (!alias_rollout_declared(d, o->aliases[i].name) &&
+		    (alias_declared(d, o->aliases[i].name) || d->prune_aliases))
 			continue;
 		protect[np++] = o->aliases[i].version;
 		protect[np++] = o->aliases[i].extra_version;

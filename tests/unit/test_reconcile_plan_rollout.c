@@ -274,6 +274,29 @@ TEST(all_at_once_text)
 	plan_desired_release(&d);
 }
 
+TEST(prune_keeps_rollout_versions)
+{
+	struct plan_desired d;
+	struct plan_observed o;
+	char *rec = record(ROLLOUT_PROGRESSING, 1, 2, 1, ID, "");
+	struct plan p = PLAN_INIT;
+	struct error err = ERROR_INIT;
+
+	/* keepVersions 0: only what something references is kept; Prod's rollout holds 1 and 2 */
+	desired(&d);
+	d.keep_versions = 0;
+	d.releases[0].code.sha256[0] = 'X'; /* v1 resolves to nothing: version 1 is only the rollout's */
+	observed(&o, 1, 2, 0.1, rec);
+	REQUIRE(plan_build(&p, &d, &o, &err) == 0);
+	for (size_t i = 0; i < p.n_steps; i++)
+		CHECKF(p.steps[i].kind != PLAN_STEP_DELETE_VERSION, "deletes version %ld",
+		       p.steps[i].version);
+	plan_release(&p);
+	plan_observed_release(&o);
+	plan_desired_release(&d);
+	free(rec);
+}
+
 /* ---- desired_id ---- */
 
 static const char fn_a[] = "apiVersion: aliasd/v1\n"
@@ -421,4 +444,4 @@ TEST(record_fits_description)
 
 TEST_MAIN(target_change_is_one_rollout_step, description_never_managed, progressing_keeps_planning,
           rolled_back_is_held, rolled_back_other_target_starts_again, new_alias_is_created_on_target,
-          all_at_once_text, desired_id_stability, record_fits_description)
+          all_at_once_text, prune_keeps_rollout_versions, desired_id_stability, record_fits_description)
