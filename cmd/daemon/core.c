@@ -727,6 +727,8 @@ enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum c
 		set_str(&st->last_error, text);
 		st->error_kind = ERROR_KIND_TERMINAL;
 		st->state = DAEMON_STALLED;
+		if (now + CORE_HELD_CHECK_MS < st->due)
+			st->due = now + CORE_HELD_CHECK_MS; /* an `aliasd rollout retry` is followed */
 		return CORE_OUTCOME_STALLED;
 	}
 	if (r.progressing)

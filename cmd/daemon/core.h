@@ -32,7 +32,9 @@
  *    (its commit is not applied yet); a rollout rolled back (an alarm, a
  *    failed preTraffic, `aliasd rollout abort`; not a revert in Git) makes
  *    it Stalled with the reason: the engine does not try again until the
- *    desired state changes, yet resyncs still repair drift.  A failed
+ *    desired state changes, yet resyncs still repair drift, and it is
+ *    looked at every CORE_HELD_CHECK_MS (reads only) so that an `aliasd
+ *    rollout retry` or `promote` from the CLI is followed.  A failed
  *    reconcile during a rollout is retried within the guard period, never
  *    after a longer backoff.  A new desired state supersedes a pending check.
  *  - One job per function at a time, at most `concurrency` in flight; a job
@@ -70,6 +72,7 @@
 #define CORE_POKE_GAP_MS       2000 /* webhook/SIGUSR1 polls at most this often */
 #define CORE_NEVER             UINT64_MAX
 #define DAEMON_BACKOFF_BASE_MS 1000ULL
+#define CORE_HELD_CHECK_MS     30000 /* a rolled back rollout is looked at this often (rollout retry) */
 
 enum daemon_sync_state {
 	DAEMON_SYNCED = 0,
