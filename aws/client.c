@@ -474,8 +474,22 @@ static void outcome_count(const char *operation, const char *outcome, void *ctx)
 	counter_add(ctx, operation, outcome);
 }
 
-int aws_client_call(struct aws_client *c, const struct aws_request *req, long *ret_status,
-                    struct buf *ret_body, struct aws_error *aerr)
+static struct ratelimit *quota_limiter(struct aws_client *c, enum aws_quota q)
+{
+	switch (q) {
+	case AWS_QUOTA_GET_FUNCTION:
+		return &c->rl_get_function;
+	case AWS_QUOTA_NONE:
+		return NULL;
+	case AWS_QUOTA_CONTROL:
+		break;
+	}
+	return &c->rl_control;
+}
+
+/* The 2xx answer to *ret_resp when not NULL, else to ret_status and ret_body. */
+static int client_call(struct aws_client *c, const struct aws_request *req, long *ret_status,
+                       struct buf *ret_body, struct http_response *ret_resp, struct aws_error *aerr)
 {
 	const struct aws_protocol proto = {
 	    .service = "lambda",
@@ -505,13 +519,30 @@ int aws_client_call(struct aws_client *c, const struct aws_request *req, long *r
 		    .body_len = req->body_len,
 		    .body_reader = req->body_reader,
 		    .body_sha256_hex = req->body_sha256_hex,
-		    .rl = req->quota == AWS_QUOTA_GET_FUNCTION ? &c->rl_get_function : &c->rl_control,
+		    .rl = quota_limiter(c, req->quota),
+		    .headers = req->headers,
+		    .n_headers = req->n_headers,
+		    .no_resend = req->no_resend,
+		    .timeout_ms = req->timeout_ms,
 		};
 
-		r = aws_core_send(&c->core, &proto, &send, ret_status, ret_body, aerr);
+		r = ret_resp ? aws_core_send_response(&c->core, &proto, &send, ret_resp, aerr)
+		             : aws_core_send(&c->core, &proto, &send, ret_status, ret_body, aerr);
 	}
 	buf_release(&path);
 	buf_release(&query);
 	buf_release(&url);
 	return r;
+}
+
+int aws_client_call(struct aws_client *c, const struct aws_request *req, long *ret_status,
+                    struct buf *ret_body, struct aws_error *aerr)
+{
+	return client_call(c, req, ret_status, ret_body, NULL, aerr);
+}
+
+int aws_client_call_response(struct aws_client *c, const struct aws_request *req, struct http_response *ret,
+                             struct aws_error *aerr)
+{
+	return client_call(c, req, NULL, NULL, ret, aerr);
 }

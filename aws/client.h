@@ -15,7 +15,8 @@
  *    percent-encoded (names and ARNs: ':' -> %3A), query names and values
  *    encoded (pagination markers with + / = included);
  *  - waits for a token of the request's quota (GetFunction: its own bucket,
- *    everything else: the shared control-plane bucket);
+ *    Invoke (AWS_QUOTA_NONE): none, everything else: the shared
+ *    control-plane bucket);
  *  - signs with SigV4 (service "lambda", path segments double-encoded);
  *  - sends; retries per aws/retry.h (429, 5xx, connection errors; a 429
  *    also slows the bucket down); a 403 is never retried;
@@ -99,6 +100,7 @@ int aws_error_set(struct aws_error *e, int code, const char *operation, const ch
 enum aws_quota {
 	AWS_QUOTA_CONTROL = 0,  /* the shared 15 req/s quota */
 	AWS_QUOTA_GET_FUNCTION, /* GetFunction's own 100 req/s */
+	AWS_QUOTA_NONE,         /* not a control-plane call (Invoke): no token taken */
 };
 
 struct aws_client_options {
@@ -151,6 +153,13 @@ struct aws_request {
 	const struct http_body_reader *body_reader;
 	const char *body_sha256_hex;
 	enum aws_quota quota;
+	/* Further headers, sent and signed (at most AWS_SEND_HEADERS, aws/core.h) */
+	const struct http_header *headers;
+	size_t n_headers;
+	/* Not sent again once it may have reached the server: only a refused connection and a 429 are
+	 * retried (Invoke: a function may have side effects) */
+	bool no_resend;
+	unsigned timeout_ms; /* bounds the whole call, retries included; 0 = the HTTP timeout per attempt */
 };
 
 /*
@@ -160,6 +169,9 @@ struct aws_request {
  */
 int aws_client_call(struct aws_client *c, const struct aws_request *req, long *ret_status,
                     struct buf *ret_body, struct aws_error *aerr);
+/* The same, handing out the whole 2xx answer, headers included (release it with http_response_release). */
+int aws_client_call_response(struct aws_client *c, const struct aws_request *req, struct http_response *ret,
+                             struct aws_error *aerr);
 
 /*
  * The path and query of `req` as sent on the wire, e.g.

@@ -208,17 +208,23 @@ int aws_core_sign(struct sigv4_params *p, const char *host, const char *content_
                   const struct aws_credentials *creds, struct sigv4_result *sig,
                   struct http_header ret_headers[AWS_SIGNED_HEADERS], struct error *err)
 {
-	struct http_header sign_hdr[2] = {
+	struct http_header sign_hdr[2 + AWS_SEND_HEADERS] = {
 	    {(char *)"host", (char *)host},
 	    {(char *)"content-type", (char *)content_type},
 	};
+	const struct http_header *extra = p->headers;
+	size_t n_extra = p->n_headers;
 	int n = 0, r;
 
-	p->headers = sign_hdr;
+	if (n_extra > AWS_SEND_HEADERS)
+		return error_set(err, -E2BIG, "more than %d further headers to sign", AWS_SEND_HEADERS);
 	p->n_headers = content_type && sign_content_type ? 2 : 1;
+	for (size_t i = 0; i < n_extra; i++)
+		sign_hdr[p->n_headers++] = extra[i];
+	p->headers = sign_hdr;
 	r = sigv4_sign(p, creds, sig, err);
-	p->headers = NULL;
-	p->n_headers = 0;
+	p->headers = extra;
+	p->n_headers = n_extra;
 	if (r < 0)
 		return r;
 	ret_headers[n++] = (struct http_header){(char *)"X-Amz-Date", sig->amz_date};
@@ -258,6 +264,17 @@ static void pool_put(struct aws_core *c, struct http_client *h)
 	}
 	pthread_mutex_unlock(&c->pool_lock);
 	http_client_free(h);
+}
+
+/* A client of one call's own, outside the pool: its total timeout is what the call has left. */
+static int own_client(struct aws_core *c, uint64_t timeout_ms, struct http_client **ret, struct error *err)
+{
+	struct http_options o = {0};
+
+	if (c->has_http_opt)
+		o = c->http_opt;
+	o.total_timeout_ms = timeout_ms ? (long)timeout_ms : 1;
+	return http_client_new(ret, &o, err);
 }
 
 /* Sleep ms, in slices; false if stopped meanwhile. */
@@ -307,8 +324,19 @@ static void count(const struct aws_protocol *proto, const char *operation, const
 		proto->count(operation, outcome, proto->ctx);
 }
 
-int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const struct aws_send *req,
-                  long *ret_status, struct buf *ret_body, struct aws_error *ret_aerr)
+/* Monotonic milliseconds. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The 2xx answer goes to *ret_resp when it is not NULL, else to ret_status and ret_body. */
+static int send_call(struct aws_core *c, const struct aws_protocol *proto, const struct aws_send *req,
+                     long *ret_status, struct buf *ret_body, struct http_response *ret_resp,
+                     struct aws_error *ret_aerr)
 {
 	static _Thread_local struct retry_rng rng;
 	static _Thread_local bool rng_seeded;
@@ -319,6 +347,7 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 	struct aws_credentials creds = {0};
 	struct http_client *h = NULL;
 	struct error e = ERROR_INIT;
+	uint64_t deadline = req->timeout_ms ? now_ms() + req->timeout_ms : 0;
 	unsigned attempt = 0;
 	int r;
 
@@ -327,14 +356,20 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 		rng_seeded = true;
 	}
 	aws_error_clear(aerr);
-	r = pool_get(c, &h, &e);
+	if (req->n_headers > AWS_SEND_HEADERS) {
+		r = fail(aerr, -E2BIG, ERROR_KIND_TERMINAL, op, "%s: too many request headers", op);
+		goto out;
+	}
+	r = deadline ? 0 : pool_get(c, &h, &e); /* with a deadline: a client per attempt */
 	if (r < 0) {
 		r = fail(aerr, r, ERROR_KIND_TERMINAL, op, "%s: %s", op, e.msg);
 		goto out;
 	}
 	for (;;) {
-		struct http_header hdr[AWS_SIGNED_HEADERS + 1];
+		struct http_header hdr[AWS_SIGNED_HEADERS + AWS_SEND_HEADERS + 1];
 		struct sigv4_params sp = {
+		    .headers = req->headers,
+		    .n_headers = req->n_headers,
 		    .method = req->method,
 		    .path = req->sign_path,
 		    .query = req->sign_query,
@@ -353,7 +388,7 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 		int n, tr;
 
 		attempt++;
-		if (atomic_load(&c->stop) || ratelimit_acquire(req->rl, &c->stop) < 0) {
+		if (atomic_load(&c->stop) || (req->rl && ratelimit_acquire(req->rl, &c->stop) < 0)) {
 			if (attempt == 1)
 				r = fail(aerr, -ECANCELED, ERROR_KIND_CANCELED, op, "%s: not sent: stopping",
 				         op);
@@ -378,7 +413,28 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 			r = fail(aerr, n, ERROR_KIND_CREDENTIALS, op, "%s: signing failed: %s", op, e.msg);
 			goto out;
 		}
+		for (size_t i = 0; i < req->n_headers; i++)
+			hdr[n++] = req->headers[i];
 		hdr[n++] = (struct http_header){(char *)"User-Agent", (char *)"aliasd/" ALIASD_VERSION};
+		if (deadline) {
+			uint64_t now = now_ms();
+
+			http_client_free(h);
+			h = NULL;
+			if (now >= deadline) {
+				sigv4_result_release(&sig);
+				r = fail(aerr, -ETIMEDOUT, ERROR_KIND_TRANSIENT, op,
+				         "%s: timed out after %u ms", op, req->timeout_ms);
+				goto out;
+			}
+			error_clear(&e);
+			r = own_client(c, deadline - now, &h, &e);
+			if (r < 0) {
+				sigv4_result_release(&sig);
+				r = fail(aerr, r, ERROR_KIND_TERMINAL, op, "%s: %s", op, e.msg);
+				goto out;
+			}
+		}
 		hr.method = req->method;
 		hr.url = req->url;
 		hr.headers = hdr;
@@ -394,11 +450,14 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 			r = fail(aerr, tr, aws_transport_kind(tr), op, "%s: %s", op, e.msg);
 			aerr->attempts = attempt;
 			again = retry_decide(&c->retry, attempt, tr, 0, NULL, &rng, &delay);
+			/* only a refused connection surely never reached the server */
+			if (req->no_resend && tr != -ECONNREFUSED)
+				again = false;
 			if (tr != -E2BIG && tr != -EINVAL) {
 				/* the connection may be broken: start afresh */
 				http_client_free(h);
 				h = NULL;
-				if (again) {
+				if (again && !deadline) {
 					error_clear(&e);
 					r = pool_get(c, &h, &e);
 					if (r < 0) {
@@ -413,6 +472,10 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 			long status = resp.status;
 
 			count(proto, op, "ok");
+			if (ret_resp) {
+				*ret_resp = resp;
+				resp = (struct http_response)HTTP_RESPONSE_INIT;
+			}
 			if (ret_status)
 				*ret_status = status;
 			if (ret_body) {
@@ -429,21 +492,40 @@ int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const st
 			aws_error_clear(aerr);
 			r = proto->read_error(op, &resp, &creds, aerr, &throttle, proto->ctx);
 			aerr->attempts = attempt;
-			if (throttle)
+			if (throttle && req->rl)
 				ratelimit_on_throttle(req->rl);
 			/* a throttling answer is as retryable as a 429, whatever its status */
 			again = retry_decide(&c->retry, attempt, 0, throttle ? 429 : resp.status,
 			                     http_response_header(&resp, "retry-after"), &rng, &delay);
+			if (req->no_resend && !throttle)
+				again = false;
 			http_response_release(&resp);
 		}
 		if (!again)
 			goto out;
+		if (deadline && now_ms() + delay >= deadline)
+			goto out; /* no time left for another attempt */
 		atomic_fetch_add(&c->retries, 1);
 		if (!sleep_unless_stopped(c, delay))
 			goto out;
 	}
 out:
-	pool_put(c, h);
+	if (deadline)
+		http_client_free(h); /* its timeout is this call's */
+	else
+		pool_put(c, h);
 	aws_credentials_release(&creds);
 	return r;
+}
+
+int aws_core_send(struct aws_core *c, const struct aws_protocol *proto, const struct aws_send *req,
+                  long *ret_status, struct buf *ret_body, struct aws_error *aerr)
+{
+	return send_call(c, proto, req, ret_status, ret_body, NULL, aerr);
+}
+
+int aws_core_send_response(struct aws_core *c, const struct aws_protocol *proto, const struct aws_send *req,
+                           struct http_response *ret, struct aws_error *aerr)
+{
+	return send_call(c, proto, req, NULL, NULL, ret, aerr);
 }

@@ -128,8 +128,24 @@ struct aws_send {
 	/* Instead of body: streamed (aws/http.h) and the hex SHA-256 of all of it. */
 	const struct http_body_reader *body_reader;
 	const char *body_sha256_hex;
-	struct ratelimit *rl; /* a token per attempt; slowed down on throttling */
+	struct ratelimit *rl; /* a token per attempt; slowed down on throttling; NULL = no limit */
+	/* Further headers, sent and signed (Invoke's X-Amz-Invocation-Type); at most AWS_SEND_HEADERS */
+	const struct http_header *headers;
+	size_t n_headers;
+	/*
+	 * The request may have an effect (Invoke): once it may have reached the
+	 * server it is not sent again.  Only a refused connection and a
+	 * throttling answer (429: nothing ran) are retried.
+	 */
+	bool no_resend;
+	/*
+	 * Bounds the whole call, retries and their waits included (-ETIMEDOUT
+	 * after it); 0 = each attempt has the HTTP options' total timeout.
+	 */
+	unsigned timeout_ms;
 };
+
+#define AWS_SEND_HEADERS 4
 
 /*
  * Send `req` with retries (aws/retry.h): a token of req->rl, fresh
@@ -142,12 +158,19 @@ struct aws_send {
  */
 int aws_core_send(struct aws_core *core, const struct aws_protocol *proto, const struct aws_send *req,
                   long *ret_status, struct buf *ret_body, struct aws_error *aerr);
+/*
+ * The same, handing out the whole 2xx answer (status, headers, body) in
+ * *ret (released with http_response_release; written only on success).
+ */
+int aws_core_send_response(struct aws_core *core, const struct aws_protocol *proto,
+                           const struct aws_send *req, struct http_response *ret, struct aws_error *aerr);
 
 /*
  * The headers one signed request sends: X-Amz-Date, Authorization,
  * Content-Type (when `content_type`), X-Amz-Security-Token (when the
  * credentials have one).  `p` is signed as given, with "host" (and
- * "content-type" when `sign_content_type`) as its headers.  ret_headers has
+ * "content-type" when `sign_content_type`) as its headers, and p->headers
+ * (at most AWS_SEND_HEADERS; the caller sends them) besides.  ret_headers has
  * room for AWS_SIGNED_HEADERS entries pointing into `sig`, `creds` and
  * `content_type`.  Returns the count.
  */

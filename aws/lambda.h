@@ -3,7 +3,8 @@
  * C structs in and out (field names from botocore's lambda model).
  *
  * Files: lambda.c (the operations), lambda_parse.c (answers), lambda_body.c
- * (request bodies, results as JSON); the pure parsers and builders are
+ * (request bodies, results as JSON), lambda_invoke.c (Invoke); the pure
+ * parsers and builders are
  * declared in lambda_wire.h, for tests and fuzzing.
  *
  * Conventions:
@@ -261,18 +262,36 @@ struct cJSON *lambda_function_to_json(const struct lambda_function *f, bool with
 struct cJSON *lambda_alias_to_json(const struct lambda_alias *a);
 
 /*
- * Invoke (RequestResponse) `fn` (a name or ARN; qualifier NULL = $LATEST)
- * with `payload` (JSON, may be NULL = "{}").  A 200 answer is success even
- * when the function failed: ret->function_error is then the
- * X-Amz-Function-Error header ("Unhandled" or "Handled"), "" otherwise.  At
- * most LAMBDA_INVOKE_PAYLOAD_MAX bytes of the answer's payload are kept
- * (ret->payload, NUL-terminated, ret->payload_truncated).  Error answers
- * (4xx/5xx, e.g. ResourceNotFoundException, a 504 timeout) fail as every
- * other call does; Invoke is not counted against the control-plane rate
- * limiter.  `timeout_ms` bounds the whole call (0 = the client's default).
- * Release ret with lambda_invoke_result_release().
+ * Invoke (RequestResponse) `fn` (a name or ARN; qualifier NULL = $LATEST, or
+ * an alias or version number) with `payload` (JSON, NULL = "{}"; at most
+ * LAMBDA_INVOKE_REQUEST_MAX bytes of valid UTF-8 JSON, else -EINVAL unsent):
+ * POST /2015-03-31/functions/{fn}/invocations[?Qualifier=q], header
+ * X-Amz-Invocation-Type: RequestResponse (signed, as botocore signs it).
+ *
+ * A 200 answer is success (0) even when the function failed:
+ * ret->function_error is then the X-Amz-Function-Error header ("Unhandled"
+ * or "Handled"; "Unhandled" if the header is present but empty), "" when the
+ * function succeeded: the caller checks it.  ret->executed_version is the
+ * X-Amz-Executed-Version header ("" if absent).  At most
+ * LAMBDA_INVOKE_PAYLOAD_MAX bytes of the answer's payload are kept
+ * (ret->payload, NUL-terminated, cut on a UTF-8 character boundary,
+ * ret->payload_truncated); the rest is read and dropped (Lambda answers at
+ * most 6 MB; the client's response cap bounds it anyway).  Another 2xx is
+ * -EPROTO (RequestResponse answers 200).
+ *
+ * Error answers (4xx/5xx: ResourceNotFoundException, 429
+ * TooManyRequestsException, 502 EC2ThrottledException, ...) fail as every
+ * other call does (aws/client.h: errno and kind by code and status).
+ * Invoke takes no token from the control-plane rate limiter (it has its own
+ * quota: concurrency) and is never sent twice once it may have reached
+ * Lambda (a function may have side effects): only a refused connection and
+ * a 429 are retried.  `timeout_ms` bounds the whole call (a hanging
+ * function: -ETIMEDOUT, kind TRANSIENT); 0 = the client's HTTP timeout (30 s
+ * by default).  ret is written only on success; release it with
+ * lambda_invoke_result_release() (accepts a zeroed one).
  */
 #define LAMBDA_INVOKE_PAYLOAD_MAX 4096
+#define LAMBDA_INVOKE_REQUEST_MAX 6291456 /* 6 MB, Lambda's synchronous request payload limit */
 struct lambda_invoke_result {
 	int status;              /* HTTP status (200) */
 	char function_error[32]; /* "" when the function succeeded */
@@ -284,5 +303,8 @@ struct lambda_invoke_result {
 int lambda_invoke(struct aws_client *c, const char *fn, const char *qualifier, const char *payload,
                   unsigned timeout_ms, struct lambda_invoke_result *ret, struct aws_error *err);
 void lambda_invoke_result_release(struct lambda_invoke_result *r);
+/* The result as JSON: {"StatusCode", "FunctionError", "ExecutedVersion", "Payload", "PayloadTruncated"}
+ * (botocore's names; Payload as text).  NULL on out of memory. */
+struct cJSON *lambda_invoke_result_to_json(const struct lambda_invoke_result *r);
 
 #endif

@@ -77,6 +77,27 @@ size_t lambda_body_stream_read(struct lambda_body_stream *s, char *out, size_t n
 /* Wipes and frees; accepts a zeroed or released stream. */
 void lambda_body_stream_release(struct lambda_body_stream *s);
 
+/*
+ * Invoke's request (lambda_invoke()): fills *ret (its strings borrowed from
+ * the arguments and static storage) with the operation, path, Qualifier
+ * query, the signed X-Amz-Invocation-Type header, the body (payload, or
+ * "{}" for NULL), no quota, no resend and the timeout.  -EINVAL: no
+ * function, a payload that is not valid UTF-8 JSON or is over
+ * LAMBDA_INVOKE_REQUEST_MAX bytes.
+ */
+int lambda_invoke_request(struct aws_request *ret, const char *fn, const char *qualifier, const char *payload,
+                          unsigned timeout_ms, struct error *err);
+/*
+ * Invoke's 2xx answer: `status`, the X-Amz-Function-Error and
+ * X-Amz-Executed-Version header values (NULL = absent) and the body, into
+ * *ret (overwritten; see lambda_invoke()).  -EPROTO for a status other than
+ * 200, -EBADMSG for an executed version that is not "$LATEST" or a number,
+ * -ENOMEM.
+ */
+int lambda_invoke_result_parse(long status, const char *function_error, const char *executed_version,
+                               const char *body, size_t len, struct lambda_invoke_result *ret,
+                               struct error *err);
+
 /* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
 bool lambda_utf8_valid(const char *s, size_t len);
 

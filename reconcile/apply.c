@@ -94,6 +94,7 @@ static int result_alias_set(struct reconcile_result *r, const char *name, bool d
 			return -ENOMEM;
 		r->aliases = na;
 		a = &r->aliases[r->n_aliases];
+		memset(a, 0, sizeof(*a)); /* no rollout record: a new alias */
 		if (!(a->name = strdup(name)))
 			return -ENOMEM;
 		r->n_aliases++;

@@ -16,13 +16,6 @@
 #include "reconcile/internal.h"
 #include "reconcile/rollout_run.h"
 
-/*
- * TEMPORARY until branch raws (lambda_invoke) is merged: weak references keep
- * the tree linking; without it a preTraffic invoke fails (and rolls back).
- */
-#pragma weak lambda_invoke
-#pragma weak lambda_invoke_result_release
-
 int reconcile_rollout_record_text(const struct rollout_progress *p, struct buf *out)
 {
 	struct rollout_progress q = *p;
@@ -212,11 +205,6 @@ static int pre_traffic(struct rollout_run *run, const struct manifest_rollout *r
 
 	snprintf(payload, sizeof(payload), "{\"alias\":\"%s\",\"from\":\"%u\",\"to\":\"%u\"}", alias, from,
 	         to);
-	if (!lambda_invoke) {
-		*ret = ROLLOUT_PRE_FAILED;
-		snprintf(reason, reason_sz, "this build cannot invoke functions");
-		return 0;
-	}
 	r = lambda_invoke(run->c, ro->pre_traffic, NULL, payload, ROLLOUT_PRE_TRAFFIC_MS, &ir, &aerr);
 	if (r < 0 && error_kind_of(&aerr.err) == ERROR_KIND_CANCELED) {
 		lambda_invoke_result_release(&ir);

@@ -190,6 +190,17 @@ class Emulator:
     def clear_faults(self):
         return self.admin("DELETE", "faults")
 
+    def set_invoke(self, function, behavior="succeed", qualifier=None, **kw):
+        """How Invoke of `function` behaves (invoke_emulator.py): succeed (payload=...),
+        fail (error_message, error_type), hang (seconds), error (status, code, message);
+        count=N for the next N invocations only."""
+        return self.admin("POST", "invoke", dict(kw, function=function, behavior=behavior,
+                                                 qualifier=qualifier))
+
+    def invocations(self):
+        """Every Invoke so far: function, qualifier, executed_version, payload, time, ..."""
+        return self.admin("GET", "invocations")["invocations"]
+
     def put_s3_object(self, bucket, key, data, version_id=None):
         path = "s3/%s/%s" % (urllib.parse.quote(bucket, safe=""), urllib.parse.quote(key))
         if version_id is not None:

@@ -19,6 +19,11 @@ the Query protocol) is served on the same port for requests whose SigV4
 credential scope names the service ``monitoring``: see cloudwatch_emulator.py.
 GET /__emulator/cloudwatch shows its alarms.
 
+Invoke (POST /2015-03-31/functions/NAME/invocations) runs an emulated
+function whose behaviour tests set (succeed, fail, hang, error) through
+/__emulator/invoke, and logs every invocation (/__emulator/invocations): see
+invoke_emulator.py.
+
 The first line on stdout is ``listening on HOST:PORT`` (the real port when
 ``--port 0``), flushed; nothing else is written to stdout.  Diagnostics go to
 stderr (one line per request with ``--verbose``).  SIGTERM or SIGINT stops the
@@ -186,6 +191,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 import cloudwatch_emulator  # CloudWatch alarms on the same port (routed by SigV4 scope)
+import invoke_emulator  # Invoke of emulated functions, behaviour set by tests
 
 DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
 DEFAULT_SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -233,8 +239,17 @@ MODELED_ERRORS = {
     "ResourceNotReadyException", "RequestTooLargeException",
     "InvalidRequestContentException",
 }
+# Invoke's own errors (502 EC2ThrottledException, ...): modeled, with "Message"
+INVOKE_ERRORS = {
+    "EC2ThrottledException", "EC2UnexpectedException", "EC2AccessDeniedException",
+    "ENILimitReachedException", "SubnetIPAddressLimitReachedException",
+    "KMSAccessDeniedException", "KMSDisabledException", "KMSInvalidStateException",
+    "KMSNotFoundException", "InvalidRuntimeException", "InvalidZipFileException",
+    "UnsupportedMediaTypeException",
+}
+MODELED_ERRORS |= INVOKE_ERRORS
 CAPITAL_MESSAGE_ERRORS = {"ResourceNotFoundException", "ServiceException",
-                          "ResourceNotReadyException"}
+                          "ResourceNotReadyException"} | (INVOKE_ERRORS - {"UnsupportedMediaTypeException"})
 
 WRITE_OPERATIONS = {"CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration",
                     "PublishVersion", "CreateAlias", "UpdateAlias", "DeleteAlias",
@@ -1268,6 +1283,7 @@ def route(method, path):
               ("POST", "versions"): "PublishVersion",
               ("GET", "versions"): "ListVersionsByFunction",
               ("POST", "aliases"): "CreateAlias",
+              ("POST", "invocations"): "Invoke",
               ("GET", "aliases"): "ListAliases"}.get((method, segs[2]))
     elif n == 4 and segs[2] == "aliases":
         op = {"GET": "GetAlias", "PUT": "UpdateAlias", "DELETE": "DeleteAlias"}.get(method)
@@ -1331,11 +1347,15 @@ class Emulator:
             "error_style": "plain",
         }
         self.started = time.monotonic()
+        self.stopping = threading.Event()   # set when the server stops: hanging Invokes end
         self._clear()
 
     def _clear(self):
         self.service = LambdaService(self)
         self.cloudwatch = cloudwatch_emulator.CloudWatchService()  # CloudWatch: cloudwatch_emulator.py
+        if getattr(self, "invoke", None):
+            self.invoke.release()  # hanging Invokes of the old state end
+        self.invoke = invoke_emulator.InvokeService()  # Invoke: invoke_emulator.py
         self.rng = random.Random(self.config["seed"])
         self.buckets = {}
         self.scripted = []
@@ -1621,6 +1641,9 @@ class Emulator:
             if fault and fault["kind"] == "error":
                 self.count_fault(opname, "error")
                 raise ApiError(fault["status"], fault["code"], fault["message"])
+            if op == "Invoke":  # invoke_emulator.py, outside the lock: a function may hang
+                return invoke_emulator.handle(self, opname, ctx, params, query_pairs, headers, body,
+                                              fault, ApiError)
             query_map = {}
             for k, v in query_pairs:
                 query_map.setdefault(k, v)
@@ -1708,6 +1731,10 @@ class Emulator:
             if sub == "cloudwatch" and method == "GET":  # CloudWatch alarms, per account/region
                 with self.lock:
                     return 200, self.cloudwatch.dump()
+            if sub in ("invoke", "invocations"):  # invoke_emulator.py
+                out = invoke_emulator.admin(self, method, sub, body, ApiError)
+                if out is not None:
+                    return out
             if sub == "storage" and method == "GET":
                 with self.lock:
                     return 200, self.service.storage()
@@ -1967,6 +1994,8 @@ def main(argv=None):
     server.emu = emu
 
     def stop(signum, frame):
+        emu.stopping.set()
+        emu.invoke.release()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)

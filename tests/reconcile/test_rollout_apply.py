@@ -309,3 +309,44 @@ def test_concurrent_applies_keep_one_record(aliasd_bin, emu, setup):
     # one shift took effect; the others met 412 (or saw it done) and wrote nothing more
     assert update_alias_calls(before, emu) >= 1
     assert applied.get("UpdateAlias", 0) - 0 >= 1
+
+
+def smoke_function(emu, lam, behavior):
+    """An emulated function `smoke` for preTraffic, with the given behaviour."""
+    from test_reconcile_lib import ROLE
+    lam.create_function(FunctionName="smoke", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": mkzip("smoke")})
+    lam.get_waiter("function_active_v2").wait(FunctionName="smoke", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    emu.admin("POST", "invoke", dict({"function": "smoke"}, **behavior))
+    emu.admin("DELETE", "invocations")
+
+
+def test_pre_traffic_failing_moves_no_traffic(aliasd_bin, emu, setup):
+    repo, lam = setup
+    smoke_function(emu, lam, {"behavior": "fail"})
+    declare2(repo, "{release: v2, rollout: {steps: [50], interval: 2s, preTraffic: smoke}}")
+    before = counts(emu)
+    p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "preTraffic smoke failed" in p.stdout, p.stdout
+    assert "preTraffic failed" in p.stderr, p.stderr
+    calls = emu.admin("GET", "invocations")["invocations"]
+    assert len(calls) == 1, calls
+    assert calls[0]["payload"] == {"alias": "Prod", "from": "1", "to": "2"}
+    assert calls[0]["invocation_type"] == "RequestResponse"
+    # two record writes (the start, then RolledBack), both on version 1 alone
+    assert update_alias_calls(before, emu) == 2
+    assert alias_target(prod(lam)) == ("1", {})
+    rec = record(lam)
+    assert "state=RolledBack" in rec and "step=0" in rec
+
+
+def test_pre_traffic_succeeding_runs_the_rollout(aliasd_bin, emu, setup):
+    repo, lam = setup
+    smoke_function(emu, lam, {"behavior": "succeed", "payload": {"ok": True}})
+    declare2(repo, "{release: v2, rollout: {steps: [50], interval: 1s, preTraffic: smoke}}")
+    p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "preTraffic smoke succeeded" in p.stdout
+    assert len(emu.admin("GET", "invocations")["invocations"]) == 1
+    assert alias_target(prod(lam)) == ("2", {})

@@ -8,6 +8,9 @@
  * OPERATION is the AWS name (GetFunction, ListVersionsByFunction, ...); the
  * arguments use the AWS request field names (FunctionName, Qualifier, Name,
  * FunctionVersion, RoutingConfig, RevisionId, ZipFile as base64, ...).
+ * Invoke: FunctionName, Qualifier, Payload (a string is sent as is, any
+ * other JSON value as its JSON text), TimeoutMs; the result is
+ * {"StatusCode", "FunctionError", "ExecutedVersion", "Payload", "PayloadTruncated"}.
  * Success: exit 0, stdout {"Result": ..., "Stats": {...}}.  Failure: exit 1,
  * stdout {"Error": {"Errno", "Status", "Code", "Message", "Text", "Attempts"}}.
  * Endpoint, region and credentials come from the environment.
@@ -367,6 +370,22 @@ int main(int argc, char **argv)
 		r = lambda_alias_delete(c, fn, str(args, "Name"), &aerr);
 		if (r >= 0)
 			result = cJSON_CreateObject();
+	} else if (!strcmp(op, "Invoke")) {
+		struct lambda_invoke_result ir;
+		const cJSON *pl = cJSON_GetObjectItemCaseSensitive(args, "Payload");
+		char *payload = NULL;
+
+		/* Payload: a string is sent as is (it may be no JSON at all), anything else as its JSON */
+		if (pl && !cJSON_IsString(pl))
+			payload = cJSON_PrintUnformatted(pl);
+		r = lambda_invoke(c, fn, str(args, "Qualifier"),
+		                  cJSON_IsString(pl) ? pl->valuestring : payload,
+		                  (unsigned)num(args, "TimeoutMs"), &ir, &aerr);
+		free(payload);
+		if (r >= 0) {
+			result = lambda_invoke_result_to_json(&ir);
+			lambda_invoke_result_release(&ir);
+		}
 	} else if (!strcmp(op, "DeleteFunction")) {
 		r = lambda_function_delete(c, fn, str(args, "Qualifier"), &aerr);
 		if (r >= 0)
@@ -395,6 +414,7 @@ out:
 		cJSON_AddStringToObject(e, "Message", aerr.message);
 		cJSON_AddStringToObject(e, "Text", aerr.err.msg);
 		cJSON_AddNumberToObject(e, "Attempts", aerr.attempts);
+		cJSON_AddStringToObject(e, "Kind", error_kind_name(aerr.err.kind));
 		cJSON_AddNumberToObject(e, "Retries", c ? (double)aws_client_retries(c) : 0);
 		fprintf(stderr, "aws_lambda_call: %s\n", aerr.err.msg);
 	}
