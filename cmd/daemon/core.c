@@ -655,7 +655,14 @@ enum core_rollout_change core_rollout_change(const struct core_alias *before, co
 	case ROLLOUT_SUCCEEDED:
 		if (!p->from)
 			return CORE_ROLLOUT_SAME; /* created on its version: no traffic shifted */
-		return p->step < now->rollout_steps ? CORE_ROLLOUT_PROMOTED : CORE_ROLLOUT_SUCCEEDED;
+		if (p->step < now->rollout_steps)
+			return CORE_ROLLOUT_PROMOTED;
+		if (before && same_rollout(&before->rollout, p) &&
+		    before->rollout.state == ROLLOUT_PROGRESSING && before->rollout.step == p->step &&
+		    now->rollout_interval &&
+		    p->since < before->rollout.since + (int64_t)now->rollout_interval)
+			return CORE_ROLLOUT_PROMOTED; /* its last step's time was not up */
+		return CORE_ROLLOUT_SUCCEEDED;
 	case ROLLOUT_ROLLED_BACK:
 		return !strcmp(p->reason, "aborted") ? CORE_ROLLOUT_ABORTED : CORE_ROLLOUT_ROLLED_BACK;
 	case ROLLOUT_NONE:

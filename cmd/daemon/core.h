@@ -115,8 +115,9 @@ struct core_alias {
 	double weight;
 	/* its declared rollout's progress (state ROLLOUT_NONE: none), from the reconcile result */
 	struct rollout_progress rollout;
-	unsigned rollout_percent; /* the new version's share now, 0..100 */
-	unsigned rollout_steps;   /* the spec's number of steps */
+	unsigned rollout_percent;  /* the new version's share now, 0..100 */
+	unsigned rollout_steps;    /* the spec's number of steps */
+	unsigned rollout_interval; /* the spec's interval, seconds (0 = not known) */
 	/*
 	 * The rollout of the desired state rolled back and is held there (an
 	 * alarm, preTraffic, an abort; not a revert, and not an old record of
@@ -261,7 +262,7 @@ enum core_rollout_change {
 	CORE_ROLLOUT_STARTED,     /* a new rollout is Progressing */
 	CORE_ROLLOUT_STEPPED,     /* the same rollout moved to another step */
 	CORE_ROLLOUT_SUCCEEDED,   /* finished after its last step */
-	CORE_ROLLOUT_PROMOTED,    /* finished before its last step (`aliasd rollout promote`) */
+	CORE_ROLLOUT_PROMOTED,    /* finished before its time (`aliasd rollout promote`, or by hand) */
 	CORE_ROLLOUT_ROLLED_BACK, /* an alarm, a missing alarm, preTraffic, or a revert in Git */
 	CORE_ROLLOUT_ABORTED,     /* `aliasd rollout abort` */
 };
@@ -275,7 +276,9 @@ enum core_rollout_change {
  * With nothing known before, only what this reconcile did is reported: a
  * record whose `since` is at or after `started_s` (unix seconds, when the
  * reconcile began); the process before a restart reported the rest.  An
- * alias created on its version at once (from 0) is no rollout.
+ * alias created on its version at once (from 0) is no rollout.  A rollout
+ * that finished before its last step, or before its last step's interval
+ * was up (seen from its step before), was promoted.
  */
 enum core_rollout_change core_rollout_change(const struct core_alias *before, const struct core_alias *now,
                                              int64_t started_s);

@@ -79,6 +79,9 @@ static void take_aliases(struct job *j)
 		j->actual[i].rollout = r->aliases[i].rollout;
 		j->actual[i].rollout_percent = r->aliases[i].rollout_percent;
 		j->actual[i].rollout_steps = r->aliases[i].rollout_steps;
+		for (size_t k = 0; j->fn && k < j->fn->n_aliases; k++)
+			if (j->fn->aliases[k].rollout && !strcmp(j->fn->aliases[k].name, j->actual[i].name))
+				j->actual[i].rollout_interval = j->fn->aliases[k].rollout->spec.interval_s;
 		j->n_actual = i + 1;
 		if (!j->actual[i].name)
 			return;

@@ -302,3 +302,34 @@ def test_kill_during_step_continues(world):
     assert since  # the record the restarted daemon read was the first daemon's
     rc, _ = d.stop(timeout=20)
     assert rc == 0, d.log_text()[-3000:]
+
+
+def rollout_cli(world, command):
+    env = dict(os.environ, **world.emu.env(AWS_ENDPOINT_URL_CLOUDWATCH=world.emu.endpoint))
+    r = subprocess.run([world.binary, "rollout", command, FN, "Prod", "--repo", world.repo.url, "--ref", "main",
+                        "--path", "functions"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+
+
+def test_daemon_follows_rollout_commands(world):
+    """abort and promote from the CLI: the daemon sees them at its next check and counts each once."""
+    cw = cloudwatch(world.emu)
+    d = first_commit(world, cw)
+    commit_and_wait_half(world, interval="20s")  # guard period 4 s
+    rollout_cli(world, "abort")
+    assert routing(world.emu) == ("1", {})
+    f = world.wait_state(FN, "Stalled", timeout=15)
+    assert "aborted" in f["reason"], f
+    wait_for(lambda: d.metric('aliasd_rollouts_total{result="aborted"}') == 1, 10, what="aborted counted")
+
+    # a new desired state starts it again; promote finishes it at once
+    commit_and_wait_half(world, interval="25s")
+    world.wait_state(FN, "Progressing", timeout=10)
+    rollout_cli(world, "promote")
+    assert routing(world.emu) == ("2", {})
+    world.wait_state(FN, "Synced", timeout=15)
+    ro = prod_rollout(world)
+    assert ro and ro["state"] == "Succeeded", ro
+    wait_for(lambda: d.metric('aliasd_rollouts_total{result="promoted"}') == 1, 10, what="promoted counted")
+    assert d.metric('aliasd_rollouts_total{result="succeeded"}') == 0
+    assert d.metric('aliasd_rollouts_total{result="rolled_back"}') == 0

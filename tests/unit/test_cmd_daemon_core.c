@@ -829,6 +829,13 @@ TEST(core_rollout_changes)
 	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED);
 	CHECK_INT(core_rollout_change(&none, &ok0, 0), CORE_ROLLOUT_SUCCEEDED); /* AllAtOnce */
 	CHECK_INT(core_rollout_change(&p1, &promoted, 0), CORE_ROLLOUT_PROMOTED);
+	/* at the last step: promoted when it ended before the step's interval was up */
+	p2.rollout_interval = ok.rollout_interval = 100;
+	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* 200 + 100 <= 300 */
+	ok.rollout.since = 250;
+	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_PROMOTED);
+	CHECK_INT(core_rollout_change(NULL, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* nothing known before */
+	ok.rollout.since = 300;
 	CHECK_INT(core_rollout_change(&p1, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p0, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p1, &ab, 0), CORE_ROLLOUT_ABORTED);
