@@ -740,14 +740,23 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		moved++;
 	}
 	if (!moved) {
-		/* what was written, as the planner said it ("~ alias Prod: v1 (2) -> v1 (1)") */
+		/*
+		 * What was written, as the planner said it ("~ alias Prod: v1 (2) -> v1 (1)"); a
+		 * rollout's steps are its own events (rollout_events), not `applied`.
+		 */
 		struct buf m = BUF_INIT;
+		size_t n = 0;
 
 		buf_puts(&m, drift ? "changed outside aliasd, repaired" : "reconciled");
-		for (size_t k = 0; k < j->res.n_planned && m.len < 400; k++)
-			buf_printf(&m, "%s%s", k ? "; " : ": ", j->res.planned[k].text);
-		event(drift ? NOTIFY_EVENT_DRIFT : NOTIFY_EVENT_APPLIED, j->gen->revision, st->name, NULL,
-		      NULL, NULL, m.len ? m.ptr : "");
+		for (size_t k = 0; k < j->res.n_planned && m.len < 400; k++) {
+			if (j->res.planned[k].kind == PLAN_STEP_ROLLOUT ||
+			    j->res.planned[k].kind == PLAN_STEP_ROLLOUT_HELD)
+				continue;
+			buf_printf(&m, "%s%s", n++ ? "; " : ": ", j->res.planned[k].text);
+		}
+		if (n || !j->res.n_planned)
+			event(drift ? NOTIFY_EVENT_DRIFT : NOTIFY_EVENT_APPLIED, j->gen->revision, st->name,
+			      NULL, NULL, NULL, m.len ? m.ptr : "");
 		buf_release(&m);
 	}
 }
