@@ -8,7 +8,7 @@
 #      v1 and v2 (Version1.zip, Version2.zip), points Prod at 1 and Test at 2
 #   3. commit the promotion (Prod: v2): one UpdateAlias, live in ~1 s
 #   4. git revert the promotion: one UpdateAlias back
-#   5. a canary (examples/rollout/canary.yaml): Live -> v2 with `rollout:
+#   5. a canary (deploy/demo-canary.yaml): Live -> v2 with `rollout:
 #      steps [50], interval 4s, alarms [canary-errors]`; 50% moves, the alarm
 #      is set to ALARM through the emulator's CloudWatch (SetAlarmState), and
 #      aliasd puts Live back on v1 by itself within a second
@@ -64,7 +64,7 @@ say "making the manifest repository (from examples/)"
 REPO="$WORK/releases"
 mkdir -p "$REPO"
 cp -r "$ROOT/examples/." "$REPO/"
-(cd "$REPO" && rm -rf build rollout && git init -q -b main && git add -A &&
+(cd "$REPO" && rm -rf build && git init -q -b main && git add -A &&
 	git -c user.name=demo -c user.email=demo@example.invalid commit -qm "v1 on Prod, v2 on Test")
 echo "repository: $REPO"
 
@@ -156,9 +156,9 @@ wait_for 30 in_sync
 writes
 "$ALIASD" status --url http://127.0.0.1:$PORT
 
-say "a canary: my-canary-function, Live on v1 (examples/rollout/canary.yaml)"
+say "a canary: my-canary-function, Live on v1 (deploy/demo-canary.yaml)"
 alarm OK
-cp "$ROOT/examples/rollout/canary.yaml" "$REPO/canary.yaml"
+cp "$ROOT/deploy/demo-canary.yaml" "$REPO/canary.yaml"
 (cd "$REPO" && git add canary.yaml &&
 	git -c user.name=demo -c user.email=demo@example.invalid commit -qm "A canary function, Live on v1")
 sleep 2
