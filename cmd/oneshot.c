@@ -607,7 +607,7 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 			n_changed++;
 		else
 			n_sync++;
-		n_steps += apply ? rr->writes : rr->n_planned;
+		n_steps += apply ? rr->writes : planned_writes(rr);
 	}
 
 	if (pr.json) {

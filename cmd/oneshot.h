@@ -17,8 +17,11 @@
  * function on stderr; apply each step as it completes and the failed
  * functions, once each, in a list on stderr at the end.  Returns the exit
  * status: plan 0 in sync, 2 changes pending, 1 errors; apply 0 converged, 1
- * any failure (manifest errors included); both EXIT_USAGE (64) on a usage
- * error.
+ * any failure (manifest errors included, a rollout that rolled back, a
+ * signal while waiting); both EXIT_USAGE (64) on a usage error.
+ * apply runs rollouts to the end: while a result has next_check it sleeps
+ * until the earliest and reconciles those functions again, printing each
+ * step (--no-wait: once, then it prints what is pending).
  */
 int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage);
 
