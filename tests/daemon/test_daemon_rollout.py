@@ -338,3 +338,19 @@ def test_daemon_follows_rollout_commands(world):
     wait_for(lambda: d.metric('aliasd_rollouts_total{result="promoted"}') == 1, 10, what="promoted counted")
     assert d.metric('aliasd_rollouts_total{result="succeeded"}') == 0
     assert d.metric('aliasd_rollouts_total{result="rolled_back"}') == 0
+
+
+def test_daemon_follows_retry_of_a_rolled_back_rollout(world):
+    """A held rollback is looked at every 30 s: `aliasd rollout retry` from the CLI is carried on."""
+    cw = cloudwatch(world.emu)
+    d = first_commit(world, cw)
+    commit_and_wait_half(world, interval="2s")
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="test: errors")
+    wait_for(lambda: routing(world.emu) == ("1", {}), 10, interval=0.02, what="back on v1")
+    world.wait_state(FN, "Stalled", timeout=10)
+    cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="test: quiet")
+    rollout_cli(world, "retry")  # starts the first step again, and leaves the rest to the daemon
+    assert routing(world.emu) == ("1", {"2": 0.5})
+    wait_for(lambda: routing(world.emu) == ("2", {}), 45, what="the daemon finishing the retried rollout")
+    world.wait_state(FN, "Synced", timeout=15)
+    assert d.metric('aliasd_rollouts_total{result="succeeded"}') == 1
