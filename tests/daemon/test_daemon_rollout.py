@@ -6,7 +6,8 @@ alias carries weight 0.5 on the new version within 2 s, and the new version
 alone within interval + 2 s after that; an alarm in ALARM during the step puts
 it back on the old version within 2 s, and nothing more is written for that
 alias until a new commit.  A revert is one UpdateAlias; kill -9 during a step
-and a restart continue the same rollout.  /status, /metrics, `aliasd status`,
+and a restart continue the same rollout.  `aliasd rollout abort`, `promote`
+and `retry` run from the CLI are followed.  /status, /metrics, `aliasd status`,
 the commit statuses on the fake GitHub and the webhook events show it.
 """
 import os
