@@ -152,6 +152,8 @@ install: $(BIN) man
 	install -D -m 0644 $(BUILD)/man/aliasd-manifest.5 $(DESTDIR)$(MANDIR)/man5/aliasd-manifest.5
 	install -D -m 0644 deploy/aliasd.bash-completion $(DESTDIR)$(BASHCOMPDIR)/aliasd
 	install -D -m 0644 deploy/iam-policy.json $(DOCDIR)/iam-policy.json
+	install -D -m 0644 deploy/iam-role-trust.json $(DOCDIR)/iam-role-trust.json
+	install -D -m 0644 deploy/iam-assume-roles.json $(DOCDIR)/iam-assume-roles.json
 	install -D -m 0644 deploy/aliasd.yaml $(DOCDIR)/aliasd.yaml.example
 	install -D -m 0644 README.md $(DOCDIR)/README.md
 	for f in $(EXAMPLE_FILES); do install -D -m 0644 $$f $(DOCDIR)/$$f || exit 1; done

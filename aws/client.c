@@ -412,6 +412,11 @@ uint64_t aws_client_throttles(struct aws_client *c)
 	return ratelimit_throttles(&c->rl_get_function) + ratelimit_throttles(&c->rl_control);
 }
 
+double aws_client_control_rate(struct aws_client *c)
+{
+	return ratelimit_rate(&c->rl_control);
+}
+
 /* ---- the call ------------------------------------------------------------------------------ */
 
 /* Lambda's error reader (aws/core.h): REST-JSON errors; a 429 is throttling. */

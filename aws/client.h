@@ -114,6 +114,12 @@ struct aws_client_options {
 	const struct http_options *http;  /* NULL = defaults */
 	/* Use these credentials instead of the default chain (tests); copied. */
 	const struct aws_credentials *static_credentials;
+	/*
+	 * Else this provider (borrowed: it must outlive the client; e.g. an
+	 * assume-role provider for another account, aws/credentials.h) instead
+	 * of a default chain of the client's own.
+	 */
+	struct aws_credentials_provider *credentials_provider;
 };
 
 struct aws_client;
@@ -228,5 +234,7 @@ void aws_client_counters_foreach(struct aws_client *c, aws_counter_fn fn, void *
 /* Number of retries and throttles so far. */
 uint64_t aws_client_retries(struct aws_client *c);
 uint64_t aws_client_throttles(struct aws_client *c);
+/* The current adaptive rate of the control-plane bucket (requests/s, aws/ratelimit.h). */
+double aws_client_control_rate(struct aws_client *c);
 
 #endif

@@ -163,6 +163,9 @@ int aws_core_init(struct aws_core *core, const struct aws_client_options *opt,
 			goto fail;
 		}
 		core->has_static = true;
+	} else if (opt->credentials_provider) {
+		core->provider = opt->credentials_provider;
+		core->borrowed_provider = true;
 	} else {
 		struct aws_credentials_options co = {.profile = opt->profile, .sts_endpoint = NULL};
 
@@ -182,7 +185,8 @@ void aws_core_release(struct aws_core *core)
 		return;
 	for (size_t i = 0; i < core->n_pool; i++)
 		http_client_free(core->pool[i]);
-	aws_credentials_provider_free(core->provider);
+	if (!core->borrowed_provider)
+		aws_credentials_provider_free(core->provider);
 	if (core->has_static)
 		aws_credentials_release(&core->static_creds);
 	pthread_mutex_destroy(&core->pool_lock);

@@ -65,6 +65,7 @@ struct aws_core {
 	char *endpoint; /* scheme://authority[/base], no trailing slash */
 	char *host;     /* authority as signed (default port dropped) */
 	struct aws_credentials_provider *provider;
+	bool borrowed_provider; /* opt->credentials_provider: not freed here */
 	struct aws_credentials static_creds;
 	bool has_static;
 	struct retry_policy retry;

@@ -181,6 +181,19 @@ int aws_credentials_provider_new(struct aws_credentials_provider **ret,
 		goto oom;
 	if (opt && opt->sts_endpoint && !(p->sts_endpoint = strdup(opt->sts_endpoint)))
 		goto oom;
+	if (opt && opt->role_arn) {
+		if (!opt->role_source) {
+			aws_credentials_provider_free(p);
+			return error_set(err, -EINVAL, "assume role %s: no source credentials",
+			                 opt->role_arn);
+		}
+		p->role_source = opt->role_source;
+		if (!(p->role_arn = strdup(opt->role_arn)) ||
+		    !(p->role_session = strdup(opt->role_session_name ? opt->role_session_name : "aliasd")) ||
+		    (opt->role_external_id && !(p->role_external_id = strdup(opt->role_external_id))) ||
+		    (opt->role_region && !(p->role_region = strdup(opt->role_region))))
+			goto oom;
+	}
 	*ret = p;
 	return 0;
 oom:
@@ -197,6 +210,10 @@ void aws_credentials_provider_free(struct aws_credentials_provider *p)
 	http_client_free(p->meta_http);
 	free(p->profile);
 	free(p->sts_endpoint);
+	free(p->role_arn);
+	free(p->role_external_id);
+	free(p->role_session);
+	free(p->role_region);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -305,7 +322,9 @@ static int chain_resolve(struct aws_credentials_provider *p, time_t now, struct 
 	ch.profile = strdup(prof);
 	if (!ch.profile)
 		return error_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+	if (p->role_arn)
+		r = cred_source_role(&ch, &c, err);
+	for (size_t i = 0; !p->role_arn && i < sizeof(sources) / sizeof(sources[0]); i++) {
 		r = sources[i](&ch, &c, err);
 		if (r != SOURCE_SKIP)
 			break;

@@ -58,8 +58,10 @@
  * Secrets never appear in error messages or logs.
  *
  * Files: credentials.c (provider, environment source, the chain and cache),
- * credentials_ini.c, credentials_parse.c (time, JSON, STS XML),
- * credentials_files.c (shared files, profiles), credentials_sts.c,
+ * credentials_ini.c, credentials_parse.c (time, JSON, STS XML answers read
+ * with aws/xml.h), credentials_files.c (shared files, profiles),
+ * credentials_sts.c (AssumeRole, web identity, assume-role providers,
+ * GetCallerIdentity),
  * credentials_process.c, credentials_metadata.c (ECS, IMDS);
  * credentials_chain.h is what they share, credentials_internal.h the parsers
  * exposed for tests and fuzzing.
@@ -87,6 +89,21 @@ struct aws_credentials_options {
 	const char *sts_endpoint; /* NULL = AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, else
 	                             https://sts.{region}.amazonaws.com */
 	long process_timeout_ms;  /* credential_process time limit; 0 = AWS_PROCESS_TIMEOUT_S */
+	/*
+	 * An assume-role provider (aws.roles, many accounts): when role_arn is
+	 * set the chain above is not consulted; the credentials are STS
+	 * AssumeRole of role_arn (RoleSessionName role_session_name, default
+	 * "aliasd"; ExternalId when not NULL), signed with credentials from
+	 * `role_source` (required, borrowed: it must outlive this provider),
+	 * at the STS endpoint of role_region (NULL = AWS_REGION,
+	 * AWS_DEFAULT_REGION, else us-east-1).  Cached and refreshed as any
+	 * temporary credentials (AWS_CREDENTIALS_REFRESH_S before expiry).
+	 */
+	const char *role_arn;
+	const char *role_external_id;
+	const char *role_session_name;
+	const char *role_region;
+	struct aws_credentials_provider *role_source;
 };
 
 /* `opt` may be NULL. Reads nothing yet: sources are resolved on the first get. */
@@ -105,6 +122,15 @@ int aws_credentials_get(struct aws_credentials_provider *p, time_t now, struct a
 void aws_credentials_release(struct aws_credentials *c);
 /* Accepts NULL. */
 void aws_credentials_provider_free(struct aws_credentials_provider *p);
+
+/*
+ * The 12-digit account id of the provider's credentials (STS
+ * GetCallerIdentity, signed with them) into out (>= 13 bytes).  Not cached:
+ * callers keep the answer.  Errors as aws_credentials_get, STS failures as
+ * -EACCES/-EAGAIN/-EIO, -EBADMSG for an answer without an Account.
+ */
+int aws_credentials_account(struct aws_credentials_provider *p, time_t now, char *out, size_t outsz,
+                            struct error *err);
 
 /* Deep copy (strings duplicated). -ENOMEM. */
 int aws_credentials_copy(struct aws_credentials *ret, const struct aws_credentials *src);

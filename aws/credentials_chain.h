@@ -47,6 +47,9 @@ struct aws_credentials_provider {
 	struct http_client *sts_http, *meta_http;
 	struct error failure; /* the last failed resolution (code 0: none), handed out until */
 	time_t failed_at;     /* failed_at + AWS_CREDENTIALS_FAIL_CACHE_S */
+	/* an assume-role provider (opt->role_arn): AssumeRole signed with role_source's credentials */
+	char *role_arn, *role_external_id, *role_session, *role_region;
+	struct aws_credentials_provider *role_source; /* borrowed */
 };
 
 /* State of one resolution of the chain. */
@@ -95,12 +98,6 @@ int cred_source_env(struct chain *ch, struct aws_credentials *ret, struct error 
 const char *cred_json_str(const cJSON *o, const char *name);
 /* cJSON_Delete, after wiping the top-level strings (the secrets are there). Accepts NULL. */
 void cred_json_delete_wiped(cJSON *root);
-/*
- * Text of the first <tag>...</tag> inside [s, s+n) (no attributes on the tag,
- * as STS writes them), unescaped, into out.  -ENOENT if absent.
- */
-int cred_xml_text(const char *s, size_t n, const char *tag, struct buf *out, const char **ret_start,
-                  size_t *ret_len);
 /* A short, printable excerpt of a server's error message (no secrets are in STS errors). */
 void cred_sanitize_copy(char *out, size_t outsz, const char *s, size_t n);
 
@@ -133,6 +130,8 @@ int cred_read_token_file(const char *path, struct buf *out, const char *what, st
 int cred_web_identity(struct chain *ch, const char *token_file, const char *role_arn, const char *session,
                       const char *region, const char *what, struct aws_credentials *ret, struct error *err);
 int cred_source_web_identity_env(struct chain *ch, struct aws_credentials *ret, struct error *err);
+/* An assume-role provider's only source: AssumeRole of p->role_arn signed with p->role_source's. */
+int cred_source_role(struct chain *ch, struct aws_credentials *ret, struct error *err);
 
 /* ---- credential_process (credentials_process.c) ---- */
 

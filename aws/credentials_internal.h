@@ -38,9 +38,23 @@ void aws_ini_free(struct aws_ini *ini);
  */
 int aws_credentials_parse_json(const char *text, size_t len, int need_version, const char *source,
                                struct aws_credentials *ret, struct error *err);
-/* STS AssumeRole / AssumeRoleWithWebIdentity XML response (the <Credentials> element). */
+/*
+ * STS AssumeRole / AssumeRoleWithWebIdentity XML answer, read with aws/xml.h:
+ * <XResponse><XResult><Credentials> with AccessKeyId, SecretAccessKey,
+ * SessionToken and Expiration (all required, trimmed).  -EBADMSG for
+ * anything else (malformed XML, a DOCTYPE, another shape), -E2BIG over
+ * STS_RESPONSE_MAX.
+ */
 int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *source,
                                   struct aws_credentials *ret, struct error *err);
+/*
+ * An STS error answer <ErrorResponse><Error><Code>..</Code><Message>..
+ * (a bare <Error> too): code and message, printable, cut to size ("" when
+ * absent).  -ENOENT without a Code, -EBADMSG when not XML.
+ */
+int aws_sts_parse_error(const char *text, size_t len, char *code, size_t codesz, char *msg, size_t msgsz);
+/* The 12-digit Account of a GetCallerIdentity answer into out (>= 13 bytes); -EBADMSG otherwise. */
+int aws_sts_parse_account(const char *text, size_t len, char *out, size_t outsz);
 /* "2026-11-27T10:00:00Z", with optional fraction and "+00:00"/"-hh:mm" offset. */
 int aws_time_parse_iso8601(const char *s, time_t *ret);
 

@@ -1,6 +1,7 @@
 /*
  * credentials_parse.c - ISO 8601 times and the credential responses: the JSON
- * of credential_process, ECS and IMDS, and STS's XML (credentials_internal.h).
+ * of credential_process, ECS and IMDS, and STS's XML answers, read with
+ * aws/xml.h (credentials_internal.h).
  */
 #include "aws/credentials_chain.h"
 
@@ -13,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "aws/xml.h"
 #include "util/secret.h"
 
 /* ---- time ---------------------------------------------------------------- */
@@ -155,75 +157,61 @@ out:
 	return r;
 }
 
-/* Decode the five XML entities and numeric references into out. */
-static int xml_unescape(struct buf *out, const char *s, size_t n)
-{
-	int r = 0;
+/* ---- STS answers (aws/xml.h) --------------------------------------------- */
 
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (s[i] != '&') {
-			r = buf_putc(out, s[i]);
+/* Limits for an STS answer: small documents, shallow. */
+static const struct xml_limits sts_limits = {
+    .max_bytes = STS_RESPONSE_MAX, .max_depth = 8, .max_elements = 256};
+
+/* Wipe every node's text (STS answers carry secrets), then free. */
+static void sts_doc_free(struct xml_node *n)
+{
+	for (struct xml_node *c = n; c;) {
+		secret_wipe(c->text, c->text_len);
+		if (c->first_child) {
+			c = c->first_child;
 			continue;
 		}
-		const char *semi = memchr(s + i, ';', n - i);
-		size_t l = semi ? (size_t)(semi - (s + i)) + 1 : 0;
-		if (!semi || l > 12)
-			return -EBADMSG;
-		if (l == 5 && !memcmp(s + i, "&amp;", 5))
-			r = buf_putc(out, '&');
-		else if (l == 4 && !memcmp(s + i, "&lt;", 4))
-			r = buf_putc(out, '<');
-		else if (l == 4 && !memcmp(s + i, "&gt;", 4))
-			r = buf_putc(out, '>');
-		else if (l == 6 && !memcmp(s + i, "&quot;", 6))
-			r = buf_putc(out, '"');
-		else if (l == 6 && !memcmp(s + i, "&apos;", 6))
-			r = buf_putc(out, '\'');
-		else if (l >= 4 && s[i + 1] == '#') {
-			char num[16];
-			unsigned long v;
-			char *e;
-			memcpy(num, s + i + 2, l - 3);
-			num[l - 3] = '\0';
-			v = (num[0] == 'x' || num[0] == 'X') ? strtoul(num + 1, &e, 16)
-			                                     : strtoul(num, &e, 10);
-			if (*e || v == 0 || v > 0x7f) /* ASCII only: credentials are ASCII */
-				return -EBADMSG;
-			r = buf_putc(out, (char)v);
-		} else {
-			return -EBADMSG;
-		}
-		i += l - 1;
+		while (c && c != n && !c->next)
+			c = c->parent;
+		c = c && c != n ? c->next : NULL;
 	}
-	return r;
+	xml_free(n);
 }
 
-/*
- * Text of the first <tag>...</tag> inside [s, s+n) (no attributes on the tag,
- * as STS writes them), unescaped, into out.  -ENOENT if absent.
- */
-int cred_xml_text(const char *s, size_t n, const char *tag, struct buf *out, const char **ret_start,
-                  size_t *ret_len)
+/* The <...Result> element of an STS answer <ActionResponse><ActionResult>, NULL if none. */
+static const struct xml_node *sts_result(const struct xml_node *doc, const char *want_action)
 {
-	char open[64], close[64];
-	const char *a, *b;
+	const struct xml_node *root = xml_child(doc, NULL);
+	size_t l;
 
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	a = memmem(s, n, open, strlen(open));
-	if (!a)
-		return -ENOENT;
-	a += strlen(open);
-	b = memmem(a, n - (size_t)(a - s), close, strlen(close));
-	if (!b)
+	if (!root)
+		return NULL;
+	l = strlen(root->name);
+	if (l < 8 || strcmp(root->name + l - 8, "Response"))
+		return NULL;
+	if (want_action && (l - 8 != strlen(want_action) || strncmp(root->name, want_action, l - 8)))
+		return NULL;
+	for (const struct xml_node *c = root->first_child; c; c = c->next) {
+		size_t cl = strlen(c->name);
+		if (cl == l - 2 && !strncmp(c->name, root->name, l - 8) &&
+		    !strcmp(c->name + cl - 6, "Result"))
+			return c;
+	}
+	return NULL;
+}
+
+/* Trimmed copy of a node's text into out; -EBADMSG when absent, empty, or with a NUL byte. */
+static int sts_field(const struct xml_node *parent, const char *name, struct buf *out)
+{
+	const struct xml_node *n = xml_child(parent, name);
+
+	if (!n || memchr(n->text, '\0', n->text_len))
 		return -EBADMSG;
-	if (ret_start)
-		*ret_start = a;
-	if (ret_len)
-		*ret_len = (size_t)(b - a);
-	if (!out)
-		return 0;
-	return xml_unescape(out, a, (size_t)(b - a));
+	if (buf_put(out, n->text, n->text_len) < 0)
+		return -ENOMEM;
+	cred_trim_buf(out);
+	return out->len ? 0 : -EBADMSG;
 }
 
 int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *source,
@@ -231,8 +219,9 @@ int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *sour
 {
 	struct buf akid = BUF_INIT_CAP(256), secret = BUF_INIT_CAP(1024), token = BUF_INIT_CAP(16384),
 	           exp = BUF_INIT_CAP(64);
-	const char *cs;
-	size_t cl;
+	struct xml_node *doc = NULL;
+	const struct xml_node *res, *cs;
+	struct error xe = ERROR_INIT;
 	time_t expiration = 0;
 	int r;
 
@@ -242,28 +231,31 @@ int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *sour
 		r = error_set(err, -E2BIG, "%s: STS response too large", source);
 		goto out;
 	}
-	r = cred_xml_text(text, len, "Credentials", NULL, &cs, &cl);
+	r = xml_parse(&doc, text, len, &sts_limits, &xe);
 	if (r < 0) {
+		r = error_set(err, -EBADMSG, "%s: malformed STS response: %s", source, xe.msg);
+		goto out;
+	}
+	res = sts_result(doc, NULL);
+	cs = xml_child(res, "Credentials");
+	if (!res || !cs) {
 		r = error_set(err, -EBADMSG, "%s: no <Credentials> in the STS response", source);
 		goto out;
 	}
-	if (cred_xml_text(cs, cl, "AccessKeyId", &akid, NULL, NULL) < 0 ||
-	    cred_xml_text(cs, cl, "SecretAccessKey", &secret, NULL, NULL) < 0 ||
-	    cred_xml_text(cs, cl, "SessionToken", &token, NULL, NULL) < 0 ||
-	    cred_xml_text(cs, cl, "Expiration", &exp, NULL, NULL) < 0) {
-		r = error_set(err, -EBADMSG, "%s: incomplete or malformed <Credentials> in the STS response",
-		              source);
+	if ((r = sts_field(cs, "AccessKeyId", &akid)) < 0 ||
+	    (r = sts_field(cs, "SecretAccessKey", &secret)) < 0 ||
+	    (r = sts_field(cs, "SessionToken", &token)) < 0 || (r = sts_field(cs, "Expiration", &exp)) < 0) {
+		r = r == -ENOMEM
+		        ? error_set(err, r, "out of memory")
+		        : error_set(err, -EBADMSG,
+		                    "%s: incomplete or malformed <Credentials> in the STS response", source);
 		goto out;
 	}
-	cred_trim_buf(&akid);
-	cred_trim_buf(&secret);
-	cred_trim_buf(&token);
-	cred_trim_buf(&exp);
 	r = cred_check(akid.ptr, secret.ptr, token.ptr, source, err);
-	if (r < 0)
-		goto out;
-	if (!token.len) {
-		r = error_set(err, -EBADMSG, "%s: no session token in the STS response", source);
+	if (r < 0) {
+		r = -EBADMSG;
+		if (err)
+			err->code = r;
 		goto out;
 	}
 	if (aws_time_parse_iso8601(exp.ptr, &expiration) < 0) {
@@ -274,10 +266,55 @@ int aws_credentials_parse_sts_xml(const char *text, size_t len, const char *sour
 	if (r < 0)
 		error_set(err, r, "out of memory");
 out:
+	sts_doc_free(doc);
 	buf_release(&akid);
 	buf_release_secret(&secret);
 	buf_release_secret(&token);
 	buf_release(&exp);
+	return r;
+}
+
+int aws_sts_parse_error(const char *text, size_t len, char *code, size_t codesz, char *msg, size_t msgsz)
+{
+	struct xml_node *doc = NULL;
+	const struct xml_node *e;
+	const char *c, *m;
+
+	if (codesz)
+		code[0] = '\0';
+	if (msgsz)
+		msg[0] = '\0';
+	if (xml_parse(&doc, text, len > STS_RESPONSE_MAX ? STS_RESPONSE_MAX : len, &sts_limits, NULL) < 0)
+		return -EBADMSG;
+	e = xml_find(doc, "ErrorResponse/Error");
+	if (!e)
+		e = xml_find(doc, "Error"); /* some endpoints answer a bare <Error> */
+	c = xml_text(e, "Code");
+	m = xml_text(e, "Message");
+	if (c)
+		cred_sanitize_copy(code, codesz, c, strlen(c));
+	if (m)
+		cred_sanitize_copy(msg, msgsz, m, strlen(m));
+	xml_free(doc);
+	return c ? 0 : -ENOENT;
+}
+
+int aws_sts_parse_account(const char *text, size_t len, char *out, size_t outsz)
+{
+	struct xml_node *doc = NULL;
+	const char *a;
+	int r = -EBADMSG;
+
+	if (outsz)
+		out[0] = '\0';
+	if (xml_parse(&doc, text, len > STS_RESPONSE_MAX ? STS_RESPONSE_MAX : len, &sts_limits, NULL) < 0)
+		return -EBADMSG;
+	a = xml_text(sts_result(doc, "GetCallerIdentity"), "Account");
+	if (a && strlen(a) == 12 && strspn(a, "0123456789") == 12 && outsz > 12) {
+		memcpy(out, a, 13);
+		r = 0;
+	}
+	xml_free(doc);
 	return r;
 }
 

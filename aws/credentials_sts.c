@@ -5,6 +5,7 @@
 #include "aws/credentials_chain.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,15 +56,15 @@ int cred_form_add(struct buf *b, const char *name, const char *value)
 }
 
 /*
- * POST an STS query-API call; `signer` NULL = unsigned (web identity).
- * Parses the credentials out of the response.
+ * POST an STS query-API call; `signer` NULL = unsigned (web identity).  On a
+ * 200 answer its body is in *resp (the caller releases it); any other status
+ * is an error naming STS's code and message.
  */
-int cred_sts_call(struct chain *ch, const char *region, const struct buf *form,
-                  const struct aws_credentials *signer, const char *source, const char *what,
-                  struct aws_credentials *ret, struct error *err)
+static int sts_post(struct chain *ch, const char *region, const struct buf *form,
+                    const struct aws_credentials *signer, const char *what, struct http_response *resp,
+                    struct error *err)
 {
 	struct http_client *http;
-	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct sigv4_result sig = SIGV4_RESULT_INIT;
 	struct http_header h[5];
 	size_t nh = 0;
@@ -113,36 +114,104 @@ int cred_sts_call(struct chain *ch, const char *region, const struct buf *form,
 	                           .n_headers = nh,
 	                           .body = form->ptr,
 	                           .body_len = form->len};
-	r = http_client_send(http, &req, &resp, err);
+	r = http_client_send(http, &req, resp, err);
 	if (r < 0) {
 		error_prefix(err, "%s", what);
 		goto out;
 	}
-	if (resp.status != 200) {
-		struct buf code = BUF_INIT_CAP(128), msg = BUF_INIT_CAP(512);
-		char c[130] = "", m[300] = "";
-		cred_xml_text(resp.body.ptr, resp.body.len, "Code", &code, NULL, NULL);
-		cred_xml_text(resp.body.ptr, resp.body.len, "Message", &msg, NULL, NULL);
-		cred_sanitize_copy(c, sizeof(c), code.ptr, code.len);
-		cred_sanitize_copy(m, sizeof(m), msg.ptr, msg.len);
-		r = resp.status == 403 || resp.status == 401   ? -EACCES
-		    : resp.status >= 500 || resp.status == 429 ? -EAGAIN
-		                                               : -EIO;
-		error_set(err, r, "%s: STS %s returned HTTP %ld%s%s%s%s", what, endpoint, resp.status,
+	if (resp->status != 200) {
+		char c[130], m[300];
+		aws_sts_parse_error(resp->body.ptr, resp->body.len, c, sizeof(c), m, sizeof(m));
+		r = resp->status == 403 || resp->status == 401   ? -EACCES
+		    : resp->status >= 500 || resp->status == 429 ? -EAGAIN
+		                                                 : -EIO;
+		error_set(err, r, "%s: STS %s returned HTTP %ld%s%s%s%s", what, endpoint, resp->status,
 		          *c ? " " : "", c, *m ? ": " : "", m);
-		buf_release(&code);
-		buf_release(&msg);
 		goto out;
 	}
-	r = aws_credentials_parse_sts_xml(resp.body.ptr, resp.body.len, source, ret, err);
-	if (r < 0)
-		error_prefix(err, "%s", what);
 out:
-	http_response_release(&resp);
 	sigv4_result_release(&sig);
 	free(endpoint);
 	free(url);
 	return r;
+}
+
+int cred_sts_call(struct chain *ch, const char *region, const struct buf *form,
+                  const struct aws_credentials *signer, const char *source, const char *what,
+                  struct aws_credentials *ret, struct error *err)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	int r;
+
+	r = sts_post(ch, region, form, signer, what, &resp, err);
+	if (r >= 0) {
+		r = aws_credentials_parse_sts_xml(resp.body.ptr, resp.body.len, source, ret, err);
+		if (r < 0)
+			error_prefix(err, "%s", what);
+	}
+	buf_release_secret(&resp.body);
+	http_response_release(&resp);
+	return r;
+}
+
+int cred_source_role(struct chain *ch, struct aws_credentials *ret, struct error *err)
+{
+	struct aws_credentials_provider *p = ch->p;
+	struct aws_credentials base = {0};
+	struct buf form = BUF_INIT;
+	const char *region = p->role_region ? p->role_region : cred_chain_region(ch, NULL);
+	char what[300];
+	int r;
+
+	snprintf(what, sizeof(what), "assume role %s", p->role_arn);
+	r = aws_credentials_get(p->role_source, ch->now, &base, err);
+	if (r < 0)
+		return error_prefix(err, "%s: no source credentials", what);
+	if ((r = cred_form_add(&form, "Action", "AssumeRole")) < 0 ||
+	    (r = cred_form_add(&form, "Version", "2011-06-15")) < 0 ||
+	    (r = cred_form_add(&form, "RoleArn", p->role_arn)) < 0 ||
+	    (r = cred_form_add(&form, "RoleSessionName", p->role_session)) < 0 ||
+	    (p->role_external_id && (r = cred_form_add(&form, "ExternalId", p->role_external_id)) < 0)) {
+		r = error_set(err, r, "out of memory");
+		goto out;
+	}
+	r = cred_sts_call(ch, region, &form, &base, "assume-role", what, ret, err);
+out:
+	aws_credentials_release(&base);
+	buf_release(&form);
+	return r;
+}
+
+int aws_credentials_account(struct aws_credentials_provider *p, time_t now, char *out, size_t outsz,
+                            struct error *err)
+{
+	struct chain ch = {.p = p, .now = now};
+	struct aws_credentials c = {0};
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct buf form = BUF_INIT;
+	int r;
+
+	r = aws_credentials_get(p, now, &c, err);
+	if (r < 0)
+		return r;
+	r = cred_form_add(&form, "Action", "GetCallerIdentity");
+	if (r >= 0)
+		r = cred_form_add(&form, "Version", "2011-06-15");
+	if (r < 0) {
+		r = error_set(err, r, "out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&p->lock); /* the STS client is the provider's */
+	r = sts_post(&ch, p->role_region ? p->role_region : cred_chain_region(&ch, NULL), &form, &c,
+	             "GetCallerIdentity", &resp, err);
+	pthread_mutex_unlock(&p->lock);
+	if (r >= 0 && aws_sts_parse_account(resp.body.ptr, resp.body.len, out, outsz) < 0)
+		r = error_set(err, -EBADMSG, "GetCallerIdentity: no 12-digit <Account> in the STS answer");
+out:
+	http_response_release(&resp);
+	buf_release(&form);
+	aws_credentials_release(&c);
+	return r < 0 ? r : 0;
 }
 
 void cred_default_session_name(char *out, size_t outsz, time_t now)

@@ -37,6 +37,12 @@ void config_free(struct config *c)
 	free(c->ca_file);
 	free(c->aws_region);
 	free(c->aws_endpoint);
+	for (size_t i = 0; i < c->n_roles; i++) {
+		free(c->roles[i].role_arn);
+		free(c->roles[i].external_id);
+	}
+	free(c->roles);
+	free(c->role_session_name);
 	free(c->listen);
 	free(c->webhook_secret_file);
 	free(c->state_dir);
@@ -364,9 +370,157 @@ static void parse_repository(struct parser *p, struct config *c, const struct ya
 	config_parse_verify(p, c, m);
 }
 
+static bool chars_in(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr(extra, *s)))
+			return false;
+	return true;
+}
+
+bool config_role_session_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 2 && n <= 64 && chars_in(s, "+=,.@_-");
+}
+
+int config_role_check(const char *account, const char *arn, const char *external_id, struct error *err)
+{
+	const char *p, *name;
+	size_t n;
+
+	if (strlen(account) != 12 || strspn(account, "0123456789") != 12)
+		return error_set(err, -EINVAL, "expected a 12-digit AWS account id, not \"%.40s\"", account);
+	/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME */
+	if (strncmp(arn, "arn:", 4) || !(p = strchr(arn + 4, ':')) || p == arn + 4 || strncmp(p, ":iam::", 6))
+		return error_set(err, -EINVAL, "expected a role ARN such as arn:aws:iam::%s:role/aliasd",
+		                 account);
+	p += 6;
+	if (strncmp(p, account, 12) || p[12] != ':')
+		return error_set(err, -EINVAL, "the role ARN %.200s is not in account %s (the key)", arn,
+		                 account);
+	p += 13;
+	if (strncmp(p, "role/", 5))
+		return error_set(err, -EINVAL, "expected a role ARN such as arn:aws:iam::%s:role/aliasd",
+		                 account);
+	name = strrchr(p, '/') + 1;
+	n = strlen(p + 5);
+	if (!*name || n > 512 || !chars_in(p + 5, "+=,.@_-/"))
+		return error_set(err, -EINVAL, "the role ARN %.200s has no valid role name", arn);
+	if (external_id &&
+	    (strlen(external_id) < 2 || strlen(external_id) > 1224 || !chars_in(external_id, "+=,.@:/_-")))
+		return error_set(err, -EINVAL, "externalId: 2..1224 characters of A-Z a-z 0-9 +=,.@:/_-");
+	return 0;
+}
+
+int config_role_arg(const char *arg, struct config_role *ret, struct error *err)
+{
+	const char *eq = strchr(arg, '='), *ext;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!eq || eq - arg != 12)
+		return error_set(err, -EINVAL,
+		                 "expected ACCOUNT=ROLE_ARN (a 12-digit account id), got '%.100s'", arg);
+	memcpy(ret->account, arg, 12);
+	ext = strstr(eq + 1, ",externalId=");
+	ret->role_arn = ext ? strndup(eq + 1, (size_t)(ext - eq - 1)) : strdup(eq + 1);
+	if (ext && ret->role_arn && !(ret->external_id = strdup(ext + 12))) {
+		config_role_release(ret);
+		return error_set(err, -ENOMEM, "out of memory");
+	}
+	if (!ret->role_arn)
+		return error_set(err, -ENOMEM, "out of memory");
+	r = config_role_check(ret->account, ret->role_arn, ret->external_id, err);
+	if (r < 0)
+		config_role_release(ret);
+	return r;
+}
+
+void config_role_release(struct config_role *r)
+{
+	free(r->role_arn);
+	free(r->external_id);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+bool config_roles_equal(const struct config *a, const struct config *b)
+{
+	if (a->n_roles != b->n_roles || !str_eq(a->role_session_name, b->role_session_name))
+		return false;
+	for (size_t i = 0; i < a->n_roles; i++)
+		if (strcmp(a->roles[i].account, b->roles[i].account) ||
+		    !str_eq(a->roles[i].role_arn, b->roles[i].role_arn) ||
+		    !str_eq(a->roles[i].external_id, b->roles[i].external_id))
+			return false;
+	return true;
+}
+
+/* aws.roles: ACCOUNT: ARN, or ACCOUNT: {roleArn, externalId}. */
+static void parse_roles(struct parser *p, struct config *c, const struct yaml_node *m)
+{
+	static const char *const keys[] = {"roleArn", "externalId", NULL};
+	const struct yaml_node *r = config_section(p, m, "roles");
+
+	if (!r)
+		return;
+	if (r->n_pairs > CONFIG_ROLES_MAX) {
+		yaml_error(p->errs, r, -EINVAL, "aws.roles: at most %d accounts", CONFIG_ROLES_MAX);
+		p->failed = 1;
+		return;
+	}
+	c->roles = calloc(r->n_pairs ? r->n_pairs : 1, sizeof(*c->roles));
+	if (!c->roles) {
+		p->failed = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < r->n_pairs; i++) {
+		const struct yaml_node *k = r->pairs[i].key, *v = r->pairs[i].value;
+		struct config_role *cr = &c->roles[c->n_roles];
+		struct error e = ERROR_INIT;
+		char what[64];
+		const struct yaml_node *at = v;
+
+		snprintf(what, sizeof(what), "aws.roles.%.20s", k->str);
+		if (k->len != 12 || strspn(k->str, "0123456789") != 12) {
+			yaml_error(p->errs, k, -EINVAL, "%s: expected a 12-digit AWS account id as the key",
+			           what);
+			p->failed = 1;
+			continue;
+		}
+		if (v && v->kind == YAML_KIND_MAPPING) {
+			config_check_keys(p, v, what, keys);
+			config_get_str(p, v, "roleArn", what, 2048, &cr->role_arn);
+			config_get_str(p, v, "externalId", what, 1224, &cr->external_id);
+			if (!cr->role_arn) {
+				yaml_error(p->errs, v, -EINVAL, "%s: roleArn is required", what);
+				p->failed = 1;
+			}
+			at = config_opt(v, "roleArn") ? config_opt(v, "roleArn") : v;
+		} else {
+			config_get_str(p, r, k->str, what, 2048, &cr->role_arn);
+		}
+		c->n_roles++; /* freed with the config even when it fails below */
+		if (!cr->role_arn)
+			continue;
+		memcpy(cr->account, k->str, 12);
+		if (config_role_check(cr->account, cr->role_arn, cr->external_id, &e) < 0) {
+			yaml_error(p->errs, at, -EINVAL, "%s: %s", what, e.msg);
+			p->failed = 1;
+		}
+	}
+}
+
 static void parse_aws(struct parser *p, struct config *c, const struct yaml_node *root)
 {
-	static const char *const keys[] = {"region", "endpoint", NULL};
+	static const char *const keys[] = {"region", "endpoint", "roles", "roleSessionName", NULL};
 	const struct yaml_node *m = config_section(p, root, "aws");
 
 	if (!m)
@@ -393,6 +547,13 @@ static void parse_aws(struct parser *p, struct config *c, const struct yaml_node
 	           strncmp(c->aws_endpoint, "http://", 7)) {
 		yaml_error(p->errs, config_opt(m, "endpoint"), -EINVAL,
 		           "aws.endpoint: expected an http:// or https:// URL");
+		p->failed = 1;
+	}
+	parse_roles(p, c, m);
+	config_get_str(p, m, "roleSessionName", "aws.roleSessionName", 64, &c->role_session_name);
+	if (c->role_session_name && !config_role_session_valid(c->role_session_name)) {
+		yaml_error(p->errs, config_opt(m, "roleSessionName"), -EINVAL,
+		           "aws.roleSessionName: 2..64 characters of A-Z a-z 0-9 +=,.@_-");
 		p->failed = 1;
 	}
 }
@@ -503,6 +664,7 @@ static int config_defaults(struct config *c)
 	c->allow_rewind = true;
 	c->listen = strdup(CONFIG_DEFAULT_LISTEN);
 	c->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
+	c->role_session_name = strdup(CONFIG_DEFAULT_ROLE_SESSION);
 	c->log_format = LOG_FORMAT_TEXT;
 	c->log_level = LOG_INFO;
 	buf_init(&c->token, CONFIG_SECRET_MAX + 2);
@@ -511,7 +673,7 @@ static int config_defaults(struct config *c)
 	buf_mark_secret(&c->webhook_secret);
 	buf_init(&c->github_token, CONFIG_SECRET_MAX + 2);
 	buf_mark_secret(&c->github_token);
-	if (!c->repo_ref || !c->repo_path || !c->listen || !c->state_dir)
+	if (!c->repo_ref || !c->repo_path || !c->listen || !c->state_dir || !c->role_session_name)
 		return -ENOMEM;
 	return 0;
 }

@@ -4,7 +4,8 @@
  *   repository: {url, ref, path, interval, tokenFile, tokenUser, sshKeyFile,
  *                knownHostsFile, caFile, allowRewind,
  *                verify: {provider: ssh|gpg, allowedSignersFile | keyringFile}}
- *   aws:        {region, endpoint}
+ *   aws:        {region, endpoint, roles: {ACCOUNT: ROLE_ARN | {roleArn, externalId}},
+ *                roleSessionName}
  *   reconcile:  {resync, concurrency, rateLimit, backoffMax}
  *   server:     {listen, webhookSecretFile}
  *   stateDir:   /var/lib/aliasd
@@ -20,6 +21,13 @@
  * https://api.github.com, trailing '/' removed); context defaults to
  * "aliasd".  A webhook's format defaults to json, its events to all of
  * applied, failed, rolledBack, drift, untrusted (cmd/notify_status.h).
+ *
+ * aws.roles (many accounts, DESIGN.md §8): each key is a 12-digit account id,
+ * each value the ARN of the role aliasd assumes there
+ * (arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME, ACCOUNT equal to the key), or
+ * a mapping {roleArn, externalId}; at most CONFIG_ROLES_MAX.  externalId is
+ * 2..1224 characters of [A-Za-z0-9+=,.@:/-]; roleSessionName (default
+ * "aliasd") 2..64 of [A-Za-z0-9+=,.@_-].
  *
  * Parsed with manifest/yaml.h and strict: unknown keys, wrong types, values out
  * of range are errors, every one reported (all at once) as
@@ -61,12 +69,14 @@
 #define CONFIG_DEFAULT_GITHUB_CONTEXT "aliasd"
 
 /* Ranges. */
-#define CONFIG_INTERVAL_MIN_MS 100ULL
-#define CONFIG_INTERVAL_MAX_MS 86400000ULL  /* 1 day */
-#define CONFIG_RESYNC_MAX_MS   604800000ULL /* 7 days; 0 = never */
-#define CONFIG_CONCURRENCY_MAX 64
-#define CONFIG_RATE_LIMIT_MAX  100.0
-#define CONFIG_WEBHOOKS_MAX    16
+#define CONFIG_INTERVAL_MIN_MS      100ULL
+#define CONFIG_INTERVAL_MAX_MS      86400000ULL  /* 1 day */
+#define CONFIG_RESYNC_MAX_MS        604800000ULL /* 7 days; 0 = never */
+#define CONFIG_CONCURRENCY_MAX      64
+#define CONFIG_RATE_LIMIT_MAX       100.0
+#define CONFIG_WEBHOOKS_MAX         16
+#define CONFIG_ROLES_MAX            64
+#define CONFIG_DEFAULT_ROLE_SESSION "aliasd"
 
 enum config_webhook_format {
 	CONFIG_WEBHOOK_JSON = 0,
@@ -79,6 +89,13 @@ struct config_webhook {
 	enum config_webhook_format format;
 	unsigned events; /* enum notify_event_kind bits; NOTIFY_EVENTS_ALL by default */
 	struct buf url;  /* secret, filled by config_secrets_load() */
+};
+
+/* aws.roles: one account's role. */
+struct config_role {
+	char account[13];  /* 12 digits */
+	char *role_arn;    /* arn:aws:iam::ACCOUNT:role/NAME */
+	char *external_id; /* NULL = none */
 };
 
 struct config {
@@ -96,8 +113,11 @@ struct config {
 	bool allow_rewind; /* true (default): a head that is not a descendant of the last applied commit is
 	                      applied */
 
-	char *aws_region;   /* NULL = from the environment */
-	char *aws_endpoint; /* NULL = AWS default */
+	char *aws_region;          /* NULL = from the environment */
+	char *aws_endpoint;        /* NULL = AWS default */
+	struct config_role *roles; /* aws.roles, in file order */
+	size_t n_roles;
+	char *role_session_name; /* "aliasd" by default */
 
 	uint64_t resync_ms; /* 0 = never */
 	unsigned concurrency;
@@ -195,6 +215,23 @@ int config_github_repository(const char *url, const char *api_host, char **ret);
 
 /* Split "host:port" / "[v6]:port" (port 0..65535). */
 int config_listen_parse(const char *s, char *ret_host, size_t hostsz, uint16_t *ret_port, struct error *err);
+
+/*
+ * Check one aws.roles entry: `account` is 12 digits and `arn` a role ARN in
+ * that account; `external_id` may be NULL.  -EINVAL with the reason in err
+ * (no file position); also used for `plan/apply --role ACCOUNT=ARN`.
+ */
+int config_role_check(const char *account, const char *arn, const char *external_id, struct error *err);
+/*
+ * `--role ACCOUNT=ARN[,externalId=ID]` (plan/apply) into *ret (fields
+ * malloc'ed: release with config_role_release), checked as aws.roles is.
+ */
+int config_role_arg(const char *arg, struct config_role *ret, struct error *err);
+void config_role_release(struct config_role *r);
+/* True when two configs have the same aws.roles and roleSessionName. */
+bool config_roles_equal(const struct config *a, const struct config *b);
+/* roleSessionName's rule: 2..64 characters of [A-Za-z0-9+=,.@_-]. */
+bool config_role_session_valid(const char *s);
 
 void config_free(struct config *c);
 

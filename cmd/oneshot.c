@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/config.h"
 #include "cmd/oneshot.h"
 #include "cmd/rollout_json.h"
 #include "manifest/load.h"
@@ -416,6 +417,9 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 	struct manifest_set *set = NULL;
 	struct reconcile_ctx *ctx = NULL;
 	struct reconcile_ctx_options copt = {0};
+	struct reconcile_role roles[RECONCILE_MAX_ROLES];
+	struct config_role role_args[RECONCILE_MAX_ROLES];
+	size_t n_roles = 0;
 	struct reconcile_options ropt = {0};
 	struct reconcile_read_report reads = {0};
 	struct reconcile_result *res = NULL;
@@ -426,7 +430,7 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 	struct printer pr = {apply, false, false};
 	struct error err = ERROR_INIT;
 	const char *url = NULL, *ref = NULL, *subdir = NULL, *conc = NULL, *rate = NULL, *only = NULL,
-	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL, *format = NULL;
+	           *region = NULL, *read = NULL, *vssh = NULL, *vgpg = NULL, *format = NULL, *role = NULL;
 	struct sigaction sa, old_term, old_int;
 	size_t n_valid = 0, n_changed = 0, n_sync = 0, n_failed = 0, n_steps = 0, n_bad, n_rolled_back = 0;
 	struct reconcile_rollout_cmd rollout_cmd = {0};
@@ -445,6 +449,23 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 
 		if (!strcmp(a, "--json")) {
 			pr.json = true;
+			continue;
+		}
+		if ((m = cmd_opt_value(argc, argv, &i, "--role", &role))) {
+			if (m < 0) {
+				error_set(&err, -EINVAL, "needs a value");
+				goto role_usage;
+			}
+			if (n_roles == RECONCILE_MAX_ROLES) {
+				error_set(&err, -E2BIG, "at most %d", RECONCILE_MAX_ROLES);
+				goto role_usage;
+			}
+			if (config_role_arg(role, &role_args[n_roles], &err) < 0)
+				goto role_usage;
+			roles[n_roles] =
+			    (struct reconcile_role){role_args[n_roles].account, role_args[n_roles].role_arn,
+			                            role_args[n_roles].external_id};
+			n_roles++;
 			continue;
 		}
 		if (apply && !rcmd && !strcmp(a, "--no-wait")) {
@@ -562,6 +583,8 @@ static int oneshot(const char *verb, int argc, char **argv, bool apply, const ch
 
 	copt.client.control_rate = rate_v;
 	copt.client.region = region; /* manifests' own regions (and ARNs) still win */
+	copt.roles = roles;
+	copt.n_roles = n_roles;
 	r = reconcile_ctx_new(&ctx, &copt, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd %s: %s\n", verb, err.msg);
@@ -721,7 +744,13 @@ out:
 	manifest_set_free(set);
 	manifest_source_free(src);
 	manifest_repo_global_shutdown();
+	for (size_t i = 0; i < n_roles; i++)
+		config_role_release(&role_args[i]);
 	return status;
+role_usage:
+	for (size_t i = 0; i < n_roles; i++)
+		config_role_release(&role_args[i]);
+	return cmd_usage_error(verb, "--role: %s", err.msg);
 }
 
 int cmd_oneshot(const char *verb, int argc, char **argv, bool apply, const char *usage)

@@ -799,7 +799,7 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 	struct run run = {0};
 	struct aws_error aerr = AWS_ERROR_INIT;
 	unsigned passes = opt->max_passes ? opt->max_passes : RECONCILE_DEFAULT_PASSES;
-	char region[64];
+	char region[64], account[13];
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -827,7 +827,13 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
 		goto out;
 	}
-	r = reconcile_ctx_client(ctx, region[0] ? region : NULL, &run.c, &ret->err);
+	r = reconcile_function_account(fn, account);
+	if (r < 0) {
+		error_set(&ret->err, r, "function %s: cannot read the account of its ARN", fn->name);
+		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
+		goto out;
+	}
+	r = reconcile_ctx_account_client(ctx, account, region[0] ? region : NULL, &run.c, &ret->err);
 	if (r < 0) {
 		if (error_kind_of(&ret->err) == ERROR_KIND_UNSPECIFIED)
 			error_set_kind(&ret->err, ERROR_KIND_TERMINAL);

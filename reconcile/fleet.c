@@ -1,7 +1,11 @@
 /*
  * fleet.c - reconcile_batch: read a region's versions in bulk when that costs
  * fewer quota-counted calls, then reconcile every function on a worker pool
- * (see reconcile.h, enum reconcile_read).
+ * (see reconcile.h, enum reconcile_read).  A listing is made with the
+ * default credentials' client, so only functions by plain name (always in
+ * that account) are read from it: a function named by an ARN may be in
+ * another account (aws.roles) and is read per function, with the client of
+ * its (account, region).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,6 +57,27 @@ int reconcile_function_region(const struct manifest_function *fn, char *out, siz
 		return -EINVAL;
 	memcpy(out, p, (size_t)(end - p));
 	out[end - p] = '\0';
+	return 0;
+}
+
+int reconcile_function_account(const struct manifest_function *fn, char out[13])
+{
+	const char *p;
+
+	out[0] = '\0';
+	if (!fn->name || strncmp(fn->name, "arn:", 4))
+		return 0;
+	p = fn->name;
+	for (int field = 0; field < 4; field++) {
+		p = strchr(p, ':');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	if (strspn(p, "0123456789") != 12 || p[12] != ':')
+		return -EINVAL;
+	memcpy(out, p, 12);
+	out[12] = '\0';
 	return 0;
 }
 

@@ -13,28 +13,62 @@
 #include "reconcile/reconcile.h"
 
 /* Every configuration field aliasd manages, canonical (see plan.h), from a Lambda answer. */
-/* The shared context (reconcile/ctx.c): one client per region, the stop flag. */
+/*
+ * The shared context (reconcile/ctx.c): one client per (account, region),
+ * the stop flag.
+ */
 struct region_client {
-	char *region; /* NULL = default */
+	char account[13]; /* "" = the default credentials */
+	char *region;     /* NULL = default */
 	struct aws_client *client;
 };
 
+/* aws.roles: one assume-role credential provider per account, made on first use. */
+struct account_role {
+	char account[13];
+	char *role_arn, *external_id;
+	struct aws_credentials_provider *provider; /* NULL until first use */
+};
+
 struct region_cloudwatch {
-	char *region; /* NULL = default */
+	char account[13]; /* "" = the default credentials */
+	char *region;     /* NULL = default */
 	struct cloudwatch_client *client;
 };
 
 struct reconcile_ctx {
-	pthread_mutex_t lock;       /* clients */
+	pthread_mutex_t lock;       /* clients, roles, own_account */
 	pthread_mutex_t event_lock; /* serialises on_event */
 	struct aws_client_options copt;
 	char *region, *profile, *endpoint;
-	struct region_client clients[RECONCILE_MAX_REGIONS];
+	struct region_client clients[RECONCILE_MAX_CLIENTS];
 	atomic_size_t n_clients;
-	struct region_cloudwatch cloudwatch[RECONCILE_MAX_REGIONS]; /* DESCRIBE alarms (rollouts) */
+	struct region_cloudwatch cloudwatch[RECONCILE_MAX_CLIENTS]; /* DescribeAlarms (rollouts) */
 	atomic_size_t n_cloudwatch;
 	atomic_int stopped; /* lock-free: set from signal context and other threads */
+	struct account_role *roles;
+	size_t n_roles;
+	char *role_session_name;
+	struct aws_credentials_provider *home; /* source of every AssumeRole; NULL until first use */
+	char own_account[13];                  /* the default credentials' account, "" = not asked yet */
+	pthread_mutex_t own_lock;              /* one GetCallerIdentity at a time (not under `lock`) */
 };
+
+/*
+ * The credential provider for `account` (12 digits, NULL/"" = default):
+ * *ret is the account's assume-role provider (owned by the context), or
+ * NULL when the default chain applies (the caller makes its own, as
+ * aws_client_new does).  Errors as reconcile_ctx_account_client.  For the
+ * other AWS clients of a function (CloudWatch): pass *ret as
+ * aws_client_options.credentials_provider.
+ */
+int reconcile_ctx_account_credentials(struct reconcile_ctx *ctx, const char *account,
+                                      struct aws_credentials_provider **ret, struct error *err);
+/*
+ * The account of a function ARN (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME)
+ * into out (13 bytes), "" for a plain name.  -EINVAL when malformed.
+ */
+int reconcile_function_account(const struct manifest_function *fn, char out[13]);
 
 /* Every configuration field aliasd manages, canonical (see plan.h), from a Lambda answer. */
 int reconcile_config_from_lambda(struct plan_config *c, const struct lambda_function_config *lc);

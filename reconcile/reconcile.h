@@ -84,12 +84,36 @@
 
 struct reconcile_ctx;
 
+#define RECONCILE_MAX_ROLES   64
+#define RECONCILE_MAX_CLIENTS 256 /* (account, region) pairs */
+
+/* aws.roles: the role to assume for an account's functions. */
+struct reconcile_role {
+	const char *account;     /* 12 digits */
+	const char *role_arn;    /* arn:aws:iam::ACCOUNT:role/NAME */
+	const char *external_id; /* NULL = none */
+};
+
 struct reconcile_ctx_options {
 	/*
 	 * Template for each region's client: region is replaced per client
 	 * (NULL region in a manifest = this template's region, or the SDK's).
 	 */
 	struct aws_client_options client;
+	/*
+	 * Many accounts (copied): a function whose name is an ARN in one of
+	 * these accounts is reconciled with credentials from STS AssumeRole of
+	 * its role (signed with the default chain's credentials, cached and
+	 * refreshed AWS_CREDENTIALS_REFRESH_S before expiry), through a client
+	 * and rate limiter of its own per (account, region).  An ARN in an
+	 * account not listed is refused (TERMINAL, "add aws.roles.ACCOUNT")
+	 * unless it is the default credentials' own account (STS
+	 * GetCallerIdentity, asked once); with no roles at all, every function
+	 * uses the default credentials.
+	 */
+	const struct reconcile_role *roles;
+	size_t n_roles;                /* at most RECONCILE_MAX_ROLES */
+	const char *role_session_name; /* NULL = "aliasd" */
 };
 
 int reconcile_ctx_new(struct reconcile_ctx **ret, const struct reconcile_ctx_options *opt, struct error *err);
@@ -105,13 +129,26 @@ bool reconcile_ctx_stopped(const struct reconcile_ctx *ctx);
 int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct aws_client **ret,
                          struct error *err);
 /*
- * The CloudWatch client for `region` (NULL = the default), created on first
- * use with the same credentials, endpoint override and stop flag, owned by
- * the context.  Thread-safe.
+ * The client for `account` (12 digits; NULL or "" = the default
+ * credentials) in `region` (NULL = the default), per the roles above.
+ * Thread-safe.  Errors: TERMINAL for an account without a role, the
+ * provider's kind (CREDENTIALS) when the own account cannot be learnt.
+ */
+int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account, const char *region,
+                                 struct aws_client **ret, struct error *err);
+/* Each client made so far: account ("" = the default credentials), region (NULL = the default). */
+typedef void (*reconcile_client_fn)(const char *account, const char *region, struct aws_client *c, void *arg);
+void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg);
+/*
+ * The CloudWatch client for (`account`, `region`) (NULL/"" = the default
+ * credentials, NULL region = the default), created on first use with the
+ * credentials that account's Lambda client has (its aws.roles role), the
+ * same endpoint override and stop flag, owned by the context.  Errors as
+ * reconcile_ctx_account_client.  Thread-safe.
  */
 struct cloudwatch_client;
-int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *region, struct cloudwatch_client **ret,
-                             struct error *err);
+int reconcile_ctx_cloudwatch(struct reconcile_ctx *ctx, const char *account, const char *region,
+                             struct cloudwatch_client **ret, struct error *err);
 
 enum reconcile_event {
 	RECONCILE_EVENT_PLANNED, /* a write step of the first plan (dry-run and apply) */

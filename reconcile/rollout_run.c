@@ -162,7 +162,7 @@ static enum rollout_alarms read_alarms(struct rollout_run *run, const struct man
 {
 	struct cloudwatch_client *c = NULL;
 	struct aws_error aerr = AWS_ERROR_INIT;
-	char region[64];
+	char region[64], account[13];
 	const char *prefix = "alarms unreadable since ";
 	int r;
 
@@ -172,7 +172,9 @@ static enum rollout_alarms read_alarms(struct rollout_run *run, const struct man
 		*ret_since = strtoll(rec->reason + strlen(prefix), NULL, 10);
 	if (reconcile_function_region(run->fn, region, sizeof(region)) < 0)
 		region[0] = '\0';
-	r = reconcile_ctx_cloudwatch(run->ctx, region[0] ? region : NULL, &c, &aerr.err);
+	if (reconcile_function_account(run->fn, account) < 0)
+		account[0] = '\0';
+	r = reconcile_ctx_cloudwatch(run->ctx, account, region[0] ? region : NULL, &c, &aerr.err);
 	if (r >= 0)
 		r = cloudwatch_alarms_describe(c, (const char *const *)ro->alarms, ro->spec.n_alarms, cw,
 		                               &aerr);

@@ -515,6 +515,17 @@ static int rctx_open(const struct config *c, struct reconcile_ctx **ret, struct 
 	o.client.region = c->aws_region;
 	o.client.endpoint = c->aws_endpoint;
 	o.client.control_rate = c->rate_limit;
+	if (c->n_roles) {
+		struct reconcile_role roles[CONFIG_ROLES_MAX];
+
+		for (size_t i = 0; i < c->n_roles && i < CONFIG_ROLES_MAX; i++)
+			roles[i] = (struct reconcile_role){c->roles[i].account, c->roles[i].role_arn,
+			                                   c->roles[i].external_id};
+		o.roles = roles;
+		o.n_roles = c->n_roles < CONFIG_ROLES_MAX ? c->n_roles : CONFIG_ROLES_MAX;
+		o.role_session_name = c->role_session_name;
+		return reconcile_ctx_new(ret, &o, err); /* copies the roles */
+	}
 	return reconcile_ctx_new(ret, &o, err);
 }
 
@@ -569,9 +580,11 @@ static void reload_config(uint64_t now)
 		manifest_repo_free(old_repo);
 	}
 	if (!streq_null(old->aws_region, nc->aws_region) ||
-	    !streq_null(old->aws_endpoint, nc->aws_endpoint) || old->rate_limit != nc->rate_limit)
+	    !streq_null(old->aws_endpoint, nc->aws_endpoint) || old->rate_limit != nc->rate_limit ||
+	    !config_roles_equal(old, nc))
 		log_event(LOG_WARNING, "aws settings change on restart only", "setting",
-		          "aws.region, aws.endpoint, reconcile.rateLimit", NULL);
+		          "aws.region, aws.endpoint, aws.roles, aws.roleSessionName, reconcile.rateLimit",
+		          NULL);
 	if (!streq_null(old->listen, nc->listen))
 		log_event(LOG_WARNING, "server.listen changes on restart only", "listen", old->listen, NULL);
 	if (d.httpd)

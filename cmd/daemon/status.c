@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/daemon/ratemetrics.h"
 #include "cmd/daemon/shell.h"
 #include "cmd/daemon/storage.h"
 #include "cmd/daemon/trust.h"
@@ -103,7 +104,7 @@ int status_metrics_setup(void)
 	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error || !d.m_rewinds || !d.m_rollout_weight ||
 	    !d.m_rollouts)
 		return -ENOMEM;
-	if (trust_metrics_setup() < 0)
+	if (trust_metrics_setup() < 0 || ratemetrics_setup(d.metrics) < 0)
 		return -ENOMEM;
 	metrics_counter_add(d.m_rewinds, (const char *[]){"applied"}, 0);
 	metrics_counter_add(d.m_rewinds, (const char *[]){"refused"}, 0);
@@ -254,12 +255,23 @@ int status_cb_metrics(void *ctx, struct buf *out)
 	 * reconciled), and counting must never hold up the loop.
 	 */
 	metrics_family_clear(d.m_aws);
+	struct aws_client *seen[RECONCILE_MAX_REGIONS];
+	size_t n_seen = 0;
 	for (size_t i = 0; i < n && d.rctx; i++) {
 		struct aws_client *c = NULL;
+		bool dup = false;
 
-		if (reconcile_ctx_client(d.rctx, regions[i], &c, NULL) == 0 && c)
-			aws_client_counters_foreach(c, aws_counter_cb, NULL);
+		if (reconcile_ctx_client(d.rctx, regions[i], &c, NULL) < 0 || !c)
+			continue;
+		/* the default region by name and as NULL are one client: count it once */
+		for (size_t j = 0; j < n_seen && !dup; j++)
+			dup = seen[j] == c;
+		if (dup)
+			continue;
+		seen[n_seen++] = c;
+		aws_client_counters_foreach(c, aws_counter_cb, NULL);
 	}
+	ratemetrics_update(any ? d.rctx : NULL, aws_counter_cb);
 	return metrics_render(d.metrics, out);
 }
 

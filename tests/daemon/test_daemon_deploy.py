@@ -24,9 +24,13 @@ ALIASD_ACTIONS = {
     "lambda:DeleteFunction",
     "lambda:ListFunctions",
     "lambda:GetAccountSettings",
+    "lambda:InvokeFunction",
+    "cloudwatch:DescribeAlarms",
 }
 
 FUNCTION_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+\*(:\*)?$")
+# rollouts' preTraffic functions: a name pattern that says so, never every function
+PRETRAFFIC_ARN = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_*-]*pretraffic[A-Za-z0-9_*-]*(:\*)?$")
 
 
 def _unit_text(root_dir):
@@ -122,11 +126,18 @@ def test_iam_policy_least_privilege(root_dir):
         assert s["Effect"] == "Allow"
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        if actions in (["lambda:ListFunctions"], ["lambda:GetAccountSettings"]):
+        if actions in (["lambda:ListFunctions"], ["lambda:GetAccountSettings"], ["cloudwatch:DescribeAlarms"]):
             # a list call / an account read: IAM has no resource-level permission for it, so
             # "*" alone, and nothing else in that statement (names, configurations and sizes,
-            # never code)
+            # never code); DescribeAlarms answers composite alarms only to a grant on "*"
             assert resources == ["*"], s
+            granted.add(actions[0])
+            continue
+        if "lambda:InvokeFunction" in actions:
+            # rollouts invoke their preTraffic functions only: a statement of its own
+            assert actions == ["lambda:InvokeFunction"], s
+            assert resources and all(PRETRAFFIC_ARN.match(r) for r in resources), resources
+            assert any(r.endswith(":*") for r in resources), resources  # Invoke with a qualifier
             granted.add(actions[0])
             continue
         assert "*" not in resources, s["Sid"]
@@ -157,3 +168,41 @@ def test_iam_policy_least_privilege(root_dir):
         if "lambda:UpdateAlias" in actions:
             assert any(r.endswith(":*") for r in s["Resource"])
             assert any(not r.endswith(":*") for r in s["Resource"])
+
+
+def _load(root_dir, name):
+    with open(os.path.join(root_dir, "deploy", name)) as f:
+        policy = json.load(f)
+    assert policy["Version"] == "2012-10-17"
+    assert set(policy) == {"Version", "Statement"}
+    assert isinstance(policy["Statement"], list) and policy["Statement"]
+    return policy["Statement"]
+
+
+def test_iam_many_accounts_both_sides(root_dir):
+    """aws.roles (issue 12): the target role trusts only the daemon's home role
+    (with an external id), and the home role may assume only the listed roles."""
+    role_arn = re.compile(r"arn:aws:iam::(\d{12}):role/[A-Za-z0-9_+=,.@/-]+")
+    trust = _load(root_dir, "iam-role-trust.json")
+    assert len(trust) == 1
+    t = trust[0]
+    assert set(t) == {"Sid", "Effect", "Principal", "Action", "Condition"}, t
+    assert t["Effect"] == "Allow" and t["Action"] == "sts:AssumeRole"
+    # one principal, a role (never an account root or "*")
+    assert set(t["Principal"]) == {"AWS"}
+    principal = t["Principal"]["AWS"]
+    assert isinstance(principal, str) and role_arn.fullmatch(principal), principal
+    home = role_arn.fullmatch(principal).group(1)
+    assert t["Condition"] == {"StringEquals": {"sts:ExternalId": t["Condition"]["StringEquals"]["sts:ExternalId"]}}
+    assert re.fullmatch(r"[\w+=,.@:/-]{2,1224}", t["Condition"]["StringEquals"]["sts:ExternalId"])
+
+    home_side = _load(root_dir, "iam-assume-roles.json")
+    assert len(home_side) == 1
+    h = home_side[0]
+    assert set(h) == {"Sid", "Effect", "Action", "Resource"}, h
+    assert h["Effect"] == "Allow" and h["Action"] == "sts:AssumeRole"
+    assert isinstance(h["Resource"], list) and h["Resource"]
+    for r in h["Resource"]:
+        m = role_arn.fullmatch(r)
+        assert m and "*" not in r, r
+        assert m.group(1) != home, r  # other accounts' roles, never the home account's

@@ -165,12 +165,12 @@ def _run(emu, b, version, released):
     """The behaviour's answer: (status, headers, bytes), or None to close the connection."""
     kind = b["behavior"]
     if kind == "succeed":
-        return 200, _json_headers(version), json.dumps(b.get("payload")).encode()
+        return 200, _json_headers(version), json.dumps(b.get("payload"), ensure_ascii=False).encode()
     if kind == "fail":
         h = _json_headers(version)
         h["X-Amz-Function-Error"] = b["function_error"]
         body = {"errorMessage": b["error_message"], "errorType": b["error_type"], "stackTrace": []}
-        return 200, h, json.dumps(body).encode()
+        return 200, h, json.dumps(body, ensure_ascii=False).encode()
     if kind == "hang":
         if released.wait(b["seconds"]) or emu.stopping.is_set():
             return None
@@ -179,7 +179,7 @@ def _run(emu, b, version, released):
         body = {"errorType": "Sandbox.Timedout",
                 "errorMessage": "RequestId: %s Error: Task timed out after %.2f seconds"
                                 % (uuid.uuid4(), b["seconds"])}
-        return 200, h, json.dumps(body).encode()
+        return 200, h, json.dumps(body, ensure_ascii=False).encode()
     return None  # "error" is raised by the caller
 
 

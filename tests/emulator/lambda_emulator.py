@@ -17,7 +17,8 @@ Command line
 CloudWatch (PutMetricAlarm, DescribeAlarms, SetAlarmState, DeleteAlarms over
 the Query protocol) is served on the same port for requests whose SigV4
 credential scope names the service ``monitoring``: see cloudwatch_emulator.py.
-GET /__emulator/cloudwatch shows its alarms.
+GET /__emulator/cloudwatch shows its alarms.  Scope ``sts``: sts_emulator.py
+(AssumeRole into other accounts, GetCallerIdentity; /__emulator/sts).
 
 Invoke (POST /2015-03-31/functions/NAME/invocations) runs an emulated
 function whose behaviour tests set (succeed, fail, hang, error) through
@@ -191,6 +192,7 @@ from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 import cloudwatch_emulator  # CloudWatch alarms on the same port (routed by SigV4 scope)
+import sts_emulator  # STS AssumeRole / GetCallerIdentity on the same port (routed by SigV4 scope)
 import invoke_emulator  # Invoke of emulated functions, behaviour set by tests
 
 DEFAULT_ACCESS_KEY = "AKIDEXAMPLE"
@@ -1539,6 +1541,7 @@ class Emulator:
         if akid not in self.credentials:
             raise _auth_error("UnrecognizedClientException",
                               "The security token included in the request is invalid.")
+        sts_emulator.check_session(self, akid, headers, ApiError)  # issued by AssumeRole
         if service != expected_service:
             raise _auth_error("InvalidSignatureException",
                               "Credential should be scoped to correct service: '%s'. " % expected_service)
@@ -1662,6 +1665,7 @@ class Emulator:
                 status, out = getattr(self.service, op)(ctx, params, query_map, req)
                 if op in WRITE_OPERATIONS:
                     self._bump(self.stats["applied"], op)
+                    sts_emulator.record_write(self, ctx, params, req)  # which key wrote it
             resp_headers = {}
             data = b"" if out is None else json.dumps(out, separators=(",", ":")).encode()
             if out is not None:
@@ -1731,6 +1735,8 @@ class Emulator:
             if sub == "cloudwatch" and method == "GET":  # CloudWatch alarms, per account/region
                 with self.lock:
                     return 200, self.cloudwatch.dump()
+            if sub == "sts":  # STS roles, issued credentials, who wrote what
+                return sts_emulator.admin(self, method, body, ApiError)
             if sub in ("invoke", "invocations"):  # invoke_emulator.py
                 out = invoke_emulator.admin(self, method, sub, body, ApiError)
                 if out is not None:
@@ -1876,6 +1882,8 @@ class Handler(BaseHTTPRequestHandler):
         if cloudwatch_emulator.wants(self.headers):  # signed for 'monitoring': CloudWatch
             result = cloudwatch_emulator.handle(emu, self.command, path, query, self.headers, body,
                                                 ApiError)
+        elif sts_emulator.wants(self.headers):  # signed for 'sts': STS
+            result = sts_emulator.handle(emu, self.command, path, query, self.headers, body, ApiError)
         else:
             result = emu.handle_api(self.command, path, query, self.headers, body)
         if result[0] == "close":

@@ -1,6 +1,7 @@
 /*
  * Fuzz the parsers of what credential sources send back: credentials JSON
- * (credential_process with Version 1, ECS/IMDS without), STS XML, ISO 8601.
+ * (credential_process with Version 1, ECS/IMDS without), STS XML (credentials,
+ * error answers, GetCallerIdentity), ISO 8601.
  * The first byte picks the parser.
  */
 #include <stddef.h>
@@ -29,10 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (aws_credentials_parse_json(text, size, data[0] % 2, "fuzz", &c, &err) == 0)
 			aws_credentials_release(&c);
 		break;
-	case 2:
+	case 2: {
+		char code[64], msg[128], acct[13];
+
 		if (aws_credentials_parse_sts_xml(text, size, "fuzz", &c, &err) == 0)
 			aws_credentials_release(&c);
+		(void)aws_sts_parse_error(text, size, code, sizeof(code), msg, sizeof(msg));
+		(void)aws_sts_parse_account(text, size, acct, sizeof(acct));
 		break;
+	}
 	default:
 		s = malloc(size + 1);
 		if (!s)

@@ -232,8 +232,47 @@ TEST(sts_xml)
 	CHECK_STR(c.source, "assume-role");
 	aws_credentials_release(&c);
 
+	/* AWS's documented AssumeRoleWithWebIdentity answer */
+	const char *wi =
+	    "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	    "  <AssumeRoleWithWebIdentityResult>\n"
+	    "    "
+	    "<SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A</"
+	    "SubjectFromWebIdentityToken>\n"
+	    "    <Audience>client.5498841531868486423.1548@apps.example.com</Audience>\n"
+	    "    <AssumedRoleUser>\n"
+	    "      <Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1</Arn>\n"
+	    "      <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:app1</AssumedRoleId>\n"
+	    "    </AssumedRoleUser>\n"
+	    "    <Credentials>\n"
+	    "      <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>\n"
+	    "      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
+	    "      <Expiration>2014-10-24T23:00:23Z</Expiration>\n"
+	    "      <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+	    "    </Credentials>\n"
+	    "    <SourceIdentity>SourceIdentityValue</SourceIdentity>\n"
+	    "    <Provider>www.amazon.com</Provider>\n"
+	    "  </AssumeRoleWithWebIdentityResult>\n"
+	    "  <ResponseMetadata>\n"
+	    "    <RequestId>ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE</RequestId>\n"
+	    "  </ResponseMetadata>\n"
+	    "</AssumeRoleWithWebIdentityResponse>\n";
+	REQUIRE(aws_credentials_parse_sts_xml(wi, strlen(wi), "web-identity", &c, &err) == 0);
+	CHECK_STR(c.access_key_id, "ASgeIAIOSFODNN7EXAMPLE");
+	CHECK_STR(c.secret_access_key, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
+	CHECK_STR(c.session_token, "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE");
+	CHECK_INT(c.expiration, 1414191623);
+	aws_credentials_release(&c);
+
 	static const char *bad[] = {
 	    "",
+	    "<!DOCTYPE r [<!ENTITY x \"ASIA1\">]><AssumeRoleResponse><AssumeRoleResult><Credentials>"
+	    "<AccessKeyId>&x;</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"
+	    "<Expiration>2015-08-30T12:36:00Z</Expiration></Credentials></AssumeRoleResult></"
+	    "AssumeRoleResponse>",
+	    "<AssumeRoleResponse><OtherResult><Credentials><AccessKeyId>ASIA1</AccessKeyId>"
+	    "<SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"
+	    "<Expiration>2015-08-30T12:36:00Z</Expiration></Credentials></OtherResult></AssumeRoleResponse>",
 	    "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>",
 	    "<Credentials><AccessKeyId>A</AccessKeyId></Credentials>",
 	    "<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
@@ -252,6 +291,44 @@ TEST(sts_xml)
 		       "accepted %s", bad[i]);
 		CHECK(c.access_key_id == NULL);
 	}
+}
+
+TEST(sts_error_and_account)
+{
+	/* AWS's documented error answer of the Query API */
+	const char *e = "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	                "  <Error>\n    <Type>Sender</Type>\n    <Code>AccessDenied</Code>\n"
+	                "    <Message>User: arn:aws:iam::111111111111:user/x is not authorized to perform: "
+	                "sts:AssumeRole on resource: arn:aws:iam::222222222222:role/aliasd</Message>\n"
+	                "  </Error>\n  <RequestId>4b0d5b5c-EXAMPLE</RequestId>\n</ErrorResponse>\n";
+	char code[32], msg[64];
+
+	CHECK_INT(aws_sts_parse_error(e, strlen(e), code, sizeof(code), msg, sizeof(msg)), 0);
+	CHECK_STR(code, "AccessDenied");
+	CHECK_STR(msg, "User: arn:aws:iam::111111111111:user/x is not authorized to per");
+	CHECK_INT(aws_sts_parse_error("<ErrorResponse/>", 16, code, sizeof(code), msg, sizeof(msg)), -ENOENT);
+	CHECK_STR(code, "");
+	const char *ctl = "<Error><Code>Throttling\x01</Code></Error>";
+	CHECK_INT(aws_sts_parse_error("oops <", 6, code, sizeof(code), msg, sizeof(msg)), -EBADMSG);
+	CHECK_INT(aws_sts_parse_error(ctl, strlen(ctl), code, sizeof(code), msg, sizeof(msg)),
+	          -EBADMSG); /* control characters are not XML */
+
+	/* AWS's documented GetCallerIdentity answer */
+	const char *a = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	                "  <GetCallerIdentityResult>\n"
+	                "    <Arn>arn:aws:iam::123456789012:user/Alice</Arn>\n"
+	                "    <UserId>AKIAI44QH8DHBEXAMPLE</UserId>\n"
+	                "    <Account>123456789012</Account>\n"
+	                "  </GetCallerIdentityResult>\n"
+	                "  <ResponseMetadata><RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>"
+	                "</ResponseMetadata>\n</GetCallerIdentityResponse>\n";
+	char acct[13];
+	CHECK_INT(aws_sts_parse_account(a, strlen(a), acct, sizeof(acct)), 0);
+	CHECK_STR(acct, "123456789012");
+	const char *short_acct = "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>1234</Account>"
+	                         "</GetCallerIdentityResult></GetCallerIdentityResponse>";
+	CHECK_INT(aws_sts_parse_account(short_acct, strlen(short_acct), acct, sizeof(acct)), -EBADMSG);
+	CHECK_INT(aws_sts_parse_account(e, strlen(e), acct, sizeof(acct)), -EBADMSG);
 }
 
 TEST(copy_and_release)
@@ -275,4 +352,4 @@ TEST(copy_and_release)
 }
 
 TEST_MAIN(ini_basic, ini_nested_and_continuation, ini_errors, ini_empty, iso8601, credentials_json, sts_xml,
-          copy_and_release)
+          sts_error_and_account, copy_and_release)

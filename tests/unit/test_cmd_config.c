@@ -233,6 +233,79 @@ TEST(config_all_errors_at_once)
 	errlist_release(&errs);
 }
 
+TEST(config_aws_roles)
+{
+	static const char ok[] = "repository: {url: https://example.com/r.git}\n"
+	                         "aws:\n"
+	                         "  roleSessionName: aliasd-prod\n"
+	                         "  roles:\n"
+	                         "    \"210987654321\": arn:aws:iam::210987654321:role/aliasd\n"
+	                         "    012345678901:\n"
+	                         "      roleArn: arn:aws-cn:iam::012345678901:role/ops/aliasd\n"
+	                         "      externalId: ext-42\n";
+	struct errlist errs = ERRLIST_INIT;
+	struct config *c = NULL;
+	char all[8192];
+
+	REQUIRE(parse(ok, &c, &errs) == 0);
+	REQUIRE(c->n_roles == 2);
+	CHECK_STR(c->roles[0].account, "210987654321");
+	CHECK_STR(c->roles[0].role_arn, "arn:aws:iam::210987654321:role/aliasd");
+	CHECK(c->roles[0].external_id == NULL);
+	CHECK_STR(c->roles[1].account, "012345678901");
+	CHECK_STR(c->roles[1].role_arn, "arn:aws-cn:iam::012345678901:role/ops/aliasd");
+	CHECK_STR(c->roles[1].external_id, "ext-42");
+	CHECK_STR(c->role_session_name, "aliasd-prod");
+	config_free(c);
+	c = NULL;
+
+	REQUIRE(parse("repository: {url: https://example.com/r.git}\n", &c, &errs) == 0);
+	CHECK_INT(c->n_roles, 0);
+	CHECK_STR(c->role_session_name, "aliasd");
+	config_free(c);
+	c = NULL;
+
+	static const char bad[] =
+	    "repository: {url: https://example.com/r.git}\n"                                          /* 1 */
+	    "aws:\n"                                                                                  /* 2 */
+	    "  roleSessionName: \"a b\"\n"                                                            /* 3 */
+	    "  roles:\n"                                                                              /* 4 */
+	    "    \"1234\": arn:aws:iam::1234:role/x\n"                                                /* 5 */
+	    "    \"111111111111\": arn:aws:iam::222222222222:role/x\n"                                /* 6 */
+	    "    \"333333333333\": arn:aws:lambda:us-east-1:333333333333:function:f\n"                /* 7 */
+	    "    \"444444444444\": {externalId: abc}\n"                                               /* 8 */
+	    "    \"555555555555\": {roleArn: arn:aws:iam::555555555555:role/, colour: 1}\n"           /* 9 */
+	    "    \"666666666666\": {roleArn: arn:aws:iam::666666666666:role/r, externalId: \"x\"}\n"; /* 10 */
+	CHECK_INT(parse(bad, &c, &errs), -EINVAL);
+	errlist_sort(&errs);
+	errs_text(&errs, all, sizeof(all));
+	CHECKF(strstr(all, "aliasd.yaml:3:20: aws.roleSessionName: 2..64 characters") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:5:5: aws.roles.1234: expected a 12-digit AWS account id") != NULL,
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:6:21: aws.roles.111111111111: the role ARN "
+	                   "arn:aws:iam::222222222222:role/x is not in account 111111111111") != NULL,
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:7:21: aws.roles.333333333333: expected a role ARN such as "
+	                   "arn:aws:iam::333333333333:role/aliasd") != NULL,
+	       "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:8:21: aws.roles.444444444444: roleArn is required") != NULL, "%s",
+	       all);
+	CHECKF(strstr(all, "aliasd.yaml:9:31: aws.roles.555555555555: the role ARN") != NULL, "%s", all);
+	CHECKF(strstr(all, "aws.roles.555555555555.colour: unknown key") != NULL, "%s", all);
+	CHECKF(strstr(all, "aliasd.yaml:10:31: aws.roles.666666666666: externalId: 2..1224") != NULL, "%s",
+	       all);
+	CHECKF(errlist_count(&errs) == 8, "%zu errors:\n%s", errlist_count(&errs), all);
+	errlist_release(&errs);
+
+	struct error e = ERROR_INIT;
+	CHECK_INT(config_role_check("210987654321", "arn:aws:iam::210987654321:role/a", NULL, &e), 0);
+	CHECK_INT(config_role_check("210987654321", "arn:aws:iam::210987654321:user/a", NULL, &e), -EINVAL);
+	CHECK_INT(config_role_check("210987654321", "arn::iam::210987654321:role/a", NULL, &e), -EINVAL);
+	CHECK_INT(config_role_check("210987654321", "arn:aws:iam::210987654321:role/a b", NULL, &e), -EINVAL);
+	CHECK(config_role_session_valid("aliasd"));
+	CHECK(!config_role_session_valid("a"));
+}
+
 TEST(config_structure_errors)
 {
 	static const struct {
@@ -627,7 +700,7 @@ TEST(config_notify_secrets)
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
-TEST_MAIN(config_full, config_defaults, config_allow_rewind, config_warnings, config_all_errors_at_once,
-          config_structure_errors, config_listen, config_credentials_and_secrets, config_path_expand,
-          config_verify_and_notify, config_verify_and_notify_errors, config_github_repository,
-          config_notify_secrets)
+TEST_MAIN(config_full, config_aws_roles, config_defaults, config_allow_rewind, config_warnings,
+          config_all_errors_at_once, config_structure_errors, config_listen, config_credentials_and_secrets,
+          config_path_expand, config_verify_and_notify, config_verify_and_notify_errors,
+          config_github_repository, config_notify_secrets)
