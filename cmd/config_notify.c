@@ -306,8 +306,9 @@ static void parse_webhook(struct parser *p, struct config_webhook *w, const stru
 		k = notify_event_from_name(s);
 		if (!k) {
 			yaml_error(p->errs, n->items[j], -EINVAL,
-			           "%s: unknown event '%s' (expected applied, failed, rolledBack, drift, "
-			           "untrusted or storage.warning)",
+			           "%s: unknown event '%s' (expected applied, failed, drift, untrusted, "
+			           "storage.warning, rollout.started, rollout.rolledBack or "
+			           "rollout.succeeded)",
 			           what, s);
 			p->failed = 1;
 		}

@@ -142,26 +142,37 @@ enum notify_state notify_status_compose(char ret_desc[NOTIFY_DESC_SIZE],
 
 			if (f->state != NOTIFY_FN_FAILED && f->state != NOTIFY_FN_ROLLED_BACK)
 				continue;
-			if (nfail == 1)
+			if (nfail == 1 && f->state == NOTIFY_FN_ROLLED_BACK && f->alias)
+				buf_printf(&b, "rolled back %s/%s%s%s", f->function, f->alias,
+				           why ? ": " : "", why ? f->reason : "");
+			else if (nfail == 1)
 				buf_printf(&b, "%s %s%s%s", f->function, fn_word(f->state), why ? ": " : "",
 				           why ? f->reason : "");
 			else if (f->state == NOTIFY_FN_ROLLED_BACK)
-				buf_printf(&b, "%s%s: rolled back%s%s%s", first ? "" : "; ", f->function,
-				           why ? " (" : "", why ? f->reason : "", why ? ")" : "");
+				buf_printf(&b, "%s%s%s%s: rolled back%s%s%s", first ? "" : "; ", f->function,
+				           f->alias ? "/" : "", f->alias ? f->alias : "", why ? " (" : "",
+				           why ? f->reason : "", why ? ")" : "");
 			else
 				buf_printf(&b, "%s%s: %s", first ? "" : "; ", f->function,
 				           why ? f->reason : "failed");
 			first = false;
 		}
 	} else if (nprog) {
-		bool first = true;
+		bool first = true, detail = false;
 
 		st = NOTIFY_PENDING;
-		buf_puts(&b, "rolling out ");
+		for (size_t i = 0; i < o->nfns; i++)
+			detail = detail || (o->fns[i].state == NOTIFY_FN_PROGRESSING && o->fns[i].alias);
+		buf_puts(&b, !detail ? "rolling out " : nprog == 1 ? "rollout " : "rollouts ");
 		for (size_t i = 0; i < o->nfns; i++) {
-			if (o->fns[i].state != NOTIFY_FN_PROGRESSING)
+			const struct notify_fn_outcome *f = &o->fns[i];
+
+			if (f->state != NOTIFY_FN_PROGRESSING)
 				continue;
-			buf_printf(&b, "%s%s", first ? "" : ", ", o->fns[i].function);
+			buf_printf(&b, "%s%s", first ? "" : ", ", f->function);
+			if (f->alias)
+				buf_printf(&b, "/%s %u%% (step %u/%u)", f->alias, f->percent, f->step,
+				           f->steps);
 			first = false;
 		}
 	} else if (o->started) {
@@ -220,8 +231,9 @@ int notify_status_json(struct buf *out, enum notify_state state, const char *des
 	return json_append(out, o);
 }
 
-static const char *const event_names[] = {"applied", "failed",    "rolledBack",
-                                          "drift",   "untrusted", "storage.warning"};
+static const char *const event_names[] = {"applied",         "failed",           "rollout.rolledBack",
+                                          "drift",           "untrusted",        "storage.warning",
+                                          "rollout.started", "rollout.succeeded"};
 
 const char *notify_event_name(enum notify_event_kind k)
 {
@@ -233,6 +245,8 @@ const char *notify_event_name(enum notify_event_kind k)
 
 enum notify_event_kind notify_event_from_name(const char *name)
 {
+	if (!strcmp(name, "rolledBack"))
+		return NOTIFY_EVENT_ROLLED_BACK; /* DESIGN §7's first spelling */
 	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
 		if (!strcmp(name, event_names[i]))
 			return (enum notify_event_kind)(1u << i);
@@ -317,10 +331,12 @@ int notify_event_slack(struct buf *out, const struct notify_event *ev)
 		return -EINVAL;
 	r = buf_puts(&t, "aliasd: ");
 	if (r >= 0)
-		r = buf_puts(&t, ev->kind == NOTIFY_EVENT_ROLLED_BACK       ? "rolled back"
-		                 : ev->kind == NOTIFY_EVENT_UNTRUSTED       ? "untrusted commit"
-		                 : ev->kind == NOTIFY_EVENT_STORAGE_WARNING ? "code storage warning"
-		                                                            : name);
+		r = buf_puts(&t, ev->kind == NOTIFY_EVENT_ROLLED_BACK         ? "rolled back"
+		                 : ev->kind == NOTIFY_EVENT_UNTRUSTED         ? "untrusted commit"
+		                 : ev->kind == NOTIFY_EVENT_STORAGE_WARNING   ? "code storage warning"
+		                 : ev->kind == NOTIFY_EVENT_ROLLOUT_STARTED   ? "rollout started"
+		                 : ev->kind == NOTIFY_EVENT_ROLLOUT_SUCCEEDED ? "rollout succeeded"
+		                                                              : name);
 	if (r >= 0 && ev->region) {
 		r = buf_putc(&t, ' ');
 		if (r >= 0)

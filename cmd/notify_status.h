@@ -14,7 +14,11 @@
  *   untrusted commit                         -> failure "untrusted signature: REASON"
  *   invalid manifest                         -> failure "invalid manifest: FILE:LINE: MESSAGE"
  *   any function failed or rolled back       -> failure "N of M functions failed: F: REASON; ..."
- *   work started, or any rollout progressing -> pending  "rolling out F, G" / "applying commit"
+ *                                               (one rollout: "rolled back F/ALIAS: REASON")
+ *   any rollout progressing                  -> pending  "rollout F/ALIAS 50% (step 1/2)" (one),
+ *                                               "rollouts F/A 10% (step 1/3), G/B 50% (step 2/2)"
+ *                                               ("rolling out F, G" without alias details)
+ *   work started                             -> pending  "applying commit"
  *   every function in sync                   -> success  "N functions in sync"
  *
  * Descriptions are one line (control characters become spaces) and cut at a
@@ -54,6 +58,9 @@ struct notify_fn_outcome {
 	const char *function; /* never NULL */
 	enum notify_fn_state state;
 	const char *reason; /* NULL or "" when none */
+	/* PROGRESSING, ROLLED_BACK: the alias whose rollout it is (NULL = not known) */
+	const char *alias;
+	unsigned percent, step, steps; /* PROGRESSING with alias: the new version's share, step k of n */
 };
 
 struct notify_commit_outcome {
@@ -87,23 +94,35 @@ size_t notify_desc_clip(char out[NOTIFY_DESC_SIZE], const char *in);
 int notify_status_json(struct buf *out, enum notify_state state, const char *description, const char *context,
                        const char *target_url);
 
-/* Event kinds, as bits for a webhook's `events` filter. */
+/*
+ * Event kinds, as bits for a webhook's `events` filter.  Rollouts (DESIGN
+ * §6): rollout.started when traffic starts to move (or preTraffic runs),
+ * rollout.rolledBack when an alarm, preTraffic, a revert or `aliasd rollout
+ * abort` put the old version back, rollout.succeeded when the new version
+ * serves alone (also after `aliasd rollout promote`).
+ */
 enum notify_event_kind {
 	NOTIFY_EVENT_APPLIED = 1 << 0,
 	NOTIFY_EVENT_FAILED = 1 << 1,
-	NOTIFY_EVENT_ROLLED_BACK = 1 << 2,
+	NOTIFY_EVENT_ROLLED_BACK = 1 << 2, /* rollout.rolledBack */
 	NOTIFY_EVENT_DRIFT = 1 << 3,
 	NOTIFY_EVENT_UNTRUSTED = 1 << 4,
 	NOTIFY_EVENT_STORAGE_WARNING = 1 << 5, /* a region's code storage crossed 80% or 90% */
+	NOTIFY_EVENT_ROLLOUT_STARTED = 1 << 6,
+	NOTIFY_EVENT_ROLLOUT_SUCCEEDED = 1 << 7,
 };
-#define NOTIFY_EVENTS_ALL 0x3f
+#define NOTIFY_EVENTS_ALL 0xff
 
 /*
- * "applied", "failed", "rolledBack", "drift", "untrusted", "storage.warning";
- * NULL for anything else.
+ * "applied", "failed", "rollout.rolledBack", "drift", "untrusted",
+ * "storage.warning", "rollout.started", "rollout.succeeded"; NULL for
+ * anything else.
  */
 const char *notify_event_name(enum notify_event_kind k);
-/* The kind named `name` (exact spelling above), or 0. */
+/*
+ * The kind named `name` (exact spelling above; "rolledBack", the name of
+ * earlier versions, is rollout.rolledBack), or 0.
+ */
 enum notify_event_kind notify_event_from_name(const char *name);
 
 struct notify_event {
@@ -124,6 +143,7 @@ int notify_event_json(struct buf *out, const struct notify_event *ev);
 /*
  * Append the slack form {"text": "..."} to `out`.  The text is one line:
  *   "aliasd: applied orders Prod 3 -> 4 (commit 1a2b3c4): MESSAGE"
+ *   "aliasd: rollout started orders Prod 3 -> 4 (commit 1a2b3c4): 10% (step 1/2)"
  * with only the parts the event has, and Slack's mrkdwn escapes (&, <, >).
  */
 int notify_event_slack(struct buf *out, const struct notify_event *ev);

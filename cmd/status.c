@@ -20,26 +20,29 @@
 #define STATUS_DEFAULT_URL "http://127.0.0.1:9410"
 #define STATUS_MAX_BYTES   ((size_t)64 << 20)
 
-static const char usage[] = "aliasd status [--json] [--url URL | -c FILE]\n"
-                            "\n"
-                            "Show what the running daemon reports: per function its sync state\n"
-                            "(Synced, OutOfSync, Progressing, Failed, Stalled), desired and actual\n"
-                            "aliases, the last applied and attempted commits and the last error with\n"
-                            "file:line (and its kind when Stalled).  A function whose newest manifest is\n"
-                            "broken shows its last good state and the manifest error beside it.  Names\n"
-                            "are escaped (\\n, \\xNN): one function, one line.  Per region in use,\n"
-                            "the Lambda code storage used against its limit (read at start and every\n"
-                            "resync).  With repository.verify, a trust: line says whether the last head\n"
-                            "checked was trusted, or why not.\n"
-                            "\n"
-                            "  --json       print the daemon's /status JSON as it is\n"
-                            "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
-                            "               server.listen in the configuration)\n"
-                            "  -c FILE      take the endpoint from server.listen of this configuration\n"
-                            "  -h, --help   this help\n"
-                            "\n"
-                            "Exit status: 0 the daemon answered, 1 it could not be reached or answered\n"
-                            "with an error, 64 usage error.\n";
+static const char usage[] =
+    "aliasd status [--json] [--url URL | -c FILE]\n"
+    "\n"
+    "Show what the running daemon reports: per function its sync state\n"
+    "(Synced, OutOfSync, Progressing, Failed, Stalled), desired and actual\n"
+    "aliases, the last applied and attempted commits and the last error with\n"
+    "file:line (and its kind when Stalled).  A function whose newest manifest is\n"
+    "broken shows its last good state and the manifest error beside it.  Names\n"
+    "are escaped (\\n, \\xNN): one function, one line.  Per region in use,\n"
+    "the Lambda code storage used against its limit (read at start and every\n"
+    "resync).  With repository.verify, a trust: line says whether the last head\n"
+    "checked was trusted, or why not.  An alias with a rollout has a line of its\n"
+    "own: `rollout Prod: v1 \u2192 v2  50% (step 1/2) since 12:00:03` (UTC) while it\n"
+    "progresses, `RolledBack: alarm errors is in ALARM` or `Succeeded` after.\n"
+    "\n"
+    "  --json       print the daemon's /status JSON as it is\n"
+    "  --url URL    the daemon's HTTP endpoint (default " STATUS_DEFAULT_URL ",\n"
+    "               server.listen in the configuration)\n"
+    "  -c FILE      take the endpoint from server.listen of this configuration\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "Exit status: 0 the daemon answered, 1 it could not be reached or answered\n"
+    "with an error, 64 usage error.\n";
 
 static size_t collect(char *p, size_t sz, size_t n, void *ud)
 {
@@ -121,6 +124,53 @@ static void print_storage(const cJSON *root, struct buf *t1, struct buf *t2)
 	}
 }
 
+/*
+ * One line per alias with a rollout (the "rollout" of /status's aliases):
+ *   rollout Prod: v1 → v2  50% (step 1/2) since 12:00:03
+ *   rollout Prod: v1 → v2  RolledBack: alarm errors is in ALARM
+ */
+static void print_rollouts(const cJSON *fn, int wname, struct buf *t1, struct buf *t2)
+{
+	const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(fn, "aliases"), *a;
+
+	cJSON_ArrayForEach(a, aliases)
+	{
+		const cJSON *ro = cJSON_GetObjectItemCaseSensitive(a, "rollout");
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(ro, "from");
+		const cJSON *to = cJSON_GetObjectItemCaseSensitive(ro, "to");
+		const cJSON *step = cJSON_GetObjectItemCaseSensitive(ro, "step");
+		const cJSON *of = cJSON_GetObjectItemCaseSensitive(ro, "of");
+		const cJSON *weight = cJSON_GetObjectItemCaseSensitive(ro, "weight");
+		const char *state = jstr(ro, "state", "?"), *since = jstr(ro, "since", "");
+		const char *reason = jstr(ro, "reason", NULL);
+		char versions[64], clock[16] = "";
+
+		if (!cJSON_IsObject(ro))
+			continue;
+		if (reason && !*reason)
+			reason = NULL;
+		if (cJSON_IsNumber(from) && from->valuedouble > 0)
+			snprintf(versions, sizeof(versions), "v%.0f \u2192 v%.0f", from->valuedouble,
+			         cJSON_IsNumber(to) ? to->valuedouble : 0.0);
+		else
+			snprintf(versions, sizeof(versions), "v%.0f",
+			         cJSON_IsNumber(to) ? to->valuedouble : 0.0);
+		if (strlen(since) >= 19) /* 2026-11-30T12:00:03Z: the time of day, UTC */
+			snprintf(clock, sizeof(clock), " since %.8s", since + 11);
+		printf("%-*s  rollout %s: %s  ", wname, "", clean(t1, jstr(a, "name", "?")), versions);
+		if (!strcmp(state, "Progressing"))
+			printf("%.0f%% (step %.0f/%.0f)%s%s%s\n",
+			       cJSON_IsNumber(weight) ? weight->valuedouble * 100.0 : 0.0,
+			       cJSON_IsNumber(step) ? step->valuedouble : 0.0,
+			       cJSON_IsNumber(of) ? of->valuedouble : 0.0, clock, reason ? ": " : "",
+			       clean(t2, reason ? reason : ""));
+		else if (reason)
+			printf("%s: %s\n", clean(t2, state), clean(t1, reason));
+		else
+			printf("%s%s\n", clean(t2, state), clock);
+	}
+}
+
 static void print_table(const cJSON *root)
 {
 	const cJSON *fns = cJSON_GetObjectItemCaseSensitive(root, "functions");
@@ -180,6 +230,7 @@ static void print_table(const cJSON *root)
 			       (int)wname, "", clean(&t2, jstr(fn, "errorKind", "?")), clean(&t1, rerr));
 		else if (rerr)
 			printf("%-*s  error: %s\n", (int)wname, "", clean(&t1, rerr));
+		print_rollouts(fn, (int)wname, &t1, &t2);
 		buf_release(&al);
 	}
 	if (cJSON_GetArraySize(errs) > 0) {

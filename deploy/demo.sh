@@ -8,6 +8,12 @@
 #      v1 and v2 (Version1.zip, Version2.zip), points Prod at 1 and Test at 2
 #   3. commit the promotion (Prod: v2): one UpdateAlias, live in ~1 s
 #   4. git revert the promotion: one UpdateAlias back
+#   5. a canary (deploy/demo-canary.yaml): Live -> v2 with `rollout:
+#      steps [50], interval 4s, alarms [canary-errors]`; 50% moves, the alarm
+#      is set to ALARM through the emulator's CloudWatch (SetAlarmState), and
+#      aliasd puts Live back on v1 by itself within a second
+#   6. the alarm quiet again, a new commit (interval 2s): the canary
+#      completes, 50% then v2 alone
 #
 # On a terminal the daemon keeps running afterwards until Ctrl-C, so you can
 # make your own commits in the printed repository; otherwise everything stops.
@@ -50,6 +56,7 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 export AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_LAMBDA="http://$EMU_ADDR"
+export AWS_ENDPOINT_URL_CLOUDWATCH="http://$EMU_ADDR" # alarms: the same emulator, another service
 export HOME="$WORK/home"   # keep the user's ~/.aws out of the demo
 mkdir -p "$HOME"
 
@@ -66,11 +73,28 @@ writes() {
 	"$PY" - "http://$EMU_ADDR" "$WORK/applied.json" <<'PYEOF'
 import json, os, sys, urllib.request
 stats = json.load(urllib.request.urlopen(sys.argv[1] + "/__emulator/stats", timeout=5))
-now = {k: v for k, v in stats.get("applied", {}).items() if not k.startswith(("Get", "List"))}
+now = {k: v for k, v in stats.get("applied", {}).items()
+       if not k.startswith(("Get", "List", "Describe", "SetAlarm", "PutMetric"))}  # Lambda writes only
 before = json.load(open(sys.argv[2])) if os.path.exists(sys.argv[2]) else {}
 diff = {k: v - before.get(k, 0) for k, v in now.items() if v - before.get(k, 0)}
 json.dump(now, open(sys.argv[2], "w"))
 print("Lambda write calls for this step: " + (", ".join(f"{k} x{v}" for k, v in sorted(diff.items())) or "none"))
+PYEOF
+}
+
+# the canary's CloudWatch alarm, through the emulator (signed like AWS's, service monitoring)
+alarm() { # alarm OK|ALARM
+	"$PY" - "http://$EMU_ADDR" "$1" <<'PYEOF'
+import sys, boto3
+from botocore.config import Config
+cw = boto3.client("cloudwatch", endpoint_url=sys.argv[1], region_name="us-east-1", config=Config(proxies={}))
+if not cw.describe_alarms(AlarmNames=["canary-errors"])["MetricAlarms"]:
+    cw.put_metric_alarm(AlarmName="canary-errors", MetricName="Errors", Namespace="AWS/Lambda",
+                        Statistic="Sum", Dimensions=[{"Name": "FunctionName", "Value": "my-canary-function"}],
+                        Period=60, EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold")
+cw.set_alarm_state(AlarmName="canary-errors", StateValue=sys.argv[2], StateReason="make demo")
+print("alarm canary-errors: " + sys.argv[2])
 PYEOF
 }
 
@@ -102,6 +126,16 @@ s = json.load(sys.stdin)
 fns = s.get("functions", [])
 sys.exit(0 if fns and all(f.get("state") == "Synced" for f in fns) else 1)'; }
 
+# rollout_is STATE: the canary's Live alias has a rollout in STATE (Progressing, Succeeded, RolledBack)
+rollout_is() { "$ALIASD" status --url http://127.0.0.1:$PORT --json 2>/dev/null | "$PY" -c '
+import json, sys
+s = json.load(sys.stdin)
+for f in s.get("functions", []):
+    for a in f.get("aliases") or []:
+        if f["name"] == "my-canary-function" and a["name"] == "Live" and (a.get("rollout") or {}).get("state") == sys.argv[1]:
+            sys.exit(0)
+sys.exit(1)' "$1"; }
+
 wait_for 60 in_sync || { echo "aliasd did not converge"; exit 1; }
 "$ALIASD" versions my-lambda-function
 writes
@@ -121,6 +155,39 @@ wait_for 30 in_sync
 "$ALIASD" versions my-lambda-function
 writes
 "$ALIASD" status --url http://127.0.0.1:$PORT
+
+say "a canary: my-canary-function, Live on v1 (deploy/demo-canary.yaml)"
+alarm OK
+cp "$ROOT/deploy/demo-canary.yaml" "$REPO/canary.yaml"
+(cd "$REPO" && git add canary.yaml &&
+	git -c user.name=demo -c user.email=demo@example.invalid commit -qm "A canary function, Live on v1")
+sleep 2
+wait_for 30 in_sync
+writes
+
+say "canary: Live -> v2 by rollout (50% for 4 s, guarded by canary-errors); then the alarm fires"
+(cd "$REPO" && sed -i 's/^    release: v1$/    release: v2/' canary.yaml &&
+	git -c user.name=demo -c user.email=demo@example.invalid commit -qam "Live: v2, by canary")
+wait_for 20 rollout_is Progressing || { echo "the rollout did not start"; exit 1; }
+"$ALIASD" status --url http://127.0.0.1:$PORT | grep -A1 '^my-canary-function'
+alarm ALARM
+wait_for 10 rollout_is RolledBack || { echo "the alarm did not roll back"; exit 1; }
+"$ALIASD" status --url http://127.0.0.1:$PORT | grep -A2 '^my-canary-function'
+"$ALIASD" versions my-canary-function
+writes
+
+say "canary again: the alarm quiet, a new commit (interval 2s); it completes"
+alarm OK
+(cd "$REPO" && sed -i 's/^      interval: 4s$/      interval: 2s/' canary.yaml &&
+	git -c user.name=demo -c user.email=demo@example.invalid commit -qam "Live: v2, by canary, 2 s steps")
+wait_for 20 rollout_is Progressing || { echo "the rollout did not start again"; exit 1; }
+"$ALIASD" status --url http://127.0.0.1:$PORT | grep -A1 '^my-canary-function'
+wait_for 20 rollout_is Succeeded || { echo "the rollout did not complete"; exit 1; }
+wait_for 10 in_sync
+"$ALIASD" status --url http://127.0.0.1:$PORT | grep -A1 '^my-canary-function'
+"$ALIASD" versions my-canary-function
+writes
+curl -s --noproxy '*' http://127.0.0.1:$PORT/metrics | grep '^aliasd_rollouts_total' || true
 
 if [ -t 0 ]; then
 	say "aliasd keeps running: commit to $REPO and watch; status: http://127.0.0.1:$PORT/status; Ctrl-C stops"

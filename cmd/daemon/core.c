@@ -142,6 +142,20 @@ void daemon_function_hash(const struct manifest_function *fn, unsigned char ret[
 			hash_bytes(h, &a->weight, sizeof(a->weight));
 		}
 		hash_str(h, a->description);
+		hash_i64(h, a->rollout != NULL);
+		if (a->rollout) {
+			const struct manifest_rollout *ro = a->rollout;
+
+			hash_str(h, ro->codedeploy);
+			hash_i64(h, (int64_t)ro->spec.n_steps);
+			for (size_t k = 0; k < ro->spec.n_steps && k < ROLLOUT_MAX_STEPS; k++)
+				hash_i64(h, ro->spec.steps[k]);
+			hash_i64(h, ro->spec.interval_s);
+			hash_i64(h, (int64_t)ro->spec.n_alarms);
+			for (size_t k = 0; ro->alarms && k < ro->spec.n_alarms; k++)
+				hash_str(h, ro->alarms[k]);
+			hash_str(h, ro->pre_traffic);
+		}
 	}
 	hash_i64(h, fn->prune.aliases);
 	hash_i64(h, fn->prune.keep_versions);
@@ -255,6 +269,7 @@ static struct core_fn *fn_add(struct core *c, const char *name, const char *regi
 		return NULL;
 	}
 	st->due = CORE_NEVER;
+	st->check_due = CORE_NEVER;
 	st->state = DAEMON_OUT_OF_SYNC;
 	c->fns[c->n_fns++] = st;
 	return st;
@@ -331,6 +346,7 @@ static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], 
 {
 	memcpy(st->hash, h, CORE_HASH_LEN);
 	st->due = now;
+	st->check_due = CORE_NEVER; /* the new desired state's reconcile says what is pending */
 	st->failures = 0;
 	set_str(&st->last_error, NULL);
 	st->error_kind = ERROR_KIND_UNSPECIFIED;
@@ -475,21 +491,33 @@ int core_restore(struct core *c, struct core_gen *g, const struct manifest_funct
 
 /* -------------------------------------------------------------------- jobs */
 
+static bool job_ready(const struct core_fn *st, uint64_t now)
+{
+	return !st->removed && !st->in_flight && st->fn && st->due <= now;
+}
+
 struct core_fn *core_next_job(struct core *c, uint64_t now, unsigned concurrency)
 {
-	for (size_t i = 0; i < c->n_fns && c->in_flight < concurrency; i++) {
-		struct core_fn *st = c->fns[i];
+	struct core_fn *st = NULL;
 
-		if (st->removed || st->in_flight || !st->fn || st->due > now)
-			continue;
-		st->in_flight = true;
-		st->state = DAEMON_PROGRESSING;
-		st->gen->refs++;
-		snprintf(st->attempted_rev, sizeof(st->attempted_rev), "%s", st->gen->revision);
-		c->in_flight++;
-		return st;
-	}
-	return NULL;
+	if (c->in_flight >= concurrency)
+		return NULL;
+	/* a rollout's due check jumps the queue: its guard and its steps keep time */
+	for (size_t i = 0; i < c->n_fns && !st; i++)
+		if (job_ready(c->fns[i], now) && c->fns[i]->check_due <= now)
+			st = c->fns[i];
+	for (size_t i = 0; i < c->n_fns && !st; i++)
+		if (job_ready(c->fns[i], now))
+			st = c->fns[i];
+	if (!st)
+		return NULL;
+	st->in_flight = true;
+	st->check_due = CORE_NEVER; /* this reconcile's result says when to look again */
+	st->state = DAEMON_PROGRESSING;
+	st->gen->refs++;
+	snprintf(st->attempted_rev, sizeof(st->attempted_rev), "%s", st->gen->revision);
+	c->in_flight++;
+	return st;
 }
 
 enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_gen *gen,
@@ -562,6 +590,160 @@ bool core_applied_update(struct core *c)
 		return false;
 	memcpy(c->applied_rev, c->loaded_rev, sizeof(c->applied_rev));
 	return true;
+}
+
+/* ---------------------------------------------------------------- rollouts */
+
+uint64_t core_check_time(int64_t next_check, int64_t wall_ms, uint64_t mono_ms)
+{
+	int64_t ahead;
+
+	if (next_check <= 0)
+		return CORE_NEVER;
+	if (next_check > INT64_MAX / 1000)
+		return CORE_NEVER - 1;
+	ahead = next_check * 1000 - wall_ms;
+	if (ahead <= 0)
+		return mono_ms;
+	if ((uint64_t)ahead >= CORE_NEVER - mono_ms)
+		return CORE_NEVER - 1;
+	return mono_ms + (uint64_t)ahead;
+}
+
+const char *core_rollout_change_name(enum core_rollout_change ch)
+{
+	switch (ch) {
+	case CORE_ROLLOUT_STARTED:
+		return "started";
+	case CORE_ROLLOUT_STEPPED:
+		return "stepped";
+	case CORE_ROLLOUT_SUCCEEDED:
+		return "succeeded";
+	case CORE_ROLLOUT_PROMOTED:
+		return "promoted";
+	case CORE_ROLLOUT_ROLLED_BACK:
+		return "rolled_back";
+	case CORE_ROLLOUT_ABORTED:
+		return "aborted";
+	case CORE_ROLLOUT_SAME:
+		break;
+	}
+	return NULL;
+}
+
+static bool same_rollout(const struct rollout_progress *a, const struct rollout_progress *b)
+{
+	return a->state != ROLLOUT_NONE && a->from == b->from && a->to == b->to &&
+	       !strncmp(a->desired_id, b->desired_id, sizeof(a->desired_id));
+}
+
+enum core_rollout_change core_rollout_change(const struct core_alias *before, const struct core_alias *now,
+                                             int64_t started_s)
+{
+	const struct rollout_progress *p = now ? &now->rollout : NULL;
+
+	if (!p || p->state == ROLLOUT_NONE)
+		return CORE_ROLLOUT_SAME;
+	if (before && same_rollout(&before->rollout, p) && before->rollout.state == p->state)
+		return p->state == ROLLOUT_PROGRESSING && before->rollout.step != p->step
+		           ? CORE_ROLLOUT_STEPPED
+		           : CORE_ROLLOUT_SAME;
+	if (!before && p->since < started_s)
+		return CORE_ROLLOUT_SAME; /* not this reconcile's doing */
+	switch (p->state) {
+	case ROLLOUT_PROGRESSING:
+		if (!before && p->step > 1)
+			return CORE_ROLLOUT_STEPPED;
+		return CORE_ROLLOUT_STARTED;
+	case ROLLOUT_SUCCEEDED:
+		if (!p->from)
+			return CORE_ROLLOUT_SAME; /* created on its version: no traffic shifted */
+		if (p->step < now->rollout_steps)
+			return CORE_ROLLOUT_PROMOTED;
+		if (before && same_rollout(&before->rollout, p) &&
+		    before->rollout.state == ROLLOUT_PROGRESSING && before->rollout.step == p->step &&
+		    now->rollout_interval &&
+		    p->since < before->rollout.since + (int64_t)now->rollout_interval)
+			return CORE_ROLLOUT_PROMOTED; /* its last step's time was not up */
+		return CORE_ROLLOUT_SUCCEEDED;
+	case ROLLOUT_ROLLED_BACK:
+		return !strcmp(p->reason, "aborted") ? CORE_ROLLOUT_ABORTED : CORE_ROLLOUT_ROLLED_BACK;
+	case ROLLOUT_NONE:
+		break;
+	}
+	return CORE_ROLLOUT_SAME;
+}
+
+bool core_rollout_failed(const struct rollout_progress *p)
+{
+	return p->state == ROLLOUT_ROLLED_BACK && strncmp(p->reason, "reverted", 8) != 0;
+}
+
+void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts *ret)
+{
+	struct core_rollouts r = {0, NULL};
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (a[i].rollout.state == ROLLOUT_PROGRESSING)
+			r.progressing++;
+		else if (!r.failed && a[i].rollout_failed)
+			r.failed = &a[i];
+	}
+	*ret = r;
+}
+
+uint64_t core_guard_ms(const struct manifest_function *fn)
+{
+	uint64_t best = 0;
+
+	for (size_t i = 0; fn && i < fn->n_aliases; i++) {
+		uint64_t g;
+
+		if (!fn->aliases[i].rollout)
+			continue;
+		g = (uint64_t)rollout_guard_period(&fn->aliases[i].rollout->spec) * 1000;
+		if (!best || g < best)
+			best = g;
+	}
+	return best;
+}
+
+enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum core_outcome o,
+                                      const struct core_alias *a, size_t n, uint64_t check_at,
+                                      uint64_t guard_ms, uint64_t now)
+{
+	struct core_rollouts r;
+
+	(void)c;
+	if (o != CORE_OUTCOME_SUCCESS && o != CORE_OUTCOME_RETRY)
+		return o;
+	core_rollouts_of(a, n, &r);
+	/* a progressing rollout is never left without a check, nor behind a long backoff */
+	if (r.progressing && guard_ms && (check_at == CORE_NEVER || o == CORE_OUTCOME_RETRY) &&
+	    now + guard_ms < check_at)
+		check_at = now + guard_ms;
+	if (check_at != CORE_NEVER) {
+		st->check_due = check_at;
+		if (check_at < st->due)
+			st->due = check_at;
+	}
+	if (o != CORE_OUTCOME_SUCCESS)
+		return o;
+	if (r.failed) {
+		char text[ROLLOUT_REASON_MAX + 160];
+
+		snprintf(text, sizeof(text), "rollout of alias %s rolled back: %s", r.failed->name,
+		         r.failed->rollout.reason[0] ? r.failed->rollout.reason : "no reason recorded");
+		set_str(&st->last_error, text);
+		st->error_kind = ERROR_KIND_TERMINAL;
+		st->state = DAEMON_STALLED;
+		if (now + CORE_HELD_CHECK_MS < st->due)
+			st->due = now + CORE_HELD_CHECK_MS; /* an `aliasd rollout retry` is followed */
+		return CORE_OUTCOME_STALLED;
+	}
+	if (r.progressing)
+		st->state = DAEMON_PROGRESSING;
+	return o;
 }
 
 uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll)

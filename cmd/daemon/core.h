@@ -24,6 +24,19 @@
  *    UNSPECIFIED, as before kinds existed) backs off: base * 2^(n-1), capped
  *    at backoff_max.  CANCELED changes nothing (due again at once).
  *  - Success schedules the next resync (resync +-10%; never when resync is 0).
+ *  - Rollouts (DESIGN §6; core_rollout_finish): a function whose reconcile
+ *    left a rollout waiting for time (reconcile_result.next_check) is due
+ *    again at that time, whatever the resync and the Git poll say, and such
+ *    a due check goes first (core_next_job takes it before any other due
+ *    function).  While a rollout progresses the function is Progressing
+ *    (its commit is not applied yet); a rollout rolled back (an alarm, a
+ *    failed preTraffic, `aliasd rollout abort`; not a revert in Git) makes
+ *    it Stalled with the reason: the engine does not try again until the
+ *    desired state changes, yet resyncs still repair drift, and it is
+ *    looked at every CORE_HELD_CHECK_MS (reads only) so that an `aliasd
+ *    rollout retry` or `promote` from the CLI is followed.  A failed
+ *    reconcile during a rollout is retried within the guard period, never
+ *    after a longer backoff.  A new desired state supersedes a pending check.
  *  - One job per function at a time, at most `concurrency` in flight; a job
  *    holds a reference on the generation it reconciles.
  *  - A restored last good state (core_restore, from the state file) is used
@@ -50,6 +63,7 @@
 #include "manifest/load.h"
 #include "manifest/model.h"
 #include "manifest/source.h"
+#include "reconcile/rollout.h"
 #include "util/error.h"
 
 #define CORE_REV_LEN           41 /* a full commit id + NUL */
@@ -58,6 +72,7 @@
 #define CORE_POKE_GAP_MS       2000 /* webhook/SIGUSR1 polls at most this often */
 #define CORE_NEVER             UINT64_MAX
 #define DAEMON_BACKOFF_BASE_MS 1000ULL
+#define CORE_HELD_CHECK_MS     30000 /* a rolled back rollout is looked at this often (rollout retry) */
 
 enum daemon_sync_state {
 	DAEMON_SYNCED = 0,
@@ -100,6 +115,18 @@ struct core_alias {
 	char *name;
 	long version, extra;
 	double weight;
+	/* its declared rollout's progress (state ROLLOUT_NONE: none), from the reconcile result */
+	struct rollout_progress rollout;
+	unsigned rollout_percent;  /* the new version's share now, 0..100 */
+	unsigned rollout_steps;    /* the spec's number of steps */
+	unsigned rollout_interval; /* the spec's interval, seconds (0 = not known) */
+	/*
+	 * The rollout of the desired state rolled back and is held there (an
+	 * alarm, preTraffic, an abort; not a revert, and not an old record of
+	 * another desired version): set by the shell from what the reconcile
+	 * did and planned (core_rollout_failed, PLAN_STEP_ROLLOUT_HELD).
+	 */
+	bool rollout_failed;
 };
 
 struct core_fn {
@@ -117,7 +144,8 @@ struct core_fn {
 	char *last_error;           /* last reconcile failure, "file:line:col: msg" */
 	enum error_kind error_kind; /* of last_error */
 	unsigned failures;
-	uint64_t due; /* monotonic ms; CORE_NEVER = nothing scheduled */
+	uint64_t due;       /* monotonic ms; CORE_NEVER = nothing scheduled */
+	uint64_t check_due; /* a rollout's next check (monotonic ms), CORE_NEVER = none */
 	bool in_flight;
 	struct core_alias *actual;
 	size_t n_actual;
@@ -220,6 +248,77 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
  * when c->applied_rev changed.
  */
 bool core_applied_update(struct core *c);
+
+/* ---- rollouts ------------------------------------------------------------------ */
+
+/*
+ * reconcile_result.next_check (unix seconds, 0 = none) as a monotonic
+ * deadline: `wall_ms` and `mono_ms` are the two clocks read now.  A time in
+ * the past is `mono_ms`; 0 is CORE_NEVER.
+ */
+uint64_t core_check_time(int64_t next_check, int64_t wall_ms, uint64_t mono_ms);
+
+/* What one alias's rollout did between two observations (core_rollout_change). */
+enum core_rollout_change {
+	CORE_ROLLOUT_SAME = 0,    /* nothing to report (also: nothing known before) */
+	CORE_ROLLOUT_STARTED,     /* a new rollout is Progressing */
+	CORE_ROLLOUT_STEPPED,     /* the same rollout moved to another step */
+	CORE_ROLLOUT_SUCCEEDED,   /* finished after its last step */
+	CORE_ROLLOUT_PROMOTED,    /* finished before its time (`aliasd rollout promote`, or by hand) */
+	CORE_ROLLOUT_ROLLED_BACK, /* an alarm, a missing alarm, preTraffic, or a revert in Git */
+	CORE_ROLLOUT_ABORTED,     /* `aliasd rollout abort` */
+};
+
+/*
+ * Compare an alias's rollout before (NULL: not known, e.g. the first
+ * reconcile after a start) and now.  A rollout is one (from, to,
+ * desired_id); an outcome is reported once: when the record reaches
+ * Succeeded or RolledBack with something different before.  A rollout that
+ * starts and ends in one reconcile (AllAtOnce) reports its outcome only.
+ * With nothing known before, only what this reconcile did is reported: a
+ * record whose `since` is at or after `started_s` (unix seconds, when the
+ * reconcile began); the process before a restart reported the rest.  An
+ * alias created on its version at once (from 0) is no rollout.  A rollout
+ * that finished before its last step, or before its last step's interval
+ * was up (seen from its step before), was promoted.
+ */
+enum core_rollout_change core_rollout_change(const struct core_alias *before, const struct core_alias *now,
+                                             int64_t started_s);
+/* "started", "stepped", "succeeded", "promoted", "rolled_back", "aborted"; NULL for SAME. */
+const char *core_rollout_change_name(enum core_rollout_change c);
+
+/*
+ * A RolledBack record that may be a failure: rolled back by an alarm, a
+ * missing alarm, a failed preTraffic or an abort; not a revert (the
+ * desired state is the old version again: nothing failed).  Whether it is
+ * the desired state's is the shell's to say (core_alias.rollout_failed).
+ */
+bool core_rollout_failed(const struct rollout_progress *p);
+
+/* What a function's aliases say about its rollouts, after a reconcile. */
+struct core_rollouts {
+	size_t progressing;              /* aliases with a Progressing rollout */
+	const struct core_alias *failed; /* the first with rollout_failed, or NULL */
+};
+void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts *ret);
+
+/*
+ * After core_finish() returned `o` for `st`, with the aliases the
+ * reconcile left (`a`, `n`; st->actual may still be the old ones) and its
+ * next check `check_at` (core_check_time; CORE_NEVER = none): schedules the
+ * check, and makes the state say what the rollouts say (see the
+ * invariants).  `guard_ms` is the shortest guard period of the function's
+ * rollouts (rollout_guard_period, in ms; 0 = none declared): a failed
+ * reconcile while a rollout progresses is due again within it.  Returns the
+ * outcome as recorded: CORE_OUTCOME_STALLED for a success whose rollout
+ * failed, else `o`.
+ */
+enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum core_outcome o,
+                                      const struct core_alias *a, size_t n, uint64_t check_at,
+                                      uint64_t guard_ms, uint64_t now);
+
+/* The shortest guard period of fn's declared rollouts, in ms (0 = none). */
+uint64_t core_guard_ms(const struct manifest_function *fn);
 
 /* Earliest deadline: the next poll (when `poll`), or a due function if a worker is free. */
 uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll);

@@ -58,7 +58,8 @@ static struct {
 	struct metric_family *m;
 	/* loop thread only: the commit whose status we follow */
 	char rev[CORE_REV_LEN];
-	int state; /* enum notify_state last sent for rev, -1 none */
+	int state;                   /* enum notify_state last sent for rev, -1 none */
+	char desc[NOTIFY_DESC_SIZE]; /* its description (a pending one changes as rollouts step) */
 	bool manifest_failed;
 	/* loop thread only: each function's desired state when it last converged (drift detection) */
 	struct converged {
@@ -356,9 +357,12 @@ static void send_status(const char *rev, enum notify_state state, const char *de
 {
 	struct buf body = BUF_INIT;
 
-	if (strlen(rev) != 40 || (int)state == fb.state)
+	/* one status per state change; a pending one also when its text changes (a rollout's step) */
+	if (strlen(rev) != 40 ||
+	    ((int)state == fb.state && (state != NOTIFY_PENDING || !strcmp(desc, fb.desc))))
 		return;
 	fb.state = (int)state;
+	snprintf(fb.desc, sizeof(fb.desc), "%s", desc);
 	log_event(LOG_INFO, "commit status", "revision", rev, "state", notify_state_name(state),
 	          "description", desc, NULL);
 	pthread_mutex_lock(&fb.lock);
@@ -412,6 +416,7 @@ static void follow(const char *rev)
 		return;
 	snprintf(fb.rev, sizeof(fb.rev), "%s", rev);
 	fb.state = -1;
+	fb.desc[0] = '\0';
 	fb.manifest_failed = false;
 }
 
@@ -571,13 +576,143 @@ static void job_failed(const struct core_fn *st, const struct job *j, const char
 	free(outs);
 }
 
+/* ---------------------------------------------------------------- rollouts */
+
+/* Alias `name` of st before this job: NULL when not known, `none` when it had no such alias. */
+static const struct core_alias *alias_before(const struct core_fn *st, const char *name)
+{
+	static const struct core_alias none;
+
+	if (!st->actual_known)
+		return NULL;
+	for (size_t k = 0; k < st->n_actual; k++)
+		if (!strcmp(st->actual[k].name, name))
+			return &st->actual[k];
+	return &none;
+}
+
+static enum core_rollout_change rollout_change(const struct core_fn *st, const struct job *j, size_t i)
+{
+	return core_rollout_change(alias_before(st, j->actual[i].name), &j->actual[i], j->started_s);
+}
+
+/* rollout.started, rollout.succeeded, rollout.rolledBack: each once, as it happens. */
+static void rollout_events(const struct core_fn *st, const struct job *j)
+{
+	for (size_t i = 0; j->actual_ok && i < j->n_actual; i++) {
+		const struct core_alias *a = &j->actual[i];
+		const struct rollout_progress *p = &a->rollout;
+		enum core_rollout_change ch = rollout_change(st, j, i);
+		char from[16], to[16], msg[ROLLOUT_REASON_MAX + 64];
+
+		if (ch == CORE_ROLLOUT_SAME || ch == CORE_ROLLOUT_STEPPED)
+			continue;
+		snprintf(from, sizeof(from), "%u", p->from);
+		snprintf(to, sizeof(to), "%u", p->to);
+		switch (ch) {
+		case CORE_ROLLOUT_STARTED:
+			if (p->step == 0)
+				snprintf(msg, sizeof(msg), "no traffic moved yet (step 0/%u)",
+				         a->rollout_steps);
+			else
+				snprintf(msg, sizeof(msg), "%u%% (step %u/%u)", a->rollout_percent, p->step,
+				         a->rollout_steps);
+			event(NOTIFY_EVENT_ROLLOUT_STARTED, j->gen->revision, st->name, a->name, from, to,
+			      msg);
+			break;
+		case CORE_ROLLOUT_SUCCEEDED:
+		case CORE_ROLLOUT_PROMOTED:
+			event(NOTIFY_EVENT_ROLLOUT_SUCCEEDED, j->gen->revision, st->name, a->name,
+			      p->from ? from : NULL, to,
+			      ch == CORE_ROLLOUT_PROMOTED ? "promoted" : "succeeded");
+			break;
+		case CORE_ROLLOUT_ROLLED_BACK:
+		case CORE_ROLLOUT_ABORTED:
+			/* from -> to is the rollout's; the alias serves `from` again */
+			event(NOTIFY_EVENT_ROLLED_BACK, j->gen->revision, st->name, a->name, from, to,
+			      p->reason[0] ? p->reason : "rolled back");
+			break;
+		case CORE_ROLLOUT_SAME:
+		case CORE_ROLLOUT_STEPPED:
+			break;
+		}
+	}
+}
+
+/*
+ * The commit's status while rollouts run (pending, naming each one's step)
+ * or after one rolled back (failure, naming the alarm); success comes with
+ * feedback_commit_applied() once every rollout finished.
+ */
+static void rollout_status(const struct core_fn *st, const struct job *j)
+{
+	struct notify_fn_outcome *outs;
+	size_t n = 0, cap = 0, rolling = 0;
+	char desc[NOTIFY_DESC_SIZE];
+
+	if (strcmp(j->gen->revision, fb.rev) || fb.manifest_failed || fb.state == NOTIFY_FAILURE ||
+	    fb.state == NOTIFY_SUCCESS)
+		return;
+	for (size_t i = 0; i < d.core.n_fns; i++)
+		cap += 1 + (d.core.fns[i] == st ? j->n_actual : d.core.fns[i]->n_actual);
+	outs = calloc(cap + 1, sizeof(*outs));
+	if (!outs)
+		return;
+	for (size_t i = 0; i < d.core.n_fns; i++) {
+		const struct core_fn *f = d.core.fns[i];
+		const struct core_alias *al = f == st ? j->actual : f->actual;
+		size_t nal = f == st ? (j->actual_ok ? j->n_actual : 0) : (f->actual_known ? f->n_actual : 0);
+		struct core_rollouts r;
+
+		if (f->removed)
+			continue;
+		core_rollouts_of(al, nal, &r);
+		if (r.failed) {
+			outs[n++] = (struct notify_fn_outcome){
+			    f->name, NOTIFY_FN_ROLLED_BACK,  r.failed->rollout.reason, r.failed->name,
+			    0,       r.failed->rollout.step, r.failed->rollout_steps};
+			rolling++;
+			continue;
+		}
+		if (f != st && (f->state == DAEMON_FAILED || f->state == DAEMON_STALLED)) {
+			outs[n++] = (struct notify_fn_outcome){
+			    f->name, NOTIFY_FN_FAILED, f->last_error, NULL, 0, 0, 0};
+			continue;
+		}
+		for (size_t k = 0; k < nal; k++)
+			if (al[k].rollout.state == ROLLOUT_PROGRESSING) {
+				outs[n++] = (struct notify_fn_outcome){f->name,
+				                                       NOTIFY_FN_PROGRESSING,
+				                                       NULL,
+				                                       al[k].name,
+				                                       al[k].rollout_percent,
+				                                       al[k].rollout.step,
+				                                       al[k].rollout_steps};
+				rolling++;
+			}
+		if (r.progressing == 0)
+			outs[n++] =
+			    (struct notify_fn_outcome){f->name, NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0};
+	}
+	if (rolling) {
+		struct notify_commit_outcome o = {true, NULL, NULL, NULL, 0, outs, n};
+
+		send_status(j->gen->revision, notify_status_compose(desc, &o), desc);
+	}
+	free(outs);
+}
+
 void feedback_job_finished(const struct core_fn *st, const struct job *j, bool canceled, const char *message)
 {
 	bool drift;
 	size_t moved = 0;
 
+	if (!st->removed)
+		rollout_events(st, j); /* what happened happened, also in a superseded job */
 	if (canceled || st->removed || memcmp(j->hash, st->hash, CORE_HASH_LEN))
 		return; /* superseded by a newer commit: that one reports */
+	if (j->status == 0)
+		rollout_status(st, j);
 	if (j->status != 0) {
 		job_failed(st, j, message);
 		return;
@@ -595,6 +730,10 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		const struct core_alias *now = &j->actual[i], *before = NULL;
 		char from[96], to[96];
 
+		/* a rollout's moves are its own events (rollout_events) */
+		if (now->rollout.state == ROLLOUT_PROGRESSING ||
+		    rollout_change(st, j, i) != CORE_ROLLOUT_SAME)
+			continue;
 		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
 			if (!strcmp(st->actual[k].name, now->name))
 				before = &st->actual[k];
@@ -610,14 +749,23 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		moved++;
 	}
 	if (!moved) {
-		/* what was written, as the planner said it ("~ alias Prod: v1 (2) -> v1 (1)") */
+		/*
+		 * What was written, as the planner said it ("~ alias Prod: v1 (2) -> v1 (1)"); a
+		 * rollout's steps are its own events (rollout_events), not `applied`.
+		 */
 		struct buf m = BUF_INIT;
+		size_t n = 0;
 
 		buf_puts(&m, drift ? "changed outside aliasd, repaired" : "reconciled");
-		for (size_t k = 0; k < j->res.n_planned && m.len < 400; k++)
-			buf_printf(&m, "%s%s", k ? "; " : ": ", j->res.planned[k].text);
-		event(drift ? NOTIFY_EVENT_DRIFT : NOTIFY_EVENT_APPLIED, j->gen->revision, st->name, NULL,
-		      NULL, NULL, m.len ? m.ptr : "");
+		for (size_t k = 0; k < j->res.n_planned && m.len < 400; k++) {
+			if (j->res.planned[k].kind == PLAN_STEP_ROLLOUT ||
+			    j->res.planned[k].kind == PLAN_STEP_ROLLOUT_HELD)
+				continue;
+			buf_printf(&m, "%s%s", n++ ? "; " : ": ", j->res.planned[k].text);
+		}
+		if (n || !j->res.n_planned)
+			event(drift ? NOTIFY_EVENT_DRIFT : NOTIFY_EVENT_APPLIED, j->gen->revision, st->name,
+			      NULL, NULL, NULL, m.len ? m.ptr : "");
 		buf_release(&m);
 	}
 }

@@ -24,10 +24,17 @@
  * Events: applied (an alias moved; the commit fully applied), failed (first
  * failure of a function, an invalid manifest), drift (a resync of a function
  * already applied at that commit had to write: someone changed it outside
- * aliasd), untrusted (feedback_commit_untrusted), storage.warning (a region's
- * code storage crossed 80% or 90%: feedback_storage_warning, through
- * storage_tick()).  rolledBack is not sent by
- * this version (no gradual rollouts in the daemon yet).
+ * aliasd), untrusted (feedback_commit_untrusted), storage.warning (a
+ * region's code storage crossed 80% or 90%: feedback_storage_warning,
+ * through storage_tick()), and for rollouts
+ * (DESIGN §6) rollout.started, rollout.succeeded (also promoted) and
+ * rollout.rolledBack (an alarm, preTraffic, a revert, an abort), each once
+ * as it happens (core_rollout_change); a rollout's steps are not `applied`.
+ * While a rollout of the commit progresses its status stays pending with a
+ * text naming the step ("rollout my-fn/Prod 50% (step 1/1)", sent again
+ * only when that text changes, not per check); a rollout rolled back makes
+ * it failure ("rolled back my-fn/Prod: alarm errors is in ALARM"); success
+ * comes when every function is in sync, every rollout finished.
  *
  * All calls but the sender thread's own are made from the loop thread.
  */

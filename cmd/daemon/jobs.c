@@ -27,6 +27,41 @@ static void actual_free(struct core_alias *a, size_t n)
  * loop's malloc arena, never from a worker's (where it would pin pages that
  * malloc_trim() could otherwise return).
  */
+/* The first plan held `alias` on its old version ("= alias NAME: rolled back (...)", plan.c). */
+static bool rollout_held(const struct reconcile_result *r, const char *alias)
+{
+	size_t n = strlen(alias);
+
+	for (size_t i = 0; i < r->n_planned; i++)
+		if (r->planned[i].kind == PLAN_STEP_ROLLOUT_HELD && r->planned[i].text &&
+		    !strncmp(r->planned[i].text, "= alias ", 8) &&
+		    !strncmp(r->planned[i].text + 8, alias, n) && r->planned[i].text[8 + n] == ':')
+			return true;
+	return false;
+}
+
+/*
+ * Whether alias `a` (of j, before st->actual takes it) is a rollout of the
+ * desired state that rolled back and stays so: rolled back by this
+ * reconcile, or held there by its plan.
+ */
+static bool rollout_failed(const struct core_fn *st, const struct job *j, const struct core_alias *a)
+{
+	static const struct core_alias none;
+	const struct core_alias *before = st->actual_known ? &none : NULL;
+	enum core_rollout_change ch;
+
+	if (!core_rollout_failed(&a->rollout))
+		return false;
+	if (rollout_held(&j->res, a->name))
+		return true;
+	for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
+		if (!strcmp(st->actual[k].name, a->name))
+			before = &st->actual[k];
+	ch = core_rollout_change(before, a, j->started_s);
+	return ch == CORE_ROLLOUT_ROLLED_BACK || ch == CORE_ROLLOUT_ABORTED;
+}
+
 static void take_aliases(struct job *j)
 {
 	struct reconcile_result *r = &j->res;
@@ -41,9 +76,16 @@ static void take_aliases(struct job *j)
 		j->actual[i].version = r->aliases[i].version;
 		j->actual[i].extra = r->aliases[i].extra_version;
 		j->actual[i].weight = r->aliases[i].weight;
+		j->actual[i].rollout = r->aliases[i].rollout;
+		j->actual[i].rollout_percent = r->aliases[i].rollout_percent;
+		j->actual[i].rollout_steps = r->aliases[i].rollout_steps;
+		for (size_t k = 0; j->fn && k < j->fn->n_aliases; k++)
+			if (j->fn->aliases[k].rollout && !strcmp(j->fn->aliases[k].name, j->actual[i].name))
+				j->actual[i].rollout_interval = j->fn->aliases[k].rollout->spec.interval_s;
 		j->n_actual = i + 1;
 		if (!j->actual[i].name)
 			return;
+		j->actual[i].rollout_failed = rollout_failed(j->st, j, &j->actual[i]);
 	}
 	j->actual_ok = true;
 }
@@ -101,6 +143,7 @@ static void *worker_main(void *arg)
 		opt.revision = j->gen->revision;
 		opt.history = j->gen->history;
 		t0 = clock_monotonic_ms();
+		j->started_s = (int64_t)time(NULL);
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
 		j->seconds = (double)(clock_monotonic_ms() - t0) / 1000.0;
 
@@ -187,6 +230,58 @@ static enum error_kind job_kind(const struct job *j, bool canceled)
 	return error_kind_of(&j->res.err);
 }
 
+/*
+ * Each alias's rollout outcome, counted once (before st->actual takes the
+ * job's aliases; lock held).
+ */
+static void rollouts_count(const struct core_fn *st, const struct job *j)
+{
+	static const struct core_alias none; /* an alias without a record */
+
+	for (size_t i = 0; j->actual_ok && i < j->n_actual; i++) {
+		const struct core_alias *before = st->actual_known ? &none : NULL;
+		enum core_rollout_change ch;
+
+		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
+			if (!strcmp(st->actual[k].name, j->actual[i].name))
+				before = &st->actual[k];
+		const struct rollout_progress *p = &j->actual[i].rollout;
+		char from[16], to[16];
+
+		ch = core_rollout_change(before, &j->actual[i], j->started_s);
+		if (ch == CORE_ROLLOUT_SAME || ch == CORE_ROLLOUT_STEPPED)
+			continue;
+		snprintf(from, sizeof(from), "%u", p->from);
+		snprintf(to, sizeof(to), "%u", p->to);
+		log_event(
+		    ch == CORE_ROLLOUT_ROLLED_BACK || ch == CORE_ROLLOUT_ABORTED ? LOG_WARNING : LOG_NOTICE,
+		    ch == CORE_ROLLOUT_STARTED                                    ? "rollout started"
+		    : ch == CORE_ROLLOUT_SUCCEEDED || ch == CORE_ROLLOUT_PROMOTED ? "rollout succeeded"
+		                                                                  : "rollout rolled back",
+		    "function", st->name, "region", st->region, "alias", j->actual[i].name, "from", from,
+		    "to", to, "result", core_rollout_change_name(ch), "reason",
+		    p->reason[0] ? p->reason : NULL, NULL);
+		if (ch != CORE_ROLLOUT_STARTED)
+			status_rollout_counted(ch);
+	}
+}
+
+/*
+ * The rollout side of a finished job (lock held, after core_finish): the
+ * next check, and the state the rollouts give the function.
+ */
+static enum core_outcome rollouts_schedule(struct core_fn *st, const struct job *j, enum core_outcome o,
+                                           uint64_t guard_ms, uint64_t now)
+{
+	struct timespec ts;
+	int64_t wall_ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return core_rollout_finish(&d.core, st, o, st->actual, st->n_actual,
+	                           core_check_time(j->res.next_check, wall_ms, now), guard_ms, now);
+}
+
 static void job_finish(struct job *j, uint64_t now)
 {
 	struct core_fn *st = j->st;
@@ -195,7 +290,7 @@ static void job_finish(struct job *j, uint64_t now)
 	const char *result = j->status == 0 ? "success" : canceled ? "canceled" : "failure";
 	enum error_kind kind = j->status == 0 ? ERROR_KIND_UNSPECIFIED : job_kind(j, canceled);
 	enum core_outcome o;
-	uint64_t wait = 0;
+	uint64_t wait = 0, guard_ms = core_guard_ms(j->fn);
 
 	metrics_counter_add(d.m_reconcile, (const char *[]){result}, 1);
 	metrics_histogram_observe(d.m_duration, NULL, j->seconds);
@@ -214,6 +309,7 @@ static void job_finish(struct job *j, uint64_t now)
 	feedback_job_finished(st, j, canceled, msg);
 	pthread_mutex_lock(&d.lock);
 	d.jobs_done++;
+	rollouts_count(st, j);
 	if (j->actual_ok) {
 		actual_free(st->actual, st->n_actual);
 		st->actual = j->actual;
@@ -223,6 +319,7 @@ static void job_finish(struct job *j, uint64_t now)
 		j->n_actual = 0;
 	}
 	o = core_finish(&d.core, st, j->gen, j->hash, j->status, kind, msg, now, daemon_random_u32(), &wait);
+	o = rollouts_schedule(st, j, o, guard_ms, now);
 	switch (o) {
 	case CORE_OUTCOME_SUCCESS:
 		st->last_success = time(NULL);
@@ -240,6 +337,8 @@ static void job_finish(struct job *j, uint64_t now)
 		break;
 	}
 	case CORE_OUTCOME_STALLED:
+		if (j->status == 0)
+			break; /* a rollout rolled back: logged as it happened */
 		log_event(LOG_ERR, "reconcile failed, stalled until its manifest or the config changes",
 		          "function", st->name, "region", st->region, "revision", j->gen->revision, "error",
 		          msg, "kind", error_kind_name(kind), NULL);

@@ -54,6 +54,7 @@ struct job {
 	size_t n_actual;
 	bool actual_ok;
 	double seconds;
+	int64_t started_s; /* wall clock when the reconcile began (unix seconds) */
 	struct job *next;
 };
 
@@ -72,7 +73,7 @@ struct daemon {
 	struct httpd *httpd;
 	struct metrics *metrics;
 	struct metric_family *m_reconcile, *m_duration, *m_functions, *m_revision, *m_aws, *m_git, *m_errors,
-	    *m_up, *m_failures, *m_fn_error, *m_rewinds;
+	    *m_up, *m_failures, *m_fn_error, *m_rewinds, *m_rollout_weight, *m_rollouts;
 
 	pthread_mutex_t lock; /* core, status fields */
 	struct core core;
@@ -155,6 +156,8 @@ bool git_thread_take(struct git_result *ret);
 int status_metrics_setup(void);
 /* STATUS= line and the state gauges; lock held. */
 void status_line_update(void);
+/* A rollout's outcome (core_rollout_change: succeeded, promoted, rolled back, aborted), counted once. */
+void status_rollout_counted(enum core_rollout_change change);
 /* A newly applied revision into the metrics (lock held). */
 void status_applied_revision(const char *rev);
 int status_cb_status(void *ctx, struct buf *out);

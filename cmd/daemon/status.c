@@ -20,6 +20,7 @@
 #include "cmd/daemon/storage.h"
 #include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
+#include "cmd/rollout_json.h"
 #include "util/log.h"
 
 #ifndef ALIASD_VERSION
@@ -44,6 +45,7 @@ int status_metrics_setup(void)
 	static const char *const l_git[] = {"kind", "result", NULL};
 	static const char *const l_kind[] = {"kind", NULL};
 	static const char *const l_fn_error[] = {"function", "state", "kind", "reason", NULL};
+	static const char *const l_alias[] = {"function", "alias", NULL};
 	int r = metrics_new(&d.metrics);
 
 	if (r < 0)
@@ -89,13 +91,25 @@ int status_metrics_setup(void)
 	                       "Heads that did not descend from the last applied commit (force "
 	                       "pushes), by result (applied, refused: repository.allowRewind false).",
 	                       METRIC_COUNTER, l_result, NULL, 0);
+	d.m_rollout_weight = metrics_family_add(
+	    d.metrics, "aliasd_rollout_weight",
+	    "The new version's share of an alias's traffic (0..1) while its rollout progresses; the "
+	    "function label is REGION:NAME when the manifest names a region.",
+	    METRIC_GAUGE, l_alias, NULL, 0);
+	d.m_rollouts = metrics_family_add(d.metrics, "aliasd_rollouts_total",
+	                                  "Rollouts ended, by result (succeeded, rolled_back: an alarm, "
+	                                  "preTraffic or a revert; aborted, promoted: aliasd rollout).",
+	                                  METRIC_COUNTER, l_result, NULL, 0);
 	if (!d.m_up || !d.m_reconcile || !d.m_duration || !d.m_functions || !d.m_revision || !d.m_errors ||
-	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error || !d.m_rewinds)
+	    !d.m_aws || !d.m_git || !d.m_failures || !d.m_fn_error || !d.m_rewinds || !d.m_rollout_weight ||
+	    !d.m_rollouts)
 		return -ENOMEM;
 	if (trust_metrics_setup() < 0 || ratemetrics_setup(d.metrics) < 0)
 		return -ENOMEM;
 	metrics_counter_add(d.m_rewinds, (const char *[]){"applied"}, 0);
 	metrics_counter_add(d.m_rewinds, (const char *[]){"refused"}, 0);
+	for (int ch = CORE_ROLLOUT_SUCCEEDED; ch <= CORE_ROLLOUT_ABORTED; ch++)
+		metrics_counter_add(d.m_rollouts, (const char *[]){core_rollout_change_name(ch)}, 0);
 	metrics_gauge_set(d.m_up, NULL, 0);
 	metrics_gauge_set(d.m_errors, NULL, 0);
 	for (int s = 0; s < DAEMON_STATE_N; s++)
@@ -114,6 +128,14 @@ int status_metrics_setup(void)
 		if (strcmp(kinds_counted[i], "canceled"))
 			metrics_counter_add(d.m_failures, (const char *[]){kinds_counted[i]}, 0);
 	return 0;
+}
+
+void status_rollout_counted(enum core_rollout_change change)
+{
+	const char *name = core_rollout_change_name(change);
+
+	if (name && change != CORE_ROLLOUT_STARTED && change != CORE_ROLLOUT_STEPPED)
+		metrics_counter_add(d.m_rollouts, (const char *[]){name}, 1);
 }
 
 void status_applied_revision(const char *rev)
@@ -179,6 +201,35 @@ static void fn_errors_update(void)
 	}
 }
 
+/* One gauge per alias whose rollout progresses; lock held. */
+static void rollout_weights_update(void)
+{
+	metrics_family_clear(d.m_rollout_weight);
+	for (size_t i = 0; i < d.core.n_fns; i++) {
+		const struct core_fn *st = d.core.fns[i];
+		struct buf name = BUF_INIT, alias = BUF_INIT;
+
+		for (size_t k = 0; !st->removed && st->actual_known && k < st->n_actual; k++) {
+			const struct core_alias *a = &st->actual[k];
+
+			if (a->rollout.state != ROLLOUT_PROGRESSING)
+				continue;
+			buf_truncate(&name, 0);
+			buf_truncate(&alias, 0);
+			if (st->region)
+				buf_printf(&name, "%s:", st->region);
+			log_escape(&name, st->name, true);
+			log_escape(&alias, a->name, true);
+			metrics_gauge_set(
+			    d.m_rollout_weight,
+			    (const char *[]){name.ptr ? name.ptr : "", alias.ptr ? alias.ptr : ""},
+			    (a->rollout_percent > 100 ? 100 : a->rollout_percent) / 100.0);
+		}
+		buf_release(&name);
+		buf_release(&alias);
+	}
+}
+
 int status_cb_metrics(void *ctx, struct buf *out)
 {
 	const char *regions[RECONCILE_MAX_REGIONS];
@@ -197,6 +248,7 @@ int status_cb_metrics(void *ctx, struct buf *out)
 		regions[i] = regions[i] ? copies[i] : NULL;
 	}
 	fn_errors_update();
+	rollout_weights_update();
 	pthread_mutex_unlock(&d.lock);
 	/*
 	 * Outside the lock: the clients exist (every listed region has been
@@ -280,6 +332,49 @@ static void target_text(char *out, size_t outsz, const struct manifest_target *t
 		snprintf(out, outsz, "%" PRId64, t->version);
 }
 
+/*
+ * "aliases": each alias as Lambda has it, with its rollout (absent when
+ * none): [{"name", "version", "additionalVersion", "weight", "rollout"}].
+ */
+static void aliases_json(cJSON *o, const struct core_fn *st)
+{
+	cJSON *arr;
+
+	if (!st->actual_known) {
+		cJSON_AddNullToObject(o, "aliases");
+		return;
+	}
+	arr = cJSON_AddArrayToObject(o, "aliases");
+	for (size_t i = 0; arr && i < st->n_actual; i++) {
+		const struct core_alias *al = &st->actual[i];
+		cJSON *a = cJSON_CreateObject(), *ro;
+
+		if (!a)
+			return;
+		json_add_str(a, "name", al->name);
+		cJSON_AddNumberToObject(a, "version", (double)al->version);
+		if (al->extra) {
+			cJSON_AddNumberToObject(a, "additionalVersion", (double)al->extra);
+			cJSON_AddNumberToObject(a, "weight", al->weight);
+		} else {
+			cJSON_AddNullToObject(a, "additionalVersion");
+			cJSON_AddNumberToObject(a, "weight", 0);
+		}
+		ro = rollout_json(&(struct reconcile_alias_state){.name = al->name,
+		                                                  .rollout = al->rollout,
+		                                                  .rollout_percent = al->rollout_percent,
+		                                                  .rollout_steps = al->rollout_steps});
+		if (ro && !log_utf8_valid(
+		              al->rollout.reason)) { /* a record written by hand: strict JSON all the same */
+			cJSON_DeleteItemFromObjectCaseSensitive(ro, "reason");
+			json_add_str(ro, "reason", al->rollout.reason);
+		}
+		if (ro)
+			cJSON_AddItemToObject(a, "rollout", ro); /* takes ro */
+		cJSON_AddItemToArray(arr, a);                    /* takes a */
+	}
+}
+
 static cJSON *function_json(const struct core_fn *st)
 {
 	cJSON *o = cJSON_CreateObject(), *desired, *actual; /* the caller adds o to its array */
@@ -324,6 +419,7 @@ static cJSON *function_json(const struct core_fn *st)
 	} else {
 		cJSON_AddNullToObject(o, "actual");
 	}
+	aliases_json(o, st);
 	json_add_str(o, "lastAppliedRevision", st->applied_rev);
 	json_add_str(o, "lastAttemptedRevision", st->attempted_rev);
 	json_add_str(o, "desiredRevision", st->gen ? st->gen->revision : NULL);

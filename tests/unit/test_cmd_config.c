@@ -495,7 +495,7 @@ TEST(config_verify_and_notify)
 	CHECK_INT(c->webhooks[0].format, CONFIG_WEBHOOK_SLACK);
 	CHECK_INT(c->webhooks[0].events, 1 | 4 | 16);
 	CHECK_INT(c->webhooks[1].format, CONFIG_WEBHOOK_JSON);
-	CHECK_INT(c->webhooks[1].events, 0x3f);
+	CHECK_INT(c->webhooks[1].events, 0xff);
 	/* verify is enforced and notify is sent: neither is a warning */
 	CHECK_INT(config_warnings(c, &errs), 0);
 	CHECK_INT((int)errs.len, 0);

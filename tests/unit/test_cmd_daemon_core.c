@@ -4,7 +4,9 @@
  * Failed), fixing commit, a newer commit superseding a failing one (also
  * while its reconcile runs), backoff growth and cap, resync due, terminal
  * (Stalled) vs transient failures, canceled jobs, removed functions, the
- * state file's restore, and the Git poll schedule with poke coalescing.
+ * state file's restore, the Git poll schedule with poke coalescing, and
+ * rollouts: checks on time and ahead of the queue, Progressing/Stalled,
+ * the retry within the guard period, and each rollout change named once.
  * Commits are real manifest sets loaded from in-memory sources.
  */
 #include <errno.h>
@@ -588,7 +590,312 @@ TEST(core_states_and_counts)
 	core_release(&c);
 }
 
+/* ---------------------------------------------------------------- rollouts */
+
+/* An alias "Prod" with a rollout record. */
+static struct core_alias rollout_alias(enum rollout_state state, unsigned from, unsigned to, unsigned step,
+                                       int64_t since, const char *reason)
+{
+	struct core_alias a;
+
+	memset(&a, 0, sizeof(a));
+	a.name = (char *)"Prod";
+	a.version = (long)from;
+	a.rollout.state = state;
+	a.rollout.from = from;
+	a.rollout.to = to;
+	a.rollout.step = step;
+	a.rollout.since = since;
+	snprintf(a.rollout.desired_id, sizeof(a.rollout.desired_id), "0123456789abcdef");
+	snprintf(a.rollout.reason, sizeof(a.rollout.reason), "%s", reason ? reason : "");
+	a.rollout_steps = 2;
+	a.rollout_percent = state == ROLLOUT_PROGRESSING && step ? (step == 1 ? 10 : 50) : 0;
+	a.rollout_failed = core_rollout_failed(&a.rollout);
+	return a;
+}
+
+TEST(core_rollout_check_time)
+{
+	/* unix seconds against the wall clock now (ms), onto the monotonic clock */
+	CHECK_U64(core_check_time(0, 1700000000000, 5000), CORE_NEVER);
+	CHECK_U64(core_check_time(1700000003, 1700000000500, 5000), 5000 + 2500);
+	CHECK_U64(core_check_time(1700000000, 1700000000500, 5000), 5000); /* past: now */
+	CHECK_U64(core_check_time(-5, 1700000000500, 5000), CORE_NEVER);
+}
+
+TEST(core_rollout_check_jumps_queue)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *a, *b;
+	struct core_alias prog = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	enum core_outcome out;
+
+	o.resync_ms = 0; /* checks do not depend on resync */
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	b = core_fn_find(&c, "beta", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	REQUIRE(core_next_job(&c, 0, 8) == b);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 500, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, NULL, 0, CORE_NEVER, 0, 500), CORE_OUTCOME_SUCCESS);
+	CHECK_U64(a->due, CORE_NEVER);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	/* beta's rollout waits: due at its check, and Progressing (its commit is not applied) */
+	out = core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 500, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, b, out, &prog, 1, 1500, 1000, 500), CORE_OUTCOME_SUCCESS);
+	CHECK_U64(b->due, 1500);
+	CHECK_U64(b->check_due, 1500);
+	CHECK_INT(b->state, DAEMON_PROGRESSING);
+	CHECK(!core_applied_update(&c));
+	CHECK_U64(core_next_deadline(&c, 8, false), 1500);
+	core_poll_started(&c, 0);
+	core_poll_ok(&c, 500, 0);                         /* next poll at 500 + 27000 */
+	CHECK_U64(core_next_deadline(&c, 8, true), 1500); /* sooner than the Git poll (0 + interval) */
+	CHECK(core_next_job(&c, 1499, 8) == NULL);
+	/* everything due (SIGUSR1): the check goes first though alpha comes first in the table */
+	core_reconcile_all(&c, 1400);
+	REQUIRE(core_next_job(&c, 1500, 1) == b);
+	CHECK_U64(b->check_due, CORE_NEVER);
+	CHECK(core_next_job(&c, 1500, 1) == NULL); /* one worker */
+	/* the rollout finished: Synced, the commit applied, nothing more pending */
+	prog = rollout_alias(ROLLOUT_SUCCEEDED, 1, 2, 2, 1500, NULL);
+	out = core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1600, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, b, out, &prog, 1, CORE_NEVER, 1000, 1600),
+	          CORE_OUTCOME_SUCCESS);
+	CHECK_INT(b->state, DAEMON_SYNCED);
+	CHECK_U64(b->due, CORE_NEVER);
+	REQUIRE(core_next_job(&c, 1600, 8) == a);
+	core_rollout_finish(&c, a, core_finish(&c, a, a->gen, a->hash, 0, 0, NULL, 1700, 0, NULL), NULL, 0,
+	                    CORE_NEVER, 0, 1700);
+	CHECK(core_applied_update(&c));
+	CHECK_STR(c.applied_rev, REV1);
+	core_release(&c);
+}
+
+TEST(core_rollout_check_before_resync)
+{
+	struct core c;
+	struct core_fn *a;
+	struct core_alias prog = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	enum core_outcome out;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	core_rollout_finish(&c, a, out, &prog, 1, 4000, 1000, 1000);
+	CHECK_U64(a->due, 4000); /* not the resync's 55000 */
+	/* a later check than the resync does not postpone the resync */
+	REQUIRE(core_next_job(&c, 4000, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 4000, 0, NULL);
+	core_rollout_finish(&c, a, out, &prog, 1, 4000 + 100000, 1000, 4000);
+	CHECK_U64(a->due, 4000 + 54000);
+	CHECK_U64(a->check_due, 4000 + 100000);
+	/* progressing without a check from the engine: the guard period is the latest */
+	REQUIRE(core_next_job(&c, 58000, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 58000, 0, NULL);
+	core_rollout_finish(&c, a, out, &prog, 1, CORE_NEVER, 2000, 58000);
+	CHECK_U64(a->due, 60000);
+	core_release(&c);
+}
+
+TEST(core_rollout_failure_retried_within_guard)
+{
+	struct core c;
+	struct core_fn *a;
+	struct core_alias prog = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	enum core_outcome out;
+	uint64_t now = 0;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	/* failures back off 1, 2, 4, 5 s; with a rollout progressing never beyond the 2 s guard */
+	for (int i = 0; i < 4; i++) {
+		REQUIRE(core_next_job(&c, now, 8) == a);
+		out = core_finish(&c, a, a->gen, a->hash, -EIO, ERROR_KIND_TRANSIENT, "x", now, 0, NULL);
+		CHECK_INT((int)core_rollout_finish(&c, a, out, &prog, 1, CORE_NEVER, 2000, now),
+		          CORE_OUTCOME_RETRY);
+		CHECK_INT(a->state, DAEMON_FAILED);
+		CHECK(a->due <= now + 2000);
+		CHECK_U64(a->due, now + (i == 0 ? 1000 : 2000));
+		now = a->due;
+	}
+	/* without a rollout in progress the backoff is the backoff */
+	REQUIRE(core_next_job(&c, now, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, -EIO, ERROR_KIND_TRANSIENT, "x", now, 0, NULL);
+	core_rollout_finish(&c, a, out, NULL, 0, CORE_NEVER, 2000, now);
+	CHECK_U64(a->due, now + 5000);
+	core_release(&c);
+}
+
+TEST(core_rollout_rolled_back_stalls)
+{
+	struct core c;
+	struct core_fn *a;
+	struct core_alias rb = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 100, "alarm errors is in ALARM");
+	struct core_alias rev =
+	    rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 100, "reverted: version 1 is desired again");
+	enum core_outcome out;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, &rb, 1, CORE_NEVER, 1000, 1000), CORE_OUTCOME_STALLED);
+	CHECK_INT(a->state, DAEMON_STALLED);
+	CHECK_STR(a->last_error, "rollout of alias Prod rolled back: alarm errors is in ALARM");
+	CHECK_INT(a->error_kind, ERROR_KIND_TERMINAL);
+	CHECK_U64(a->due, 1000 + CORE_HELD_CHECK_MS); /* looked at (a CLI retry), sooner than the resync */
+	CHECK(!core_applied_update(&c));
+	/* a revert in Git is no failure */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v2"), NULL, 2000, NULL) == 0);
+	REQUIRE(core_next_job(&c, 2000, 8) == a);
+	CHECK(a->last_error == NULL);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 2500, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, &rev, 1, CORE_NEVER, 1000, 2500),
+	          CORE_OUTCOME_SUCCESS);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	CHECK(core_applied_update(&c));
+	/* an old record of another desired version, not held: no failure either */
+	core_reconcile_all(&c, 3000);
+	REQUIRE(core_next_job(&c, 3000, 8) == a);
+	rb.rollout_failed = false;
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 3000, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, &rb, 1, CORE_NEVER, 1000, 3000), CORE_OUTCOME_SUCCESS);
+	CHECK_INT(a->state, DAEMON_SYNCED);
+	core_release(&c);
+}
+
+TEST(core_rollout_new_commit_supersedes_check)
+{
+	struct core c;
+	struct core_fn *a;
+	struct core_alias prog = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	unsigned char hash[CORE_HASH_LEN];
+	struct core_gen *g;
+	enum core_outcome out;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	core_rollout_finish(&c, a, out, &prog, 1, 9000, 1000, 1000);
+	CHECK_U64(a->due, 9000);
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v2"), NULL, 2000, NULL) == 0);
+	CHECK_U64(a->due, 2000);
+	CHECK_U64(a->check_due, CORE_NEVER);
+	/* a check that finishes for the old desired state is superseded, its next check dropped */
+	REQUIRE(core_next_job(&c, 2000, 8) == a);
+	memcpy(hash, a->hash, sizeof(hash));
+	g = a->gen;
+	REQUIRE(load(&c, REV3, fn_yaml("alpha", "v1"), NULL, 2100, NULL) == 0);
+	out = core_finish(&c, a, g, hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 2200, 0, NULL);
+	CHECK_INT((int)out, CORE_OUTCOME_SUPERSEDED);
+	CHECK_INT((int)core_rollout_finish(&c, a, out, &prog, 1, 9000, 1000, 2200), CORE_OUTCOME_SUPERSEDED);
+	CHECK_U64(a->due, 2200);
+	core_release(&c);
+}
+
+TEST(core_rollout_changes)
+{
+	struct core_alias none = rollout_alias(ROLLOUT_NONE, 0, 0, 0, 0, NULL);
+	struct core_alias p0 = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 0, 100, NULL);
+	struct core_alias p1 = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	struct core_alias p1b = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 130, NULL); /* step re-issued */
+	struct core_alias p2 = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 2, 200, NULL);
+	struct core_alias c3 = rollout_alias(ROLLOUT_PROGRESSING, 1, 3, 1, 210, NULL); /* retarget */
+	struct core_alias ok = rollout_alias(ROLLOUT_SUCCEEDED, 1, 2, 2, 300, NULL);
+	struct core_alias promoted = rollout_alias(ROLLOUT_SUCCEEDED, 1, 2, 1, 300, NULL);
+	struct core_alias created = rollout_alias(ROLLOUT_SUCCEEDED, 0, 2, 0, 300, NULL);
+	struct core_alias rb = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 300, "alarm errors is in ALARM");
+	struct core_alias ab = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 300, "aborted");
+	struct core_alias ok0 = rollout_alias(ROLLOUT_SUCCEEDED, 1, 2, 0, 300, NULL);
+
+	ok0.rollout_steps = 0; /* AllAtOnce */
+	CHECK_INT(core_rollout_change(&none, &p0, 0), CORE_ROLLOUT_STARTED);
+	CHECK_INT(core_rollout_change(&none, &p1, 0), CORE_ROLLOUT_STARTED);
+	CHECK_INT(core_rollout_change(&ok, &c3, 0), CORE_ROLLOUT_STARTED); /* a newer rollout */
+	CHECK_INT(core_rollout_change(&p1, &c3, 0), CORE_ROLLOUT_STARTED);
+	CHECK_INT(core_rollout_change(&p0, &p1, 0), CORE_ROLLOUT_STEPPED);
+	CHECK_INT(core_rollout_change(&p1, &p2, 0), CORE_ROLLOUT_STEPPED);
+	CHECK_INT(core_rollout_change(&p1, &p1, 0), CORE_ROLLOUT_SAME); /* a guard check */
+	CHECK_INT(core_rollout_change(&p1, &p1b, 0), CORE_ROLLOUT_SAME);
+	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED);
+	CHECK_INT(core_rollout_change(&none, &ok0, 0), CORE_ROLLOUT_SUCCEEDED); /* AllAtOnce */
+	CHECK_INT(core_rollout_change(&p1, &promoted, 0), CORE_ROLLOUT_PROMOTED);
+	/* at the last step: promoted when it ended before the step's interval was up */
+	p2.rollout_interval = ok.rollout_interval = 100;
+	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* 200 + 100 <= 300 */
+	ok.rollout.since = 250;
+	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_PROMOTED);
+	CHECK_INT(core_rollout_change(NULL, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* nothing known before */
+	ok.rollout.since = 300;
+	CHECK_INT(core_rollout_change(&p1, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
+	CHECK_INT(core_rollout_change(&p0, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
+	CHECK_INT(core_rollout_change(&p1, &ab, 0), CORE_ROLLOUT_ABORTED);
+	CHECK_INT(core_rollout_change(&none, &created, 0), CORE_ROLLOUT_SAME);
+	/* an outcome is reported once */
+	CHECK_INT(core_rollout_change(&ok, &ok, 0), CORE_ROLLOUT_SAME);
+	CHECK_INT(core_rollout_change(&rb, &rb, 0), CORE_ROLLOUT_SAME);
+	CHECK_INT(core_rollout_change(&p1, &none, 0), CORE_ROLLOUT_SAME);
+	CHECK_INT(core_rollout_change(&p1, NULL, 0), CORE_ROLLOUT_SAME);
+	/* nothing known before: only what this reconcile did (since >= its start) */
+	CHECK_INT(core_rollout_change(NULL, &rb, 301), CORE_ROLLOUT_SAME);
+	CHECK_INT(core_rollout_change(NULL, &rb, 300), CORE_ROLLOUT_ROLLED_BACK);
+	CHECK_INT(core_rollout_change(NULL, &p1, 100), CORE_ROLLOUT_STARTED);
+	CHECK_INT(core_rollout_change(NULL, &p2, 150), CORE_ROLLOUT_STEPPED);
+	CHECK_INT(core_rollout_change(NULL, &p1, 150), CORE_ROLLOUT_SAME);
+	CHECK_STR(core_rollout_change_name(CORE_ROLLOUT_ROLLED_BACK), "rolled_back");
+	CHECK_STR(core_rollout_change_name(CORE_ROLLOUT_PROMOTED), "promoted");
+	CHECK(core_rollout_change_name(CORE_ROLLOUT_SAME) == NULL);
+	/* failures: not a revert */
+	CHECK(core_rollout_failed(&rb.rollout));
+	CHECK(core_rollout_failed(&ab.rollout));
+	CHECK(!core_rollout_failed(&ok.rollout));
+	rb = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 300, "reverted: version 1 is desired again");
+	CHECK(!core_rollout_failed(&rb.rollout));
+}
+
+TEST(core_rollout_in_hash_and_guard)
+{
+	struct core_gen *g = gen_new(REV1, fn_yaml("alpha", "v1"), NULL);
+	struct manifest_function *fn;
+	struct manifest_rollout ro;
+	unsigned char h1[CORE_HASH_LEN], h2[CORE_HASH_LEN], h3[CORE_HASH_LEN];
+
+	REQUIRE(g);
+	fn = &g->set->functions[0];
+	REQUIRE(fn->n_aliases == 1);
+	CHECK_U64(core_guard_ms(fn), 0);
+	daemon_function_hash(fn, h1);
+	memset(&ro, 0, sizeof(ro));
+	ro.spec.n_steps = 1;
+	ro.spec.steps[0] = 50;
+	ro.spec.interval_s = 30;
+	fn->aliases[0].rollout = &ro;
+	daemon_function_hash(fn, h2);
+	CHECK(memcmp(h1, h2, sizeof(h1)) != 0);
+	CHECK_U64(core_guard_ms(fn), 6000); /* interval / 5 */
+	ro.spec.interval_s = 3;
+	daemon_function_hash(fn, h3);
+	CHECK(memcmp(h2, h3, sizeof(h2)) != 0);
+	CHECK_U64(core_guard_ms(fn), 1000); /* never under 1 s */
+	ro.spec.interval_s = 3600;
+	CHECK_U64(core_guard_ms(fn), 10000); /* never over 10 s */
+	fn->aliases[0].rollout = NULL;
+	gen_drop(g);
+}
+
 TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
           core_terminal_stalls, core_retryable_kinds, core_canceled_changes_nothing, core_removed_function,
-          core_restore_last_good, core_git_schedule_and_pokes, core_states_and_counts)
+          core_restore_last_good, core_git_schedule_and_pokes, core_states_and_counts,
+          core_rollout_check_time, core_rollout_check_jumps_queue, core_rollout_check_before_resync,
+          core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
+          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_rollout_in_hash_and_guard)

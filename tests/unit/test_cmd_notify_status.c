@@ -22,19 +22,34 @@ static size_t chars(const char *s)
 
 TEST(states_and_descriptions)
 {
-	static const struct notify_fn_outcome synced[] = {{"orders", NOTIFY_FN_SYNCED, NULL},
-	                                                  {"payments", NOTIFY_FN_SYNCED, NULL}};
+	static const struct notify_fn_outcome synced[] = {
+	    {"orders", NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0},
+	    {"payments", NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0}};
 	static const struct notify_fn_outcome one_failed[] = {
-	    {"orders", NOTIFY_FN_SYNCED, NULL},
-	    {"payments", NOTIFY_FN_FAILED, "AccessDeniedException on UpdateAlias"}};
+	    {"orders", NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0},
+	    {"payments", NOTIFY_FN_FAILED, "AccessDeniedException on UpdateAlias", NULL, 0, 0, 0}};
 	static const struct notify_fn_outcome two_failed[] = {
-	    {"orders", NOTIFY_FN_ROLLED_BACK, "alarm orders-errors"},
-	    {"payments", NOTIFY_FN_FAILED, "version 9 does not exist"},
-	    {"users", NOTIFY_FN_PROGRESSING, NULL}};
-	static const struct notify_fn_outcome rolled_back[] = {{"orders", NOTIFY_FN_ROLLED_BACK, NULL}};
-	static const struct notify_fn_outcome progressing[] = {{"orders", NOTIFY_FN_PROGRESSING, NULL},
-	                                                       {"payments", NOTIFY_FN_SYNCED, NULL},
-	                                                       {"users", NOTIFY_FN_PROGRESSING, NULL}};
+	    {"orders", NOTIFY_FN_ROLLED_BACK, "alarm orders-errors", NULL, 0, 0, 0},
+	    {"payments", NOTIFY_FN_FAILED, "version 9 does not exist", NULL, 0, 0, 0},
+	    {"users", NOTIFY_FN_PROGRESSING, NULL, NULL, 0, 0, 0}};
+	static const struct notify_fn_outcome rolled_back[] = {
+	    {"orders", NOTIFY_FN_ROLLED_BACK, NULL, NULL, 0, 0, 0}};
+	static const struct notify_fn_outcome progressing[] = {
+	    {"orders", NOTIFY_FN_PROGRESSING, NULL, NULL, 0, 0, 0},
+	    {"payments", NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0},
+	    {"users", NOTIFY_FN_PROGRESSING, NULL, NULL, 0, 0, 0}};
+	static const struct notify_fn_outcome rollout_one[] = {
+	    {"my-fn", NOTIFY_FN_PROGRESSING, NULL, "Prod", 50, 1, 1},
+	    {"other", NOTIFY_FN_SYNCED, NULL, NULL, 0, 0, 0}};
+	static const struct notify_fn_outcome rollout_two[] = {
+	    {"my-fn", NOTIFY_FN_PROGRESSING, NULL, "Prod", 10, 1, 3},
+	    {"other", NOTIFY_FN_PROGRESSING, NULL, "Live", 0, 0, 2}};
+	static const struct notify_fn_outcome rollout_rb[] = {
+	    {"my-fn", NOTIFY_FN_ROLLED_BACK, "alarm errors is in ALARM", "Prod", 0, 1, 1},
+	    {"other", NOTIFY_FN_PROGRESSING, NULL, "Live", 0, 0, 2}};
+	static const struct notify_fn_outcome rollout_rb2[] = {
+	    {"my-fn", NOTIFY_FN_ROLLED_BACK, "alarm errors is in ALARM", "Prod", 0, 1, 1},
+	    {"other", NOTIFY_FN_FAILED, "boom", NULL, 0, 0, 0}};
 	static const struct {
 		const char *name;
 		struct notify_commit_outcome o;
@@ -57,6 +72,22 @@ TEST(states_and_descriptions)
 	     "exist"},
 	    {"rolled back", {.fns = rolled_back, .nfns = 1}, NOTIFY_FAILURE, "orders rolled back"},
 	    {"progressing", {.fns = progressing, .nfns = 3}, NOTIFY_PENDING, "rolling out orders, users"},
+	    {"one rollout",
+	     {.fns = rollout_one, .nfns = 2},
+	     NOTIFY_PENDING,
+	     "rollout my-fn/Prod 50% (step 1/1)"},
+	    {"two rollouts",
+	     {.fns = rollout_two, .nfns = 2},
+	     NOTIFY_PENDING,
+	     "rollouts my-fn/Prod 10% (step 1/3), other/Live 0% (step 0/2)"},
+	    {"rollout rolled back",
+	     {.fns = rollout_rb, .nfns = 2},
+	     NOTIFY_FAILURE,
+	     "rolled back my-fn/Prod: alarm errors is in ALARM"},
+	    {"rollout rolled back of two",
+	     {.fns = rollout_rb2, .nfns = 2},
+	     NOTIFY_FAILURE,
+	     "2 of 2 functions failed: my-fn/Prod: rolled back (alarm errors is in ALARM); other: boom"},
 	    {"untrusted",
 	     {.untrusted = "signed by unknown key SHA256:abc", .fns = synced, .nfns = 2},
 	     NOTIFY_FAILURE,
@@ -93,7 +124,8 @@ TEST(long_description_names_the_first_failure)
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(names[i], sizeof(names[i]), "function-%02d", i);
-		fns[i] = (struct notify_fn_outcome){names[i], NOTIFY_FN_FAILED, "ResourceConflictException"};
+		fns[i] = (struct notify_fn_outcome){
+		    names[i], NOTIFY_FN_FAILED, "ResourceConflictException", NULL, 0, 0, 0};
 	}
 	CHECK_INT(notify_status_compose(desc, &o), NOTIFY_FAILURE);
 	CHECK_INT(chars(desc), NOTIFY_DESC_MAX);
@@ -154,11 +186,12 @@ TEST(status_json)
 
 TEST(event_names)
 {
-	static const char *const names[] = {"applied", "failed",    "rolledBack",
-	                                    "drift",   "untrusted", "storage.warning"};
+	static const char *const names[] = {"applied",         "failed",           "rollout.rolledBack",
+	                                    "drift",           "untrusted",        "storage.warning",
+	                                    "rollout.started", "rollout.succeeded"};
 	unsigned all = 0;
 
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		enum notify_event_kind k = notify_event_from_name(names[i]);
 
 		CHECKF(k != 0, "%s", names[i]);
@@ -166,7 +199,9 @@ TEST(event_names)
 		all |= k;
 	}
 	CHECK_INT(all, NOTIFY_EVENTS_ALL);
+	CHECK_INT(notify_event_from_name("rolledBack"), NOTIFY_EVENT_ROLLED_BACK); /* the old spelling */
 	CHECK_INT(notify_event_from_name("rolledback"), 0);
+	CHECK_INT(notify_event_from_name("rollout"), 0);
 	CHECK_INT(notify_event_from_name("Applied"), 0);
 	CHECK_INT(notify_event_from_name(""), 0);
 	CHECK(notify_event_name(0) == NULL);
@@ -232,6 +267,23 @@ TEST(event_slack)
 	ev = (struct notify_event){.kind = NOTIFY_EVENT_APPLIED, .function = "f", .to = "2"};
 	CHECK_INT(notify_event_slack(&b, &ev), 0);
 	CHECK_STR(b.ptr, "{\"text\":\"aliasd: applied f 2\"}");
+	buf_reset(&b);
+	ev = (struct notify_event){.kind = NOTIFY_EVENT_ROLLOUT_STARTED,
+	                           .function = "f",
+	                           .alias = "Prod",
+	                           .from = "1",
+	                           .to = "2",
+	                           .message = "50% (step 1/1)"};
+	CHECK_INT(notify_event_slack(&b, &ev), 0);
+	CHECK_STR(b.ptr, "{\"text\":\"aliasd: rollout started f Prod 1 -> 2: 50% (step 1/1)\"}");
+	buf_reset(&b);
+	ev.kind = NOTIFY_EVENT_ROLLOUT_SUCCEEDED;
+	ev.message = "promoted";
+	CHECK_INT(notify_event_slack(&b, &ev), 0);
+	CHECK_STR(b.ptr, "{\"text\":\"aliasd: rollout succeeded f Prod 1 -> 2: promoted\"}");
+	buf_reset(&b);
+	CHECK_INT(notify_event_json(&b, &ev), 0);
+	CHECK(strstr(b.ptr, "\"event\":\"rollout.succeeded\"") != NULL);
 	buf_release(&b);
 }
 
