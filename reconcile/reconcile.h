@@ -83,6 +83,7 @@
 #define RECONCILE_MAX_REGIONS         32
 
 struct reconcile_ctx;
+struct reconcile_cache;
 
 struct reconcile_ctx_options {
 	/*
@@ -178,6 +179,23 @@ struct reconcile_options {
 	enum reconcile_read read; /* reconcile_batch: how versions are read (AUTO) */
 	/* reconcile_batch: when not NULL, filled with what each region's read did */
 	struct reconcile_read_report *read_report;
+	/*
+	 * The daemon's cache of observed state (reconcile/cache.h), or NULL:
+	 * observe every time (one-shot commands).  With a cache, every
+	 * observation and the writes of every completed pass are stored in it,
+	 * and a failed pass (a 412/409/404 met while writing included) drops
+	 * the function's entry.
+	 */
+	struct reconcile_cache *cache;
+	/*
+	 * With a cache: a fresh entry stands in for the first observation (no
+	 * call at all to plan; alias writes carry its RevisionIds).  A plan from
+	 * it that writes $LATEST is dropped and the function observed afresh
+	 * first (never publish from a remembered state).  False: observe
+	 * afresh and refresh the entry (the daemon's resync).  reconcile_batch
+	 * lists no region for a function served by the cache.
+	 */
+	bool cache_plan;
 };
 
 /* A write step of the first plan, for output. */
