@@ -328,6 +328,7 @@ static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], 
 {
 	memcpy(st->hash, h, CORE_HASH_LEN);
 	st->due = now;
+	st->from_cache = true;
 	st->failures = 0;
 	set_str(&st->last_error, NULL);
 	st->error_kind = ERROR_KIND_UNSPECIFIED;
@@ -463,6 +464,7 @@ int core_restore(struct core *c, struct core_gen *g, const struct manifest_funct
 	}
 	daemon_function_hash(fn, h);
 	supersede(st, h, now);
+	st->from_cache = false; /* nothing of it was observed yet */
 	st->restored = true;
 	st->gen = g;
 	g->refs++;
@@ -506,6 +508,7 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
 		st->state = DAEMON_OUT_OF_SYNC;
 		o = CORE_OUTCOME_SUPERSEDED;
 	} else if (status >= 0) {
+		st->from_cache = false; /* next: the resync, observed afresh */
 		st->failures = 0;
 		st->state = DAEMON_SYNCED;
 		snprintf(st->applied_rev, sizeof(st->applied_rev), "%s", gen->revision);
@@ -518,6 +521,7 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
 		st->due = now;
 		o = CORE_OUTCOME_CANCELED;
 	} else {
+		st->from_cache = false;
 		st->failures++;
 		set_str(&st->last_error, message ? message : "reconcile failed");
 		st->error_kind = kind;
@@ -578,8 +582,10 @@ uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool pol
 void core_reconcile_all(struct core *c, uint64_t now)
 {
 	for (size_t i = 0; i < c->n_fns; i++)
-		if (c->fns[i]->fn && !c->fns[i]->removed)
+		if (c->fns[i]->fn && !c->fns[i]->removed) {
 			c->fns[i]->due = now;
+			c->fns[i]->from_cache = false;
+		}
 }
 
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
@@ -590,9 +596,10 @@ void core_config_changed(struct core *c, const struct core_options *opt, uint64_
 
 		if (st->removed || st->in_flight || !st->fn)
 			continue;
-		if (st->state == DAEMON_STALLED)
+		if (st->state == DAEMON_STALLED) {
 			st->due = now;
-		else if (st->state == DAEMON_SYNCED && opt->resync_ms && st->due > now + opt->resync_ms)
+			st->from_cache = false;
+		} else if (st->state == DAEMON_SYNCED && opt->resync_ms && st->due > now + opt->resync_ms)
 			st->due = now + daemon_jitter_ms(opt->resync_ms, rnd);
 	}
 }

@@ -24,6 +24,9 @@
  *    UNSPECIFIED, as before kinds existed) backs off: base * 2^(n-1), capped
  *    at backoff_max.  CANCELED changes nothing (due again at once).
  *  - Success schedules the next resync (resync +-10%; never when resync is 0).
+ *  - Only a job for a changed desired state may plan from the daemon's cache
+ *    of observed state (core_fn.from_cache); resyncs, retries, SIGUSR1 and
+ *    restored states observe Lambda afresh.
  *  - One job per function at a time, at most `concurrency` in flight; a job
  *    holds a reference on the generation it reconciles.
  *  - A restored last good state (core_restore, from the state file) is used
@@ -117,6 +120,12 @@ struct core_fn {
 	unsigned failures;
 	uint64_t due; /* monotonic ms; CORE_NEVER = nothing scheduled */
 	bool in_flight;
+	/*
+	 * Its next job is for a new desired state (a commit changed it): it may
+	 * plan from the observed-state cache (reconcile/cache.h).  Every other
+	 * job (resync, retry, SIGUSR1, a restored state) observes afresh.
+	 */
+	bool from_cache;
 	struct core_alias *actual;
 	size_t n_actual;
 	bool actual_known;

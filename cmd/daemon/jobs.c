@@ -99,6 +99,7 @@ static void *worker_main(void *arg)
 		opt.on_event = log_step;
 		opt.source = j->gen->src;
 		opt.revision = j->gen->revision;
+		opt.cache_plan = j->from_cache;
 		t0 = clock_monotonic_ms();
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
 		j->seconds = (double)(clock_monotonic_ms() - t0) / 1000.0;
@@ -168,6 +169,7 @@ void jobs_schedule(uint64_t now)
 		j->st = st;
 		j->gen = st->gen;
 		j->fn = st->fn;
+		j->from_cache = st->from_cache;
 		memcpy(j->hash, st->hash, sizeof(j->hash));
 		pthread_mutex_lock(&d.qlock);
 		*d.queue_tail = j;

@@ -23,6 +23,7 @@
 #include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
 #include "manifest/load.h"
+#include "reconcile/cache.h"
 #include "util/log.h"
 
 struct daemon d;
@@ -72,6 +73,16 @@ static void core_options_from(struct core_options *o, const struct config *c)
 	o->backoff_max_ms = c->backoff_max_ms;
 	o->resync_ms = c->resync_ms;
 	o->interval_ms = c->interval_ms;
+}
+
+/*
+ * How long the observed-state cache trusts an entry: a little longer than a
+ * resync period plus its jitter (every resync observes afresh anyway), or
+ * ten minutes without resyncs.
+ */
+static uint64_t cache_max_age_ms(const struct config *c)
+{
+	return c->resync_ms ? c->resync_ms + c->resync_ms / 4 : 600000;
 }
 
 /* ------------------------------------------------------------- state file */
@@ -606,6 +617,7 @@ static void reload_config(uint64_t now)
 	core_options_from(&copt, nc);
 	core_config_changed(&d.core, &copt, now, daemon_random_u32());
 	pthread_mutex_unlock(&d.lock);
+	reconcile_cache_set_max_age(d.cache, cache_max_age_ms(nc));
 	feedback_configure(nc);
 	config_free(old);
 	log_event(LOG_NOTICE, "config reloaded", "file", d.config_path, NULL);
@@ -623,6 +635,8 @@ static void shutdown_all(void)
 	pthread_mutex_unlock(&d.lock);
 	reconcile_ctx_free(d.rctx);
 	d.rctx = NULL;
+	reconcile_cache_free(d.cache);
+	d.cache = NULL;
 	manifest_repo_free(d.repo);
 	d.repo = NULL;
 	metrics_free(d.metrics);
@@ -660,6 +674,7 @@ static int loop_pass(void)
 		core_poke(&d.core, now);
 	if (atomic_exchange(&d.reconcile_all, false)) {
 		core_reconcile_all(&d.core, now);
+		reconcile_cache_clear(d.cache); /* everything is observed afresh */
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
 	busy = git_thread_busy();
@@ -772,6 +787,12 @@ int daemon_run(const char *config_path)
 		          d.cfg->webhook_secret.len ? "enabled" : "disabled (no webhookSecretFile)", NULL);
 	}
 	memset(&d.ropt_template, 0, sizeof(d.ropt_template));
+	r = reconcile_cache_new(&d.cache, cache_max_age_ms(d.cfg));
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start", "error", strerror(-r), NULL);
+		goto out;
+	}
+	d.ropt_template.cache = d.cache;
 	r = jobs_workers_grow(d.cfg->concurrency);
 	if (r < 0) {
 		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);
