@@ -708,18 +708,22 @@ static bool plan_touches_latest(const struct plan *p)
 
 /* ---- the cache hook (reconcile/cache.h) ---- */
 
-/* The first observation from the cache: 1 = planned from it, 0 = observe. */
-static int cache_observe(struct run *run)
+/* The first observation from the cache: 1 = from it, 0 = observe, < 0 failed (ListAliases). */
+static int cache_observe(struct run *run, struct aws_error *aerr)
 {
 	bool first = !run->cache_spent;
+	int r;
 
 	run->cached = false;
 	run->cache_spent = true; /* the cache serves the first observation only */
-	if (!run->opt->cache || !run->opt->cache_plan || !first)
+	if (!run->opt->cache || run->opt->cache_use == RECONCILE_CACHE_OBSERVE || !first)
 		return 0;
 	if (reconcile_cache_get(run->opt->cache, run->region, run->fn->name, clock_monotonic_ms(), &run->o) <=
 	    0)
 		return 0;
+	if (run->opt->cache_use == RECONCILE_CACHE_ALIASES &&
+	    (r = reconcile_observe_aliases(run->c, run->fn->name, &run->o, aerr)) < 0)
+		return r;
 	return (run->cached = true);
 }
 
@@ -744,7 +748,7 @@ static void cache_end(struct run *run, int r)
 	if (!run->opt->cache)
 		return;
 	if (r == 0 && run->after_ok)
-		reconcile_cache_put(run->opt->cache, run->region, run->fn->name, &run->after,
+		reconcile_cache_put(run->opt->cache, run->region, run->fn->name, &run->after, !run->cached,
 		                    clock_monotonic_ms());
 	else
 		reconcile_cache_invalidate(run->opt->cache, run->region, run->fn->name);
@@ -769,8 +773,8 @@ again:
 	run->carried = -1;
 	if (listed)
 		r = reconcile_observe_listed(run->c, run->fn->name, listed, &run->o, aerr);
-	else
-		r = cache_observe(run) ? 0 : reconcile_observe(run->c, run->fn->name, &run->o, aerr);
+	else if ((r = cache_observe(run, aerr)) == 0)
+		r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
 	if (r < 0)
 		return replannable(aerr) ? 1 : r;
 	if ((r = result_aliases_observed(run->res, &run->o)) < 0)

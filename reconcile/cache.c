@@ -402,7 +402,7 @@ bool reconcile_cache_fresh(struct reconcile_cache *c, const char *region, const 
 }
 
 int reconcile_cache_put(struct reconcile_cache *c, const char *region, const char *function,
-                        const struct plan_observed *o, uint64_t now_ms)
+                        const struct plan_observed *o, bool observed, uint64_t now_ms)
 {
 	struct buf b = BUF_INIT;
 	struct entry *e = NULL, **pp;
@@ -434,6 +434,14 @@ int reconcile_cache_put(struct reconcile_cache *c, const char *region, const cha
 	buf_release(&b);
 	pthread_mutex_lock(&c->lock);
 	pp = slot(c, region, function);
+	if (!observed && (!*pp || (c->max_age && now_ms - (*pp)->stored >= c->max_age))) {
+		/* nothing to keep the age of (dropped or stale meanwhile): not worth storing */
+		pthread_mutex_unlock(&c->lock);
+		free(e);
+		return 0;
+	}
+	if (!observed)
+		e->stored = (*pp)->stored;
 	if (*pp) {
 		e->next = (*pp)->next;
 		c->st.bytes -= entry_bytes(*pp);

@@ -11,17 +11,20 @@
  *  - every observation (a function's own reads or a fleet listing) and the
  *    writes of a pass that completed are stored: a pass that failed, and any
  *    CONFLICT/NOT_FOUND met while writing (412, 409, 404), drops the entry;
- *  - with reconcile_options.cache_plan, a fresh entry stands in for the
- *    first observation: the plan is built from it without any call, and
- *    alias writes carry the cached RevisionIds (someone else's write in
- *    between makes them fail with 412: the entry is dropped, the function is
+ *  - as reconcile_options.cache_use says, a fresh entry stands in for the
+ *    first observation: all of it (PLAN: the plan is built from it without
+ *    any call) or all but the aliases (ALIASES: one ListAliases).  Alias
+ *    writes carry the RevisionIds it holds (someone else's write in between
+ *    makes them fail with 412: the entry is dropped, the function is
  *    observed again and re-planned);
  *  - a plan from the cache that writes $LATEST (upload, configure, publish)
  *    is thrown away and the function observed afresh first: a release is
  *    never published from a remembered state (DESIGN §2);
- *  - an entry is fresh for max_age_ms after it was stored; the daemon also
- *    observes afresh at each resync (cache_plan false), so the cache never
- *    hides drift longer than one resync period.
+ *  - an entry is fresh for max_age_ms after its versions were read (a
+ *    pass planned from it keeps its age); the daemon reads the aliases
+ *    afresh at each resync (ALIASES), so alias drift is repaired within one
+ *    resync period, and the versions and $LATEST at least every
+ *    max_age_ms (the daemon: ten resync periods).
  *
  * Memory: each entry is one packed allocation (strings back to back), about
  * a third of the same state as a `struct plan_observed`; the daemon holds
@@ -67,12 +70,16 @@ int reconcile_cache_get(struct reconcile_cache *c, const char *region, const cha
 bool reconcile_cache_fresh(struct reconcile_cache *c, const char *region, const char *function,
                            uint64_t now_ms);
 /*
- * Store (a copy of) `o` as the state of `function`, fresh from `now_ms`.
- * Only an existing function is stored (o->exists false drops the entry).
- * -ENOMEM (the entry is then dropped).
+ * Store (a copy of) `o` as the state of `function`.  `observed`: its
+ * versions were read afresh: the entry is fresh from `now_ms`; false (it was
+ * planned from the entry, only its aliases read or written): the entry keeps
+ * the age it had, so the versions are read again once it is max_age_ms old
+ * (no fresh entry left: nothing is stored).  Only an existing function is
+ * stored (o->exists false drops the entry).  -ENOMEM (the entry is then
+ * dropped).
  */
 int reconcile_cache_put(struct reconcile_cache *c, const char *region, const char *function,
-                        const struct plan_observed *o, uint64_t now_ms);
+                        const struct plan_observed *o, bool observed, uint64_t now_ms);
 /* Drop the entry of `function` (none: nothing happens). */
 void reconcile_cache_invalidate(struct reconcile_cache *c, const char *region, const char *function);
 /* Drop every entry. */

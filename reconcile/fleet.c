@@ -108,7 +108,7 @@ static int region_of(struct fleet *f, const struct manifest_function *fn)
 static bool served_by_cache(const struct reconcile_options *opt, const struct fleet_region *fr,
                             const struct manifest_function *fn)
 {
-	return opt->cache && opt->cache_plan &&
+	return opt->cache && opt->cache_use != RECONCILE_CACHE_OBSERVE &&
 	       reconcile_cache_fresh(opt->cache, fr->info.region, fn->name, clock_monotonic_ms());
 }
 

@@ -165,6 +165,27 @@ struct reconcile_read_report {
 	size_t n;
 };
 
+/*
+ * What a fresh entry of reconcile_options.cache stands in for, in a
+ * function's first observation:
+ *  - OBSERVE: nothing; observe everything afresh and store it;
+ *  - PLAN: everything: the plan is built from the entry without a call
+ *    (a new commit's promotion: exactly its alias writes, which carry the
+ *    cached RevisionIds);
+ *  - ALIASES: $LATEST and the versions; the aliases are read afresh
+ *    (ListAliases, one call): the daemon's resync, so alias drift is seen
+ *    at every resync, and the versions at least once per entry lifetime.
+ * Whatever the use, a plan from an entry that writes $LATEST (upload,
+ * configure, publish) is dropped and the function observed afresh first
+ * (never publish from a remembered state), and reconcile_batch lists no
+ * region for a function an entry serves.
+ */
+enum reconcile_cache_use {
+	RECONCILE_CACHE_OBSERVE = 0,
+	RECONCILE_CACHE_PLAN,
+	RECONCILE_CACHE_ALIASES,
+};
+
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
 	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
@@ -187,15 +208,8 @@ struct reconcile_options {
 	 * the function's entry.
 	 */
 	struct reconcile_cache *cache;
-	/*
-	 * With a cache: a fresh entry stands in for the first observation (no
-	 * call at all to plan; alias writes carry its RevisionIds).  A plan from
-	 * it that writes $LATEST is dropped and the function observed afresh
-	 * first (never publish from a remembered state).  False: observe
-	 * afresh and refresh the entry (the daemon's resync).  reconcile_batch
-	 * lists no region for a function served by the cache.
-	 */
-	bool cache_plan;
+	/* With a cache: what a fresh entry may stand in for (see the enum). */
+	enum reconcile_cache_use cache_use;
 };
 
 /* A write step of the first plan, for output. */
@@ -271,6 +285,14 @@ int reconcile_desired_from_manifest(struct plan_desired *ret, const struct manif
  */
 int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
                       struct aws_error *err);
+
+/*
+ * Read `function`'s aliases afresh (ListAliases, all pages) into `o` (an
+ * existing function's observed state), replacing the ones it holds.  On
+ * failure `o` is unchanged and the kind is in err->err.kind.
+ */
+int reconcile_observe_aliases(struct aws_client *c, const char *function, struct plan_observed *o,
+                              struct aws_error *err);
 
 /*
  * Reconcile one manifest function (valid: n_errors == 0).  Fills *ret

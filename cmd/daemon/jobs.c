@@ -99,7 +99,8 @@ static void *worker_main(void *arg)
 		opt.on_event = log_step;
 		opt.source = j->gen->src;
 		opt.revision = j->gen->revision;
-		opt.cache_plan = j->from_cache;
+		/* a new commit plans from the cache; a resync reads the aliases afresh */
+		opt.cache_use = j->from_cache ? RECONCILE_CACHE_PLAN : RECONCILE_CACHE_ALIASES;
 		t0 = clock_monotonic_ms();
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
 		j->seconds = (double)(clock_monotonic_ms() - t0) / 1000.0;

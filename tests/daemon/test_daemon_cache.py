@@ -95,6 +95,17 @@ def test_stale_revision_is_refused_then_observed_again(world):
     assert "observing again" in world.daemon.log_text()
 
 
+def test_in_sync_resync_reads_aliases_only(world):
+    fleet(world, "2s")
+    settle(world)
+    before = requests(world.emu)
+    time.sleep(6)  # about 3 resyncs of each function
+    spent = counted(before, requests(world.emu))
+    # the versions come from the cache (read again once in ten resyncs)
+    assert set(spent) == {"ListAliases"}, spent
+    assert len(FNS) <= spent["ListAliases"] <= 5 * len(FNS), spent
+
+
 def test_drift_is_repaired_at_the_next_resync(world):
     fleet(world, "3s")
     world.emu.client().update_alias(FunctionName="c-c", Name="Prod", FunctionVersion="2")

@@ -122,7 +122,7 @@ TEST(put_get_round_trip)
 	observed_two(&o);
 	REQUIRE(reconcile_cache_new(&c, 0) == 0);
 	CHECK_INT(reconcile_cache_get(c, NULL, "fn", 1000, &got), 0); /* nothing yet */
-	CHECK_INT(reconcile_cache_put(c, NULL, "fn", &o, 1000), 0);
+	CHECK_INT(reconcile_cache_put(c, NULL, "fn", &o, true, 1000), 0);
 	CHECK_INT(reconcile_cache_get(c, "", "fn", 1000, &got), 1); /* NULL region = "" */
 	check_same(&o, &got);
 	plan_observed_release(&got);
@@ -132,7 +132,7 @@ TEST(put_get_round_trip)
 	CHECK(reconcile_cache_fresh(c, NULL, "fn", 1000));
 	CHECK(!reconcile_cache_fresh(c, "eu-west-1", "fn", 1000));
 	/* a function that does not exist is never remembered */
-	CHECK_INT(reconcile_cache_put(c, NULL, "fn", &gone, 1000), 0);
+	CHECK_INT(reconcile_cache_put(c, NULL, "fn", &gone, true, 1000), 0);
 	CHECK_INT(reconcile_cache_get(c, NULL, "fn", 1000, &got), 0);
 	reconcile_cache_stats(c, &st);
 	CHECK_U64(st.entries, 0);
@@ -151,15 +151,25 @@ TEST(entries_age_out_and_are_dropped)
 	shas();
 	observed_two(&o);
 	REQUIRE(reconcile_cache_new(&c, 5000) == 0);
-	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, 1000), 0);
-	CHECK_INT(reconcile_cache_put(c, "r", "b", &o, 1000), 0);
+	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, true, 1000), 0);
+	CHECK_INT(reconcile_cache_put(c, "r", "b", &o, true, 1000), 0);
 	CHECK_INT(reconcile_cache_get(c, "r", "a", 5999, &got), 1);
 	plan_observed_release(&got);
 	CHECK(!reconcile_cache_fresh(c, "r", "a", 6000));
 	CHECK_INT(reconcile_cache_get(c, "r", "a", 6000, &got), 0); /* max age: stale, dropped */
-	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, 6000), 0);
+	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, true, 6000), 0);
 	CHECK_INT(reconcile_cache_get(c, "r", "a", 6000, &got), 1); /* a put refreshes it */
 	plan_observed_release(&got);
+	/* a pass planned from it (versions not read) keeps its age... */
+	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, false, 10000), 0);
+	CHECK(reconcile_cache_fresh(c, "r", "a", 10999));
+	CHECK(!reconcile_cache_fresh(c, "r", "a", 11000));
+	/* ...and stores nothing when no fresh entry is left */
+	CHECK_INT(reconcile_cache_put(c, "r", "c", &o, false, 10000), 0);
+	CHECK(!reconcile_cache_fresh(c, "r", "c", 10000));
+	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, false, 11000), 0);
+	CHECK(!reconcile_cache_fresh(c, "r", "a", 11000));
+	CHECK_INT(reconcile_cache_put(c, "r", "a", &o, true, 6000), 0);
 	reconcile_cache_invalidate(c, "r", "a");
 	reconcile_cache_invalidate(c, "r", "nothing");
 	CHECK_INT(reconcile_cache_get(c, "r", "a", 6000, &got), 0);
@@ -191,7 +201,7 @@ TEST(many_functions)
 	for (int i = 0; i < 10000; i++) {
 		snprintf(name, sizeof(name), "fn-%05d", i);
 		o.aliases[0].version = i % 2 + 1;
-		REQUIRE(reconcile_cache_put(c, "us-east-1", name, &o, 1) == 0);
+		REQUIRE(reconcile_cache_put(c, "us-east-1", name, &o, true, 1) == 0);
 	}
 	reconcile_cache_stats(c, &st);
 	CHECK_U64(st.entries, 10000);
@@ -223,7 +233,7 @@ static void *hammer_main(void *arg)
 		snprintf(name, sizeof(name), "fn-%d", i % 50);
 		if ((i + h->id) % 3 == 0)
 			reconcile_cache_invalidate(h->c, NULL, name);
-		else if (reconcile_cache_put(h->c, NULL, name, h->o, 1) < 0)
+		else if (reconcile_cache_put(h->c, NULL, name, h->o, true, 1) < 0)
 			h->bad++;
 		if (reconcile_cache_get(h->c, NULL, name, 1, &got) == 1) {
 			if (got.n_aliases != 2 || strcmp(got.aliases[1].revision_id, "test-rev-1"))
@@ -371,7 +381,7 @@ TEST(after_writes_the_cache_plans_nothing)
 		writes = simulate(&p, &d, &o, &after, 3);
 		CHECKF(writes == cases[k].writes, "%s: %d writes", cases[k].name, writes);
 		REQUIRE(reconcile_cache_new(&c, 0) == 0);
-		REQUIRE(reconcile_cache_put(c, NULL, "fn", &after, 1) == 0);
+		REQUIRE(reconcile_cache_put(c, NULL, "fn", &after, true, 1) == 0);
 		REQUIRE(reconcile_cache_get(c, NULL, "fn", 1, &got) == 1);
 		CHECKF(plan_build(&p2, &d, &got, &err) == 0, "%s: %s", cases[k].name, err.msg);
 		CHECKF(p2.n_steps == 0, "%s: %zu steps after the writes (first %d)", cases[k].name,
