@@ -199,6 +199,8 @@ void core_init(struct core *c, const struct core_options *opt)
 {
 	memset(c, 0, sizeof(*c));
 	c->opt = *opt;
+	c->resync.period_ms = opt->resync_ms;
+	c->resync.rate = opt->rate;
 	c->next_poll = 0;
 	c->last_poll_start = CORE_NEVER;
 	c->last_poke_poll = CORE_NEVER;
@@ -323,6 +325,58 @@ static bool file_broken(const struct manifest_set *set, const char *path)
 	return false;
 }
 
+/* ------------------------------------------------------------------ resync */
+
+uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate)
+{
+	double need;
+
+	if (!resync_ms || rate <= 0 || calls <= 0)
+		return resync_ms;
+	need = (double)n * calls / (rate * CORE_RESYNC_SHARE) * 1000.0;
+	if (need <= (double)resync_ms)
+		return resync_ms;
+	if (need > 1e15)
+		need = 1e15;
+	return ((uint64_t)need + 999) / 1000 * 1000;
+}
+
+/* Live functions of the busiest region. */
+static size_t busiest_region(const struct core *c)
+{
+	const char *regions[32];
+	size_t counts[32], n = 0, best = 0;
+
+	for (size_t i = 0; i < c->n_fns; i++) {
+		const struct core_fn *st = c->fns[i];
+		size_t k;
+
+		if (st->removed || !st->fn)
+			continue;
+		for (k = 0; k < n && !streq_null(regions[k], st->region); k++)
+			;
+		if (k == n && n < 32) {
+			regions[n] = st->region;
+			counts[n++] = 0;
+		}
+		k = k < n ? k : n - 1; /* more than 32 regions: the last one counts the rest */
+		if (++counts[k] > best)
+			best = counts[k];
+	}
+	return best;
+}
+
+static void resync_update(struct core *c)
+{
+	struct core_resync *rs = &c->resync;
+
+	rs->functions = busiest_region(c);
+	rs->rate = c->opt.rate;
+	rs->period_ms =
+	    core_resync_period_ms(c->opt.resync_ms, rs->functions, CORE_RESYNC_CALLS, c->opt.rate);
+	rs->spread_ms = rs->period_ms > c->opt.resync_ms ? rs->period_ms : 0;
+}
+
 /* A new desired state: it supersedes whatever happened to the old one. */
 static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], uint64_t now)
 {
@@ -418,6 +472,7 @@ int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load
 	c->total_manifest_errors = manifest_set_error_count(set);
 	snprintf(c->loaded_rev, sizeof(c->loaded_rev), "%s", g->revision);
 	c->loaded = true;
+	resync_update(c);
 	if (ret_stats)
 		*ret_stats = stats;
 	return 0;
@@ -514,7 +569,7 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
 		snprintf(st->applied_rev, sizeof(st->applied_rev), "%s", gen->revision);
 		set_str(&st->last_error, NULL);
 		st->error_kind = ERROR_KIND_UNSPECIFIED;
-		st->due = c->opt.resync_ms ? now + daemon_jitter_ms(c->opt.resync_ms, rnd) : CORE_NEVER;
+		st->due = c->resync.period_ms ? now + daemon_jitter_ms(c->resync.period_ms, rnd) : CORE_NEVER;
 		o = CORE_OUTCOME_SUCCESS;
 	} else if (kind == ERROR_KIND_CANCELED || status == -ECANCELED) {
 		st->state = DAEMON_OUT_OF_SYNC;
@@ -591,6 +646,7 @@ void core_reconcile_all(struct core *c, uint64_t now)
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
 {
 	c->opt = *opt;
+	resync_update(c);
 	for (size_t i = 0; i < c->n_fns; i++) {
 		struct core_fn *st = c->fns[i];
 
@@ -599,8 +655,10 @@ void core_config_changed(struct core *c, const struct core_options *opt, uint64_
 		if (st->state == DAEMON_STALLED) {
 			st->due = now;
 			st->from_cache = false;
-		} else if (st->state == DAEMON_SYNCED && opt->resync_ms && st->due > now + opt->resync_ms)
-			st->due = now + daemon_jitter_ms(opt->resync_ms, rnd);
+		} else if (st->state == DAEMON_SYNCED && c->resync.period_ms &&
+		           st->due > now + c->resync.period_ms) {
+			st->due = now + daemon_jitter_ms(c->resync.period_ms, rnd);
+		}
 	}
 }
 

@@ -24,6 +24,10 @@
  *    UNSPECIFIED, as before kinds existed) backs off: base * 2^(n-1), capped
  *    at backoff_max.  CANCELED changes nothing (due again at once).
  *  - Success schedules the next resync (resync +-10%; never when resync is 0).
+ *    A resync that cannot fit its period at the rate (the busiest region's
+ *    functions x CORE_RESYNC_CALLS / (rate x CORE_RESYNC_SHARE) > resync) is
+ *    spread over that longer period instead (c->resync), so it is paced
+ *    rather than throttled.
  *  - Only a job for a changed desired state may plan from the daemon's cache
  *    of observed state (core_fn.from_cache); resyncs, retries, SIGUSR1 and
  *    restored states observe Lambda afresh.
@@ -61,6 +65,8 @@
 #define CORE_POKE_GAP_MS       2000 /* webhook/SIGUSR1 polls at most this often */
 #define CORE_NEVER             UINT64_MAX
 #define DAEMON_BACKOFF_BASE_MS 1000ULL
+#define CORE_RESYNC_CALLS      1.1 /* counted calls an in-sync resync costs a function (reconcile/cache.h) */
+#define CORE_RESYNC_SHARE      0.8 /* of the rate resyncs may use: the rest is for commits and retries */
 
 enum daemon_sync_state {
 	DAEMON_SYNCED = 0,
@@ -139,7 +145,24 @@ struct core_options {
 	uint64_t backoff_max_ms;
 	uint64_t resync_ms;   /* 0 = never */
 	uint64_t interval_ms; /* Git poll interval */
+	double rate; /* counted calls/s per account and region (reconcile.rateLimit); 0 = no pacing */
 };
+
+/* The resync as scheduled (DESIGN §8), recomputed at each load and config change. */
+struct core_resync {
+	uint64_t period_ms; /* what resyncs are scheduled with: opt.resync_ms, or longer when spread */
+	uint64_t spread_ms; /* 0: the resync fits its period; else the longer period (= period_ms) */
+	size_t functions;   /* in the busiest region */
+	double rate;        /* opt.rate */
+};
+
+/*
+ * The period a resync of `n` functions costing `calls` counted calls each
+ * needs at `rate` calls/s: max(resync_ms, n x calls / (rate x
+ * CORE_RESYNC_SHARE)), rounded up to a second.  resync_ms 0 (never) stays
+ * 0; rate <= 0: resync_ms.
+ */
+uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate);
 
 struct core {
 	struct core_options opt;
@@ -152,6 +175,7 @@ struct core {
 	char *manifest_errors[CORE_ERRORS_SHOWN];
 	size_t n_manifest_errors, total_manifest_errors;
 	unsigned in_flight;
+	struct core_resync resync;
 	/* Git schedule */
 	uint64_t next_poll;       /* when to ask the remote next */
 	uint64_t last_poll_start; /* CORE_NEVER before the first */

@@ -73,6 +73,30 @@ static void core_options_from(struct core_options *o, const struct config *c)
 	o->backoff_max_ms = c->backoff_max_ms;
 	o->resync_ms = c->resync_ms;
 	o->interval_ms = c->interval_ms;
+	o->rate = c->rate_limit;
+}
+
+/* Say once (lock held) when resyncs get spread over a longer period, or fit theirs again. */
+static void resync_say(void)
+{
+	static uint64_t said;
+	const struct core_resync *rs = &d.core.resync;
+	char msg[160], period[32], rate[32], n[32];
+
+	if (rs->spread_ms == said)
+		return;
+	said = rs->spread_ms;
+	snprintf(period, sizeof(period), "%.0fs", (double)d.core.opt.resync_ms / 1000.0);
+	snprintf(rate, sizeof(rate), "%g", rs->rate);
+	snprintf(n, sizeof(n), "%zu", rs->functions);
+	if (!rs->spread_ms) {
+		log_event(LOG_NOTICE, "resync fits its period again", "functions", n, "period", period,
+		          "rate", rate, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "resync of %zu functions spread over %.0fs: rate %g/s", rs->functions,
+	         (double)rs->spread_ms / 1000.0, rs->rate);
+	log_event(LOG_NOTICE, msg, "period", period, NULL);
 }
 
 /*
@@ -678,6 +702,7 @@ static int loop_pass(void)
 		reconcile_cache_clear(d.cache); /* everything is observed afresh */
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
+	resync_say();
 	busy = git_thread_busy();
 	due = !busy && core_poll_due(&d.core, now);
 	pthread_mutex_unlock(&d.lock);

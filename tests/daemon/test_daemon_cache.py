@@ -117,3 +117,24 @@ def test_drift_is_repaired_at_the_next_resync(world):
     rev = world.repo.commit("promote c-c")
     synced_at(world, "c-c", rev)
     world.wait_aliases("c-c", {"Prod": "2", "Test": "2"}, timeout=10)
+
+
+def test_resync_that_cannot_fit_is_spread(world):
+    for fn in FNS:
+        world.repo.write("functions/%s.yaml" % fn, function_manifest(fn))
+    world.repo.commit("fleet")
+    world.configure(interval="1s", resync="2s")
+    with open(world.config) as f:
+        text = f.read()
+    assert "rateLimit: 50" in text
+    with open(world.config, "w") as f:
+        f.write(text.replace("rateLimit: 50", "rateLimit: 0.5"))
+    d = world.start()
+    # 3 functions x 1.1 calls / (0.5/s x 80%) = 8.25 s > 2 s: spread over 9 s
+    st = wait_for(lambda: (lambda s: s if s.get("resync", {}).get("functions") == 3 else None)(d.status()),
+                  20, what="3 functions loaded")
+    assert st["resync"] == {"periodSeconds": 2, "spreadSeconds": 9, "functions": 3,
+                            "callsPerFunction": 1.1, "rate": 0.5}, st["resync"]
+    wait_for(lambda: "resync of 3 functions spread over 9s: rate 0.5/s" in d.log_text(), 10,
+             what="the spread said in the log")
+    assert d.log_text().count("spread over") == 1
