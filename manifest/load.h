@@ -54,6 +54,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "manifest/model.h"
 #include "manifest/source.h"
@@ -104,7 +105,28 @@ void manifest_set_free(struct manifest_set *set);
 struct manifest_load_options {
 	const char *default_region;  /* e.g. "us-east-1"; NULL: unknown */
 	const char *default_account; /* 12 digits, of the credentials in use; NULL: unknown */
+	/*
+	 * Zip sizes and SHA-256s by Git blob id, kept by the caller across
+	 * loads (NULL: every zip of the snapshot is read and hashed).  A zip
+	 * whose blob id is in it is not read at all; one that is not is read,
+	 * hashed and added.  Only sources with blob ids (Git commits) use it.
+	 */
+	struct manifest_hash_cache *hashes;
 };
+
+/*
+ * The zip hash cache: a blob id names exact contents, so an entry never
+ * goes stale.  At most MANIFEST_HASH_CACHE_MAX entries (then it starts
+ * over).  Thread-safe; the loader only reads and adds.
+ */
+#define MANIFEST_HASH_CACHE_MAX 200000
+struct manifest_hash_cache;
+
+int manifest_hash_cache_new(struct manifest_hash_cache **ret);
+/* Accepts NULL. */
+void manifest_hash_cache_free(struct manifest_hash_cache *c);
+/* Zips served from the cache and zips read and hashed, since it was made. */
+void manifest_hash_cache_counts(struct manifest_hash_cache *c, uint64_t *ret_hits, uint64_t *ret_misses);
 
 /* manifest_load() with options (`opt` may be NULL: nothing known). */
 int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,

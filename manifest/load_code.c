@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,115 @@ static size_t str_hash(const char *s)
 	}
 	return (size_t)h;
 }
+
+/* ---- the zip hash cache, by Git blob id (load.h) ---- */
+
+struct hash_entry {
+	char id[MANIFEST_OID_HEX_SIZE]; /* "" = empty slot */
+	char sha256[MANIFEST_SHA256_B64_SIZE];
+	uint64_t size;
+};
+
+struct manifest_hash_cache {
+	pthread_mutex_t lock;
+	struct hash_entry *v; /* open addressing */
+	size_t n, cap;        /* cap: a power of two */
+	uint64_t hits, misses;
+};
+
+int manifest_hash_cache_new(struct manifest_hash_cache **ret)
+{
+	struct manifest_hash_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	*ret = c;
+	return 0;
+}
+
+void manifest_hash_cache_free(struct manifest_hash_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->v);
+	free(c);
+}
+
+void manifest_hash_cache_counts(struct manifest_hash_cache *c, uint64_t *ret_hits, uint64_t *ret_misses)
+{
+	pthread_mutex_lock(&c->lock);
+	*ret_hits = c->hits;
+	*ret_misses = c->misses;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static struct hash_entry *hash_slot(struct hash_entry *v, size_t cap, const char *id)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 15 && id[k]; k++) /* the id is a hash already: its first hex digits do */
+		i = i * 16 + (size_t)(id[k] <= '9' ? id[k] - '0' : (id[k] | 0x20) - 'a' + 10);
+	for (i &= cap - 1; v[i].id[0] && strcmp(v[i].id, id); i = (i + 1) & (cap - 1))
+		;
+	return &v[i];
+}
+
+/* Look `id` up: true and its size and hash when known. */
+static bool hash_get(struct manifest_hash_cache *c, const char *id, uint64_t *size, char *sha256)
+{
+	struct hash_entry *e = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->cap)
+		e = hash_slot(c->v, c->cap, id);
+	if (e && e->id[0]) {
+		*size = e->size;
+		memcpy(sha256, e->sha256, MANIFEST_SHA256_B64_SIZE);
+		c->hits++;
+	} else {
+		e = NULL;
+		c->misses++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return e != NULL;
+}
+
+/* Remember `id` (no memory: nothing remembered, the next load hashes it again). */
+static void hash_put(struct manifest_hash_cache *c, const char *id, uint64_t size, const char *sha256)
+{
+	struct hash_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->n >= MANIFEST_HASH_CACHE_MAX) { /* start over */
+		memset(c->v, 0, c->cap * sizeof(*c->v));
+		c->n = 0;
+	}
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1024;
+		struct hash_entry *nv = calloc(ncap, sizeof(*nv));
+
+		if (!nv)
+			goto out;
+		for (size_t i = 0; i < c->cap; i++)
+			if (c->v[i].id[0])
+				*hash_slot(nv, ncap, c->v[i].id) = c->v[i];
+		free(c->v);
+		c->v = nv;
+		c->cap = ncap;
+	}
+	e = hash_slot(c->v, c->cap, id);
+	if (!e->id[0])
+		c->n++;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	memcpy(e->sha256, sha256, MANIFEST_SHA256_B64_SIZE);
+	e->size = size;
+out:
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the loader's zip cache, by path (one snapshot) ---- */
 
 static size_t *zip_slot(struct loader *l, const char *path)
 {
@@ -133,7 +243,7 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 	struct buf data = BUF_INIT_CAP((size_t)MANIFEST_ZIP_MAX);
 	const char *s, *why = NULL;
 	uint64_t size;
-	char *norm;
+	char *norm, blob[MANIFEST_OID_HEX_SIZE] = "";
 	int r;
 
 	if (yaml_get_string(n, path, 4096, &s, l->errs) < 0)
@@ -202,6 +312,12 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 		         norm, (unsigned long long)size);
 	if (ce->msg[0])
 		return ERR(n, "%s: %s", path, ce->msg);
+	if (l->opt.hashes && l->src->ops->blob_id && l->src->ops->blob_id(l->src, norm, blob, &e) >= 0) {
+		if (hash_get(l->opt.hashes, blob, &ce->size, ce->sha256))
+			goto done; /* the very same bytes were hashed by an earlier load */
+	} else {
+		blob[0] = '\0';
+	}
 	r = manifest_source_read(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &data, &e);
 	if (r < 0) {
 		buf_release(&data);
@@ -213,6 +329,9 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 	ce->size = data.len;
 	manifest_sha256_base64(data.ptr, data.len, ce->sha256);
 	buf_release(&data);
+	if (blob[0])
+		hash_put(l->opt.hashes, blob, ce->size, ce->sha256);
+done:
 	ce->status = 0;
 	code->zip_size = ce->size;
 	memcpy(code->sha256, ce->sha256, 45);

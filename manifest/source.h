@@ -53,6 +53,12 @@ struct manifest_source_ops {
 	int (*read)(struct manifest_source *src, const char *path, size_t max, struct buf *out,
 	            struct error *err);
 	void (*free)(struct manifest_source *src);
+	/*
+	 * Optional (NULL: the source has no content ids, e.g. a folder): the
+	 * Git blob id (40 hex) of regular file `path`, which names its exact
+	 * contents.  -ENOENT missing; -EINVAL not a regular file.
+	 */
+	int (*blob_id)(struct manifest_source *src, const char *path, char ret[41], struct error *err);
 };
 
 /* A full Git commit id as text: 40 hex digits and a NUL. */

@@ -373,11 +373,29 @@ static void repo_src_free(struct manifest_source *src)
 	free(src);
 }
 
+static int repo_src_blob_id(struct manifest_source *src, const char *path, char ret[41], struct error *err)
+{
+	git_tree_entry *e = NULL;
+	git_filemode_t mode;
+	int rc = repo_tree_entry(repo_tree_of(src), path, &e, err);
+
+	if (rc < 0)
+		return rc;
+	mode = git_tree_entry_filemode(e);
+	if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE)
+		git_oid_tostr(ret, 41, git_tree_entry_id(e));
+	else
+		rc = error_set(err, -EINVAL, "%.128s is not a regular file", path);
+	git_tree_entry_free(e);
+	return rc;
+}
+
 static const struct manifest_source_ops repo_source_ops = {
     .list = repo_src_list,
     .stat = repo_src_stat,
     .read = repo_src_read,
     .free = repo_src_free,
+    .blob_id = repo_src_blob_id,
 };
 
 int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manifest_source **ret,

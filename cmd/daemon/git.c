@@ -29,6 +29,8 @@ static struct {
 	bool allow_rewind;
 	/* the result */
 	struct git_result res;
+	/* zip hashes by blob id across loads (Git thread; NULL: none, every load hashes) */
+	struct manifest_hash_cache *hashes;
 } g;
 
 static int fail(struct git_result *res, const char *step, int r)
@@ -48,6 +50,10 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	struct manifest_set *set = NULL;
 	struct core_gen *gen;
 	int r;
+
+	if (!g.hashes && manifest_hash_cache_new(&g.hashes) < 0)
+		g.hashes = NULL; /* no memory: every zip is hashed, as before */
+	lo.hashes = g.hashes;
 
 	r = manifest_repo_remote_head(repo, res->head, &res->err);
 	metrics_counter_add(d.m_git, (const char *[]){"ls-remote", r < 0 ? "error" : "ok"}, 1);
@@ -175,6 +181,8 @@ void git_thread_stop(void)
 	pthread_mutex_unlock(&g.lock);
 	pthread_join(g.thread, NULL);
 	g.started = false;
+	manifest_hash_cache_free(g.hashes);
+	g.hashes = NULL;
 	free(g.path);
 	g.path = NULL;
 	free(g.region);
