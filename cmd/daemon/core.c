@@ -643,21 +643,31 @@ void core_reconcile_all(struct core *c, uint64_t now)
 		}
 }
 
+/* A synced function whose next resync lies beyond one (new) period from now. */
+static bool resync_too_late(const struct core *c, const struct core_fn *st, uint64_t now)
+{
+	return !st->removed && !st->in_flight && st->fn && st->state == DAEMON_SYNCED &&
+	       c->resync.period_ms && st->due > now + c->resync.period_ms;
+}
+
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
 {
+	size_t late = 0, k = 0;
+
+	(void)rnd;
 	c->opt = *opt;
 	resync_update(c);
+	for (size_t i = 0; i < c->n_fns; i++)
+		late += resync_too_late(c, c->fns[i], now);
 	for (size_t i = 0; i < c->n_fns; i++) {
 		struct core_fn *st = c->fns[i];
 
-		if (st->removed || st->in_flight || !st->fn)
-			continue;
-		if (st->state == DAEMON_STALLED) {
+		if (resync_too_late(c, st, now)) {
+			/* spread evenly over the new period, never all at one instant */
+			st->due = now + (uint64_t)((double)c->resync.period_ms * (double)++k / (double)late);
+		} else if (!st->removed && !st->in_flight && st->fn && st->state == DAEMON_STALLED) {
 			st->due = now;
 			st->from_cache = false;
-		} else if (st->state == DAEMON_SYNCED && c->resync.period_ms &&
-		           st->due > now + c->resync.period_ms) {
-			st->due = now + daemon_jitter_ms(c->resync.period_ms, rnd);
 		}
 	}
 }

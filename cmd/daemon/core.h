@@ -266,7 +266,9 @@ void core_reconcile_all(struct core *c, uint64_t now);
 
 /*
  * New options (config reload): Stalled functions are due now (the config
- * may have been their problem), resync changes apply from now on.
+ * may have been their problem), resync changes apply from now on: synced
+ * functions whose next resync lies beyond the new period are spread evenly
+ * over it (`rnd` is unused).
  */
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd);
 

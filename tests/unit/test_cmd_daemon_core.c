@@ -333,12 +333,12 @@ TEST(core_resync_due)
 	/* a shorter resync after a reload applies from now on */
 	o.resync_ms = 10000;
 	core_config_changed(&c, &o, 61000, 0);
-	CHECK_U64(a->due, 61000 + 9000);
+	CHECK_U64(a->due, 61000 + 10000); /* the one function: at the end of the new period */
 	/* resync off: nothing scheduled after a success */
 	o.resync_ms = 0;
 	core_config_changed(&c, &o, 62000, 0);
-	REQUIRE(core_next_job(&c, 70000, 8) == a);
-	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 70000, 0, NULL);
+	REQUIRE(core_next_job(&c, 71000, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 71000, 0, NULL);
 	CHECK_U64(a->due, CORE_NEVER);
 	core_release(&c);
 }
@@ -390,7 +390,31 @@ TEST(core_resync_spread_schedules_longer)
 	core_config_changed(&c, &o, 4000, 0);
 	CHECK_U64(c.resync.spread_ms, 0);
 	CHECK_U64(c.resync.period_ms, 60000);
-	CHECK(a->due <= 4000 + 66000); /* rescheduled within the shorter period */
+	CHECK_U64(a->due, 4000 + 60000); /* rescheduled within the shorter period */
+	core_release(&c);
+}
+
+/* A reload that shortens the period spreads the resyncs evenly, never all at one instant. */
+TEST(core_resync_reload_spreads_evenly)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *st;
+	uint64_t dues[2];
+	size_t n = 0;
+
+	o.resync_ms = 600000;
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	while ((st = core_next_job(&c, 0, 8)) != NULL)
+		core_finish(&c, st, st->gen, st->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	o.resync_ms = 60000;
+	core_config_changed(&c, &o, 2000, 0);
+	for (size_t i = 0; i < c.n_fns; i++)
+		dues[n++] = c.fns[i]->due;
+	REQUIRE(n == 2);
+	CHECK_U64(dues[0] < dues[1] ? dues[0] : dues[1], 2000 + 30000);
+	CHECK_U64(dues[0] < dues[1] ? dues[1] : dues[0], 2000 + 60000);
 	core_release(&c);
 }
 
@@ -666,6 +690,6 @@ TEST(core_states_and_counts)
 TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
           core_resync_period_fits_or_spreads, core_resync_spread_schedules_longer,
-          core_from_cache_only_for_new_desired_state, core_terminal_stalls, core_retryable_kinds,
-          core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
+          core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
+          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
           core_git_schedule_and_pokes, core_states_and_counts)
