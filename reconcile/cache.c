@@ -68,9 +68,19 @@ static int put_version(struct buf *b, const struct plan_version *v)
 	return r;
 }
 
+/*
+ * $LATEST is kept without its configuration and description: only a plan
+ * that writes $LATEST reads them, and such a plan always observes afresh
+ * (cache.h); its code and RevisionId stay.  A third less memory.
+ */
 static int pack(struct buf *b, const struct plan_observed *o)
 {
-	int r = put_version(b, &o->latest);
+	struct plan_version latest = o->latest;
+	int r;
+
+	latest.config = (struct plan_config){0, {NULL}};
+	latest.description = NULL;
+	r = put_version(b, &latest);
 
 	if (r >= 0)
 		r = put_str(b, o->revision_id);

@@ -85,7 +85,8 @@ static void check_same(const struct plan_observed *a, const struct plan_observed
 	CHECK(a->exists == b->exists);
 	CHECK_STR(a->revision_id, b->revision_id);
 	CHECK_STR(a->latest.code_sha256, b->latest.code_sha256);
-	CHECK_U64(a->latest.config.mask, b->latest.config.mask);
+	/* $LATEST's configuration is not kept (only plans that observe afresh read it) */
+	CHECK_U64(b->latest.config.mask, 0);
 	REQUIRE(a->n_versions == b->n_versions && a->n_aliases == b->n_aliases);
 	for (size_t i = 0; i < a->n_versions; i++) {
 		const struct plan_version *x = &a->versions[i], *y = &b->versions[i];
@@ -205,7 +206,7 @@ TEST(many_functions)
 	}
 	reconcile_cache_stats(c, &st);
 	CHECK_U64(st.entries, 10000);
-	CHECKF(st.bytes / 10000 < 1024, "%zu bytes per entry", st.bytes / 10000);
+	CHECKF(st.bytes / 10000 < 512, "%zu bytes per entry", st.bytes / 10000);
 	for (int i = 0; i < 10000; i += 997) {
 		snprintf(name, sizeof(name), "fn-%05d", i);
 		REQUIRE(reconcile_cache_get(c, "us-east-1", name, 1, &got) == 1);
