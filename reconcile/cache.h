@@ -26,9 +26,10 @@
  *    resync period, and the versions and $LATEST at least every
  *    max_age_ms (the daemon: ten resync periods).
  *
- * Memory: each entry is one packed allocation (strings back to back), about
- * a third of the same state as a `struct plan_observed`; the daemon holds
- * one per function (10,000 functions with 2 versions and 2 aliases: ~6 MB).
+ * Memory: each entry is one packed allocation (strings back to back, one
+ * malloc instead of some thirty), without $LATEST's configuration (only plans
+ * that observe afresh read it): about 500 bytes for 2 versions and 2
+ * aliases, so ~5 MB for 10,000 functions.
  *
  * Threads: every function is safe to call from any thread at any time (one
  * mutex; entries are copied in and out, nothing is borrowed).
