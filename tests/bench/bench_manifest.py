@@ -136,7 +136,7 @@ def reload_bench(repo, url, tmp, genv):
                           "--ref", "main"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=genv)
     first = p.stdout.readline().split()
-    if len(first) != 5:
+    if len(first) != 6:
         p.kill()
         print(f"FAIL: manifest_reload: {first} {p.stderr.read()[:300]}")
         return 1
@@ -151,11 +151,12 @@ def reload_bench(repo, url, tmp, genv):
     subprocess.run(["git", "-C", repo, "commit", "-qam", "one file"], check=True, env=genv)
     out, err = p.communicate("again\n", timeout=300)
     second = out.split()
-    if p.returncode != 0 or len(second) != 5:
+    if p.returncode != 0 or len(second) != 6:
         print(f"FAIL: manifest_reload: {out[:200]} {err[:300]}")
         return 1
     t1, t2 = float(first[1]), float(second[1])
-    print(f"daemon load of the commit:       {t1:.3f} s, {first[2]} functions, {first[4]} zips hashed")
+    print(f"daemon load of the commit:       {t1:.3f} s, {first[2]} functions, {first[4]} zips hashed, "
+          f"model {int(first[5]) / int(first[2]):.0f} bytes of heap per function (source and set)")
     print(f"second load after a one-file commit: {t2:.3f} s, {second[4]} zip(s) hashed "
           f"(x{t2 / max(t1, 1e-6):.2f} the first load)")
     if second[4] != "1" or first[2] != second[2]:

@@ -4,13 +4,15 @@
  *
  *   manifest_reload --url U --state-dir D [--ref R] [--path P]
  *
- * Fetches and loads the ref, prints "load1 SECONDS FUNCTIONS VALID HASHED",
+ * Fetches and loads the ref, prints "load1 SECONDS FUNCTIONS VALID HASHED
+ * MODEL" (MODEL: heap bytes the loaded set holds, from mallinfo2),
  * then waits for a line on stdin (the caller commits meanwhile), fetches and
  * loads again and prints "load2 SECONDS FUNCTIONS VALID HASHED".  SECONDS is
  * the load alone (opening the commit and manifest_load_with), not the fetch;
  * HASHED the zips read and hashed by that load.  Errors: "error: ..." on
  * stderr, exit 1.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +31,15 @@ static int load_once(struct manifest_repo *repo, const char *path, struct manife
 	struct error err = ERROR_INIT;
 	char oid[MANIFEST_OID_HEX_SIZE];
 	uint64_t t0, hits0, misses0, hits, misses;
+	size_t heap0;
 
 	if (manifest_repo_fetch(repo, oid, &err) < 0) {
 		fprintf(stderr, "error: fetch: %s\n", err.msg);
 		return -1;
 	}
 	manifest_hash_cache_counts(hc, &hits0, &misses0);
+	malloc_trim(0);
+	heap0 = mallinfo2().uordblks;
 	t0 = clock_monotonic_ns();
 	if (manifest_repo_source(repo, oid, &src, &err) < 0 ||
 	    manifest_load_with(&set, src, path, &lo, &err) < 0) {
@@ -45,7 +50,8 @@ static int load_once(struct manifest_repo *repo, const char *path, struct manife
 	printf("%s %.4f %zu %zu", label, (double)(clock_monotonic_ns() - t0) / 1e9, set->n_functions,
 	       set->n_valid);
 	manifest_hash_cache_counts(hc, &hits, &misses);
-	printf(" %llu\n", (unsigned long long)(misses - misses0));
+	printf(" %llu", (unsigned long long)(misses - misses0));
+	printf(" %zu\n", mallinfo2().uordblks - heap0);
 	fflush(stdout);
 	manifest_set_free(set);
 	manifest_source_free(src);
