@@ -22,7 +22,7 @@ struct zip_slot {
 struct manifest_zip_cache {
 	pthread_mutex_t lock;
 	struct zip_slot *slots;
-	size_t cap; /* power of two, twice max */
+	size_t cap; /* 0, or a power of two at least twice n */
 	size_t n, max;
 	size_t puts, hits;
 };
@@ -34,14 +34,7 @@ int manifest_zip_cache_new(struct manifest_zip_cache **ret, size_t max)
 	if (!c)
 		return -ENOMEM;
 	c->max = max ? max : MANIFEST_ZIP_CACHE_DEFAULT;
-	for (c->cap = 16; c->cap < 2 * c->max; c->cap *= 2)
-		;
-	c->slots = calloc(c->cap, sizeof(*c->slots));
-	if (!c->slots) {
-		free(c);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->lock, NULL); /* slots come with the first put, and grow */
 	*ret = c;
 	return 0;
 }
@@ -78,6 +71,26 @@ static struct zip_slot *zip_find(struct manifest_zip_cache *c, const char *id)
 	return &c->slots[i];
 }
 
+/* Twice the slots (1024 at first), every entry moved over.  Under the lock. */
+static int grow(struct manifest_zip_cache *c)
+{
+	size_t ncap = c->cap ? c->cap * 2 : 1024;
+	struct zip_slot *old = c->slots;
+	size_t ocap = c->cap;
+
+	c->slots = calloc(ncap, sizeof(*c->slots));
+	if (!c->slots) {
+		c->slots = old;
+		return -ENOMEM;
+	}
+	c->cap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].id[0])
+			*zip_find(c, old[i].id) = old[i];
+	free(old);
+	return 0;
+}
+
 bool manifest_zip_cache_get(struct manifest_zip_cache *c, const char *blob_id, uint64_t *ret_size,
                             char ret_sha256[MANIFEST_SHA256_B64_SIZE])
 {
@@ -87,8 +100,8 @@ bool manifest_zip_cache_get(struct manifest_zip_cache *c, const char *blob_id, u
 	if (!c || !blob_id_ok(blob_id))
 		return false;
 	pthread_mutex_lock(&c->lock);
-	s = zip_find(c, blob_id);
-	if (s->id[0]) {
+	s = c->cap ? zip_find(c, blob_id) : NULL;
+	if (s && s->id[0]) {
 		*ret_size = s->size;
 		memcpy(ret_sha256, s->sha256, MANIFEST_SHA256_B64_SIZE);
 		c->hits++;
@@ -106,13 +119,16 @@ int manifest_zip_cache_put(struct manifest_zip_cache *c, const char *blob_id, ui
 	if (!c || !blob_id_ok(blob_id) || !sha256 || strlen(sha256) >= MANIFEST_SHA256_B64_SIZE)
 		return 0;
 	pthread_mutex_lock(&c->lock);
+	if (c->n >= c->max) { /* full: start over (simple, bounded) */
+		memset(c->slots, 0, c->cap * sizeof(*c->slots));
+		c->n = 0;
+	}
+	if ((c->n + 1) * 2 > c->cap && grow(c) < 0) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
 	s = zip_find(c, blob_id);
 	if (!s->id[0]) {
-		if (c->n >= c->max) { /* full: start over (simple, bounded) */
-			memset(c->slots, 0, c->cap * sizeof(*c->slots));
-			c->n = 0;
-			s = zip_find(c, blob_id);
-		}
 		memcpy(s->id, blob_id, MANIFEST_OID_HEX_SIZE);
 		c->n++;
 	}

@@ -44,7 +44,7 @@
 #include "util/error.h"
 
 /* Default capacity of a zip cache (entries); when full it starts over. */
-#define MANIFEST_ZIP_CACHE_DEFAULT 16384
+#define MANIFEST_ZIP_CACHE_DEFAULT 200000
 
 struct manifest_zip_cache;
 

@@ -34,6 +34,8 @@ static size_t str_hash(const char *s)
 	return (size_t)h;
 }
 
+/* ---- the loader's zip cache, by path (one snapshot) ---- */
+
 static size_t *zip_slot(struct loader *l, const char *path)
 {
 	size_t mask = l->zip_slots_cap - 1, i = str_hash(path) & mask;

@@ -13,6 +13,7 @@
 
 #include "aws/lambda.h"
 #include "manifest/load.h"
+#include "reconcile/cache.h"
 #include "reconcile/internal.h"
 #include "reconcile/rollout_run.h"
 #include "reconcile/reconcile.h"
@@ -128,6 +129,14 @@ struct run {
 	/* the release whose publish CreateFunction carried (-1: none), and its version */
 	long carried;
 	long carried_version; /* negative: already Active */
+	/* opt->cache: the observed state as this pass's writes left it (cache.h) */
+	char region[64];
+	bool cached;      /* this pass planned from the cache */
+	bool cache_spent; /* the cache was asked once: observe from now on */
+	bool after_ok;    /* `after` is worth storing when the pass completes */
+	struct plan_observed after;
+	struct plan_version made;          /* the version the last publish made */
+	char alias_rev[PLAN_REVISION_MAX]; /* the RevisionId the last alias write returned */
 };
 
 /* Say what kind of failure aerr holds (util/error.h); returns code. */
@@ -386,6 +395,9 @@ static void create_published(struct run *run, const struct plan_step *s,
 	if (v.number > 0 && !strcmp(v.code_sha256, run->d.releases[s->release].code.sha256)) {
 		run->carried = s->release;
 		run->carried_version = v.state == PLAN_STATE_PENDING ? v.number : -v.number;
+		plan_version_release(&run->made);
+		run->made = v; /* for the cache */
+		return;
 	}
 	plan_version_release(&v);
 }
@@ -537,7 +549,8 @@ static int step_publish(struct run *run, const struct plan_step *s, long *ret_ve
 	*ret_version = v.number;
 	if (v.state != PLAN_STATE_PENDING)
 		*ret_version = -v.number; /* already active: no wait needed */
-	plan_version_release(&v);
+	plan_version_release(&run->made);
+	run->made = v; /* for the cache */
 	return 0;
 }
 
@@ -573,6 +586,8 @@ static int step_alias(struct run *run, const struct plan_step *s, struct aws_err
 		in.revision_id = oa->revision_id[0] ? oa->revision_id : NULL;
 		r = lambda_alias_update(run->c, run->fn->name, a->name, &in, &out, aerr);
 	}
+	snprintf(run->alias_rev, sizeof(run->alias_rev), "%s",
+	         r >= 0 && out.revision_id ? out.revision_id : "");
 	lambda_alias_release(&out);
 	if (r >= 0 && result_alias_set(run->res, a->name, false, pv, ev, a->weighted ? a->weight : 0) < 0)
 		return aws_error_set(aerr, -ENOMEM, "alias", "out of memory");
@@ -653,6 +668,8 @@ static int step_run(struct run *run, const struct plan_step *s, char *detail, si
 		}
 		return r;
 	case PLAN_STEP_ROLLOUT:
+		/* the cache does not follow a rollout's own writes: the next job observes afresh */
+		run->after_ok = false;
 		return step_rollout(run, s, aerr);
 	case PLAN_STEP_ROLLOUT_HELD:
 		return 0;
@@ -719,6 +736,57 @@ static bool plan_touches_latest(const struct plan *p)
 	return false;
 }
 
+/* ---- the cache hook (reconcile/cache.h) ---- */
+
+/* The first observation from the cache: 1 = from it, 0 = observe, < 0 failed (ListAliases). */
+static int cache_observe(struct run *run, struct aws_error *aerr)
+{
+	bool first = !run->cache_spent;
+	int r;
+
+	run->cached = false;
+	run->cache_spent = true; /* the cache serves the first observation only */
+	if (!run->opt->cache || run->opt->cache_use == RECONCILE_CACHE_OBSERVE || !first)
+		return 0;
+	if (reconcile_cache_get(run->opt->cache, run->region, run->fn->name, clock_monotonic_ms(), &run->o) <=
+	    0)
+		return 0;
+	if (run->opt->cache_use == RECONCILE_CACHE_ALIASES &&
+	    (r = reconcile_observe_aliases(run->c, run->fn->name, &run->o, aerr)) < 0)
+		return r;
+	return (run->cached = true);
+}
+
+/* A write step succeeded (r: step_run's, 1 = done without a call): apply it to `after`. */
+static void cache_note(struct run *run, const struct plan_step *s, int r)
+{
+	const struct plan_alias *a = s->alias >= 0 ? &run->d.aliases[s->alias] : NULL;
+	long v = a ? ref_version(run, &a->primary) : 0,
+	     ev = a && a->weighted ? ref_version(run, &a->extra) : 0;
+
+	if (!run->after_ok || r > 0)
+		return;
+	if (reconcile_observed_apply(&run->after, &run->p, s, &run->d, &run->o, v, ev, a ? a->weight : 0,
+	                             run->alias_rev, &run->made) < 0)
+		run->after_ok = false;
+	plan_version_release(&run->made);
+}
+
+/* The pass ended (r as run_pass returns): store what it left, or drop the entry. */
+static void cache_end(struct run *run, int r)
+{
+	if (!run->opt->cache)
+		return;
+	if (r == 0 && run->after_ok)
+		reconcile_cache_put(run->opt->cache, run->region, run->fn->name, &run->after, !run->cached,
+		                    clock_monotonic_ms());
+	else
+		reconcile_cache_invalidate(run->opt->cache, run->region, run->fn->name);
+	plan_observed_release(&run->after);
+	plan_version_release(&run->made);
+	run->after_ok = false;
+}
+
 /* One pass: observe, plan, apply.  1 = a re-plan may help, 0 = done, < 0 failed for good. */
 static int run_pass(struct run *run, struct aws_error *aerr)
 {
@@ -733,8 +801,10 @@ again:
 	run->fresh = false;
 	run->ours = false;
 	run->carried = -1;
-	r = listed ? reconcile_observe_listed(run->c, run->fn->name, listed, &run->o, aerr)
-	           : reconcile_observe(run->c, run->fn->name, &run->o, aerr);
+	if (listed)
+		r = reconcile_observe_listed(run->c, run->fn->name, listed, &run->o, aerr);
+	else if ((r = cache_observe(run, aerr)) == 0)
+		r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
 	if (r < 0)
 		return replannable(aerr) ? 1 : r;
 	if ((r = result_aliases_observed(run->res, &run->o)) < 0)
@@ -756,10 +826,12 @@ again:
 	 * existing $LATEST, observe it afresh (ListVersionsByFunction) and plan
 	 * again.
 	 */
-	if (listed && !run->opt->dry_run && run->o.exists && plan_touches_latest(&run->p)) {
+	if ((listed || run->cached) && !run->opt->dry_run && run->o.exists && plan_touches_latest(&run->p)) {
 		listed = NULL;
 		goto again;
 	}
+	plan_observed_release(&run->after);
+	run->after_ok = run->opt->cache && reconcile_observed_copy(&run->after, &run->o) >= 0;
 	run->frugal = listed != NULL;
 	if (!run->res->planned && (r = record_planned(run)) < 0)
 		return aws_error_set(aerr, r, "plan", "out of memory");
@@ -784,6 +856,7 @@ again:
 			return replannable(aerr) ? 1 : r;
 		}
 		if (plan_step_is_write(s->kind) && s->kind != PLAN_STEP_ROLLOUT) {
+			cache_note(run, s, r);
 			if (r == 0)
 				run->res->writes++;
 			run->res->changed = true;
@@ -838,6 +911,7 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 	}
 	reconcile_rollout_commands(&run.d, opt, fn->name);
 	r = reconcile_function_region(fn, region, sizeof(region));
+	snprintf(run.region, sizeof(run.region), "%s", r >= 0 ? region : "");
 	if (r < 0) {
 		error_set(&ret->err, r, "function %s: cannot read the region of its ARN", fn->name);
 		error_set_kind(&ret->err, ERROR_KIND_TERMINAL);
@@ -866,6 +940,7 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 		aws_error_clear(&aerr);
 		ret->passes = pass + 1;
 		r = run_pass(&run, &aerr);
+		cache_end(&run, r);
 		if (r <= 0)
 			break;
 		/* a conflict: give the other writer (or Lambda) a moment */
@@ -894,5 +969,7 @@ out:
 	plan_observed_release(&run.o);
 	plan_desired_release(&run.d);
 	plan_version_release(&run.latest);
+	plan_observed_release(&run.after);
+	plan_version_release(&run.made);
 	return ret->status;
 }

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "aws/lambda.h"
+#include "reconcile/cache.h"
 #include "reconcile/internal.h"
 #include "reconcile/reconcile.h"
+#include "util/clock.h"
 
 struct fleet_region {
 	struct reconcile_read_region info;
@@ -127,6 +129,14 @@ static int region_of(struct fleet *f, const struct manifest_function *fn)
 	return (int)f->n++;
 }
 
+/* Will the cache stand in for fn's first observation?  (No listing for it.) */
+static bool served_by_cache(const struct reconcile_options *opt, const struct fleet_region *fr,
+                            const struct manifest_function *fn)
+{
+	return opt->cache && opt->cache_use != RECONCILE_CACHE_OBSERVE &&
+	       reconcile_cache_fresh(opt->cache, fr->info.region, fn->name, clock_monotonic_ms());
+}
+
 /* List the region's versions if that is the cheaper read (see enum reconcile_read). */
 static void region_list(struct reconcile_ctx *ctx, const struct reconcile_options *opt,
                         struct fleet_region *fr)
@@ -233,7 +243,8 @@ static void *pool_worker(void *arg)
 			break;
 		if (pool->region && pool->region[i] >= 0)
 			fr = &pool->fleet->regions[pool->region[i]];
-		if (fr && fr->info.fleet && plain_name(pool->fns[i]->name)) {
+		if (fr && fr->info.fleet && plain_name(pool->fns[i]->name) &&
+		    !served_by_cache(pool->opt, fr, pool->fns[i])) {
 			l = reconcile_listing_find(fr->ls.items, fr->ls.n, pool->fns[i]->name);
 			reconcile_function_listed(pool->ctx, pool->fns[i], pool->opt, &l, &pool->ret[i]);
 		} else {
@@ -262,7 +273,8 @@ int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *c
 			if (region[i] < 0)
 				continue;
 			fleet->regions[region[i]].info.functions++;
-			if (plain_name(fns[i]->name))
+			if (plain_name(fns[i]->name) &&
+			    !served_by_cache(opt, &fleet->regions[region[i]], fns[i]))
 				fleet->regions[region[i]].plain++;
 		}
 		for (size_t k = 0; k < fleet->n && !reconcile_ctx_stopped(ctx); k++)

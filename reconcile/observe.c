@@ -77,6 +77,31 @@ int reconcile_version_from_lambda(struct plan_version *v, const struct lambda_fu
 	return 0;
 }
 
+/* o->aliases (allocated for aliases->n) from a ListAliases answer; -ENOMEM. */
+static int aliases_build(struct plan_observed *o, const struct lambda_alias_list *aliases)
+{
+	for (size_t i = 0; i < aliases->n; i++) {
+		const struct lambda_alias *la = &aliases->items[i];
+		struct plan_observed_alias *oa = &o->aliases[o->n_aliases];
+
+		if (!la->name)
+			continue;
+		if (!(oa->name = strdup(la->name)))
+			return -ENOMEM;
+		o->n_aliases++;
+		if (la->description && !(oa->description = strdup(la->description)))
+			return -ENOMEM;
+		oa->version = version_number(la->function_version);
+		if (la->n_weights > 0) {
+			oa->extra_version = version_number(la->weights[0].version);
+			oa->weight = la->weights[0].weight;
+		}
+		snprintf(oa->revision_id, sizeof(oa->revision_id), "%s",
+		         la->revision_id ? la->revision_id : "");
+	}
+	return 0;
+}
+
 /*
  * The observed state from `n` version-list entries ($LATEST and published
  * versions of one function, in list order) and its aliases.
@@ -117,25 +142,8 @@ static int observe_build(const char *function, const struct lambda_function_conf
 			goto nomem;
 		o.n_versions++;
 	}
-	for (size_t i = 0; i < aliases->n; i++) {
-		const struct lambda_alias *la = &aliases->items[i];
-		struct plan_observed_alias *oa = &o.aliases[o.n_aliases];
-
-		if (!la->name)
-			continue;
-		if (!(oa->name = strdup(la->name)))
-			goto nomem;
-		o.n_aliases++;
-		if (la->description && !(oa->description = strdup(la->description)))
-			goto nomem;
-		oa->version = version_number(la->function_version);
-		if (la->n_weights > 0) {
-			oa->extra_version = version_number(la->weights[0].version);
-			oa->weight = la->weights[0].weight;
-		}
-		snprintf(oa->revision_id, sizeof(oa->revision_id), "%s",
-		         la->revision_id ? la->revision_id : "");
-	}
+	if (aliases_build(&o, aliases) < 0)
+		goto nomem;
 	if (!have_latest) {
 		r = aws_error_set(err, -EBADMSG, "ListVersionsByFunction",
 		                  "no $LATEST in the version list of %s", function);
@@ -175,6 +183,38 @@ int reconcile_observe(struct aws_client *c, const char *function, struct plan_ob
 	if (r >= 0)
 		r = observe_build(function, versions.items, versions.n, &aliases, ret, err);
 	lambda_config_list_release(&versions);
+	lambda_alias_list_release(&aliases);
+	return r;
+}
+
+int reconcile_observe_aliases(struct aws_client *c, const char *function, struct plan_observed *o,
+                              struct aws_error *err)
+{
+	struct lambda_alias_list aliases = {0};
+	struct plan_observed fresh = {0};
+	struct plan_observed_alias *old;
+	size_t n_old;
+	int r;
+
+	r = lambda_aliases_list(c, function, NULL, &aliases, err);
+	if (r < 0)
+		return r;
+	fresh.aliases = calloc(aliases.n + 1, sizeof(*fresh.aliases));
+	if (!fresh.aliases || aliases_build(&fresh, &aliases) < 0) {
+		r = aws_error_set(err, -ENOMEM, "observe", "out of memory");
+		goto out;
+	}
+	/* swap the alias lists; the old one goes with `fresh` */
+	old = o->aliases;
+	n_old = o->n_aliases;
+
+	o->aliases = fresh.aliases;
+	o->n_aliases = fresh.n_aliases;
+	fresh.aliases = old;
+	fresh.n_aliases = n_old;
+	r = 0;
+out:
+	plan_observed_release(&fresh);
 	lambda_alias_list_release(&aliases);
 	return r;
 }

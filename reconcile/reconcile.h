@@ -84,6 +84,7 @@
 #define RECONCILE_MAX_REGIONS         32
 
 struct reconcile_ctx;
+struct reconcile_cache;
 
 #define RECONCILE_MAX_ROLES   64
 #define RECONCILE_MAX_CLIENTS 256 /* (account, region) pairs */
@@ -212,6 +213,27 @@ struct reconcile_rollout_cmd {
 	enum rollout_command command;
 };
 
+/*
+ * What a fresh entry of reconcile_options.cache stands in for, in a
+ * function's first observation:
+ *  - OBSERVE: nothing; observe everything afresh and store it;
+ *  - PLAN: everything: the plan is built from the entry without a call
+ *    (a new commit's promotion: exactly its alias writes, which carry the
+ *    cached RevisionIds);
+ *  - ALIASES: $LATEST and the versions; the aliases are read afresh
+ *    (ListAliases, one call): the daemon's resync, so alias drift is seen
+ *    at every resync, and the versions at least once per entry lifetime.
+ * Whatever the use, a plan from an entry that writes $LATEST (upload,
+ * configure, publish) is dropped and the function observed afresh first
+ * (never publish from a remembered state), and reconcile_batch lists no
+ * region for a function an entry serves.
+ */
+enum reconcile_cache_use {
+	RECONCILE_CACHE_OBSERVE = 0,
+	RECONCILE_CACHE_PLAN,
+	RECONCILE_CACHE_ALIASES,
+};
+
 struct reconcile_options {
 	bool dry_run;             /* observe and plan only: no write call at all */
 	unsigned max_passes;      /* 0 = RECONCILE_DEFAULT_PASSES */
@@ -236,6 +258,16 @@ struct reconcile_options {
 	 * history says no_history instead: keepHistory then counts as 0).
 	 */
 	const struct manifest_history *history;
+	/*
+	 * The daemon's cache of observed state (reconcile/cache.h), or NULL:
+	 * observe every time (one-shot commands).  With a cache, every
+	 * observation and the writes of every completed pass are stored in it,
+	 * and a failed pass (a 412/409/404 met while writing included) drops
+	 * the function's entry.
+	 */
+	struct reconcile_cache *cache;
+	/* With a cache: what a fresh entry may stand in for (see the enum). */
+	enum reconcile_cache_use cache_use;
 };
 
 /* A write step of the first plan, for output. */
@@ -319,6 +351,14 @@ int reconcile_desired_history(struct plan_desired *d, const struct manifest_hist
  */
 int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
                       struct aws_error *err);
+
+/*
+ * Read `function`'s aliases afresh (ListAliases, all pages) into `o` (an
+ * existing function's observed state), replacing the ones it holds.  On
+ * failure `o` is unchanged and the kind is in err->err.kind.
+ */
+int reconcile_observe_aliases(struct aws_client *c, const char *function, struct plan_observed *o,
+                              struct aws_error *err);
 
 /*
  * Reconcile one manifest function (valid: n_errors == 0).  Fills *ret

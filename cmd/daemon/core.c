@@ -216,6 +216,8 @@ void core_init(struct core *c, const struct core_options *opt)
 {
 	memset(c, 0, sizeof(*c));
 	c->opt = *opt;
+	c->resync.period_ms = opt->resync_ms;
+	c->resync.rate = opt->rate;
 	c->next_poll = 0;
 	c->last_poll_start = CORE_NEVER;
 	c->last_poke_poll = CORE_NEVER;
@@ -341,12 +343,65 @@ static bool file_broken(const struct manifest_set *set, const char *path)
 	return false;
 }
 
+/* ------------------------------------------------------------------ resync */
+
+uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate)
+{
+	double need;
+
+	if (!resync_ms || rate <= 0 || calls <= 0)
+		return resync_ms;
+	need = (double)n * calls / (rate * CORE_RESYNC_SHARE) * 1000.0;
+	if (need <= (double)resync_ms)
+		return resync_ms;
+	if (need > 1e15)
+		need = 1e15;
+	return ((uint64_t)need + 999) / 1000 * 1000;
+}
+
+/* Live functions of the busiest region. */
+static size_t busiest_region(const struct core *c)
+{
+	const char *regions[32];
+	size_t counts[32], n = 0, best = 0;
+
+	for (size_t i = 0; i < c->n_fns; i++) {
+		const struct core_fn *st = c->fns[i];
+		size_t k;
+
+		if (st->removed || !st->fn)
+			continue;
+		for (k = 0; k < n && !streq_null(regions[k], st->region); k++)
+			;
+		if (k == n && n < 32) {
+			regions[n] = st->region;
+			counts[n++] = 0;
+		}
+		k = k < n ? k : n - 1; /* more than 32 regions: the last one counts the rest */
+		if (++counts[k] > best)
+			best = counts[k];
+	}
+	return best;
+}
+
+static void resync_update(struct core *c)
+{
+	struct core_resync *rs = &c->resync;
+
+	rs->functions = busiest_region(c);
+	rs->rate = c->opt.rate;
+	rs->period_ms =
+	    core_resync_period_ms(c->opt.resync_ms, rs->functions, CORE_RESYNC_CALLS, c->opt.rate);
+	rs->spread_ms = rs->period_ms > c->opt.resync_ms ? rs->period_ms : 0;
+}
+
 /* A new desired state: it supersedes whatever happened to the old one. */
 static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], uint64_t now)
 {
 	memcpy(st->hash, h, CORE_HASH_LEN);
 	st->due = now;
 	st->check_due = CORE_NEVER; /* the new desired state's reconcile says what is pending */
+	st->from_cache = true;
 	st->failures = 0;
 	set_str(&st->last_error, NULL);
 	st->error_kind = ERROR_KIND_UNSPECIFIED;
@@ -436,6 +491,7 @@ int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load
 	c->total_manifest_errors = manifest_set_error_count(set);
 	snprintf(c->loaded_rev, sizeof(c->loaded_rev), "%s", g->revision);
 	c->loaded = true;
+	resync_update(c);
 	if (ret_stats)
 		*ret_stats = stats;
 	return 0;
@@ -482,6 +538,7 @@ int core_restore(struct core *c, struct core_gen *g, const struct manifest_funct
 	}
 	daemon_function_hash(fn, h);
 	supersede(st, h, now);
+	st->from_cache = false; /* nothing of it was observed yet */
 	st->restored = true;
 	st->gen = g;
 	g->refs++;
@@ -537,18 +594,20 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
 		st->state = DAEMON_OUT_OF_SYNC;
 		o = CORE_OUTCOME_SUPERSEDED;
 	} else if (status >= 0) {
+		st->from_cache = false; /* next: the resync, observed afresh */
 		st->failures = 0;
 		st->state = DAEMON_SYNCED;
 		snprintf(st->applied_rev, sizeof(st->applied_rev), "%s", gen->revision);
 		set_str(&st->last_error, NULL);
 		st->error_kind = ERROR_KIND_UNSPECIFIED;
-		st->due = c->opt.resync_ms ? now + daemon_jitter_ms(c->opt.resync_ms, rnd) : CORE_NEVER;
+		st->due = c->resync.period_ms ? now + daemon_jitter_ms(c->resync.period_ms, rnd) : CORE_NEVER;
 		o = CORE_OUTCOME_SUCCESS;
 	} else if (kind == ERROR_KIND_CANCELED || status == -ECANCELED) {
 		st->state = DAEMON_OUT_OF_SYNC;
 		st->due = now;
 		o = CORE_OUTCOME_CANCELED;
 	} else {
+		st->from_cache = false;
 		st->failures++;
 		set_str(&st->last_error, message ? message : "reconcile failed");
 		st->error_kind = kind;
@@ -763,22 +822,38 @@ uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool pol
 void core_reconcile_all(struct core *c, uint64_t now)
 {
 	for (size_t i = 0; i < c->n_fns; i++)
-		if (c->fns[i]->fn && !c->fns[i]->removed)
+		if (c->fns[i]->fn && !c->fns[i]->removed) {
 			c->fns[i]->due = now;
+			c->fns[i]->from_cache = false;
+		}
+}
+
+/* A synced function whose next resync lies beyond one (new) period from now. */
+static bool resync_too_late(const struct core *c, const struct core_fn *st, uint64_t now)
+{
+	return !st->removed && !st->in_flight && st->fn && st->state == DAEMON_SYNCED &&
+	       c->resync.period_ms && st->due > now + c->resync.period_ms;
 }
 
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
 {
+	size_t late = 0, k = 0;
+
+	(void)rnd;
 	c->opt = *opt;
+	resync_update(c);
+	for (size_t i = 0; i < c->n_fns; i++)
+		late += resync_too_late(c, c->fns[i], now);
 	for (size_t i = 0; i < c->n_fns; i++) {
 		struct core_fn *st = c->fns[i];
 
-		if (st->removed || st->in_flight || !st->fn)
-			continue;
-		if (st->state == DAEMON_STALLED)
+		if (resync_too_late(c, st, now)) {
+			/* spread evenly over the new period, never all at one instant */
+			st->due = now + (uint64_t)((double)c->resync.period_ms * (double)++k / (double)late);
+		} else if (!st->removed && !st->in_flight && st->fn && st->state == DAEMON_STALLED) {
 			st->due = now;
-		else if (st->state == DAEMON_SYNCED && opt->resync_ms && st->due > now + opt->resync_ms)
-			st->due = now + daemon_jitter_ms(opt->resync_ms, rnd);
+			st->from_cache = false;
+		}
 	}
 }
 

@@ -37,6 +37,13 @@
  *    rollout retry` or `promote` from the CLI is followed.  A failed
  *    reconcile during a rollout is retried within the guard period, never
  *    after a longer backoff.  A new desired state supersedes a pending check.
+ *    A resync that cannot fit its period at the rate (the busiest region's
+ *    functions x CORE_RESYNC_CALLS / (rate x CORE_RESYNC_SHARE) > resync) is
+ *    spread over that longer period instead (c->resync), so it is paced
+ *    rather than throttled.
+ *  - Only a job for a changed desired state may plan from the daemon's cache
+ *    of observed state (core_fn.from_cache); resyncs, retries, SIGUSR1 and
+ *    restored states observe Lambda afresh.
  *  - One job per function at a time, at most `concurrency` in flight; a job
  *    holds a reference on the generation it reconciles.
  *  - A restored last good state (core_restore, from the state file) is used
@@ -73,6 +80,8 @@
 #define CORE_NEVER             UINT64_MAX
 #define DAEMON_BACKOFF_BASE_MS 1000ULL
 #define CORE_HELD_CHECK_MS     30000 /* a rolled back rollout is looked at this often (rollout retry) */
+#define CORE_RESYNC_CALLS      1.1 /* counted calls an in-sync resync costs a function (reconcile/cache.h) */
+#define CORE_RESYNC_SHARE      0.8 /* of the rate resyncs may use: the rest is for commits and retries */
 
 enum daemon_sync_state {
 	DAEMON_SYNCED = 0,
@@ -147,6 +156,12 @@ struct core_fn {
 	uint64_t due;       /* monotonic ms; CORE_NEVER = nothing scheduled */
 	uint64_t check_due; /* a rollout's next check (monotonic ms), CORE_NEVER = none */
 	bool in_flight;
+	/*
+	 * Its next job is for a new desired state (a commit changed it): it may
+	 * plan from the observed-state cache (reconcile/cache.h).  Every other
+	 * job (resync, retry, SIGUSR1, a restored state) observes afresh.
+	 */
+	bool from_cache;
 	struct core_alias *actual;
 	size_t n_actual;
 	bool actual_known;
@@ -160,7 +175,24 @@ struct core_options {
 	uint64_t backoff_max_ms;
 	uint64_t resync_ms;   /* 0 = never */
 	uint64_t interval_ms; /* Git poll interval */
+	double rate; /* counted calls/s per account and region (reconcile.rateLimit); 0 = no pacing */
 };
+
+/* The resync as scheduled (DESIGN §8), recomputed at each load and config change. */
+struct core_resync {
+	uint64_t period_ms; /* what resyncs are scheduled with: opt.resync_ms, or longer when spread */
+	uint64_t spread_ms; /* 0: the resync fits its period; else the longer period (= period_ms) */
+	size_t functions;   /* in the busiest region */
+	double rate;        /* opt.rate */
+};
+
+/*
+ * The period a resync of `n` functions costing `calls` counted calls each
+ * needs at `rate` calls/s: max(resync_ms, n x calls / (rate x
+ * CORE_RESYNC_SHARE)), rounded up to a second.  resync_ms 0 (never) stays
+ * 0; rate <= 0: resync_ms.
+ */
+uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate);
 
 struct core {
 	struct core_options opt;
@@ -173,6 +205,7 @@ struct core {
 	char *manifest_errors[CORE_ERRORS_SHOWN];
 	size_t n_manifest_errors, total_manifest_errors;
 	unsigned in_flight;
+	struct core_resync resync;
 	/* Git schedule */
 	uint64_t next_poll;       /* when to ask the remote next */
 	uint64_t last_poll_start; /* CORE_NEVER before the first */
@@ -334,7 +367,9 @@ void core_reconcile_all(struct core *c, uint64_t now);
 
 /*
  * New options (config reload): Stalled functions are due now (the config
- * may have been their problem), resync changes apply from now on.
+ * may have been their problem), resync changes apply from now on: synced
+ * functions whose next resync lies beyond the new period are spread evenly
+ * over it (`rnd` is unused).
  */
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd);
 

@@ -142,6 +142,8 @@ static void *worker_main(void *arg)
 		opt.source = j->gen->src;
 		opt.revision = j->gen->revision;
 		opt.history = j->gen->history;
+		/* a new commit plans from the cache; a resync reads the aliases afresh */
+		opt.cache_use = j->from_cache ? RECONCILE_CACHE_PLAN : RECONCILE_CACHE_ALIASES;
 		t0 = clock_monotonic_ms();
 		j->started_s = (int64_t)time(NULL);
 		j->status = reconcile_function(d.rctx, j->fn, &opt, &j->res);
@@ -212,6 +214,7 @@ void jobs_schedule(uint64_t now)
 		j->st = st;
 		j->gen = st->gen;
 		j->fn = st->fn;
+		j->from_cache = st->from_cache;
 		memcpy(j->hash, st->hash, sizeof(j->hash));
 		pthread_mutex_lock(&d.qlock);
 		*d.queue_tail = j;

@@ -24,6 +24,7 @@
 #include "cmd/daemon/trust.h"
 #include "cmd/notify.h"
 #include "manifest/load.h"
+#include "reconcile/cache.h"
 #include "util/log.h"
 
 struct daemon d;
@@ -73,6 +74,41 @@ static void core_options_from(struct core_options *o, const struct config *c)
 	o->backoff_max_ms = c->backoff_max_ms;
 	o->resync_ms = c->resync_ms;
 	o->interval_ms = c->interval_ms;
+	o->rate = c->rate_limit;
+}
+
+/* Say once (lock held) when resyncs get spread over a longer period, or fit theirs again. */
+static void resync_say(void)
+{
+	static uint64_t said;
+	const struct core_resync *rs = &d.core.resync;
+	char msg[160], period[32], rate[32], n[32];
+
+	if (rs->spread_ms == said)
+		return;
+	said = rs->spread_ms;
+	snprintf(period, sizeof(period), "%.0fs", (double)d.core.opt.resync_ms / 1000.0);
+	snprintf(rate, sizeof(rate), "%g", rs->rate);
+	snprintf(n, sizeof(n), "%zu", rs->functions);
+	if (!rs->spread_ms) {
+		log_event(LOG_NOTICE, "resync fits its period again", "functions", n, "period", period,
+		          "rate", rate, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "resync of %zu functions spread over %.0fs: rate %g/s", rs->functions,
+	         (double)rs->spread_ms / 1000.0, rs->rate);
+	log_event(LOG_NOTICE, msg, "period", period, NULL);
+}
+
+/*
+ * How long the observed-state cache trusts the versions of an entry: ten
+ * resync periods (each resync reads the aliases afresh: one call; the
+ * versions once in ten: an in-sync resync costs 1.1 counted calls per
+ * function), or ten minutes without resyncs.
+ */
+static uint64_t cache_max_age_ms(const struct config *c)
+{
+	return c->resync_ms ? 10 * c->resync_ms : 600000;
 }
 
 /* ------------------------------------------------------------- state file */
@@ -621,6 +657,7 @@ static void reload_config(uint64_t now)
 	core_options_from(&copt, nc);
 	core_config_changed(&d.core, &copt, now, daemon_random_u32());
 	pthread_mutex_unlock(&d.lock);
+	reconcile_cache_set_max_age(d.cache, cache_max_age_ms(nc));
 	feedback_configure(nc);
 	config_free(old);
 	log_event(LOG_NOTICE, "config reloaded", "file", d.config_path, NULL);
@@ -638,6 +675,8 @@ static void shutdown_all(void)
 	pthread_mutex_unlock(&d.lock);
 	reconcile_ctx_free(d.rctx);
 	d.rctx = NULL;
+	reconcile_cache_free(d.cache);
+	d.cache = NULL;
 	manifest_repo_free(d.repo);
 	d.repo = NULL;
 	metrics_free(d.metrics);
@@ -675,8 +714,10 @@ static int loop_pass(void)
 		core_poke(&d.core, now);
 	if (atomic_exchange(&d.reconcile_all, false)) {
 		core_reconcile_all(&d.core, now);
+		reconcile_cache_clear(d.cache); /* everything is observed afresh */
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
+	resync_say();
 	busy = git_thread_busy();
 	due = !busy && core_poll_due(&d.core, now);
 	pthread_mutex_unlock(&d.lock);
@@ -787,6 +828,12 @@ int daemon_run(const char *config_path)
 		          d.cfg->webhook_secret.len ? "enabled" : "disabled (no webhookSecretFile)", NULL);
 	}
 	memset(&d.ropt_template, 0, sizeof(d.ropt_template));
+	r = reconcile_cache_new(&d.cache, cache_max_age_ms(d.cfg));
+	if (r < 0) {
+		log_event(LOG_ERR, "cannot start", "error", strerror(-r), NULL);
+		goto out;
+	}
+	d.ropt_template.cache = d.cache;
 	r = jobs_workers_grow(d.cfg->concurrency);
 	if (r < 0) {
 		log_event(LOG_ERR, "cannot start: worker threads", "error", strerror(-r), NULL);

@@ -49,6 +49,7 @@ struct job {
 	const struct manifest_function *fn;
 	unsigned char hash[CORE_HASH_LEN];
 	struct reconcile_result res;
+	bool from_cache; /* may plan from d.cache (core_fn.from_cache) */
 	int status;
 	struct core_alias *actual;
 	size_t n_actual;
@@ -70,6 +71,7 @@ struct daemon {
 
 	struct manifest_repo *repo; /* swapped under d.lock (the signal thread cancels it) */
 	struct reconcile_ctx *rctx;
+	struct reconcile_cache *cache; /* observed state, for the daemon's life (reconcile/cache.h) */
 	struct httpd *httpd;
 	struct metrics *metrics;
 	struct metric_family *m_reconcile, *m_duration, *m_functions, *m_revision, *m_aws, *m_git, *m_errors,

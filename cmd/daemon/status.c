@@ -277,6 +277,21 @@ int status_cb_metrics(void *ctx, struct buf *out)
 
 /* ------------------------------------------------------------------- status */
 
+/* "resync": the configured period, and the longer one it is spread over when it cannot fit (lock held). */
+static void resync_json(cJSON *root)
+{
+	const struct core_resync *rs = &d.core.resync;
+	cJSON *o = cJSON_AddObjectToObject(root, "resync");
+
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "periodSeconds", (double)d.core.opt.resync_ms / 1000.0);
+	cJSON_AddNumberToObject(o, "spreadSeconds", (double)rs->spread_ms / 1000.0);
+	cJSON_AddNumberToObject(o, "functions", (double)rs->functions);
+	cJSON_AddNumberToObject(o, "callsPerFunction", CORE_RESYNC_CALLS);
+	cJSON_AddNumberToObject(o, "rate", rs->rate);
+}
+
 /* s as strict UTF-8 (bytes that are not: the text \xNN); NULL/"" -> null. */
 static void json_add_str(cJSON *o, const char *key, const char *s)
 {
@@ -470,6 +485,7 @@ int status_cb_status(void *ctx, struct buf *out)
 		json_add_item_str(errs, d.core.manifest_errors[i]);
 	cJSON_AddNumberToObject(root, "errorCount", (double)d.core.total_manifest_errors);
 	storage_status_json(root);
+	resync_json(root);
 	fns = cJSON_AddArrayToObject(root, "functions");
 	for (size_t i = 0; fns && i < d.core.n_fns; i++) {
 		if (d.core.fns[i]->removed)

@@ -14,8 +14,21 @@ versions the manifests declare), so the daemon only observes and finds them in
 sync: what is measured is the daemon holding 1,000 functions, not the
 emulator's speed.
 
+Then at fleet scale (issue 12), BENCH_SCALE_FUNCTIONS (default 10,000)
+functions, the emulator's account quota on at 120 calls/s (aliasd's share,
+reconcile.rateLimit, 100/s):
+  - resident memory once every function is Synced (target <= 48 MiB);
+  - a warm promotion (a commit moving one function's Prod, planned from the
+    daemon's observed-state cache): exactly 1 counted call;
+  - a resync period that cannot hold them (SIGHUP to resync 119s: 10,000 x 1.1
+    calls at 80% of 100/s need 138 s) is spread over a longer one: said once in
+    the log and in /status; zero 429s; resyncs read ListAliases (the versions
+    once in ten).
+A counted call is any Lambda call but GetFunction and Invoke (and
+GetAccountSettings, the code storage telemetry: once per commit and region).
+
 Environment: ALIASD_BIN (default build/aliasd), BENCH_FUNCTIONS (default 1000),
-IDLE_SECONDS (default 10).
+IDLE_SECONDS (default 10), BENCH_SCALE_FUNCTIONS (default 10000; 0 skips).
 """
 import concurrent.futures
 import json
@@ -25,6 +38,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -39,6 +53,9 @@ N = int(os.environ.get("BENCH_FUNCTIONS", "1000"))
 IDLE = float(os.environ.get("IDLE_SECONDS", "10"))
 ROLE = "arn:aws:iam::123456789012:role/bench-role"
 RSS_TARGET_MIB = 20.0
+N_SCALE = int(os.environ.get("BENCH_SCALE_FUNCTIONS", "10000"))
+SCALE_RSS_TARGET_MIB = 48.0
+NOT_COUNTED = ("GetFunction", "Invoke", "GetAccountSettings")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -88,6 +105,25 @@ def prepopulate(emu, names):
         lam.update_function_code(FunctionName=name, ZipFile=zips[1])
         emu_wait(lam, name)
         v2 = lam.publish_version(FunctionName=name)["Version"]
+        lam.create_alias(FunctionName=name, Name="Prod", FunctionVersion=v1)
+        lam.create_alias(FunctionName=name, Name="Test", FunctionVersion=v2)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, names))
+
+
+def prepopulate_fast(emu, names):
+    """prepopulate() in 4 calls a function (publish with create and update), one client per thread."""
+    zips = [open(os.path.join(ROOT, "examples", "artifacts", "Version%d.zip" % v), "rb").read() for v in (1, 2)]
+    local = threading.local()
+
+    def one(name):
+        if not hasattr(local, "lam"):
+            local.lam = emu.client(max_attempts=5)
+        lam = local.lam
+        v1 = lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                                 MemorySize=128, Timeout=3, Code={"ZipFile": zips[0]}, Publish=True)["Version"]
+        v2 = lam.update_function_code(FunctionName=name, ZipFile=zips[1], Publish=True)["Version"]
         lam.create_alias(FunctionName=name, Name="Prod", FunctionVersion=v1)
         lam.create_alias(FunctionName=name, Name="Test", FunctionVersion=v2)
 
@@ -166,6 +202,147 @@ def stop(p, log):
     log.close()
 
 
+def counted(before, after):
+    return {op: n - before.get(op, 0) for op, n in after.items()
+            if op not in NOT_COUNTED and n - before.get(op, 0)}
+
+
+def throttled(stats):
+    return sum(v.get("429", 0) for v in stats.get("responses", {}).values())
+
+
+def scale_config(path, url, state, port, resync):
+    with open(path, "w") as f:
+        f.write(f"""repository: {{url: "{url}", ref: main, path: functions, interval: 1s}}
+reconcile: {{resync: {resync}, concurrency: 16, rateLimit: 100}}
+server: {{listen: "127.0.0.1:{port}"}}
+stateDir: {state}
+log: {{level: notice}}
+""")
+
+
+def function_status(port, name):
+    for f in status(port)["functions"]:
+        if f["name"] == name:
+            return f
+    return None
+
+
+def scale(tmp):
+    """10,000 functions: memory, warm promotion, a resync spread rather than throttled."""
+    ok = True
+    names = ["scale-fn-%05d" % i for i in range(N_SCALE)]
+    with Emulator(update_delay=0) as emu:
+        t0 = time.monotonic()
+        emu.configure(quota_rates={"other": 120, "GetFunction": 500})
+        url = make_repo(tmp, names)
+        prepopulate_fast(emu, names)
+        emu.configure(quota=True)
+        print("scale setup: %d functions in Git and Lambda in %.1fs" % (N_SCALE, time.monotonic() - t0))
+        port = free_port()
+        cfg = os.path.join(tmp, "aliasd-scale.yaml")
+        scale_config(cfg, url, os.path.join(tmp, "state-scale"), port, "30m")
+        st0 = emu.stats()
+        p, log = run_daemon(emu, cfg, port, tmp, "scale")
+        try:
+            global N
+            n_small, N = N, N_SCALE
+            try:
+                t0 = time.monotonic()
+                wait_synced(p, port, timeout=3600)
+            finally:
+                N = n_small
+            took = time.monotonic() - t0
+            st = emu.stats()
+            print("all %d functions Synced after %.1fs (%.2f counted calls per function, %d 429s)"
+                  % (N_SCALE, took, sum(counted(st0["requests"], st["requests"]).values()) / N_SCALE,
+                     throttled(st) - throttled(st0)))
+            time.sleep(2)
+            rss = proc_status(p.pid, "VmRSS") / 1024.0
+            hwm = proc_status(p.pid, "VmHWM") / 1024.0
+            print("resident memory at %d functions: VmRSS %.1f MiB (peak VmHWM %.1f MiB), target <= %.0f MiB"
+                  % (N_SCALE, rss, hwm, SCALE_RSS_TARGET_MIB))
+            if rss > SCALE_RSS_TARGET_MIB:
+                print("FAIL: resident memory above target")
+                ok = False
+
+            # warm promotion
+            work = os.path.join(tmp, "work")
+            target = names[N_SCALE // 2]
+            mf = os.path.join(work, "functions", target + ".yaml")
+            with open(mf) as f:
+                text = f.read()
+            with open(mf, "w") as f:
+                f.write(text.replace("Prod: v1", "Prod: v2"))
+            before = emu.stats()["requests"]
+            git(work, "commit", "-qam", "promote " + target)
+            git(work, "push", "-q", os.path.join(tmp, "releases.git"), "main")
+            rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True,
+                                 check=True).stdout.strip()
+            t0 = time.monotonic()
+            deadline = t0 + 900  # the commit's 10,000 manifests are fetched and loaded first
+            while time.monotonic() < deadline:
+                f = function_status(port, target)
+                if f and f["state"] == "Synced" and f.get("lastAppliedRevision") == rev:
+                    break
+                time.sleep(0.5)
+            print("promotion applied %.1fs after the push (poll, fetch, load of every manifest, reconcile)"
+                  % (time.monotonic() - t0))
+            time.sleep(1)
+            spent = counted(before, emu.stats()["requests"])
+            print("warm promotion: %s (%d counted call(s)), target exactly 1 UpdateAlias"
+                  % (spent, sum(spent.values())))
+            if spent != {"UpdateAlias": 1}:
+                print("FAIL: a warm promotion should be exactly one UpdateAlias")
+                ok = False
+
+            # a resync that cannot fit its period: spread, not throttled
+            need = N_SCALE * 1.1 / (100 * 0.8)
+            short = max(1, int(need / 1.15))  # 10,000 functions: 119 s
+            scale_config(cfg, url, os.path.join(tmp, "state-scale"), port, "%ds" % short)
+            st0 = emu.stats()
+            p.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 30
+            rs = {}
+            while time.monotonic() < deadline:
+                rs = status(port).get("resync", {})
+                if rs.get("periodSeconds") == short:
+                    break
+                time.sleep(0.5)
+            print("resync after SIGHUP: %s" % rs)
+            spread = rs.get("spreadSeconds", 0)
+            if spread < need:
+                print("FAIL: a %ds resync of %d functions at 100/s should be spread over %.0fs"
+                      % (short, N_SCALE, need))
+                ok = False
+            window = max(spread, short) * 1.1 + 10
+            t0 = time.monotonic()
+            time.sleep(window)
+            st1 = emu.stats()
+            spent = counted(st0["requests"], st1["requests"])
+            calls = sum(spent.values())
+            n429 = throttled(st1) - throttled(st0)
+            with open(os.path.join(tmp, "aliasd-scale.log")) as f:
+                said = [l.strip() for l in f if "spread over" in l]
+            print("resync over %.0fs: %s (%.1f calls/s), %d 429s; log: %s"
+                  % (time.monotonic() - t0, spent, calls / window, n429, said[-1:] or "nothing"))
+            if n429:
+                print("FAIL: the resync was throttled (429s)")
+                ok = False
+            # (how many resynced in the window depends on the backend's latency too:
+            # the emulator in Python answers 10,000 functions far slower than 100/s)
+            print("functions resynced in the window: %d of %d" % (spent.get("ListAliases", 0), N_SCALE))
+            if spent.get("ListVersionsByFunction", 0) > N_SCALE * 0.15:
+                print("FAIL: a resync should read the versions once in ten")
+                ok = False
+            if len(said) != 1:
+                print("FAIL: the spread should be said exactly once in the log")
+                ok = False
+        finally:
+            stop(p, log)
+    return ok
+
+
 def main():
     tick = os.sysconf("SC_CLK_TCK")
     names = ["bench-fn-%04d" % i for i in range(N)]
@@ -214,6 +391,9 @@ def main():
                   % (busy, busy / tick, IDLE, 100.0 * busy / tick / IDLE))
         finally:
             stop(p, log)
+    if N_SCALE > 0:
+        with tempfile.TemporaryDirectory(prefix="bench_daemon_scale.") as tmp:
+            ok = scale(tmp) and ok
     print("bench_daemon: %s" % ("OK" if ok else "FAILED"))
     return 0 if ok else 1
 

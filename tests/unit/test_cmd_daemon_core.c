@@ -335,13 +335,112 @@ TEST(core_resync_due)
 	/* a shorter resync after a reload applies from now on */
 	o.resync_ms = 10000;
 	core_config_changed(&c, &o, 61000, 0);
-	CHECK_U64(a->due, 61000 + 9000);
+	CHECK_U64(a->due, 61000 + 10000); /* the one function: at the end of the new period */
 	/* resync off: nothing scheduled after a success */
 	o.resync_ms = 0;
 	core_config_changed(&c, &o, 62000, 0);
-	REQUIRE(core_next_job(&c, 70000, 8) == a);
-	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 70000, 0, NULL);
+	REQUIRE(core_next_job(&c, 71000, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 71000, 0, NULL);
 	CHECK_U64(a->due, CORE_NEVER);
+	core_release(&c);
+}
+
+TEST(core_resync_period_fits_or_spreads)
+{
+	/* 10,000 functions x 1.1 calls at 15/s (80% of it): 916.7 s > 10 min */
+	CHECK_U64(core_resync_period_ms(600000, 10000, 1.1, 15), 917000);
+	/* 1,000 functions fit easily: the configured period */
+	CHECK_U64(core_resync_period_ms(600000, 1000, 1.1, 15), 600000);
+	/* exactly at the limit: still fits */
+	CHECK_U64(core_resync_period_ms(600000, 6000, 1.0, 12.5), 600000);
+	CHECK_U64(core_resync_period_ms(600000, 6001, 1.0, 12.5), 601000);
+	/* never: stays never; no rate: no pacing */
+	CHECK_U64(core_resync_period_ms(0, 10000, 1.1, 15), 0);
+	CHECK_U64(core_resync_period_ms(600000, 10000, 1.1, 0), 600000);
+}
+
+TEST(core_resync_spread_schedules_longer)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *a;
+
+	o.rate = 15;
+	core_init(&c, &o);
+	CHECK_U64(c.resync.period_ms, 60000);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	CHECK_U64(c.resync.functions, 2);
+	CHECK_U64(c.resync.spread_ms, 0); /* 2 functions fit a minute */
+	CHECK_U64(c.resync.period_ms, 60000);
+	/* a rate so low that 2 functions need 2 x 1.1 / (0.01 x 0.8) = 275 s */
+	o.rate = 0.01;
+	core_config_changed(&c, &o, 0, 0);
+	CHECK_U64(c.resync.spread_ms, 275000);
+	CHECK_U64(c.resync.period_ms, 275000);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK_U64(a->due, 1000 + 247500); /* the spread period - 10% with rnd 0 */
+	/* one function removed: it fits again */
+	o.rate = 0.02;
+	core_config_changed(&c, &o, 2000, 0);
+	CHECK_U64(c.resync.spread_ms, 138000);
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v1"), NULL, 3000, NULL) == 0);
+	CHECK_U64(c.resync.functions, 1);
+	CHECK_U64(c.resync.spread_ms, 69000);
+	o.rate = 1;
+	core_config_changed(&c, &o, 4000, 0);
+	CHECK_U64(c.resync.spread_ms, 0);
+	CHECK_U64(c.resync.period_ms, 60000);
+	CHECK_U64(a->due, 4000 + 60000); /* rescheduled within the shorter period */
+	core_release(&c);
+}
+
+/* A reload that shortens the period spreads the resyncs evenly, never all at one instant. */
+TEST(core_resync_reload_spreads_evenly)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *st;
+	uint64_t dues[2];
+	size_t n = 0;
+
+	o.resync_ms = 600000;
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	while ((st = core_next_job(&c, 0, 8)) != NULL)
+		core_finish(&c, st, st->gen, st->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	o.resync_ms = 60000;
+	core_config_changed(&c, &o, 2000, 0);
+	for (size_t i = 0; i < c.n_fns; i++)
+		dues[n++] = c.fns[i]->due;
+	REQUIRE(n == 2);
+	CHECK_U64(dues[0] < dues[1] ? dues[0] : dues[1], 2000 + 30000);
+	CHECK_U64(dues[0] < dues[1] ? dues[1] : dues[0], 2000 + 60000);
+	core_release(&c);
+}
+
+TEST(core_from_cache_only_for_new_desired_state)
+{
+	struct core c;
+	struct core_fn *a;
+
+	core_init(&c, &opts);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), NULL, 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	CHECK(a->from_cache); /* a new desired state */
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK(!a->from_cache); /* its resync reads Lambda */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v2"), NULL, 2000, NULL) == 0);
+	CHECK(a->from_cache);
+	REQUIRE(core_next_job(&c, 2000, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, -EAGAIN, ERROR_KIND_CONFLICT, "x", 3000, 0, NULL);
+	CHECK(!a->from_cache); /* a retry observes */
+	REQUIRE(load(&c, REV3, fn_yaml("alpha", "v1"), NULL, 4000, NULL) == 0);
+	CHECK(a->from_cache);
+	core_reconcile_all(&c, 5000);
+	CHECK(!a->from_cache); /* SIGUSR1: everything afresh */
 	core_release(&c);
 }
 
@@ -894,8 +993,10 @@ TEST(core_rollout_in_hash_and_guard)
 
 TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
-          core_terminal_stalls, core_retryable_kinds, core_canceled_changes_nothing, core_removed_function,
-          core_restore_last_good, core_git_schedule_and_pokes, core_states_and_counts,
-          core_rollout_check_time, core_rollout_check_jumps_queue, core_rollout_check_before_resync,
+          core_resync_period_fits_or_spreads, core_resync_spread_schedules_longer,
+          core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
+          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
+          core_git_schedule_and_pokes, core_states_and_counts, core_rollout_check_time,
+          core_rollout_check_jumps_queue, core_rollout_check_before_resync,
           core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
           core_rollout_new_commit_supersedes_check, core_rollout_changes, core_rollout_in_hash_and_guard)

@@ -70,7 +70,7 @@ static void write_raw(const char *path, const char *text, size_t len)
 TEST(state_round_trip)
 {
 	struct core c;
-	struct core_options o = {1000, 5000, 0, 1000};
+	struct core_options o = {1000, 5000, 0, 1000, 0};
 	struct core_gen *g = gen_new(REV1);
 	struct state s = {NULL, 0};
 	struct error err = ERROR_INIT;

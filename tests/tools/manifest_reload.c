@@ -1,0 +1,102 @@
+/*
+ * manifest_reload - load a Git ref's manifests twice in one process, as the
+ * daemon does, with one zip hash cache (tests/bench/bench_manifest.py).
+ *
+ *   manifest_reload --url U --state-dir D [--ref R] [--path P]
+ *
+ * Fetches and loads the ref, prints "load1 SECONDS FUNCTIONS VALID HASHED
+ * MODEL" (MODEL: heap bytes the loaded set holds, from mallinfo2),
+ * then waits for a line on stdin (the caller commits meanwhile), fetches and
+ * loads again and prints "load2 SECONDS FUNCTIONS VALID HASHED".  SECONDS is
+ * the load alone (opening the commit and manifest_load_with), not the fetch;
+ * HASHED the zips read and hashed by that load.  Errors: "error: ..." on
+ * stderr, exit 1.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest/history.h"
+#include "manifest/load.h"
+#include "manifest/repo.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+static int load_once(struct manifest_repo *repo, const char *path, struct manifest_zip_cache *hc,
+                     const char *label)
+{
+	struct manifest_load_options lo = {.zip_cache = hc};
+	struct manifest_source *src = NULL;
+	struct manifest_set *set = NULL;
+	struct error err = ERROR_INIT;
+	char oid[MANIFEST_OID_HEX_SIZE];
+	uint64_t t0, misses0, misses;
+	size_t heap0;
+
+	if (manifest_repo_fetch(repo, oid, &err) < 0) {
+		fprintf(stderr, "error: fetch: %s\n", err.msg);
+		return -1;
+	}
+	misses0 = manifest_zip_cache_puts(hc);
+	malloc_trim(0);
+	heap0 = mallinfo2().uordblks;
+	t0 = clock_monotonic_ns();
+	if (manifest_repo_source(repo, oid, &src, &err) < 0 ||
+	    manifest_load_with(&set, src, path, &lo, &err) < 0) {
+		fprintf(stderr, "error: load: %s\n", err.msg);
+		manifest_source_free(src);
+		return -1;
+	}
+	printf("%s %.4f %zu %zu", label, (double)(clock_monotonic_ns() - t0) / 1e9, set->n_functions,
+	       set->n_valid);
+	misses = manifest_zip_cache_puts(hc);
+	printf(" %llu", (unsigned long long)(misses - misses0));
+	printf(" %zu\n", mallinfo2().uordblks - heap0);
+	fflush(stdout);
+	manifest_set_free(set);
+	manifest_source_free(src);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct manifest_repo_options opt = {0};
+	struct manifest_repo *repo = NULL;
+	struct manifest_zip_cache *hc = NULL;
+	struct error err = ERROR_INIT;
+	const char *path = NULL;
+	char line[64];
+	int rc = 1;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--url"))
+			opt.url = argv[i + 1];
+		else if (!strcmp(argv[i], "--ref"))
+			opt.ref = argv[i + 1];
+		else if (!strcmp(argv[i], "--state-dir"))
+			opt.state_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--path"))
+			path = argv[i + 1];
+	}
+	if (!opt.url) {
+		fprintf(stderr, "usage: manifest_reload --url U --state-dir D [--ref R] [--path P]\n");
+		return 2;
+	}
+	if (manifest_zip_cache_new(&hc, 0) < 0 || manifest_repo_open(&repo, &opt, &err) < 0) {
+		fprintf(stderr, "error: open: %s\n", err.msg);
+		goto out;
+	}
+	if (load_once(repo, path, hc, "load1") < 0)
+		goto out;
+	if (!fgets(line, sizeof(line), stdin))
+		goto out;
+	if (load_once(repo, path, hc, "load2") < 0)
+		goto out;
+	rc = 0;
+out:
+	manifest_repo_free(repo);
+	manifest_zip_cache_free(hc);
+	manifest_repo_global_shutdown();
+	return rc;
+}
