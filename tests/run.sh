@@ -2,8 +2,9 @@
 # Run every test of aliasd and print the closing line "Total: N passed, N failed".
 #   BUILD=build tests/run.sh          (make check does this)
 #   BUILD=build/asan SANITIZE=1 tests/run.sh
-# Unit binaries (build/tests/test_*), fuzz targets (build/fuzz/*, FUZZ_SECONDS
-# each) and the Python integration tests (/usr/bin/python3 -m pytest) all count.
+# Unit binaries (build/tests/test_*), fuzz targets ($FUZZ_DIR/*, default
+# $BUILD/fuzz, FUZZ_SECONDS each) and the Python integration tests
+# (/usr/bin/python3 -m pytest) all count.
 # Extra arguments are passed to pytest (e.g. -k walkthrough, or -n 0 to run
 # the Python tests serially, as PYTEST_XDIST=0 does).
 set -u
@@ -11,6 +12,7 @@ set -u
 BUILD=${BUILD:-build}
 PYTHON=/usr/bin/python3
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+FUZZ_DIR=${FUZZ_DIR:-$BUILD/fuzz}
 PYTEST_XDIST=${PYTEST_XDIST:-4}
 export BUILD
 case "$BUILD" in /*) ALIASD_BIN="$BUILD/aliasd" ;; *) ALIASD_BIN="$PWD/$BUILD/aliasd" ;; esac
@@ -53,8 +55,8 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 # Fuzz targets: a short run each, from the seed corpus; any crash or leak fails.
-if [ -d "$BUILD/fuzz" ]; then
-	for f in "$BUILD"/fuzz/fuzz_*; do
+if [ -d "$FUZZ_DIR" ]; then
+	for f in "$FUZZ_DIR"/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
 		corpus="$log/corpus-$name"
