@@ -1,12 +1,22 @@
 """Shared pytest fixtures for aliasd's integration tests (see tests/README.md)."""
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+
+# aliasd's Git cache ($XDG_CACHE_HOME/aliasd, else ~/.cache/aliasd) for every test
+# that does not choose its own: a fresh directory per pytest process (per xdist
+# worker), never the real home, never shared with a parallel run.
+_CACHE = tempfile.mkdtemp(prefix="aliasd-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def _build_dir():
