@@ -103,10 +103,14 @@ deps:
 fuzz:
 	@tests/fuzz/build.sh $(BUILD)
 
+# The fuzz targets are always clang's libFuzzer+ASan+UBSan, whatever SANITIZE
+# says: `make check SANITIZE=1` runs the ones `make check` built in build/fuzz/
+# (building them only if they are missing or stale) rather than a second copy.
+FUZZ_BUILD ?= $(if $(filter 1,$(SANITIZE)),build,$(BUILD))
 check: deps
 	@$(MAKE) --no-print-directory tests
-	@$(MAKE) --no-print-directory fuzz
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
+	@$(MAKE) --no-print-directory fuzz BUILD=$(FUZZ_BUILD)
+	@BUILD=$(BUILD) FUZZ_DIR=$(FUZZ_BUILD)/fuzz SANITIZE=$(SANITIZE) tests/run.sh
 
 examples:
 	@if [ -f examples/Makefile ]; then $(MAKE) --no-print-directory -C examples; fi

@@ -7,7 +7,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config libyaml-dev libgit2-dev libcurl4-openssl-dev libssl-dev
 libcjson-dev libmicrohttpd-dev libexpat1-dev libgpgme-dev"
-TEST_PKGS="git openssl python3 python3-pytest python3-boto3 python3-botocore python3-yaml awscli
+TEST_PKGS="git openssl python3 python3-pytest python3-pytest-xdist python3-boto3 python3-botocore python3-yaml awscli
 prometheus clang libclang-rt-14-dev clang-format systemd time openssh-server openssh-client gnupg"
 # man pages (make man, make install), the Debian package (make deb) and its checks
 PKG_PKGS="scdoc man-db build-essential dpkg-dev debhelper lintian bash-completion"

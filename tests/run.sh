@@ -2,14 +2,18 @@
 # Run every test of aliasd and print the closing line "Total: N passed, N failed".
 #   BUILD=build tests/run.sh          (make check does this)
 #   BUILD=build/asan SANITIZE=1 tests/run.sh
-# Unit binaries (build/tests/test_*), fuzz targets (build/fuzz/*, FUZZ_SECONDS
-# each) and the Python integration tests (/usr/bin/python3 -m pytest) all count.
-# Extra arguments are passed to pytest (e.g. -k walkthrough).
+# Unit binaries (build/tests/test_*), fuzz targets ($FUZZ_DIR/*, default
+# $BUILD/fuzz, FUZZ_SECONDS each) and the Python integration tests
+# (/usr/bin/python3 -m pytest) all count.
+# Extra arguments are passed to pytest (e.g. -k walkthrough, or -n 0 to run
+# the Python tests serially, as PYTEST_XDIST=0 does).
 set -u
 
 BUILD=${BUILD:-build}
 PYTHON=/usr/bin/python3
 FUZZ_SECONDS=${FUZZ_SECONDS:-5}
+FUZZ_DIR=${FUZZ_DIR:-$BUILD/fuzz}
+PYTEST_XDIST=${PYTEST_XDIST:-4}
 export BUILD
 case "$BUILD" in /*) ALIASD_BIN="$BUILD/aliasd" ;; *) ALIASD_BIN="$PWD/$BUILD/aliasd" ;; esac
 export ALIASD_BIN
@@ -51,8 +55,8 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 # Fuzz targets: a short run each, from the seed corpus; any crash or leak fails.
-if [ -d "$BUILD/fuzz" ]; then
-	for f in "$BUILD"/fuzz/fuzz_*; do
+if [ -d "$FUZZ_DIR" ]; then
+	for f in "$FUZZ_DIR"/fuzz_*; do
 		[ -x "$f" ] || continue
 		name=$(basename "$f")
 		corpus="$log/corpus-$name"
@@ -71,12 +75,20 @@ if [ -d "$BUILD/fuzz" ]; then
 	done
 fi
 
-# Python integration tests: counted from pytest's JUnit report.
-"$PYTHON" -m pytest -q -rfE --junitxml="$log/pytest.xml" "$@" >"$log/pytest.out" 2>&1
-rc=$?
-cat "$log/pytest.out"
-if [ -f "$log/pytest.xml" ]; then
-	counts=$("$PYTHON" - "$log/pytest.xml" <<'PY'
+# Python integration tests: counted from pytest's JUnit reports. They wait on
+# the binary, emulators, git servers and intervals far more than they compute,
+# so they run in PYTEST_XDIST parallel pytest-xdist workers, and then the tests
+# marked `serial` (tight wall-clock bounds) alone (tests/README.md).
+# PYTEST_XDIST=0 runs them all in one serial pass.
+pytest_pass() { # NAME PASS [pytest arguments...]: one pytest run, its report counted
+	name=$1
+	pass=$2 # ALIASD_TESTS_PASS (tests/conftest.py): parallel, serial or all
+	shift 2
+	ALIASD_TESTS_PASS=$pass "$PYTHON" -m pytest -q -rfE --junitxml="$log/$name.xml" "$@" >"$log/$name.out" 2>&1
+	rc=$?
+	cat "$log/$name.out"
+	if [ -f "$log/$name.xml" ]; then
+		counts=$("$PYTHON" - "$log/$name.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root)
@@ -86,16 +98,29 @@ sk = sum(int(s.get("skipped", 0)) for s in suites)
 print(t - f - sk, f, sk)
 PY
 )
-	set -- $counts
-	passed=$((passed + $1))
-	failed=$((failed + $2))
-	skipped=$3
-	# pytest exits 5 when it collected nothing: not a failure of ours
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$2" -eq 0 ]; then failed=$((failed + 1)); fi
+		# shellcheck disable=SC2086 # three numbers
+		set -- $counts
+		passed=$((passed + $1))
+		failed=$((failed + $2))
+		skipped=$((skipped + $3))
+		# pytest exits 5 when it collected nothing: not a failure of ours
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$2" -eq 0 ]; then failed=$((failed + 1)); fi
+	else
+		echo "FAIL pytest ($name) produced no report (exit $rc)"
+		failed=$((failed + 1))
+	fi
+}
+
+skipped=0
+if [ "$PYTEST_XDIST" != 0 ] && ! "$PYTHON" -c 'import xdist' 2>/dev/null; then
+	echo "note: pytest-xdist (python3-pytest-xdist) is missing: the Python tests run serially"
+	PYTEST_XDIST=0
+fi
+if [ "$PYTEST_XDIST" = 0 ]; then
+	pytest_pass pytest all "$@"
 else
-	echo "FAIL pytest produced no report (exit $rc)"
-	failed=$((failed + 1))
-	skipped=0
+	pytest_pass pytest parallel -n "$PYTEST_XDIST" --dist loadgroup "$@"
+	pytest_pass pytest-serial serial "$@"
 fi
 
 echo

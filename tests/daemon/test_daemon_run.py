@@ -18,6 +18,7 @@ def world(aliasd_bin, emulator, tmp_path):
     w.close()
 
 
+@pytest.mark.serial  # serial: a wall-clock bound of interval + 1 s
 def test_ready_promote_within_interval_and_stop(world):
     world.repo.write("functions/fn.yaml", function_manifest("orders"))
     first = world.repo.commit("orders: Prod v1, Test v2")

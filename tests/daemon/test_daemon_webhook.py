@@ -24,6 +24,7 @@ def push_body(after, ref="refs/heads/main"):
     return json.dumps({"ref": ref, "after": after, "repository": {"full_name": "acme/releases"}}).encode()
 
 
+@pytest.mark.serial  # serial: a 1 s wall-clock bound
 def test_signed_push_is_live_within_a_second(world):
     d = world.daemon
     world.repo.write("functions/fn.yaml", function_manifest("payments", prod="v2"))

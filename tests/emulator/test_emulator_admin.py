@@ -92,6 +92,7 @@ def test_state_dump(emu, lam):
     assert fn["code"]["kind"] == "zip"
 
 
+@pytest.mark.serial  # serial: three admin requests within 1 s
 def test_admin_is_never_signed_or_faulted(emu):
     emu.configure(reset_rate=1.0, error_rate=1.0, latency_ms=500)
     t0 = time.monotonic()

@@ -124,6 +124,7 @@ def test_keep_alive_and_content_length_everywhere():
         conn.close()
 
 
+@pytest.mark.serial  # serial: an admin request within 0.3 s
 def test_latency_option_delays_api_requests_only():
     with Emulator(latency_ms=300, update_delay=0) as emu:
         lam = emu.client()

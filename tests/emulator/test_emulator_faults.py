@@ -77,6 +77,7 @@ def test_bad_requests(emu, lam):
 
 # ---- quotas ----------------------------------------------------------------------------------
 
+@pytest.mark.serial  # serial: a 15/s token bucket against the wall clock
 def test_quota_token_buckets():
     with Emulator(update_delay=0, quota=True) as emu:
         lam = emu.client()

@@ -9,6 +9,7 @@ from emulator import Emulator
 from emutestlib import create_fn, error_code, mkzip, signed_request
 
 
+@pytest.mark.serial  # serial: a 15/s token bucket against the wall clock
 def test_quota_counts_every_call_but_get_function():
     with Emulator(update_delay=0, quota=True) as emu:
         lam = emu.client()
@@ -36,6 +37,7 @@ def test_quota_counts_every_call_but_get_function():
         assert error_code(e) == "TooManyRequestsException"
 
 
+@pytest.mark.serial  # serial: a 15/s token bucket against the wall clock
 def test_quota_switch_at_run_time():
     with Emulator(update_delay=0) as emu:
         lam = emu.client()

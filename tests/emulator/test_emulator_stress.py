@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
@@ -76,6 +78,7 @@ def worker(emu, idx, counts, failures):
     counts["requests"] = state["n"]
 
 
+@pytest.mark.serial  # serial: 16 busy clients load the machine, and the run has a time bound
 def test_ten_thousand_mixed_requests_from_16_clients():
     with Emulator(update_delay=0, seed=1234, throttle_rate=0.01, error_rate=0.01,
                   reset_rate=0.005) as emu:

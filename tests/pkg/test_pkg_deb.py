@@ -2,7 +2,11 @@
 debhelper; it is unpacked into a throwaway root (dpkg -x) and every file is
 where README.md's "Install on a server" says; its maintainer scripts enable
 the service without starting it and purge what it created; lintian reports
-no errors.  One package build per session (a module fixture, ~30 s)."""
+no errors.  One package build per session (a module fixture, ~30 s), and
+none when build/deb/ (or $BUILD/deb/) already holds the package of exactly this
+source tree (e.g. the `make check SANITIZE=1` after `make check`: the package is
+built without sanitizers either way)."""
+import hashlib
 import os
 import re
 import shutil
@@ -28,20 +32,63 @@ def clean_env(**extra):
     return env
 
 
+SKIP_DIRS = {"build", ".git", ".requests", "__pycache__"}  # what `make deb` leaves out of its copy
+FINGERPRINT = "source.sha256"
+
+
+def source_fingerprint(root):
+    """SHA-256 over every file `make deb` packs (path, mode and bytes) and DEB_BUILD_OPTIONS."""
+    h = hashlib.sha256(os.environ.get("DEB_BUILD_OPTIONS", "").encode() + b"\0")
+    for d, dirs, files in os.walk(root):
+        rel = os.path.relpath(d, root)
+        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS
+                         and not (rel == "examples" and x == "build"))
+        for f in sorted(files):
+            path = os.path.join(d, f)
+            st = os.lstat(path)
+            h.update(os.path.join(rel, f).encode() + b"\0" + oct(st.st_mode).encode() + b"\0")
+            if os.path.islink(path):
+                h.update(os.readlink(path).encode())
+            else:
+                with open(path, "rb") as fp:
+                    h.update(hashlib.sha256(fp.read()).digest())
+    return h.hexdigest()
+
+
+def built_deb(deb_dir, name, fingerprint):
+    """The package in deb_dir if it was built from this very source tree, else None."""
+    path = os.path.join(deb_dir, name)
+    try:
+        with open(os.path.join(deb_dir, FINGERPRINT)) as f:
+            same = f.read().strip() == fingerprint
+    except OSError:
+        return None
+    return path if same and os.path.isfile(path) else None
+
+
 @pytest.fixture(scope="module")
 def deb(root_dir, build_dir):
     missing = [t for t in TOOLS if not shutil.which(t)]
     assert not missing, f"missing {missing}: run deploy/install-deps.sh as root"
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    name = f"aliasd_{makefile_version(root_dir)}_{arch}.deb"
     deb_dir = os.path.join(build_dir, "deb")
+    fingerprint = source_fingerprint(root_dir)
+    for d in (deb_dir, os.path.join(root_dir, "build", "deb")):
+        path = built_deb(d, name, fingerprint)
+        if path:
+            return path
     r = subprocess.run(["make", "--no-print-directory", "-C", root_dir, "deb", f"DEB_DIR={deb_dir}"],
                        capture_output=True, text=True, timeout=900, env=clean_env())
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-    path = os.path.join(deb_dir, f"aliasd_{makefile_version(root_dir)}_{arch}.deb")
+    path = os.path.join(deb_dir, name)
     assert os.path.isfile(path), os.listdir(deb_dir)
     # built outside the working tree: no debian/ appeared in it
     assert not os.path.exists(os.path.join(root_dir, "debian"))
+    if source_fingerprint(root_dir) == fingerprint:  # nothing changed while it was built
+        with open(os.path.join(deb_dir, FINGERPRINT), "w") as f:
+            f.write(fingerprint + "\n")
     return path
 
 

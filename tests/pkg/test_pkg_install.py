@@ -8,6 +8,10 @@ import pytest
 
 import pkgdocs
 
+# `make man` and `make install` both write $BUILD/man/ (and install $BUILD/aliasd.txt):
+# in a parallel run the two modules share one xdist worker, never racing on those files.
+pytestmark = pytest.mark.xdist_group("make-build-man")
+
 
 def install(root_dir, build_dir, dest, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}

@@ -8,6 +8,10 @@ import pytest
 
 import pkgdocs
 
+# `make man` and `make install` both write $BUILD/man/ (and install $BUILD/aliasd.txt):
+# in a parallel run the two modules share one xdist worker, never racing on those files.
+pytestmark = pytest.mark.xdist_group("make-build-man")
+
 PAGES = {"aliasd.1": "aliasd.1.scd", "aliasd.yaml.5": "aliasd.yaml.5.scd",
          "aliasd-manifest.5": "aliasd-manifest.5.scd"}
 
