@@ -159,6 +159,7 @@ def commit_and_wait_half(world, release="v2", **kw):
     return sha, t - t0, t
 
 
+@pytest.mark.serial  # the wall-clock bounds (2 s) need a quiet machine
 def test_rollout_steps_then_completes(world, github, hook):
     cw = cloudwatch(world.emu)
     d = first_commit(world, cw, github, hook)
@@ -216,6 +217,7 @@ def test_rollout_steps_then_completes(world, github, hook):
     assert started["revision"] == sha
 
 
+@pytest.mark.serial  # the wall-clock bounds (2 s) need a quiet machine
 def test_alarm_rolls_back_and_stays(world, github, hook):
     cw = cloudwatch(world.emu)
     d = first_commit(world, cw, github, hook)
