@@ -43,9 +43,11 @@
  * Test knobs (environment): ALIASD_AWS_RETRY_BASE_MS, ALIASD_AWS_RETRY_AFTER_MAX_MS
  * (see aws/retry.h) shorten the waits.
  *
- * Stop: aws_client_stop() (async-signal-safe) lets the call in flight
- * finish but makes no new attempt and no new call; they fail with
- * -ECANCELED.
+ * Stop: aws_client_stop() (async-signal-safe) aborts the transfer in flight
+ * (within about HTTP_CANCEL_POLL_MS: a long Invoke does not hold a shutdown
+ * up) and makes no new attempt and no new call; they fail with -ECANCELED
+ * (ERROR_KIND_CANCELED).  A write aborted in flight may or may not have been
+ * applied, as with a lost answer.
  *
  * The endpoint, region, credentials, HTTP pool and the sign-send-retry loop
  * are aws/core.h's (shared with aws/cloudwatch.h); this client adds the

@@ -446,6 +446,7 @@ static int send_call(struct aws_core *c, const struct aws_protocol *proto, const
 		hr.body = req->body;
 		hr.body_len = req->body ? req->body_len : 0;
 		hr.body_reader = req->body_reader;
+		http_client_set_cancel(h, &c->stop); /* a stop aborts the transfer in flight too */
 		error_clear(&e);
 		tr = http_client_send(h, &hr, &resp, &e);
 		sigv4_result_release(&sig);

@@ -27,6 +27,7 @@ struct http_client {
 	size_t max_response_bytes;
 	char *ca_bundle;
 	long last_new_connections;
+	const atomic_bool *cancel; /* http_client_set_cancel */
 };
 
 /* State of one transfer, shared with the callbacks. */
@@ -39,6 +40,8 @@ struct transfer {
 	const struct http_body_reader *reader; /* streamed request body, or NULL */
 	size_t sent;                           /* bytes of it handed to libcurl */
 	int reader_error;                      /* what the reader said when it failed */
+	const atomic_bool *cancel;             /* the client's */
+	bool canceled;                         /* on_progress saw it set */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -143,6 +146,11 @@ void http_client_free(struct http_client *c)
 		curl_easy_cleanup(c->curl);
 	free(c->ca_bundle);
 	free(c);
+}
+
+void http_client_set_cancel(struct http_client *c, const atomic_bool *flag)
+{
+	c->cancel = flag;
 }
 
 long http_client_last_new_connections(const struct http_client *c)
@@ -265,6 +273,23 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	struct transfer *t = userdata;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (t->cancel && atomic_load(t->cancel)) {
+		t->canceled = true;
+		return 1;
+	}
+	return 0;
+}
+
 static int map_curl_error(CURLcode cc, const struct transfer *t, const char *errbuf, const char *url,
                           struct error *err)
 {
@@ -275,6 +300,8 @@ static int map_curl_error(CURLcode cc, const struct transfer *t, const char *err
 		return error_set(err, -E2BIG, "http: response from %s over the size cap", url);
 	if (t->oom)
 		return error_set(err, -ENOMEM, "http: out of memory");
+	if (t->canceled)
+		return error_set(err, -ECANCELED, "http: %s: canceled", url);
 	if (t->reader_error)
 		return error_set(err, -EIO, "http: %s: reading the request body: %s", url,
 		                 strerror(-t->reader_error));
@@ -355,6 +382,9 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 			                 strerror(-r));
 		t.reader = req->body_reader;
 	}
+	if (c->cancel && atomic_load(c->cancel))
+		return error_set(err, -ECANCELED, "http: %s: canceled", req->url);
+	t.cancel = c->cancel;
 	/* the body buffer's own cap must not be hit before ours (which is what we report) */
 	t.body.cap = c->max_response_bytes + 1;
 
@@ -408,6 +438,11 @@ int http_client_send(struct http_client *c, const struct http_request *req, stru
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+	if (t.cancel) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	is_get = !strcmp(req->method, "GET");
 	is_head = !strcmp(req->method, "HEAD");
@@ -467,6 +502,8 @@ out:
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(h, CURLOPT_READDATA, NULL);
 	curl_easy_setopt(h, CURLOPT_SEEKDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
 	for (tmp = hl; tmp; tmp = tmp->next) /* the Authorization line is in there */
 		secret_wipe_str(tmp->data);
 	curl_slist_free_all(hl);

@@ -19,6 +19,7 @@
 #ifndef ALIASD_AWS_HTTP_H
 #define ALIASD_AWS_HTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +28,7 @@
 
 #define HTTP_MAX_HEADERS      128
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)
+#define HTTP_CANCEL_POLL_MS   1000 /* libcurl calls the progress callback at least once a second */
 
 struct http_header {
 	char *name;
@@ -98,10 +100,20 @@ void http_client_free(struct http_client *c);
  *   -E2BIG         response body (or headers) over the cap
  *   -EINVAL        bad URL or request
  *   -EIO           the body reader failed (its errno is in the message)
+ *   -ECANCELED     the client's cancel flag was set (before or during the transfer)
  *   -ENOMEM
  */
 int http_client_send(struct http_client *c, const struct http_request *req, struct http_response *ret,
                      struct error *err);
+
+/*
+ * `flag` (NULL: none) is a flag another thread or a signal handler may set:
+ * a transfer of this client in flight is then aborted within about
+ * HTTP_CANCEL_POLL_MS (libcurl's progress callback, called at least that
+ * often while waiting) and fails with -ECANCELED; set before a send, the send
+ * fails at once.  The flag must outlive the client's sends.
+ */
+void http_client_set_cancel(struct http_client *c, const atomic_bool *flag);
 
 /*
  * Number of new connections the client opened during its last

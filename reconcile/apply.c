@@ -818,6 +818,7 @@ again:
 		error_set_kind(&aerr->err, ERROR_KIND_TERMINAL);
 		return r;
 	}
+	reconcile_rollout_held(run->res, &run->d, &run->p);
 	/*
 	 * A listing may be minutes old by now.  Alias writes carry their own
 	 * RevisionId guard and a missing function is guarded by CreateFunction

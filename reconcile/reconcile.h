@@ -290,6 +290,14 @@ struct reconcile_alias_state {
 	struct rollout_progress rollout;
 	unsigned rollout_percent; /* the new version's share now, 0..100 */
 	unsigned rollout_steps;   /* the spec's number of steps */
+	/*
+	 * The last plan of this reconcile held the alias (PLAN_STEP_ROLLOUT_HELD):
+	 * its record says RolledBack for the declared target and desired_id and
+	 * it is back on the old version; nothing is written until the declared
+	 * state changes or `aliasd rollout retry`.  False for an alias this
+	 * reconcile rolled back itself (the plan said ROLLOUT then).
+	 */
+	bool rollout_held;
 };
 
 struct reconcile_result {

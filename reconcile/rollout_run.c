@@ -95,6 +95,19 @@ void reconcile_rollout_observed(struct reconcile_result *res, const struct plan_
 	}
 }
 
+void reconcile_rollout_held(struct reconcile_result *res, const struct plan_desired *d, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++) {
+		const struct plan_step *s = &p->steps[i];
+		struct reconcile_alias_state *a;
+
+		if (s->kind != PLAN_STEP_ROLLOUT_HELD || s->alias < 0 || (size_t)s->alias >= d->n_aliases)
+			continue;
+		if ((a = result_alias(res, d->aliases[s->alias].name)))
+			a->rollout_held = true;
+	}
+}
+
 void reconcile_rollout_commands(struct plan_desired *d, const struct reconcile_options *opt,
                                 const char *function)
 {

@@ -79,6 +79,13 @@ int reconcile_rollout_run(struct rollout_run *run, struct aws_error *aerr);
 void reconcile_rollout_observed(struct reconcile_result *res, const struct plan_desired *d,
                                 const struct plan_observed *o);
 
+/*
+ * After each plan: set rollout_held on the result's alias of every
+ * PLAN_STEP_ROLLOUT_HELD of `p` (the others stay as the observation left
+ * them: false).
+ */
+void reconcile_rollout_held(struct reconcile_result *res, const struct plan_desired *d, const struct plan *p);
+
 /* Set d->aliases[].command from opt->rollout_cmd when it names `function`. */
 void reconcile_rollout_commands(struct plan_desired *d, const struct reconcile_options *opt,
                                 const char *function);

@@ -22,30 +22,12 @@ static void actual_free(struct core_alias *a, size_t n)
 }
 
 /*
- * Copy the aliases the reconcile observed (and wrote) for the function's
- * status.  Called on the loop thread: long-lived data is allocated from the
- * loop's malloc arena, never from a worker's (where it would pin pages that
- * malloc_trim() could otherwise return).
- */
-/* The first plan held `alias` on its old version ("= alias NAME: rolled back (...)", plan.c). */
-static bool rollout_held(const struct reconcile_result *r, const char *alias)
-{
-	size_t n = strlen(alias);
-
-	for (size_t i = 0; i < r->n_planned; i++)
-		if (r->planned[i].kind == PLAN_STEP_ROLLOUT_HELD && r->planned[i].text &&
-		    !strncmp(r->planned[i].text, "= alias ", 8) &&
-		    !strncmp(r->planned[i].text + 8, alias, n) && r->planned[i].text[8 + n] == ':')
-			return true;
-	return false;
-}
-
-/*
  * Whether alias `a` (of j, before st->actual takes it) is a rollout of the
  * desired state that rolled back and stays so: rolled back by this
- * reconcile, or held there by its plan.
+ * reconcile, or held there by its plan (`held`: the result's rollout_held).
  */
-static bool rollout_failed(const struct core_fn *st, const struct job *j, const struct core_alias *a)
+static bool rollout_failed(const struct core_fn *st, const struct job *j, const struct core_alias *a,
+                           bool held)
 {
 	static const struct core_alias none;
 	const struct core_alias *before = st->actual_known ? &none : NULL;
@@ -53,7 +35,7 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 
 	if (!core_rollout_failed(&a->rollout))
 		return false;
-	if (rollout_held(&j->res, a->name))
+	if (held)
 		return true;
 	for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
 		if (!strcmp(st->actual[k].name, a->name))
@@ -62,6 +44,12 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 	return ch == CORE_ROLLOUT_ROLLED_BACK || ch == CORE_ROLLOUT_ABORTED;
 }
 
+/*
+ * Copy the aliases the reconcile observed (and wrote) for the function's
+ * status.  Called on the loop thread: long-lived data is allocated from the
+ * loop's malloc arena, never from a worker's (where it would pin pages that
+ * malloc_trim() could otherwise return).
+ */
 static void take_aliases(struct job *j)
 {
 	struct reconcile_result *r = &j->res;
@@ -85,7 +73,8 @@ static void take_aliases(struct job *j)
 		j->n_actual = i + 1;
 		if (!j->actual[i].name)
 			return;
-		j->actual[i].rollout_failed = rollout_failed(j->st, j, &j->actual[i]);
+		j->actual[i].rollout_failed =
+		    rollout_failed(j->st, j, &j->actual[i], r->aliases[i].rollout_held);
 	}
 	j->actual_ok = true;
 }

@@ -146,11 +146,18 @@ POST /__emulator/config   JSON object with any of: update_delay, page_size,
 GET  /__emulator/state    dump of every function: account, region, name,
                           $LATEST configuration, versions, aliases, next_version
 POST /__emulator/faults   script faults: {"operation": "PublishVersion" or "*",
-                          "kind": "reset"|"throttle"|"error"|"lose", "count": 1,
+                          "kind": "reset"|"throttle"|"error"|"lose"|"stale", "count": 1,
                           optional "status", "code", "message" for "error"}.
                           The next `count` matching API requests get the fault
                           (before random faults; a scripted "lose" also drops
-                          the answer of a read).  GET lists, DELETE clears.
+                          the answer of a read).  "stale" (UpdateAlias only, the
+                          operation must name it): just before that request is
+                          handled, the alias it names gets a new RevisionId, its
+                          content unchanged, as if another writer had written it
+                          since the caller observed it: a request carrying the
+                          RevisionId it observed fails with a real 412
+                          PreconditionFailedException, and a read afterwards shows
+                          the new RevisionId.  GET lists, DELETE clears.
 GET  /__emulator/storage  code storage: {"default_limit", "limits", "regions": [{"account",
                           "region", "used", "limit", "functions"}]} for every
                           account+region with functions (or an ACCOUNT/REGION limit)
@@ -1153,6 +1160,14 @@ class LambdaService:
         fn, alias = self._get_alias(ctx, p)
         return 200, self.alias_out(fn, alias)
 
+    def make_stale(self, ctx, p):
+        """The scripted "stale" fault: another writer's no-op write to the alias."""
+        try:
+            _, alias = self._get_alias(ctx, p)
+        except ApiError:
+            return  # the request itself will say what is missing
+        alias.revision = new_revision()
+
     def UpdateAlias(self, ctx, p, q, req):
         fn, alias = self._get_alias(ctx, p)
         self._check_revision(req.get("RevisionId"), alias.revision)
@@ -1449,9 +1464,12 @@ class Emulator:
         if not isinstance(spec, dict):
             raise ApiError(400, "InvalidParameterValueException", "fault must be an object")
         kind = spec.get("kind")
-        if kind not in ("reset", "throttle", "error", "lose"):
+        if kind not in ("reset", "throttle", "error", "lose", "stale"):
             raise ApiError(400, "InvalidParameterValueException",
-                           "kind must be reset, throttle, error or lose")
+                           "kind must be reset, throttle, error, lose or stale")
+        if kind == "stale" and spec.get("operation") != "UpdateAlias":
+            raise ApiError(400, "InvalidParameterValueException",
+                           "a stale fault needs operation UpdateAlias")
         count = spec.get("count", 1)
         if not isinstance(count, int) or count < 1:
             raise ApiError(400, "InvalidParameterValueException", "count must be >= 1")
@@ -1661,7 +1679,11 @@ class Emulator:
                     if not isinstance(req, dict):
                         raise ApiError(400, "InvalidRequestContentException",
                                        "Could not parse request body into json")
+            if fault and fault["kind"] == "stale":
+                self.count_fault(opname, "stale")
             with self.lock:
+                if fault and fault["kind"] == "stale" and op == "UpdateAlias":
+                    self.service.make_stale(ctx, params)
                 status, out = getattr(self.service, op)(ctx, params, query_map, req)
                 if op in WRITE_OPERATIONS:
                     self._bump(self.stats["applied"], op)

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
-from emulator import Emulator
+from emulator import Emulator, EmulatorError
 from emutestlib import create_fn, error_code, http_status, mkzip, signed_request
 
 TRANSPORT_ERRORS = (HTTPClientError, BotoConnectionError)
@@ -257,3 +257,24 @@ def test_concurrent_updates_one_wins(emu, lam):
     for t in threads:
         t.join(timeout=30)
     assert sorted(results) == ["ResourceConflictException"] * 7 + ["ok"]
+
+
+def test_stale_update_alias(emu, lam):
+    """The scripted "stale" fault: the alias moves on just before one UpdateAlias (a real 412)."""
+    create_fn(lam, "st")
+    emu.settle()
+    v = lam.publish_version(FunctionName="st")["Version"]
+    r0 = lam.create_alias(FunctionName="st", Name="Prod", FunctionVersion=v, Description="d0")["RevisionId"]
+    with pytest.raises(EmulatorError) as e:
+        emu.inject("stale", operation="*")  # UpdateAlias only
+    assert "400" in str(e.value)
+    emu.inject("stale", operation="UpdateAlias")
+    with pytest.raises(ClientError) as e:
+        lam.update_alias(FunctionName="st", Name="Prod", Description="d1", RevisionId=r0)
+    assert error_code(e) == "PreconditionFailedException" and http_status(e) == 412
+    a = lam.get_alias(FunctionName="st", Name="Prod")
+    assert a["RevisionId"] != r0 and a["Description"] == "d0" and a["FunctionVersion"] == v
+    # one-shot: with the RevisionId as it is now, the write goes through
+    b = lam.update_alias(FunctionName="st", Name="Prod", Description="d1", RevisionId=a["RevisionId"])
+    assert b["Description"] == "d1"
+    assert emu.stats()["faults_by_operation"]["UpdateAlias"] == {"stale": 1}

@@ -316,6 +316,60 @@ def test_concurrent_applies_keep_one_record(aliasd_bin, emu, setup):
     assert applied.get("UpdateAlias", 0) == 1, applied
 
 
+
+def update_alias_outcomes(emu):
+    """UpdateAlias answers by status, and the writes that took effect."""
+    st = emu.stats()
+    return dict(st["responses"].get("UpdateAlias", {})), st["applied"].get("UpdateAlias", 0)
+
+
+def test_stale_revision_on_a_shift_replans_and_writes_once(aliasd_bin, emu, setup):
+    """Deterministic 412: the alias moves on between aliasd's observation and its shift
+    (the emulator's "stale" fault); aliasd observes again and writes the step once, cleanly."""
+    repo, lam = setup
+    declare2(repo, "{release: v2, rollout: {steps: [50], interval: 60s}}")
+    (resp0, applied0) = update_alias_outcomes(emu)
+    emu.inject("stale", operation="UpdateAlias")
+    p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo), "--no-wait")
+    assert p.returncode == 0, p.stdout + p.stderr
+    resp, applied = update_alias_outcomes(emu)
+    assert resp.get("412", 0) - resp0.get("412", 0) == 1, resp  # the stale write met the guard
+    assert applied - applied0 == 1                               # and the step took effect once
+    assert emu.stats()["faults"].get("stale") == 1
+    assert alias_target(prod(lam)) == ("1", {"2": 0.5})
+    rec = record(lam)
+    assert rec.startswith("aliasd-rollout/1 state=Progressing from=1 to=2 step=1 "), rec
+    assert "~ rollout Prod: 50% on v2 (2), step 1 of 1" in p.stdout, p.stdout
+
+
+def test_stale_revision_on_a_rollback_keeps_a_clean_record(aliasd_bin, emu, setup):
+    """Deterministic 412 on the rollback write: after observing again aliasd rolls back once
+    and the record says RolledBack (not a mix of the two writes); then the rollout is held."""
+    repo, lam = setup
+    cw = cw_client(emu)
+    put_alarm(cw, "errors", "OK")
+    declare2(repo, "{release: v2, rollout: {steps: [50], interval: 60s, alarms: [errors]}}")
+    p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo), "--no-wait")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert alias_target(prod(lam)) == ("1", {"2": 0.5})
+    cw.set_alarm_state(AlarmName="errors", StateValue="ALARM", StateReason="test")
+    (resp0, applied0) = update_alias_outcomes(emu)
+    emu.inject("stale", operation="UpdateAlias")
+    p = aliasd(aliasd_bin, emu, "apply", "--repo", str(repo), "--no-wait")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "alarm errors is in ALARM" in p.stderr, p.stderr
+    resp, applied = update_alias_outcomes(emu)
+    assert resp.get("412", 0) - resp0.get("412", 0) == 1, resp
+    assert applied - applied0 == 1
+    assert alias_target(prod(lam)) == ("1", {})
+    rec = record(lam)
+    assert rec.startswith("aliasd-rollout/1 state=RolledBack from=1 to=2 "), rec
+    assert rec.count("aliasd-rollout/1") == 1 and len(rec) <= 256, rec
+    before = counts(emu)
+    p = aliasd(aliasd_bin, emu, "plan", "--repo", str(repo))
+    assert "= alias Prod: rolled back (alarm errors is in ALARM); aliasd rollout retry roll-fn Prod" in p.stdout
+    assert update_alias_calls(before, emu) == 0
+
 def smoke_function(emu, lam, behavior):
     """An emulated function `smoke` for preTraffic, with the given behaviour."""
     from test_reconcile_lib import ROLE

@@ -1,0 +1,91 @@
+"""SIGTERM while a rollout's preTraffic function is running (issue 10): the
+daemon keeps its 5 s shutdown promise even though the Invoke in flight would
+hang for minutes (aws_client_stop() aborts the request in flight).  The
+emulated preTraffic function `smoke` hangs (invoke_emulator.py's `hang`)."""
+import io
+import time
+import zipfile
+
+import pytest
+
+from daemon_helpers import Daemon, World, wait_for
+
+FN = "canary"
+HOOK = "smoke"
+ROLE = "arn:aws:iam::123456789012:role/my-lambda-role"
+
+
+def manifest(release):
+    return f"""apiVersion: aliasd/v1
+kind: Function
+name: {FN}
+config:
+  runtime: python3.12
+  handler: app.handler
+  role: {ROLE}
+  memorySize: 128
+  timeout: 3
+releases:
+  v1:
+    code: {{zipFile: artifacts/Version1.zip}}
+    description: Version1
+  v2:
+    code: {{zipFile: artifacts/Version2.zip}}
+    description: Version2
+aliases:
+  Prod:
+    release: {release}
+    rollout:
+      steps: [50]
+      interval: 3s
+      preTraffic: {HOOK}
+"""
+
+
+def hook_zip():
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return None\n")
+    return b.getvalue()
+
+
+def routing(emu):
+    try:
+        a = emu.client().get_alias(FunctionName=FN, Name="Prod")
+    except Exception:
+        return None
+    return a["FunctionVersion"], a.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+
+
+@pytest.fixture
+def world(aliasd_bin, emulator, tmp_path):
+    w = World(aliasd_bin, emulator, tmp_path)
+    yield w
+    w.close()
+
+
+def test_sigterm_during_a_hanging_pre_traffic_ends_within_5s(world):
+    emu = world.emu
+    lam = emu.client()
+    lam.create_function(FunctionName=HOOK, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": hook_zip()})
+    lam.get_waiter("function_active_v2").wait(FunctionName=HOOK, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    emu.set_invoke(HOOK, "hang", seconds=120)
+    emu.admin("DELETE", "invocations")
+
+    world.repo.write(f"functions/{FN}.yaml", manifest("v1"))
+    world.repo.commit("canary on v1")
+    world.configure(interval="1s", resync="10m")
+    world.daemon = Daemon(world.binary, world.config, world.tmp, emu.env(), world.port)
+    world.daemon.wait_ready()
+    wait_for(lambda: routing(emu) == ("1", {}), 30, what="Prod on v1")
+
+    world.repo.write(f"functions/{FN}.yaml", manifest("v2"))
+    world.repo.commit("canary to v2")
+    wait_for(lambda: any(i["function"] == HOOK for i in emu.invocations()), 30, what="the preTraffic Invoke")
+    time.sleep(1.0)  # well inside the Invoke: the request is in flight, the function hangs
+    assert routing(emu) == ("1", {})  # no traffic moved while preTraffic runs
+    rc, took = world.daemon.stop(timeout=15)
+    assert rc == 0, world.daemon.log_text()[-3000:]
+    assert took < 5.0, (took, world.daemon.log_text()[-3000:])
+    assert routing(emu) == ("1", {})  # stopped before the outcome: still no traffic on v2
