@@ -399,7 +399,11 @@ int reconcile_rollout_run(struct rollout_run *run, struct aws_error *aerr)
 		struct cloudwatch_alarms cw = CLOUDWATCH_ALARMS_INIT;
 		struct rollout_input in = {0};
 		struct buf text = BUF_INIT;
-		int64_t now = (int64_t)time(NULL);
+		struct timespec ts;
+		int64_t now;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = (int64_t)ts.tv_sec;
 
 		if (run->ctx->stopped) {
 			r = aws_error_set(aerr, -ECANCELED, "rollout", "stopped");
@@ -439,6 +443,17 @@ int reconcile_rollout_run(struct rollout_run *run, struct aws_error *aerr)
 			break;
 		}
 		cloudwatch_alarms_release(&cw);
+		if (dec.record_changed && dec.record.state == ROLLOUT_PROGRESSING &&
+		    dec.record.since == now && ts.tv_nsec > 0) {
+			/*
+			 * The record counts whole seconds: a step that begins at
+			 * 12:00:03.9 is recorded as beginning at 12:00:04, so it lasts
+			 * at least its interval (never up to a second less).
+			 */
+			dec.record.since = now + 1;
+			if (dec.next_check == now + (int64_t)a->rollout.interval_s)
+				dec.next_check++;
+		}
 		next = dec.next_check;
 		if (dec.action.kind == ROLLOUT_ACT_NONE && !dec.record_changed)
 			break;
