@@ -85,6 +85,8 @@ TEST(rollout_codedeploy_names)
 	                                  "Canary10Percent6Minutes",
 	                                  "CodeDeployDefault.Canary10Percent5Minutes",
 	                                  "CodeDeployDefault.Lambda",
+	                                  "CodeDeployDefault.AllAtOnce", /* EC2's, not Lambda's */
+	                                  "CodeDeployDefault.LambdaCanary10Percent6Minutes",
 	                                  "",
 	                                  "AllAtOnce "};
 	size_t n = 0;
@@ -106,6 +108,11 @@ TEST(rollout_codedeploy_names)
 		struct rollout_spec spec = {0};
 
 		CHECKF(rollout_spec_codedeploy(bad[i], &spec) == -ENOENT, "\"%s\"", bad[i]);
+	}
+	{
+		struct rollout_spec spec = {0};
+
+		CHECK_INT(rollout_spec_codedeploy(NULL, &spec), -ENOENT);
 	}
 	while (rollout_codedeploy_name(n))
 		n++;

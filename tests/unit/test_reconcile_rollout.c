@@ -156,52 +156,6 @@ static unsigned run(struct world *w, unsigned max_turns)
 
 static const unsigned canary[] = {10, 50};
 
-TEST(rollout_spec_codedeploy_names)
-{
-	static const struct {
-		const char *name;
-		size_t n_steps;
-		unsigned first, last, interval;
-	} cases[] = {
-	    {"Canary10Percent5Minutes", 1, 10, 10, 300},
-	    {"Canary10Percent10Minutes", 1, 10, 10, 600},
-	    {"Canary10Percent15Minutes", 1, 10, 10, 900},
-	    {"Canary10Percent30Minutes", 1, 10, 10, 1800},
-	    {"Linear10PercentEvery1Minute", 9, 10, 90, 60},
-	    {"Linear10PercentEvery2Minutes", 9, 10, 90, 120},
-	    {"Linear10PercentEvery3Minutes", 9, 10, 90, 180},
-	    {"Linear10PercentEvery10Minutes", 9, 10, 90, 600},
-	    {"AllAtOnce", 0, 0, 0, 60},
-	    {"CodeDeployDefault.LambdaCanary10Percent5Minutes", 1, 10, 10, 300},
-	    {"CodeDeployDefault.LambdaAllAtOnce", 0, 0, 0, 60},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct rollout_spec s = {0};
-		struct error err = ERROR_INIT;
-
-		CHECKF(rollout_spec_codedeploy(cases[i].name, &s) == 0, "%s", cases[i].name);
-		CHECKF(s.n_steps == cases[i].n_steps, "%s: %zu steps", cases[i].name, s.n_steps);
-		CHECKF(s.interval_s == cases[i].interval, "%s: %u", cases[i].name, s.interval_s);
-		if (s.n_steps) {
-			CHECKF(s.steps[0] == cases[i].first, "%s", cases[i].name);
-			CHECKF(s.steps[s.n_steps - 1] == cases[i].last, "%s", cases[i].name);
-		}
-		CHECKF(rollout_spec_check(&s, &err) == 0, "%s: %s", cases[i].name, err.msg);
-	}
-	{
-		struct rollout_spec s = {0};
-
-		CHECK_INT(rollout_spec_codedeploy("Canary10Percent6Minutes", &s), -ENOENT);
-		CHECK_INT(rollout_spec_codedeploy("allatonce", &s), -ENOENT);
-		CHECK_INT(rollout_spec_codedeploy("CodeDeployDefault.AllAtOnce", &s),
-		          -ENOENT); /* EC2's, not Lambda's */
-		CHECK_INT(rollout_spec_codedeploy("CodeDeployDefault.LambdaCanary10Percent6Minutes", &s),
-		          -ENOENT);
-		CHECK_INT(rollout_spec_codedeploy("", &s), -ENOENT);
-		CHECK_INT(rollout_spec_codedeploy(NULL, &s), -ENOENT);
-	}
-}
-
 TEST(rollout_spec_bounds_and_text)
 {
 	struct rollout_spec s = {.steps = {10, 50}, .n_steps = 2, .interval_s = 300};
@@ -922,11 +876,10 @@ TEST(rollout_weight_of_record)
 	      rollout_weight_is(0.1 + 1e-9, 10));
 }
 
-TEST_MAIN(rollout_alarms_from_cloudwatch, rollout_weight_of_record, rollout_spec_codedeploy_names,
-          rollout_spec_bounds_and_text, rollout_guard_period_bounds, rollout_new_alias_created_at_once,
-          rollout_in_sync_does_nothing, rollout_start_advance_finish,
-          rollout_alarm_checks_on_the_guard_period, rollout_alarm_rolls_back_and_stays,
-          rollout_retry_command_restarts, rollout_alarm_before_traffic,
+TEST_MAIN(rollout_alarms_from_cloudwatch, rollout_weight_of_record, rollout_spec_bounds_and_text,
+          rollout_guard_period_bounds, rollout_new_alias_created_at_once, rollout_in_sync_does_nothing,
+          rollout_start_advance_finish, rollout_alarm_checks_on_the_guard_period,
+          rollout_alarm_rolls_back_and_stays, rollout_retry_command_restarts, rollout_alarm_before_traffic,
           rollout_missing_alarm_stops_before_traffic, rollout_unreadable_alarms_hold, rollout_pre_traffic,
           rollout_revert_during_step, rollout_revert_before_traffic_moved, rollout_retarget_restarts_from_a,
           rollout_all_at_once_is_one_update, rollout_promote_and_abort, rollout_kill_at_each_point,
