@@ -612,6 +612,19 @@ static int observed_routing_label(struct buf *out, const struct plan *p, const s
 	return r;
 }
 
+/* "~ alias NAME: FROM → " (FROM left out when the alias is not observed). */
+static int alias_move_label(struct buf *out, const struct plan *p, const struct plan_desired *d,
+                            const struct plan_alias *a, const struct plan_observed_alias *oa)
+{
+	int r = buf_printf(out, "~ alias %s: ", a->name);
+
+	if (r >= 0 && oa)
+		r = observed_routing_label(out, p, d, oa);
+	if (r >= 0)
+		r = buf_puts(out, " \u2192 ");
+	return r;
+}
+
 static int code_label(struct buf *out, const struct plan_code *c)
 {
 	char s[16];
@@ -685,11 +698,7 @@ int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_
 	case PLAN_STEP_UPDATE_ALIAS:
 		if (!a)
 			return -EINVAL;
-		r = buf_printf(out, "~ alias %s: ", a->name);
-		if (r >= 0 && oa)
-			r = observed_routing_label(out, p, d, oa);
-		if (r >= 0)
-			r = buf_puts(out, " \u2192 ");
+		r = alias_move_label(out, p, d, a, oa);
 		if (r >= 0)
 			r = desired_routing_label(out, p, d, a);
 		break;
@@ -709,11 +718,7 @@ int plan_step_describe(struct buf *out, const struct plan *p, const struct plan_
 	case PLAN_STEP_ROLLOUT:
 		if (!a)
 			return -EINVAL;
-		r = buf_printf(out, "~ alias %s: ", a->name);
-		if (r >= 0 && oa)
-			r = observed_routing_label(out, p, d, oa);
-		if (r >= 0)
-			r = buf_puts(out, " \u2192 ");
+		r = alias_move_label(out, p, d, a, oa);
 		if (r >= 0)
 			r = ref_label(out, p, d, &a->primary);
 		if (r >= 0)
