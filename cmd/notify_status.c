@@ -19,6 +19,8 @@ const char *notify_state_name(enum notify_state s)
 		return "success";
 	case NOTIFY_FAILURE:
 		return "failure";
+	case NOTIFY_ERROR:
+		return "error";
 	}
 	return "failure";
 }

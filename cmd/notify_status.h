@@ -42,9 +42,10 @@ enum notify_state {
 	NOTIFY_PENDING = 0,
 	NOTIFY_SUCCESS,
 	NOTIFY_FAILURE,
+	NOTIFY_ERROR, /* the commit was superseded before its outcome was known */
 };
 
-/* "pending", "success", "failure": GitHub's names. */
+/* "pending", "success", "failure", "error": GitHub's names. */
 const char *notify_state_name(enum notify_state s);
 
 enum notify_fn_state {

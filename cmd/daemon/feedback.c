@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "aws/http.h"
+#include "cmd/daemon/sentstatus.h"
 #include "cmd/daemon/shell.h"
 #include "cmd/notify_status.h"
 #include "util/clock.h"
@@ -61,6 +62,13 @@ static struct {
 	int state;                   /* enum notify_state last sent for rev, -1 none */
 	char desc[NOTIFY_DESC_SIZE]; /* its description (a pending one changes as rollouts step) */
 	bool manifest_failed;
+	/*
+	 * rev had a final status when the daemon stopped (<stateDir>/github-status):
+	 * it is being checked again, so `pending` is not sent; a final state is,
+	 * when it differs from the one sent.
+	 */
+	bool restored_final;
+	char *sent_path; /* <stateDir>/github-status, NULL: not kept */
 	/* loop thread only: each function's desired state when it last converged (drift detection) */
 	struct converged {
 		char *key; /* "name\nregion" */
@@ -353,27 +361,48 @@ static void enqueue(struct sink *s, const char *url, const char *sha, struct buf
 
 /* ----------------------------------------------------------- what to send */
 
-static void send_status(const char *rev, enum notify_state state, const char *desc)
+/* Queue `state` for `rev` on every GitHub sink (no deduplication here). */
+static void post_status(const char *rev, enum notify_state state, const char *desc)
 {
 	struct buf body = BUF_INIT;
+	bool any = false;
 
-	/* one status per state change; a pending one also when its text changes (a rollout's step) */
-	if (strlen(rev) != 40 ||
-	    ((int)state == fb.state && (state != NOTIFY_PENDING || !strcmp(desc, fb.desc))))
-		return;
-	fb.state = (int)state;
-	snprintf(fb.desc, sizeof(fb.desc), "%s", desc);
 	log_event(LOG_INFO, "commit status", "revision", rev, "state", notify_state_name(state),
 	          "description", desc, NULL);
 	pthread_mutex_lock(&fb.lock);
 	for (size_t i = 0; i < fb.n_sinks; i++) {
 		if (!fb.sinks[i].github)
 			continue;
+		any = true;
 		if (notify_status_json(&body, state, desc, fb.context, NULL) == 0)
 			enqueue(&fb.sinks[i], fb.status_url, rev, &body);
 		buf_release(&body);
 	}
 	pthread_mutex_unlock(&fb.lock);
+	if (any && fb.sent_path) {
+		struct sent_status ss = {.state = state};
+		struct error err = ERROR_INIT;
+
+		snprintf(ss.rev, sizeof(ss.rev), "%s", rev);
+		snprintf(ss.desc, sizeof(ss.desc), "%s", desc);
+		if (sent_status_write(fb.sent_path, &ss, &err) < 0)
+			log_event(LOG_WARNING, "cannot record the commit status sent", "error", err.msg,
+			          NULL);
+	}
+}
+
+static void send_status(const char *rev, enum notify_state state, const char *desc)
+{
+	/* one status per state change; a pending one also when its text changes (a rollout's step) */
+	if (strlen(rev) != 40 ||
+	    ((int)state == fb.state && (state != NOTIFY_PENDING || !strcmp(desc, fb.desc))))
+		return;
+	if (fb.restored_final && state == NOTIFY_PENDING)
+		return; /* re-checked after a restart: its outcome was sent already */
+	fb.restored_final = false;
+	fb.state = (int)state;
+	snprintf(fb.desc, sizeof(fb.desc), "%s", desc);
+	post_status(rev, state, desc);
 }
 
 static void send_event(const struct notify_event *ev)
@@ -409,11 +438,23 @@ static void event(enum notify_event_kind kind, const char *rev, const char *fn, 
 	send_event(&ev);
 }
 
-/* Start following `rev` when it is new. */
+/*
+ * Start following `rev` when it is new.  A commit left `pending` (a newer one
+ * came before its outcome was known: a push during a rollout or a retry) gets
+ * `error` naming its successor, so that GitHub does not show it pending
+ * forever; the successor's own statuses tell the outcome.
+ */
 static void follow(const char *rev)
 {
 	if (!strcmp(fb.rev, rev))
 		return;
+	if (fb.state == NOTIFY_PENDING && strlen(fb.rev) == 40) {
+		char desc[NOTIFY_DESC_SIZE];
+
+		snprintf(desc, sizeof(desc), "superseded by %.7s before its outcome was known", rev);
+		post_status(fb.rev, NOTIFY_ERROR, desc);
+	}
+	fb.restored_final = false;
 	snprintf(fb.rev, sizeof(fb.rev), "%s", rev);
 	fb.state = -1;
 	fb.desc[0] = '\0';
@@ -772,6 +813,32 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 
 /* --------------------------------------------------------------- lifecycle */
 
+/* The status sent last before a restart (<stateDir>/github-status), if any. */
+static void sent_status_restore(const struct config *c)
+{
+	struct sent_status ss;
+	struct error err = ERROR_INIT;
+	struct buf path = BUF_INIT;
+	int r;
+
+	if (!c->state_dir || buf_printf(&path, "%s/%s", c->state_dir, SENT_STATUS_FILE_NAME) < 0) {
+		buf_release(&path);
+		return;
+	}
+	fb.sent_path = buf_detach(&path, NULL);
+	r = sent_status_read(&ss, fb.sent_path, &err);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_event(LOG_WARNING, "ignoring the recorded commit status", "error", err.msg, NULL);
+		return;
+	}
+	snprintf(fb.rev, sizeof(fb.rev), "%s", ss.rev);
+	fb.state = (int)ss.state;
+	snprintf(fb.desc, sizeof(fb.desc), "%s", ss.desc);
+	fb.restored_final = ss.state != NOTIFY_PENDING;
+}
+
 int feedback_start(const struct config *c)
 {
 	static const char *const labels[] = {"sink", "result", NULL};
@@ -786,6 +853,7 @@ int feedback_start(const struct config *c)
 	sinks_build(c);
 	fb.stopping = false;
 	pthread_mutex_unlock(&fb.lock);
+	sent_status_restore(c);
 	r = pthread_create(&fb.thread, NULL, sender_main, NULL);
 	if (r != 0)
 		return -r;
@@ -831,5 +899,7 @@ void feedback_stop(void)
 	free(fb.conv);
 	fb.conv = NULL;
 	fb.n_conv = fb.alloc_conv = 0;
+	free(fb.sent_path);
+	fb.sent_path = NULL;
 	pthread_mutex_unlock(&fb.lock);
 }
