@@ -557,13 +557,17 @@ struct core_fn *core_next_job(struct core *c, uint64_t now, unsigned concurrency
 {
 	struct core_fn *st = NULL;
 
-	if (c->in_flight >= concurrency)
+	if (c->in_flight >= concurrency + CORE_GUARD_LANES)
 		return NULL;
-	/* a rollout's due check jumps the queue: its guard and its steps keep time */
+	/*
+	 * A rollout's due check jumps the queue, and may take a guard lane when
+	 * every worker is busy: its guard and its steps keep time even while
+	 * long reconciles (zip uploads) hold all `concurrency` workers.
+	 */
 	for (size_t i = 0; i < c->n_fns && !st; i++)
 		if (job_ready(c->fns[i], now) && c->fns[i]->check_due <= now)
 			st = c->fns[i];
-	for (size_t i = 0; i < c->n_fns && !st; i++)
+	for (size_t i = 0; i < c->n_fns && !st && c->in_flight < concurrency; i++)
 		if (job_ready(c->fns[i], now))
 			st = c->fns[i];
 	if (!st)
@@ -809,13 +813,21 @@ uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool pol
 {
 	uint64_t next = poll ? c->next_poll : CORE_NEVER;
 
-	if (c->in_flight < concurrency)
-		for (size_t i = 0; i < c->n_fns; i++) {
-			const struct core_fn *st = c->fns[i];
+	if (c->in_flight >= concurrency + CORE_GUARD_LANES)
+		return next;
+	for (size_t i = 0; i < c->n_fns; i++) {
+		const struct core_fn *st = c->fns[i];
+		uint64_t at = st->due;
 
-			if (!st->in_flight && st->fn && !st->removed && st->due < next)
-				next = st->due;
-		}
+		if (st->in_flight || !st->fn || st->removed)
+			continue;
+		if (c->in_flight >= concurrency) /* only a guard lane is free: rollout checks only */
+			at = st->check_due == CORE_NEVER ? CORE_NEVER
+			     : st->check_due > at        ? st->check_due
+			                                 : at;
+		if (at < next)
+			next = at;
+	}
 	return next;
 }
 

@@ -44,8 +44,11 @@
  *  - Only a job for a changed desired state may plan from the daemon's cache
  *    of observed state (core_fn.from_cache); resyncs, retries, SIGUSR1 and
  *    restored states observe Lambda afresh.
- *  - One job per function at a time, at most `concurrency` in flight; a job
- *    holds a reference on the generation it reconciles.
+ *  - One job per function at a time, at most `concurrency` in flight, plus
+ *    CORE_GUARD_LANES more that only a rollout's due check may take (so an
+ *    alarm's rollback never waits for a long reconcile to end); a job holds
+ *    a reference on the generation it reconciles.  The shell runs
+ *    `concurrency + CORE_GUARD_LANES` workers.
  *  - A restored last good state (core_restore, from the state file) is used
  *    only for a function the newest commit breaks and that has no last good
  *    state of its own; a valid declaration replaces it.
@@ -77,6 +80,7 @@
 #define CORE_HASH_LEN          32
 #define CORE_ERRORS_SHOWN      50   /* manifest errors kept for /status */
 #define CORE_POKE_GAP_MS       2000 /* webhook/SIGUSR1 polls at most this often */
+#define CORE_GUARD_LANES       1    /* jobs beyond `concurrency`, for rollouts' due checks only */
 #define CORE_NEVER             UINT64_MAX
 #define DAEMON_BACKOFF_BASE_MS 1000ULL
 #define CORE_HELD_CHECK_MS     30000 /* a rolled back rollout is looked at this often (rollout retry) */
@@ -353,7 +357,10 @@ enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum c
 /* The shortest guard period of fn's declared rollouts, in ms (0 = none). */
 uint64_t core_guard_ms(const struct manifest_function *fn);
 
-/* Earliest deadline: the next poll (when `poll`), or a due function if a worker is free. */
+/*
+ * Earliest deadline: the next poll (when `poll`), or a due function if a
+ * worker is free (only a rollout's check when just a guard lane is).
+ */
 uint64_t core_next_deadline(const struct core *c, unsigned concurrency, bool poll);
 
 /* Drop removed functions and generations nobody holds. */

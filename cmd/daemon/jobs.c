@@ -146,8 +146,10 @@ static void *worker_main(void *arg)
 	}
 }
 
-int jobs_workers_grow(unsigned n)
+int jobs_workers_grow(unsigned concurrency)
 {
+	unsigned n = concurrency + CORE_GUARD_LANES;
+
 	while (d.n_workers < n && d.n_workers < DAEMON_MAX_THREADS) {
 		int r = pthread_create(&d.workers[d.n_workers], NULL, worker_main, NULL);
 

@@ -41,7 +41,7 @@
 #include "util/clock.h"
 #include "util/buf.h"
 
-#define DAEMON_MAX_THREADS CONFIG_CONCURRENCY_MAX
+#define DAEMON_MAX_THREADS (CONFIG_CONCURRENCY_MAX + CORE_GUARD_LANES)
 
 struct job {
 	struct core_fn *st;
@@ -111,7 +111,8 @@ void daemon_alive(void);
 void daemon_set_str(char **dst, const char *s);
 
 /* jobs.c (loop thread) */
-int jobs_workers_grow(unsigned n);
+/* Start workers up to `concurrency` + CORE_GUARD_LANES (the lanes for rollout checks); 0 or -errno. */
+int jobs_workers_grow(unsigned concurrency);
 void jobs_workers_join(void);
 void jobs_schedule(uint64_t now);
 void jobs_collect(uint64_t now);

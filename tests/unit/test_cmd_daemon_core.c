@@ -773,6 +773,42 @@ TEST(core_rollout_check_jumps_queue)
 	core_release(&c);
 }
 
+/* All workers busy with a long reconcile: a due rollout check still starts (a guard lane), nothing else. */
+TEST(core_rollout_check_takes_guard_lane)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_fn *a, *b, *g;
+	struct core_alias prog = rollout_alias(ROLLOUT_PROGRESSING, 1, 2, 1, 100, NULL);
+	enum core_outcome out;
+
+	o.resync_ms = 0;
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	a = core_fn_find(&c, "alpha", NULL);
+	b = core_fn_find(&c, "beta", NULL);
+	/* beta's rollout waits for its check at 1500 */
+	REQUIRE(core_next_job(&c, 0, 1) == a);
+	CHECK(core_next_job(&c, 0, 1) == NULL); /* concurrency 1: beta waits for a worker */
+	out = core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 100, 0, NULL);
+	core_rollout_finish(&c, a, out, NULL, 0, CORE_NEVER, 0, 100);
+	REQUIRE(core_next_job(&c, 100, 1) == b);
+	out = core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 500, 0, NULL);
+	CHECK_INT((int)core_rollout_finish(&c, b, out, &prog, 1, 1500, 1000, 500), CORE_OUTCOME_SUCCESS);
+	/* alpha starts a long reconcile (SIGUSR1) and holds the only worker */
+	core_reconcile_all(&c, 600);
+	REQUIRE(core_next_job(&c, 600, 1) == a);
+	CHECK(core_next_job(&c, 600, 1) == NULL);          /* beta is due (SIGUSR1), but not a check yet */
+	CHECK_U64(core_next_deadline(&c, 1, false), 1500); /* the guard lane wakes for the check only */
+	CHECK(core_next_job(&c, 1499, 1) == NULL);
+	g = core_next_job(&c, 1500, 1);
+	CHECK(g == b); /* the check runs beside alpha's reconcile */
+	CHECK_INT((int)c.in_flight, 2);
+	CHECK(core_next_job(&c, 1500, 1) == NULL); /* at most one guard lane */
+	CHECK_U64(core_next_deadline(&c, 1, false), CORE_NEVER);
+	core_release(&c);
+}
+
 TEST(core_rollout_check_before_resync)
 {
 	struct core c;
@@ -997,6 +1033,7 @@ TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_witho
           core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
           core_retryable_kinds, core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
           core_git_schedule_and_pokes, core_states_and_counts, core_rollout_check_time,
-          core_rollout_check_jumps_queue, core_rollout_check_before_resync,
-          core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
-          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_rollout_in_hash_and_guard)
+          core_rollout_check_jumps_queue, core_rollout_check_takes_guard_lane,
+          core_rollout_check_before_resync, core_rollout_failure_retried_within_guard,
+          core_rollout_rolled_back_stalls, core_rollout_new_commit_supersedes_check, core_rollout_changes,
+          core_rollout_in_hash_and_guard)
