@@ -106,6 +106,14 @@ aliases:
 {extra}"""
 
 
+def rollout_manifest(name, release, rollout):
+    """function_manifest's function with Prod alone, on `release`, moved by
+    `rollout` (a flow mapping such as "{steps: [50], interval: 3s}", or a
+    CodeDeploy configuration name)."""
+    head = function_manifest(name).split("aliases:\n")[0]
+    return head + f"aliases:\n  Prod:\n    release: {release}\n    rollout: {rollout}\n"
+
+
 def write_config(path, repo_url, state_dir, port, interval="1s", secret_file=None, resync="10m",
                  extra_repo="", backoff_max="4s", log_level="debug"):
     lines = [

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from daemon_helpers import World, function_manifest, wait_for
+from daemon_helpers import World, function_manifest, rollout_manifest, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "github"))
 from githubfake import FakeGitHub  # noqa: E402
@@ -80,43 +80,25 @@ def test_restart_posts_a_changed_outcome(world, github):
     wait_for(lambda: states(github, sha) == ["pending", "failure", "success"], 30, what="success after restart")
 
 
-def rollout_manifest(release):
-    return f"""apiVersion: aliasd/v1
-kind: Function
-name: canary
-config:
-  runtime: python3.12
-  handler: app.handler
-  role: arn:aws:iam::123456789012:role/my-lambda-role
-releases:
-  v1:
-    code: {{zipFile: artifacts/Version1.zip}}
-    description: Version1
-  v2:
-    code: {{zipFile: artifacts/Version2.zip}}
-    description: Version2
-aliases:
-  Prod:
-    release: {release}
-    rollout: {{steps: [50], interval: 10m}}
-"""
+def canary(release):
+    return rollout_manifest("canary", release, "{steps: [50], interval: 10m}")
 
 
 def test_superseded_pending_commit_gets_error(world, github):
-    world.repo.write("functions/canary.yaml", rollout_manifest("v1"))
+    world.repo.write("functions/canary.yaml", canary("v1"))
     world.repo.commit("canary on v1")
     world.configure(interval="1s")
     notify_config(world, api_url=github.url)
     d = world.start()
     world.wait_aliases("canary", {"Prod": "1"}, timeout=30)
 
-    world.repo.write("functions/canary.yaml", rollout_manifest("v2"))
+    world.repo.write("functions/canary.yaml", canary("v2"))
     started = world.repo.commit("canary to v2: a 10 minute step")
     wait_for(lambda: states(github, started)[-1:] == ["pending"] and
              world.emu.client().get_alias(FunctionName="canary", Name="Prod").get("RoutingConfig"),
              30, what="the rollout's step")
 
-    world.repo.write("functions/canary.yaml", rollout_manifest("v1"))
+    world.repo.write("functions/canary.yaml", canary("v1"))
     revert = world.repo.commit("revert: canary back to v1")
     wait_for(lambda: states(github, revert)[-1:] == ["success"], 30, what="the revert's success")
     posts = [p["body"] for p in github.status_posts() if p["path"].endswith(started)]

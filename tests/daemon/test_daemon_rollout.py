@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from daemon_helpers import Daemon, World, wait_for
+from daemon_helpers import Daemon, World, rollout_manifest, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "github"))
 from githubfake import FakeGitHub, WebhookReceiver  # noqa: E402
@@ -32,30 +32,7 @@ ALARM = "canary-errors"
 
 
 def manifest(release, steps="[50]", interval="3s", alarms=(ALARM,)):
-    return f"""apiVersion: aliasd/v1
-kind: Function
-name: {FN}
-config:
-  runtime: python3.12
-  handler: app.handler
-  role: arn:aws:iam::123456789012:role/my-lambda-role
-  memorySize: 128
-  timeout: 3
-releases:
-  v1:
-    code: {{zipFile: artifacts/Version1.zip}}
-    description: Version1
-  v2:
-    code: {{zipFile: artifacts/Version2.zip}}
-    description: Version2
-aliases:
-  Prod:
-    release: {release}
-    rollout:
-      steps: {steps}
-      interval: {interval}
-      alarms: [{", ".join(alarms)}]
-"""
+    return rollout_manifest(FN, release, f"{{steps: {steps}, interval: {interval}, alarms: [{', '.join(alarms)}]}}")
 
 
 def cloudwatch(emu):

@@ -6,31 +6,9 @@ import time
 
 import pytest
 
-from daemon_helpers import Daemon, World, wait_for
+from daemon_helpers import Daemon, World, rollout_manifest, wait_for
 from test_daemon_rollout import ALARM, cloudwatch
 from test_daemon_rollout_stop import HOOK, ROLE, hook_zip
-
-
-def manifest(name, release, rollout):
-    return f"""apiVersion: aliasd/v1
-kind: Function
-name: {name}
-config:
-  runtime: python3.12
-  handler: app.handler
-  role: {ROLE}
-releases:
-  v1:
-    code: {{zipFile: artifacts/Version1.zip}}
-    description: Version1
-  v2:
-    code: {{zipFile: artifacts/Version2.zip}}
-    description: Version2
-aliases:
-  Prod:
-    release: {release}
-    rollout: {rollout}
-"""
 
 
 CANARY = "{steps: [50], interval: 10m, alarms: [%s]}" % ALARM
@@ -67,8 +45,8 @@ def test_alarm_rolls_back_while_the_only_worker_hangs(world):
     emu.set_invoke(HOOK, "hang", seconds=60)
     emu.admin("DELETE", "invocations")
 
-    world.repo.write("functions/canary.yaml", manifest("canary", "v1", CANARY))
-    world.repo.write("functions/slowpoke.yaml", manifest("slowpoke", "v1", SLOW))
+    world.repo.write("functions/canary.yaml", rollout_manifest("canary", "v1", CANARY))
+    world.repo.write("functions/slowpoke.yaml", rollout_manifest("slowpoke", "v1", SLOW))
     world.repo.commit("both on v1")
     world.configure(interval="1s", resync="10m")
     with open(world.config) as f:
@@ -81,11 +59,11 @@ def test_alarm_rolls_back_while_the_only_worker_hangs(world):
     wait_for(lambda: routing(emu, "canary") == ("1", {}) and routing(emu, "slowpoke") == ("1", {}), 60,
              what="both on v1")
 
-    world.repo.write("functions/canary.yaml", manifest("canary", "v2", CANARY))
+    world.repo.write("functions/canary.yaml", rollout_manifest("canary", "v2", CANARY))
     world.repo.commit("canary to v2")
     wait_for(lambda: routing(emu, "canary") == ("1", {"2": 0.5}), 30, what="canary at 50%")
 
-    world.repo.write("functions/slowpoke.yaml", manifest("slowpoke", "v2", SLOW))
+    world.repo.write("functions/slowpoke.yaml", rollout_manifest("slowpoke", "v2", SLOW))
     world.repo.commit("slowpoke to v2: its preTraffic hangs")
     wait_for(lambda: any(i["function"] == HOOK for i in emu.invocations()), 30, what="the preTraffic Invoke")
     time.sleep(1.0)  # the only worker is inside the Invoke

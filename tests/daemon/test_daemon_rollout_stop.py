@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from daemon_helpers import Daemon, World, wait_for
+from daemon_helpers import Daemon, World, rollout_manifest, wait_for
 
 FN = "canary"
 HOOK = "smoke"
@@ -16,30 +16,7 @@ ROLE = "arn:aws:iam::123456789012:role/my-lambda-role"
 
 
 def manifest(release):
-    return f"""apiVersion: aliasd/v1
-kind: Function
-name: {FN}
-config:
-  runtime: python3.12
-  handler: app.handler
-  role: {ROLE}
-  memorySize: 128
-  timeout: 3
-releases:
-  v1:
-    code: {{zipFile: artifacts/Version1.zip}}
-    description: Version1
-  v2:
-    code: {{zipFile: artifacts/Version2.zip}}
-    description: Version2
-aliases:
-  Prod:
-    release: {release}
-    rollout:
-      steps: [50]
-      interval: 3s
-      preTraffic: {HOOK}
-"""
+    return rollout_manifest(FN, release, "{steps: [50], interval: 3s, preTraffic: %s}" % HOOK)
 
 
 def hook_zip():
