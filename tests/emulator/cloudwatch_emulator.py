@@ -44,8 +44,9 @@ import datetime
 import json
 import re
 import traceback
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
+
+from query_protocol import QueryError, authenticate, error_xml, params_of, signed_for
 
 NAMESPACE = "http://monitoring.amazonaws.com/doc/2010-08-01/"
 API_VERSION = "2010-08-01"
@@ -54,29 +55,11 @@ OPERATORS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanT
              "LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold",
              "LessThanLowerThreshold", "GreaterThanUpperThreshold")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
-AUTH_CODES = {
-    "MissingAuthenticationTokenException": ("MissingAuthenticationToken", 403),
-    "IncompleteSignatureException": ("IncompleteSignature", 400),
-    "UnrecognizedClientException": ("InvalidClientTokenId", 403),
-    "InvalidSignatureException": ("SignatureDoesNotMatch", 403),
-}
-
-
-class QueryError(Exception):
-    def __init__(self, status, code, message, sender=True):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.type = "Sender" if sender else "Receiver"
 
 
 def wants(headers):
     """True when the request is signed for CloudWatch (scope service 'monitoring')."""
-    auth = headers.get("Authorization") or ""
-    m = re.search(r"Credential=([^,\s]+)", auth)
-    if not m:
-        return False
-    scope = m.group(1).split("/")
-    return len(scope) == 5 and scope[3] == "monitoring"
+    return signed_for(headers, "monitoring")
 
 
 def _now():
@@ -370,12 +353,6 @@ def _response(action, result_xml, request_id):
             '</ResponseMetadata></%sResponse>' % (action, NAMESPACE, inner, request_id, action)).encode()
 
 
-def error_xml(e, request_id):
-    return ('<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message>'
-            '</Error><RequestId>%s</RequestId></ErrorResponse>'
-            % (NAMESPACE, e.type, escape(e.code), escape(e.message), request_id)).encode()
-
-
 OPERATIONS = ("PutMetricAlarm", "PutCompositeAlarm", "DescribeAlarms", "SetAlarmState", "DeleteAlarms")
 
 
@@ -383,13 +360,7 @@ def handle(emu, method, path, query, headers, body, api_error_cls):
     """One CloudWatch request.  -> ("respond", status, headers, bytes) or ("close",)."""
     import uuid
     request_id = str(uuid.uuid4())
-    params = {}
-    try:
-        form = body.decode("utf-8")
-        params = dict(parse_qsl(form, keep_blank_values=True))
-        params.update(dict(parse_qsl(query, keep_blank_values=True)))
-    except (UnicodeDecodeError, ValueError):
-        params = {}
+    params = params_of(query, body)
     action = params.get("Action") or "Unknown"
     opname = action if action in OPERATIONS else "Unknown"
     with emu.lock:
@@ -401,14 +372,7 @@ def handle(emu, method, path, query, headers, body, api_error_cls):
         return ("close",)
     resp_headers = {"Content-Type": "text/xml"}
     try:
-        try:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            ctx = emu.authenticate(method, path, pairs, headers, body, expected_service="monitoring")
-        except api_error_cls as e:
-            with emu.lock:
-                emu._bump(emu.stats["auth_failures"], e.code)
-            code, status = AUTH_CODES.get(e.code, (e.code, e.status))
-            raise QueryError(status, code, e.message)
+        ctx = authenticate(emu, method, path, query, headers, body, "monitoring", api_error_cls)
         if method != "POST" or path.rstrip("/") != "":
             if method != "GET" or "Action" not in params:
                 raise QueryError(400, "InvalidAction", "Query requests are POST / (or GET /?Action=...)")
@@ -438,12 +402,12 @@ def handle(emu, method, path, query, headers, body, api_error_cls):
         status, data = 200, _response(action, result, request_id)
         emu.count_response(opname, status)
     except QueryError as e:
-        status, data = e.status, error_xml(e, request_id)
+        status, data = e.status, error_xml(e, request_id, NAMESPACE)
         emu.count_response(opname, status, e.code)
     except Exception:  # a bug in the emulator: answer like AWS would
         traceback.print_exc()
         e = QueryError(500, "InternalFailure", "Internal emulator error", sender=False)
-        status, data = 500, error_xml(e, request_id)
+        status, data = 500, error_xml(e, request_id, NAMESPACE)
         emu.count_response(opname, status, e.code)
     if fault and fault["kind"] == "lose" and action != "DescribeAlarms":
         emu.count_fault(opname, "lose")

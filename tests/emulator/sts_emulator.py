@@ -49,28 +49,15 @@ import string
 import time
 import traceback
 import uuid
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
+
+from query_protocol import QueryError, authenticate, error_xml, params_of, signed_for
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 API_VERSION = "2011-06-15"
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]+)$")
 SESSION_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-AUTH_CODES = {
-    "MissingAuthenticationTokenException": ("MissingAuthenticationToken", 403),
-    "IncompleteSignatureException": ("IncompleteSignature", 400),
-    "UnrecognizedClientException": ("InvalidClientTokenId", 403),
-    "InvalidSignatureException": ("SignatureDoesNotMatch", 403),
-    "ExpiredTokenException": ("ExpiredToken", 403),
-}
-
-
-class QueryError(Exception):
-    def __init__(self, status, code, message, sender=True):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.type = "Sender" if sender else "Receiver"
 
 
 class StsState:
@@ -92,12 +79,7 @@ def state(emu):
 
 def wants(headers):
     """True when the request is signed for STS (scope service 'sts')."""
-    auth = headers.get("Authorization") or ""
-    m = re.search(r"Credential=([^,\s]+)", auth)
-    if not m:
-        return False
-    scope = m.group(1).split("/")
-    return len(scope) == 5 and scope[3] == "sts"
+    return signed_for(headers, "sts")
 
 
 def check_session(emu, akid, headers, api_error_cls):
@@ -208,21 +190,10 @@ def get_caller_identity(emu, ctx):
             "</GetCallerIdentityResult>" % (escape(arn), escape(ctx.access_key), ctx.account))
 
 
-def error_xml(e, request_id):
-    return ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n'
-            '    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
-            % (NAMESPACE, e.type, escape(e.code), escape(e.message), request_id)).encode()
-
-
 def handle(emu, method, path, query, headers, body, api_error_cls):
     """One STS request.  -> ("respond", status, headers, bytes)."""
     request_id = str(uuid.uuid4())
-    params = {}
-    try:
-        params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-        params.update(dict(parse_qsl(query, keep_blank_values=True)))
-    except (UnicodeDecodeError, ValueError):
-        params = {}
+    params = params_of(query, body)
     action = params.get("Action") or "Unknown"
     opname = action if action in ("AssumeRole", "GetCallerIdentity") else "Unknown"
     with emu.lock:
@@ -230,14 +201,7 @@ def handle(emu, method, path, query, headers, body, api_error_cls):
         emu._bump(emu.stats["requests"], opname)
     ctx = None
     try:
-        try:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            ctx = emu.authenticate(method, path, pairs, headers, body, expected_service="sts")
-        except api_error_cls as e:
-            with emu.lock:
-                emu._bump(emu.stats["auth_failures"], e.code)
-            code, status = AUTH_CODES.get(e.code, (e.code, e.status))
-            raise QueryError(status, code, e.message)
+        ctx = authenticate(emu, method, path, query, headers, body, "sts", api_error_cls)
         if method != "POST" or path.rstrip("/") != "":
             raise QueryError(400, "InvalidAction", "Query requests are POST /")
         if opname == "Unknown" or params.get("Version") != API_VERSION:
@@ -261,12 +225,12 @@ def handle(emu, method, path, query, headers, body, api_error_cls):
                 state(emu).calls.append({"access_key": ctx.access_key, "account": ctx.account,
                                          "action": action, "role": params.get("RoleArn"),
                                          "outcome": e.code})
-        status, data = e.status, error_xml(e, request_id)
+        status, data = e.status, error_xml(e, request_id, NAMESPACE)
         emu.count_response(opname, status, e.code)
     except Exception:  # a bug in the emulator: answer like AWS would
         traceback.print_exc()
         e = QueryError(500, "InternalFailure", "Internal emulator error", sender=False)
-        status, data = 500, error_xml(e, request_id)
+        status, data = 500, error_xml(e, request_id, NAMESPACE)
         emu.count_response(opname, status, e.code)
     return ("respond", status, {"Content-Type": "text/xml"}, data)
 
