@@ -4,6 +4,8 @@
 #include "cmd/cmd.h"
 #include "cmd/oneshot.h"
 
+/* one line of --help per line of source */
+/* clang-format off */
 static const char usage[] =
     "usage: aliasd apply [--repo URL|DIR] [--ref REF] [--path SUBDIR]\n"
     "                    [--format text|json|markdown] [--json]\n"
@@ -37,42 +39,17 @@ static const char usage[] =
     "Ctrl-C while waiting leaves each rollout at its step; the next apply (or\n"
     "the daemon) continues it, never from scratch and never jumping to 100%.\n"
     "\n"
-    "  --repo URL|DIR   the manifest repository (default: the current folder, as\n"
-    "                   it is on disk); a Git URL or, with --ref, a local Git\n"
-    "                   repository is read from the commit's tree\n"
-    "  --ref REF        branch, tag or commit (default: the remote's HEAD)\n"
-    "  --path SUBDIR    only manifests under this folder\n"
+    ONESHOT_HELP_SOURCE
     "  --format F       text (default: progress as it happens); json: one JSON\n"
     "                   document at the end (with reads: how each region was\n"
     "                   read); markdown: a report to post on a pull request\n"
     "  --json           the same as --format json\n"
     "  --concurrency N  functions reconciled in parallel (default 8, at most 64)\n"
-    "  --rate N         control-plane requests per second (default 10; Lambda's\n"
-    "                   quota is 15 per account and region)\n"
-    "  --function NAME  only this function\n"
-    "  --region REGION  default region for manifests that name none (else\n"
-    "                   AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"
-    "  --role ACCOUNT=ROLE_ARN  functions named by an ARN in\n"
-    "                   ACCOUNT are read and written with credentials from\n"
-    "                   STS AssumeRole of ROLE_ARN, signed with the usual\n"
-    "                   credentials (add ,externalId=ID when the role's trust\n"
-    "                   policy asks for one); repeatable.  With roles given,\n"
-    "                   an ARN in an account that is neither one of theirs\n"
-    "                   nor your own fails, naming the fix\n"
-    "  --verify-ssh FILE  only a commit signed by a trusted key is read: FILE is\n"
-    "                   git's allowed-signers file (checked by ssh-keygen)\n"
-    "  --verify-gpg FILE  the same with OpenPGP: FILE holds armored public keys;\n"
-    "                   GnuPG's home is gnupg/ in the state directory beside the\n"
-    "                   Git cache ($XDG_CACHE_HOME/aliasd, else ~/.cache/aliasd).\n"
-    "                   Either needs a commit (a Git URL, or DIR with --ref); an\n"
-    "                   unsigned or untrusted head exits 1 with the reason,\n"
-    "                   nothing applied\n"
-    "  --listing HOW    how versions are read: fleet = ListFunctions\n"
-    "                   (FunctionVersion=ALL) pages for a whole region, 50\n"
-    "                   versions a call; per-function = ListVersionsByFunction\n"
-    "                   for each; auto (default) = fleet for a region with 2 or\n"
-    "                   more functions unless its listing would take more than\n"
-    "                   half as many pages as functions (--json says which)\n"
+    ONESHOT_HELP_AWS
+    (
+    "read and written")
+    ONESHOT_HELP_VERIFY("applied")
+    ONESHOT_HELP_LISTING
     "  --no-wait        start or advance the rollouts that are due, print what is\n"
     "                   pending and exit (0); a later apply continues them\n"
     "\n"
@@ -82,6 +59,7 @@ static const char usage[] =
     "Exit status: 0 every function converged, 1 any function failed (no\n"
     "credentials, AWS errors), a rollout rolled back, or any manifest has\n"
     "errors, 64 usage error.\n";
+/* clang-format on */
 
 int cmd_apply(int argc, char **argv)
 {

@@ -51,4 +51,45 @@ int cmd_oneshot_rollout(const char *verb, int argc, char **argv, const char *usa
 void oneshot_print_markdown(FILE *out, const struct manifest_set *set, const struct reconcile_result *res,
                             size_t n, bool apply, size_t n_changed, size_t n_sync, size_t n_failed);
 
+/*
+ * The option lines `plan --help` and `apply --help` share (one text, so the
+ * two never drift apart).  READ_WHAT: "read" or "read and written";
+ * NOTHING_WHAT: what an untrusted head leaves undone ("planned", "applied").
+ */
+#define ONESHOT_HELP_SOURCE                                                                                  \
+	"  --repo URL|DIR   the manifest repository (default: the current folder, as\n"                      \
+	"                   it is on disk); a Git URL or, with --ref, a local Git\n"                         \
+	"                   repository is read from the commit's tree\n"                                     \
+	"  --ref REF        branch, tag or commit (default: the remote's HEAD)\n"                            \
+	"  --path SUBDIR    only manifests under this folder\n"
+#define ONESHOT_HELP_AWS(READ_WHAT)                                                                          \
+	"  --rate N         control-plane requests per second (default 10; Lambda's\n"                       \
+	"                   quota is 15 per account and region)\n"                                           \
+	"  --function NAME  only this function\n"                                                            \
+	"  --region REGION  default region for manifests that name none (else\n"                             \
+	"                   AWS_REGION, AWS_DEFAULT_REGION, the profile's region)\n"                         \
+	"  --role ACCOUNT=ROLE_ARN  functions named by an ARN in\n"                                          \
+	"                   ACCOUNT are " READ_WHAT " with credentials from\n"                               \
+	"                   STS AssumeRole of ROLE_ARN, signed with the usual\n"                             \
+	"                   credentials (add ,externalId=ID when the role's trust\n"                         \
+	"                   policy asks for one); repeatable.  With roles given,\n"                          \
+	"                   an ARN in an account that is neither one of theirs\n"                            \
+	"                   nor your own fails, naming the fix\n"
+#define ONESHOT_HELP_VERIFY(NOTHING_WHAT)                                                                    \
+	"  --verify-ssh FILE  only a commit signed by a trusted key is read: FILE is\n"                      \
+	"                   git's allowed-signers file (checked by ssh-keygen)\n"                            \
+	"  --verify-gpg FILE  the same with OpenPGP: FILE holds armored public keys;\n"                      \
+	"                   GnuPG's home is gnupg/ in the state directory beside the\n"                      \
+	"                   Git cache ($XDG_CACHE_HOME/aliasd, else ~/.cache/aliasd).\n"                     \
+	"                   Either needs a commit (a Git URL, or DIR with --ref); an\n"                      \
+	"                   unsigned or untrusted head exits 1 with the reason,\n"                           \
+	"                   nothing " NOTHING_WHAT "\n"
+#define ONESHOT_HELP_LISTING                                                                                 \
+	"  --listing HOW    how versions are read: fleet = ListFunctions\n"                                  \
+	"                   (FunctionVersion=ALL) pages for a whole region, 50\n"                            \
+	"                   versions a call; per-function = ListVersionsByFunction\n"                        \
+	"                   for each; auto (default) = fleet for a region with 2 or\n"                       \
+	"                   more functions unless its listing would take more than\n"                        \
+	"                   half as many pages as functions (--json says which)\n"
+
 #endif
