@@ -116,6 +116,12 @@ const char *cred_chain_region(struct chain *ch, const char *profile);
 /* Append one form-encoded name=value pair to an STS query body. */
 int cred_form_add(struct buf *b, const char *name, const char *value);
 /*
+ * The form of an STS AssumeRole of `role_arn` as `session`, with
+ * `external_id` when given (NULL or ""): 0 or -ENOMEM.
+ */
+int cred_assume_role_form(struct buf *form, const char *role_arn, const char *session,
+                          const char *external_id);
+/*
  * POST an STS query-API call; `signer` NULL = unsigned (web identity).
  * Parses the credentials out of the response.
  */

@@ -248,11 +248,7 @@ static int profile_assume_role(struct chain *ch, const char *name, const char *r
 		cred_default_session_name(sess, sizeof(sess), ch->now);
 		session = sess;
 	}
-	if ((r = cred_form_add(&form, "Action", "AssumeRole")) < 0 ||
-	    (r = cred_form_add(&form, "Version", "2011-06-15")) < 0 ||
-	    (r = cred_form_add(&form, "RoleArn", role_arn)) < 0 ||
-	    (r = cred_form_add(&form, "RoleSessionName", session)) < 0 ||
-	    (external && *external && (r = cred_form_add(&form, "ExternalId", external)) < 0)) {
+	if ((r = cred_assume_role_form(&form, role_arn, session, external)) < 0) {
 		r = error_set(err, r, "out of memory");
 		goto out;
 	}

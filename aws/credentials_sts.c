@@ -136,6 +136,20 @@ out:
 	return r;
 }
 
+int cred_assume_role_form(struct buf *form, const char *role_arn, const char *session,
+                          const char *external_id)
+{
+	int r;
+
+	if ((r = cred_form_add(form, "Action", "AssumeRole")) < 0 ||
+	    (r = cred_form_add(form, "Version", "2011-06-15")) < 0 ||
+	    (r = cred_form_add(form, "RoleArn", role_arn)) < 0 ||
+	    (r = cred_form_add(form, "RoleSessionName", session)) < 0 ||
+	    (external_id && *external_id && (r = cred_form_add(form, "ExternalId", external_id)) < 0))
+		return r;
+	return 0;
+}
+
 int cred_sts_call(struct chain *ch, const char *region, const struct buf *form,
                   const struct aws_credentials *signer, const char *source, const char *what,
                   struct aws_credentials *ret, struct error *err)
@@ -167,11 +181,7 @@ int cred_source_role(struct chain *ch, struct aws_credentials *ret, struct error
 	r = aws_credentials_get(p->role_source, ch->now, &base, err);
 	if (r < 0)
 		return error_prefix(err, "%s: no source credentials", what);
-	if ((r = cred_form_add(&form, "Action", "AssumeRole")) < 0 ||
-	    (r = cred_form_add(&form, "Version", "2011-06-15")) < 0 ||
-	    (r = cred_form_add(&form, "RoleArn", p->role_arn)) < 0 ||
-	    (r = cred_form_add(&form, "RoleSessionName", p->role_session)) < 0 ||
-	    (p->role_external_id && (r = cred_form_add(&form, "ExternalId", p->role_external_id)) < 0)) {
+	if ((r = cred_assume_role_form(&form, p->role_arn, p->role_session, p->role_external_id)) < 0) {
 		r = error_set(err, r, "out of memory");
 		goto out;
 	}
