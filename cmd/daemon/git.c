@@ -28,7 +28,7 @@ static struct {
 	struct manifest_repo *repo;
 	char loaded_rev[CORE_REV_LEN];
 	char *path, *region;
-	bool allow_rewind;
+	bool allow_rewind, reverify;
 	/* the result */
 	struct git_result res;
 	/* zip hashes by blob id, and the last history, across polls (Git thread only) */
@@ -96,7 +96,7 @@ static void history_collect(struct manifest_source *src, const char *path, const
 
 /* One poll (Git thread). */
 static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const char *path,
-                      const char *region, bool allow_rewind, struct git_result *res)
+                      const char *region, bool allow_rewind, bool reverify, struct git_result *res)
 {
 	struct manifest_load_options lo = {.default_region = region && region[0] ? region : NULL};
 	char fetched[CORE_REV_LEN] = "";
@@ -104,6 +104,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	struct manifest_set *set = NULL;
 	struct manifest_history *history = NULL;
 	struct core_gen *gen;
+	bool unchanged;
 	int r;
 
 	r = manifest_repo_remote_head(repo, res->head, &res->err);
@@ -112,8 +113,9 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		fail(res, "ls-remote", r);
 		return;
 	}
-	if (loaded_rev[0] && res->head[0] && !strcmp(res->head, loaded_rev))
-		return; /* unchanged */
+	unchanged = loaded_rev[0] && res->head[0] && !strcmp(res->head, loaded_rev);
+	if (unchanged && !reverify)
+		return;
 	r = manifest_repo_fetch(repo, fetched, &res->err);
 	metrics_counter_add(d.m_git, (const char *[]){"fetch", r < 0 ? "error" : "ok"}, 1);
 	if (r < 0) {
@@ -139,8 +141,11 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 			return;
 		}
 	}
+	res->reverified = unchanged && !strcmp(fetched, loaded_rev);
 	if (trust_verify(repo, fetched, res) < 0)
 		return; /* repository.verify: untrusted, or no verdict */
+	if (res->reverified)
+		return; /* the commit loaded, still trusted under the reloaded repository.verify */
 	r = manifest_repo_source(repo, fetched, &src, &res->err);
 	if (r < 0) {
 		fail(res, "open commit", r);
@@ -179,7 +184,7 @@ static void *git_main(void *arg)
 		struct git_result res;
 		struct manifest_repo *repo;
 		char loaded_rev[CORE_REV_LEN], *path, *region;
-		bool allow_rewind;
+		bool allow_rewind, reverify;
 
 		pthread_mutex_lock(&g.lock);
 		while (!g.requested && !g.exit)
@@ -196,12 +201,13 @@ static void *git_main(void *arg)
 		region = g.region;
 		g.region = NULL;
 		allow_rewind = g.allow_rewind;
+		reverify = g.reverify;
 		pthread_mutex_unlock(&g.lock);
 
 		memset(&res, 0, sizeof(res));
 		res.err = (struct error)ERROR_INIT;
 		atomic_store(&d.git_heartbeat, clock_monotonic_ms());
-		poll_once(repo, loaded_rev, path, region, allow_rewind, &res);
+		poll_once(repo, loaded_rev, path, region, allow_rewind, reverify, &res);
 		free(path);
 		free(region);
 		res.done = true;
@@ -286,6 +292,7 @@ int git_thread_request(struct manifest_repo *repo, const struct git_request *req
 	free(g.region);
 	g.region = region;
 	g.allow_rewind = req->allow_rewind;
+	g.reverify = req->reverify;
 	g.requested = true;
 	g.outstanding = true;
 	pthread_cond_signal(&g.cond);

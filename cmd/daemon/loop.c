@@ -386,11 +386,14 @@ static void git_start(uint64_t now)
 	char loaded[CORE_REV_LEN];
 	struct error err = ERROR_INIT;
 	struct git_request req = {loaded, d.cfg->repo_path,
-	                          d.cfg->aws_region ? d.cfg->aws_region : d.env_region, d.cfg->allow_rewind};
+	                          d.cfg->aws_region ? d.cfg->aws_region : d.env_region, d.cfg->allow_rewind,
+	                          false};
 
 	pthread_mutex_lock(&d.lock);
 	core_poll_started(&d.core, now);
 	memcpy(loaded, d.core.loaded ? d.core.loaded_rev : "", d.core.loaded ? sizeof(loaded) : 1);
+	req.reverify = d.reverify && d.cfg->verify_provider;
+	d.reverify = false;
 	pthread_mutex_unlock(&d.lock);
 	d.last_poll = time(NULL);
 	if (git_thread_request(d.repo, &req) < 0) {
@@ -653,6 +656,9 @@ static void reload_config(uint64_t now)
 	} else {
 		core_poke(&d.core, now);
 	}
+	/* repository.verify (its keys may have changed, the file being the same): check the loaded head again
+	 */
+	d.reverify = nc->verify_provider != 0;
 	/* Stalled functions get another chance; a changed resync applies from now on */
 	core_options_from(&copt, nc);
 	core_config_changed(&d.core, &copt, now, daemon_random_u32());

@@ -82,6 +82,13 @@ struct daemon {
 	char remote_rev[CORE_REV_LEN];     /* what the remote said last */
 	char *load_error;                  /* last load/git failure; NULL when fine */
 	char rewind_refused[CORE_REV_LEN]; /* the head last refused as a rewind (warned once) */
+	/*
+	 * The next poll verifies the loaded head again although it did not move:
+	 * set by a config reload with repository.verify on (a key may have been
+	 * revoked), and kept while the loaded commit is found untrusted, so that
+	 * /status keeps saying so until a trusted head or a trusting policy.
+	 */
+	bool reverify;
 	char *env_region; /* the SDK's region (AWS_REGION, profile), when aws.region is unset */
 	time_t last_poll, last_load;
 	char repo_desc[512];
@@ -137,6 +144,7 @@ struct git_result {
 	/* repository.verify (trust.c): step "verify" refused or could not check the head */
 	bool verified;              /* a verdict was reached, in `trust` */
 	struct verify_result trust; /* the head's verdict (trust.h) */
+	bool reverified; /* the head was the commit loaded, verified again (git_request.reverify) */
 };
 int git_thread_start(void);
 /* Join the thread (a poll in progress must have been canceled or be short). */
@@ -149,6 +157,7 @@ struct git_request {
 	const char *path;       /* manifests' folder in the commit (NULL/"" = root) */
 	const char *region;     /* where a manifest without `region:` lands (NULL = unknown) */
 	bool allow_rewind;      /* false: a head not descending from loaded_rev is refused */
+	bool reverify;          /* verify an unchanged head again (repository.verify was reloaded) */
 };
 /* Loop thread, not busy: poll `repo` (see git_result). */
 int git_thread_request(struct manifest_repo *repo, const struct git_request *req);

@@ -126,9 +126,14 @@ bool trust_finish(uint64_t now, const struct git_result *res)
 		         res->status < 0 ? res->head
 		         : res->gen      ? res->gen->revision
 		                         : res->head);
-		if (t.state == TRUST_TRUSTED && res->gen) {
+		if (t.state == TRUST_TRUSTED && (res->gen || res->reverified)) {
 			t.good = t.v;
 			memcpy(t.good_commit, t.commit, sizeof(t.good_commit));
+		}
+		if (t.state == TRUST_UNTRUSTED && res->reverified) {
+			/* the loaded commit, no longer trusted (a reloaded policy): keep saying so */
+			t.good_commit[0] = '\0';
+			d.reverify = true;
 		}
 	} else {
 		t.state = TRUST_ERROR;

@@ -330,3 +330,44 @@ def test_untrusted_head_gets_a_failure_status_and_event(world):
         events = [b for b in hook.bodies() if b.get("event") == "untrusted"]
         assert len(events) == 1 and events[0]["revision"] == r2, events
         assert world._safe_aliases("alpha") == {"Prod": "1", "Test": "1"}
+
+
+def test_reload_verifies_the_applied_commit_again(world):
+    """A key revoked in the allowed-signers file + SIGHUP: the commit applied is verified again and
+    /status says it is no longer trusted (kept saying it across polls, counted once); trusting the key
+    again (SIGHUP) clears it."""
+    import signal
+    signer = SshSigner(world.tmp)
+    repo = world.repo
+    repo.write("functions/a.yaml", function_manifest("alpha", prod="v1", test="v1"))
+    r1 = commit(repo, signer, "alice", "r1 signed by alice")
+    d = world.start(interval="1s", extra_repo=signer.config())
+    world.wait_aliases("alpha", {"Prod": "1", "Test": "1"}, timeout=30)
+    assert d.status()["trust"]["state"] == "trusted"
+    trusted = open(signer.trust_file).read()
+
+    # alice's key revoked: bob's alone is trusted now
+    with open(signer.trust_file, "w") as f:
+        f.write("bob@example.com %s\n" % open(os.path.join(world.tmp, "bob.pub")).read().strip())
+    d.signal(signal.SIGHUP)
+    st = refused(world, d, r1, "signed by unknown key")
+    assert st["trust"]["state"] == "untrusted" and st["trust"]["commit"] == r1, st["trust"]
+    assert st["lastAppliedRevision"] == r1  # what was applied stays applied (nothing is undone)
+    polls = st["lastPoll"]
+    wait_for(lambda: d.status()["lastPoll"] != polls, 10, what="another poll")
+    time.sleep(1.5)
+    st = d.status()
+    assert "commit %s: untrusted: signed by unknown key" % r1[:7] in (st["git"].get("error") or ""), st["git"]
+    assert st["trust"]["state"] == "untrusted", st["trust"]
+    assert d.metric('aliasd_untrusted_commits_total{reason="unknown_key"}') == 1
+    assert world._safe_aliases("alpha") == {"Prod": "1", "Test": "1"}
+
+    # trusted again
+    with open(signer.trust_file, "w") as f:
+        f.write(trusted)
+    d.signal(signal.SIGHUP)
+    wait_for(lambda: d.status()["trust"]["state"] == "trusted", 15, what="trusted again")
+    wait_for(lambda: not d.status()["git"].get("error"), 10, what="error cleared")
+    repo.write("functions/a.yaml", function_manifest("alpha", prod="v2", test="v2"))
+    commit(repo, signer, "alice", "r2 signed by alice")
+    world.wait_aliases("alpha", {"Prod": "2", "Test": "2"}, timeout=30)
