@@ -327,6 +327,25 @@ int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account,
 	return r;
 }
 
+void reconcile_ctx_default_region(struct reconcile_ctx *ctx, char *out, size_t outsz)
+{
+	const char *r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = default_region(ctx);
+	snprintf(out, outsz, "%s", r ? r : "");
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+size_t reconcile_ctx_role_accounts(const struct reconcile_ctx *ctx, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (; n < ctx->n_roles && n < max; n++)
+		out[n] = ctx->roles[n].account;
+	return ctx->n_roles;
+}
+
 void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg)
 {
 	size_t n = atomic_load(&ctx->n_clients);

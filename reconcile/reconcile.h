@@ -138,6 +138,14 @@ int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct a
  */
 int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account, const char *region,
                                  struct aws_client **ret, struct error *err);
+/*
+ * What picks a function's client (for pacing by pair, cmd/daemon/core.h):
+ * the default region's name into out ("" when unknown), and the accounts of
+ * aws.roles (pointers owned by the context, valid for its life; returns how
+ * many, at most `max` stored).
+ */
+void reconcile_ctx_default_region(struct reconcile_ctx *ctx, char *out, size_t outsz);
+size_t reconcile_ctx_role_accounts(const struct reconcile_ctx *ctx, const char **out, size_t max);
 /* Each client made so far: account ("" = the default credentials), region (NULL = the default). */
 typedef void (*reconcile_client_fn)(const char *account, const char *region, struct aws_client *c, void *arg);
 void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg);
