@@ -173,7 +173,7 @@ void core_resync_describe(const struct core_resync *rs, double configured, char 
 	out[0] = '\0';
 	if (!rs->spread_ms || !outsz)
 		return;
-	snprintf(out, outsz, "resync of %zu functions spread over %.0fs: rate %g/s", rs->functions,
+	snprintf(out, outsz, "resync of %zu functions spread over %.0fs: rate %.3g/s", rs->functions,
 	         (double)rs->spread_ms / 1000.0, rs->rate);
 	len = strlen(out);
 	if (rs->rate < configured && len < outsz)
