@@ -81,18 +81,20 @@ static void core_options_from(struct core_options *o, const struct config *c)
  * Say (lock held) when resyncs get spread over a longer period, or fit
  * theirs again.  The period follows the limiters' current rates, which move
  * every second while they recover: a spread is said again only when it
- * moved by a quarter or more since it was last said.
+ * moved by a quarter or more since it was last said, and any change at
+ * most once a minute (/status always has the current one).
  */
-static void resync_say(void)
+static void resync_say(uint64_t now)
 {
-	static uint64_t said;
+	static uint64_t said, said_at;
 	const struct core_resync *rs = &d.core.resync;
 	char msg[320], period[32], rate[32], n[32];
 
-	if (rs->spread_ms == said ||
+	if (rs->spread_ms == said || (said_at && now < said_at + 60000) ||
 	    (rs->spread_ms && said && rs->spread_ms * 4 < said * 5 && rs->spread_ms * 5 > said * 4))
 		return;
 	said = rs->spread_ms;
+	said_at = now;
 	snprintf(period, sizeof(period), "%.0fs", (double)d.core.opt.resync_ms / 1000.0);
 	snprintf(rate, sizeof(rate), "%g", rs->rate);
 	snprintf(n, sizeof(n), "%zu", rs->functions);
@@ -762,7 +764,7 @@ static int loop_pass(void)
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
 	resync_rates(now, false);
-	resync_say();
+	resync_say(now);
 	busy = git_thread_busy();
 	due = !busy && core_poll_due(&d.core, now);
 	pthread_mutex_unlock(&d.lock);
