@@ -227,7 +227,10 @@ static int wait_rollouts(struct reconcile_ctx *ctx, const struct manifest_functi
 	return 0;
 }
 
-/* How each region's versions were read (reconcile.h, enum reconcile_read). */
+/*
+ * How each (account, region) group's versions were read (reconcile.h, enum
+ * reconcile_read); account "default": the default credentials'.
+ */
 static void json_reads(cJSON *root, const struct reconcile_read_report *rep)
 {
 	cJSON *reads = cJSON_AddArrayToObject(root, "reads");
@@ -236,6 +239,7 @@ static void json_reads(cJSON *root, const struct reconcile_read_report *rep)
 		const struct reconcile_read_region *rr = &rep->regions[k];
 		cJSON *o = cJSON_CreateObject();
 
+		cJSON_AddStringToObject(o, "account", rr->account[0] ? rr->account : "default");
 		cJSON_AddStringToObject(o, "region", rr->region);
 		cJSON_AddStringToObject(o, "strategy", rr->fleet ? "fleet" : "per-function");
 		cJSON_AddNumberToObject(o, "functions", (double)rr->functions);

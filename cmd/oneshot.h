@@ -86,10 +86,11 @@ void oneshot_print_markdown(FILE *out, const struct manifest_set *set, const str
 	"                   nothing " NOTHING_WHAT "\n"
 #define ONESHOT_HELP_LISTING                                                                                 \
 	"  --listing HOW    how versions are read: fleet = ListFunctions\n"                                  \
-	"                   (FunctionVersion=ALL) pages for a whole region, 50\n"                            \
-	"                   versions a call; per-function = ListVersionsByFunction\n"                        \
-	"                   for each; auto (default) = fleet for a region with 2 or\n"                       \
-	"                   more functions unless its listing would take more than\n"                        \
-	"                   half as many pages as functions (--json says which)\n"
+	"                   (FunctionVersion=ALL) pages for a whole region of an\n"                          \
+	"                   account (a --role account's with its role), 50 versions\n"                       \
+	"                   a call; per-function = ListVersionsByFunction for each;\n"                       \
+	"                   auto (default) = fleet for an (account, region) with 2\n"                        \
+	"                   or more functions unless its listing would take more\n"                          \
+	"                   than half as many pages as functions (--json says which)\n"
 
 #endif

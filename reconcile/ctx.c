@@ -312,6 +312,31 @@ int reconcile_ctx_account_credentials(struct reconcile_ctx *ctx, const char *acc
 	return r;
 }
 
+bool reconcile_ctx_has_role(const struct reconcile_ctx *ctx, const char *account)
+{
+	for (size_t i = 0; account && i < ctx->n_roles; i++)
+		if (!strcmp(ctx->roles[i].account, account))
+			return true;
+	return false;
+}
+
+bool reconcile_ctx_has_roles(const struct reconcile_ctx *ctx)
+{
+	return ctx->n_roles > 0;
+}
+
+int reconcile_ctx_own_account(struct reconcile_ctx *ctx, bool ask, char out[13], struct error *err)
+{
+	pthread_mutex_lock(&ctx->lock);
+	snprintf(out, 13, "%s", ctx->own_account);
+	pthread_mutex_unlock(&ctx->lock);
+	if (*out)
+		return 0;
+	if (!ask)
+		return -ENOENT;
+	return own_account(ctx, out, err);
+}
+
 int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account, const char *region,
                                  struct aws_client **ret, struct error *err)
 {
@@ -325,6 +350,25 @@ int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account,
 	r = client_get(ctx, p ? account : "", p, region, ret, err);
 	pthread_mutex_unlock(&ctx->lock);
 	return r;
+}
+
+void reconcile_ctx_default_region(struct reconcile_ctx *ctx, char *out, size_t outsz)
+{
+	const char *r;
+
+	pthread_mutex_lock(&ctx->lock);
+	r = default_region(ctx);
+	snprintf(out, outsz, "%s", r ? r : "");
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+size_t reconcile_ctx_role_accounts(const struct reconcile_ctx *ctx, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (; n < ctx->n_roles && n < max; n++)
+		out[n] = ctx->roles[n].account;
+	return ctx->n_roles;
 }
 
 void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg)

@@ -123,4 +123,87 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
  */
 int reconcile_function_region(const struct manifest_function *fn, char *out, size_t outsz);
 
+/* aws.roles has a role for `account` (12 digits). */
+bool reconcile_ctx_has_role(const struct reconcile_ctx *ctx, const char *account);
+/* aws.roles is not empty. */
+bool reconcile_ctx_has_roles(const struct reconcile_ctx *ctx);
+/*
+ * The default credentials' own account into out: known already, else asked
+ * of STS (GetCallerIdentity, once per context) when `ask`; -ENOENT when it
+ * is not known and not asked, else as reconcile_ctx_account_credentials.
+ */
+int reconcile_ctx_own_account(struct reconcile_ctx *ctx, bool ask, char out[13], struct error *err);
+
+/* ---- fleet.c: how reconcile_batch reads each (account, region) group ---- */
+
+/*
+ * The name a ListFunctions listing has a function under: a plain name as it
+ * is, the NAME of arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME (a
+ * pointer into `name`); NULL when it cannot be listed (qualified or
+ * malformed).
+ */
+const char *reconcile_listing_name(const char *name);
+
+/* The account of a listing's FunctionArns into out ("" when it has none). */
+void reconcile_listing_account(const struct lambda_config_list *ls, char out[13]);
+
+/* One group: the functions whose versions one listing could serve. */
+struct reconcile_group {
+	struct reconcile_read_region info; /* info.account: "" = the default credentials */
+	size_t listable;                   /* functions counted for the decision */
+	char own[13]; /* "" group: the default credentials' account, when known or seen in the listing */
+	struct lambda_config_list ls; /* sorted (reconcile_listing_sort) when info.fleet */
+};
+
+struct reconcile_groups {
+	struct reconcile_group groups[RECONCILE_MAX_REGIONS];
+	size_t n;
+};
+
+/* Where a function of the batch is read from. */
+struct reconcile_group_of {
+	int group;                /* index in reconcile_groups, -1: none (malformed, too many groups) */
+	const char *listing_name; /* counted for its group's listing: its name there; NULL: not counted */
+	char account[13];         /* of its ARN, "" for a plain name */
+};
+
+struct reconcile_groups_in {
+	/* the default credentials' account, NULL = not known */
+	const char *own_account;
+	/* the default region's name (a function naming it joins the "" group), NULL = not known */
+	const char *default_region;
+	/* does aws.roles have a role for the account */
+	bool (*has_role)(void *arg, const char *account);
+	/* NULL, or true for a function that is not to be counted (the daemon's cache serves it) */
+	bool (*skip)(void *arg, const struct manifest_function *fn);
+	void *arg;
+};
+
+/*
+ * Group the batch by (account, region), as its client is picked
+ * (reconcile/ctx.c): plain names and ARNs in accounts without a role go to
+ * ("", region), the default credentials; ARNs in an account with a role to
+ * (account, region); the default region's name is region "".  A function is counted for its group's listing
+ * (and gets listing_name) when a listing of that group holds it: a plain name, an ARN in a role's account, an
+ * ARN in the own account when that is known. `f` must be zeroed; ret has n entries.
+ */
+void reconcile_groups_plan(struct reconcile_groups *f, const struct manifest_function *const *fns, size_t n,
+                           const struct reconcile_groups_in *in, struct reconcile_group_of *ret);
+
+/*
+ * The decision for a group with `listable` functions (see enum
+ * reconcile_read): true = list it, reading at most *ret_budget pages (0 =
+ * all); false = per function.  `why` says which and why.
+ */
+bool reconcile_read_decide(enum reconcile_read read, size_t listable, unsigned *ret_budget, char *why,
+                           size_t whysz);
+
+/*
+ * Does group g's listing serve fn (of: its place)?  A counted function when
+ * the group was listed; an ARN in an account without a role when the group
+ * is the default credentials' and its listing (or STS) shows that account.
+ */
+bool reconcile_group_member(const struct reconcile_group *g, const struct reconcile_group_of *of,
+                            const struct manifest_function *fn);
+
 #endif

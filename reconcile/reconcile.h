@@ -138,6 +138,14 @@ int reconcile_ctx_client(struct reconcile_ctx *ctx, const char *region, struct a
  */
 int reconcile_ctx_account_client(struct reconcile_ctx *ctx, const char *account, const char *region,
                                  struct aws_client **ret, struct error *err);
+/*
+ * What picks a function's client (for pacing by pair, cmd/daemon/core.h):
+ * the default region's name into out ("" when unknown), and the accounts of
+ * aws.roles (pointers owned by the context, valid for its life; returns how
+ * many, at most `max` stored).
+ */
+void reconcile_ctx_default_region(struct reconcile_ctx *ctx, char *out, size_t outsz);
+size_t reconcile_ctx_role_accounts(const struct reconcile_ctx *ctx, const char **out, size_t max);
 /* Each client made so far: account ("" = the default credentials), region (NULL = the default). */
 typedef void (*reconcile_client_fn)(const char *account, const char *region, struct aws_client *c, void *arg);
 void reconcile_ctx_clients_foreach(struct reconcile_ctx *ctx, reconcile_client_fn fn, void *arg);
@@ -172,12 +180,21 @@ typedef void (*reconcile_event_fn)(void *arg, const char *function, enum reconci
  *  - PER_FUNCTION: ListVersionsByFunction for each function (one counted
  *    call per 50 versions of each function);
  *  - FLEET: ListFunctions(FunctionVersion=ALL) pages for the whole region
- *    (50 versions of any function a call), read once before the first pass;
- *    a function missing from it does not exist (no call at all for it);
- *  - AUTO: FLEET for a region with at least 2 functions of the batch (with
- *    plain names, not ARNs), unless listing the region takes more than half
- *    as many pages as it has functions: then it stops there and falls back
- *    to PER_FUNCTION (what is wasted is bounded by half the per-function cost).
+ *    of an account (50 versions of any function a call), read once before
+ *    the first pass; a function missing from it does not exist (no call at
+ *    all for it);
+ *  - AUTO: FLEET for an (account, region) group with at least 2 functions
+ *    of the batch, unless listing it takes more than half as many pages as
+ *    it has functions: then it stops there and falls back to PER_FUNCTION
+ *    (what is wasted is bounded by half the per-function cost).
+ * Groups: functions by plain name and ARNs in the default credentials' own
+ * account share that account's listing of their region (made with the
+ * default credentials); ARNs in an account of aws.roles share a listing of
+ * (that account, region) made with its role.  The own account is known from
+ * STS (asked once when aws.roles is set) or, without roles, from the
+ * FunctionArns of the default credentials' listing; until then such ARNs are
+ * not counted for the decision, and an ARN in another account without a
+ * role is read per function.
  * Aliases are always read per function (ListAliases).  A listing serves each
  * function's first observation only; before writing an existing function's
  * $LATEST (upload, configure, publish) that function is observed afresh.
@@ -188,8 +205,12 @@ enum reconcile_read {
 	RECONCILE_READ_FLEET,
 };
 
-/* What reconcile_batch did to read each region (for `--json` output). */
+/*
+ * What reconcile_batch did to read each (account, region) group (for
+ * `--json` output).
+ */
 struct reconcile_read_region {
+	char account[13]; /* "" = the default credentials (plain names, ARNs in their own account) */
 	char region[64];  /* "" = the default region */
 	size_t functions; /* functions of the batch in this region */
 	bool fleet;       /* versions came from ListFunctions(FunctionVersion=ALL) */

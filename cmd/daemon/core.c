@@ -343,58 +343,6 @@ static bool file_broken(const struct manifest_set *set, const char *path)
 	return false;
 }
 
-/* ------------------------------------------------------------------ resync */
-
-uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate)
-{
-	double need;
-
-	if (!resync_ms || rate <= 0 || calls <= 0)
-		return resync_ms;
-	need = (double)n * calls / (rate * CORE_RESYNC_SHARE) * 1000.0;
-	if (need <= (double)resync_ms)
-		return resync_ms;
-	if (need > 1e15)
-		need = 1e15;
-	return ((uint64_t)need + 999) / 1000 * 1000;
-}
-
-/* Live functions of the busiest region. */
-static size_t busiest_region(const struct core *c)
-{
-	const char *regions[32];
-	size_t counts[32], n = 0, best = 0;
-
-	for (size_t i = 0; i < c->n_fns; i++) {
-		const struct core_fn *st = c->fns[i];
-		size_t k;
-
-		if (st->removed || !st->fn)
-			continue;
-		for (k = 0; k < n && !streq_null(regions[k], st->region); k++)
-			;
-		if (k == n && n < 32) {
-			regions[n] = st->region;
-			counts[n++] = 0;
-		}
-		k = k < n ? k : n - 1; /* more than 32 regions: the last one counts the rest */
-		if (++counts[k] > best)
-			best = counts[k];
-	}
-	return best;
-}
-
-static void resync_update(struct core *c)
-{
-	struct core_resync *rs = &c->resync;
-
-	rs->functions = busiest_region(c);
-	rs->rate = c->opt.rate;
-	rs->period_ms =
-	    core_resync_period_ms(c->opt.resync_ms, rs->functions, CORE_RESYNC_CALLS, c->opt.rate);
-	rs->spread_ms = rs->period_ms > c->opt.resync_ms ? rs->period_ms : 0;
-}
-
 /* A new desired state: it supersedes whatever happened to the old one. */
 static void supersede(struct core_fn *st, const unsigned char h[CORE_HASH_LEN], uint64_t now)
 {
@@ -491,7 +439,7 @@ int core_load(struct core *c, struct core_gen *g, uint64_t now, struct core_load
 	c->total_manifest_errors = manifest_set_error_count(set);
 	snprintf(c->loaded_rev, sizeof(c->loaded_rev), "%s", g->revision);
 	c->loaded = true;
-	resync_update(c);
+	core_resync_update(c);
 	if (ret_stats)
 		*ret_stats = stats;
 	return 0;
@@ -604,7 +552,8 @@ enum core_outcome core_finish(struct core *c, struct core_fn *st, struct core_ge
 		snprintf(st->applied_rev, sizeof(st->applied_rev), "%s", gen->revision);
 		set_str(&st->last_error, NULL);
 		st->error_kind = ERROR_KIND_UNSPECIFIED;
-		st->due = c->resync.period_ms ? now + daemon_jitter_ms(c->resync.period_ms, rnd) : CORE_NEVER;
+		st->due = c->resync.period_ms ? now + daemon_jitter_ms(core_fn_resync_period(c, st), rnd)
+		                              : CORE_NEVER;
 		o = CORE_OUTCOME_SUCCESS;
 	} else if (kind == ERROR_KIND_CANCELED || status == -ECANCELED) {
 		st->state = DAEMON_OUT_OF_SYNC;
@@ -844,7 +793,7 @@ void core_reconcile_all(struct core *c, uint64_t now)
 static bool resync_too_late(const struct core *c, const struct core_fn *st, uint64_t now)
 {
 	return !st->removed && !st->in_flight && st->fn && st->state == DAEMON_SYNCED &&
-	       c->resync.period_ms && st->due > now + c->resync.period_ms;
+	       c->resync.period_ms && st->due > now + core_fn_resync_period(c, st);
 }
 
 void core_config_changed(struct core *c, const struct core_options *opt, uint64_t now, uint32_t rnd)
@@ -853,7 +802,7 @@ void core_config_changed(struct core *c, const struct core_options *opt, uint64_
 
 	(void)rnd;
 	c->opt = *opt;
-	resync_update(c);
+	core_resync_update(c);
 	for (size_t i = 0; i < c->n_fns; i++)
 		late += resync_too_late(c, c->fns[i], now);
 	for (size_t i = 0; i < c->n_fns; i++) {
@@ -861,7 +810,8 @@ void core_config_changed(struct core *c, const struct core_options *opt, uint64_
 
 		if (resync_too_late(c, st, now)) {
 			/* spread evenly over the new period, never all at one instant */
-			st->due = now + (uint64_t)((double)c->resync.period_ms * (double)++k / (double)late);
+			st->due = now + (uint64_t)((double)core_fn_resync_period(c, st) * (double)++k /
+			                           (double)late);
 		} else if (!st->removed && !st->in_flight && st->fn && st->state == DAEMON_STALLED) {
 			st->due = now;
 			st->from_cache = false;

@@ -37,10 +37,11 @@
  *    rollout retry` or `promote` from the CLI is followed.  A failed
  *    reconcile during a rollout is retried within the guard period, never
  *    after a longer backoff.  A new desired state supersedes a pending check.
- *    A resync that cannot fit its period at the rate (the busiest region's
- *    functions x CORE_RESYNC_CALLS / (rate x CORE_RESYNC_SHARE) > resync) is
- *    spread over that longer period instead (c->resync), so it is paced
- *    rather than throttled.
+ *    A resync that cannot fit its period at the rate is spread over a longer
+ *    period instead, so it is paced rather than throttled: each (account,
+ *    region) pair's functions against that pair's rate as its limiter
+ *    allows now (core_resync_rates; the configured rate until told), a
+ *    function's next resync after that pair's period (see core_resync).
  *  - Only a job for a changed desired state may plan from the daemon's cache
  *    of observed state (core_fn.from_cache); resyncs, retries, SIGUSR1 and
  *    restored states observe Lambda afresh.
@@ -182,12 +183,60 @@ struct core_options {
 	double rate; /* counted calls/s per account and region (reconcile.rateLimit); 0 = no pacing */
 };
 
-/* The resync as scheduled (DESIGN §8), recomputed at each load and config change. */
+#define CORE_RESYNC_PAIRS 64 /* (account, region) pairs paced apart; more share the last one */
+
+/* One (account, region) pair's control-plane rate as its limiter allows now. */
+struct core_rate {
+	const char *account; /* 12 digits; NULL/"" = the default credentials */
+	const char *region;  /* NULL/"" = the default region */
+	double rate;         /* requests/s now (aws_client_control_rate) */
+};
+
+/*
+ * What the shell tells the core about the rates (core_resync_rates).  A
+ * function's pair is (the account of its ARN when that account has a role,
+ * else "" (the default credentials: plain names, its own account); its
+ * manifest region, else its ARN's, with the default region's name being
+ * ""), as reconcile/ctx.c picks its client.
+ */
+struct core_rates {
+	const char *default_region;       /* the default region's name, NULL = unknown */
+	const char *const *role_accounts; /* accounts of aws.roles */
+	size_t n_role_accounts;
+	const struct core_rate *rates; /* the limiters made so far; the others: opt.rate */
+	size_t n_rates;
+};
+
+/* One pair's share of the resync (core_resync.pairs). */
+struct core_pair {
+	char account[13]; /* "" = the default credentials */
+	char region[64];  /* "" = the default region */
+	size_t functions; /* live functions */
+	double rate;      /* min(its limiter's rate now, opt.rate); 0 = not known (opt.rate) */
+	uint64_t period_ms;
+};
+
+/*
+ * The resync as scheduled (DESIGN §8), recomputed at each load, config
+ * change and core_resync_rates.  Each pair is paced by its own rate (one
+ * throttled region does not slow the others down): a function's resync
+ * comes after its pair's period; what is shown (/status, the log) is the
+ * pair whose resync needs the longest period.  Resyncs already scheduled
+ * keep their time (the limiter paces their calls); the next ones use the
+ * new period.
+ */
 struct core_resync {
-	uint64_t period_ms; /* what resyncs are scheduled with: opt.resync_ms, or longer when spread */
-	uint64_t spread_ms; /* 0: the resync fits its period; else the longer period (= period_ms) */
-	size_t functions;   /* in the busiest region */
-	double rate;        /* opt.rate */
+	uint64_t period_ms; /* the longest pair's: opt.resync_ms, or longer when spread */
+	uint64_t spread_ms; /* 0: every pair fits the period; else the longest one (= period_ms) */
+	size_t functions;   /* of that pair (no pacing: of the busiest pair) */
+	double rate;        /* that pair's rate: what its limiter allows now, opt.rate until known */
+	char account[13], region[64]; /* that pair ("" = default credentials / region) */
+	/* inputs of core_resync_rates, kept for the recomputations */
+	char default_region[64];
+	char roles[CORE_RESYNC_PAIRS][13];
+	size_t n_roles;
+	struct core_pair pairs[CORE_RESYNC_PAIRS];
+	size_t n_pairs;
 };
 
 /*
@@ -197,6 +246,28 @@ struct core_resync {
  * 0; rate <= 0: resync_ms.
  */
 uint64_t core_resync_period_ms(uint64_t resync_ms, size_t n, double calls, double rate);
+
+/*
+ * The rates now (the shell calls this at each resync planning: before a
+ * load or a config change is applied, and every second or so): recomputes
+ * c->resync.  Copies what it keeps.
+ */
+struct core;
+void core_resync_rates(struct core *c, const struct core_rates *r);
+
+/*
+ * The log line of a spread resync, saying the rate used: "resync of N
+ * functions spread over Ss: rate R/s", then " (the limiter's now; configured
+ * C/s)" when that is below `configured`, and " in account A region R" for a
+ * pair other than the defaults.  "" when the resync is not spread.
+ */
+void core_resync_describe(const struct core_resync *rs, double configured, char *out, size_t outsz);
+
+/* Recompute c->resync from the table and the rates last told (a load, a config change). */
+void core_resync_update(struct core *c);
+/* The period st's resyncs are scheduled with: its pair's. */
+struct core_fn;
+uint64_t core_fn_resync_period(const struct core *c, const struct core_fn *st);
 
 struct core {
 	struct core_options opt;

@@ -77,16 +77,24 @@ static void core_options_from(struct core_options *o, const struct config *c)
 	o->rate = c->rate_limit;
 }
 
-/* Say once (lock held) when resyncs get spread over a longer period, or fit theirs again. */
-static void resync_say(void)
+/*
+ * Say (lock held) when resyncs get spread over a longer period, or fit
+ * theirs again.  The period follows the limiters' current rates, which move
+ * every second while they recover: a spread is said again only when it
+ * moved by a quarter or more since it was last said, and any change at
+ * most once a minute (/status always has the current one).
+ */
+static void resync_say(uint64_t now)
 {
-	static uint64_t said;
+	static uint64_t said, said_at;
 	const struct core_resync *rs = &d.core.resync;
-	char msg[160], period[32], rate[32], n[32];
+	char msg[320], period[32], rate[32], n[32];
 
-	if (rs->spread_ms == said)
+	if (rs->spread_ms == said || (said_at && now < said_at + 60000) ||
+	    (rs->spread_ms && said && rs->spread_ms * 4 < said * 5 && rs->spread_ms * 5 > said * 4))
 		return;
 	said = rs->spread_ms;
+	said_at = now;
 	snprintf(period, sizeof(period), "%.0fs", (double)d.core.opt.resync_ms / 1000.0);
 	snprintf(rate, sizeof(rate), "%g", rs->rate);
 	snprintf(n, sizeof(n), "%zu", rs->functions);
@@ -95,9 +103,46 @@ static void resync_say(void)
 		          "rate", rate, NULL);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "resync of %zu functions spread over %.0fs: rate %g/s", rs->functions,
-	         (double)rs->spread_ms / 1000.0, rs->rate);
+	core_resync_describe(rs, d.core.opt.rate, msg, sizeof(msg));
 	log_event(LOG_NOTICE, msg, "period", period, NULL);
+}
+
+struct rates_acc {
+	struct core_rate items[CORE_RESYNC_PAIRS];
+	size_t n;
+};
+
+static void rate_add(const char *account, const char *region, struct aws_client *c, void *arg)
+{
+	struct rates_acc *acc = arg;
+
+	if (acc->n < CORE_RESYNC_PAIRS)
+		acc->items[acc->n++] = (struct core_rate){account, region, aws_client_control_rate(c)};
+}
+
+/*
+ * Tell the core (lock held) what each (account, region) limiter allows now,
+ * so resyncs are planned at the current rate, not the configured one (after
+ * 429s the limiter is slower).  At most once a second unless `force`.
+ */
+static void resync_rates(uint64_t now, bool force)
+{
+	static uint64_t last;
+	struct rates_acc acc = {.n = 0};
+	const char *roles[CORE_RESYNC_PAIRS];
+	char region[64] = "";
+	struct core_rates r;
+
+	if (!d.rctx || (!force && last && now < last + 1000))
+		return;
+	last = now;
+	reconcile_ctx_default_region(d.rctx, region, sizeof(region));
+	reconcile_ctx_clients_foreach(d.rctx, rate_add, &acc);
+	r = (struct core_rates){region, roles, 0, acc.items, acc.n};
+	r.n_role_accounts = reconcile_ctx_role_accounts(d.rctx, roles, CORE_RESYNC_PAIRS);
+	if (r.n_role_accounts > CORE_RESYNC_PAIRS)
+		r.n_role_accounts = CORE_RESYNC_PAIRS;
+	core_resync_rates(&d.core, &r);
 }
 
 /*
@@ -661,6 +706,7 @@ static void reload_config(uint64_t now)
 	d.reverify = nc->verify_provider != 0;
 	/* Stalled functions get another chance; a changed resync applies from now on */
 	core_options_from(&copt, nc);
+	resync_rates(now, true); /* the new period is planned at the rate allowed now */
 	core_config_changed(&d.core, &copt, now, daemon_random_u32());
 	pthread_mutex_unlock(&d.lock);
 	reconcile_cache_set_max_age(d.cache, cache_max_age_ms(nc));
@@ -723,7 +769,8 @@ static int loop_pass(void)
 		reconcile_cache_clear(d.cache); /* everything is observed afresh */
 		log_event(LOG_NOTICE, "reconcile requested (SIGUSR1)", NULL);
 	}
-	resync_say();
+	resync_rates(now, false);
+	resync_say(now);
 	busy = git_thread_busy();
 	due = !busy && core_poll_due(&d.core, now);
 	pthread_mutex_unlock(&d.lock);
@@ -815,6 +862,9 @@ int daemon_run(const char *config_path)
 		log_event(LOG_ERR, "cannot start: aws", "error", text, NULL);
 		goto out;
 	}
+	pthread_mutex_lock(&d.lock);
+	resync_rates(clock_monotonic_ms(), true); /* the default region and the roles, before any load */
+	pthread_mutex_unlock(&d.lock);
 	if (d.cfg->listen) {
 		struct httpd_handlers h = {NULL, status_cb_status, status_cb_metrics, status_cb_health,
 		                           status_cb_push};

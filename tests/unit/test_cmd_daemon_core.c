@@ -396,6 +396,99 @@ TEST(core_resync_spread_schedules_longer)
 	core_release(&c);
 }
 
+/* The limiter's current rate, not the configured one, sets the spread (issue 12). */
+TEST(core_resync_paced_by_current_rate)
+{
+	struct core c;
+	struct core_options o = opts;
+	struct core_rate now[2] = {{"", "us-east-1", 15}, {NULL, NULL, 0}};
+	struct core_rates r = {"us-east-1", NULL, 0, now, 1};
+	char msg[256];
+	struct core_fn *a;
+
+	o.rate = 15;
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml("beta", "v1"), 0, NULL) == 0);
+	core_resync_rates(&c, &r);
+	CHECK_U64(c.resync.spread_ms, 0); /* 2 functions fit a minute at 15/s */
+	CHECK(c.resync.rate == 15);
+	core_resync_describe(&c.resync, 15, msg, sizeof(msg));
+	CHECK_STR(msg, "");
+	/* after 429s the limiter allows 0.02/s: 2 x 1.1 / (0.02 x 0.8) = 137.5 s */
+	now[0].rate = 0.02;
+	core_resync_rates(&c, &r);
+	CHECK_U64(c.resync.spread_ms, 138000);
+	CHECK_U64(c.resync.period_ms, 138000);
+	CHECK_U64(c.resync.functions, 2);
+	CHECK(c.resync.rate == 0.02);
+	core_resync_describe(&c.resync, 15, msg, sizeof(msg));
+	CHECK_STR(msg,
+	          "resync of 2 functions spread over 138s: rate 0.02/s (the limiter's now; configured 15/s)");
+	/* halved again: spread twice as long */
+	now[0].rate = 0.01;
+	core_resync_rates(&c, &r);
+	CHECK_U64(c.resync.spread_ms, 275000);
+	a = core_fn_find(&c, "alpha", NULL);
+	REQUIRE(core_next_job(&c, 0, 8) == a);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK_U64(a->due, 1000 + 247500); /* the spread period - 10% with rnd 0 */
+	/* a load keeps the rate it was told */
+	REQUIRE(load(&c, REV2, fn_yaml("alpha", "v1"), fn_yaml("beta", "v2"), 2000, NULL) == 0);
+	CHECK_U64(c.resync.spread_ms, 275000);
+	/* recovered; never above the configured rate: fits again */
+	now[0].rate = 100;
+	core_resync_rates(&c, &r);
+	CHECK_U64(c.resync.spread_ms, 0);
+	CHECK(c.resync.rate == 15);
+	core_release(&c);
+}
+
+/* Each (account, region) pair's functions are paced by that pair's rate. */
+TEST(core_resync_paced_per_pair)
+{
+	static const char *const roles[] = {"111122223333"};
+	struct core c;
+	struct core_options o = opts;
+	struct core_rate now[3] = {
+	    {"", "us-east-1", 15}, {"111122223333", "eu-west-1", 0.01}, {"", NULL, 15}};
+	struct core_rates r = {"us-east-1", roles, 1, now, 2};
+	const char *arn = "arn:aws:lambda:eu-west-1:111122223333:function:beta";
+	char msg[256];
+	struct core_fn *a, *b;
+
+	o.rate = 15;
+	core_init(&c, &o);
+	REQUIRE(load(&c, REV1, fn_yaml("alpha", "v1"), fn_yaml(arn, "v1"), 0, NULL) == 0);
+	core_resync_rates(&c, &r);
+	/* beta alone in its pair at 0.01/s: 1 x 1.1 / (0.01 x 0.8) = 137.5 s; alpha's pair fits */
+	CHECK_U64(c.resync.n_pairs, 2);
+	CHECK_U64(c.resync.spread_ms, 138000);
+	CHECK_U64(c.resync.functions, 1);
+	CHECK_STR(c.resync.account, "111122223333");
+	CHECK_STR(c.resync.region, "eu-west-1");
+	core_resync_describe(&c.resync, 15, msg, sizeof(msg));
+	CHECK_STR(msg, "resync of 1 functions spread over 138s: rate 0.01/s (the limiter's now; configured "
+	               "15/s) in account 111122223333 region eu-west-1");
+	a = core_fn_find(&c, "alpha", NULL);
+	b = core_fn_find(&c, arn, "eu-west-1"); /* the loader gives it its ARN's region */
+	REQUIRE(a && b);
+	REQUIRE(core_next_job(&c, 0, 8) != NULL);
+	REQUIRE(core_next_job(&c, 0, 8) != NULL);
+	core_finish(&c, a, a->gen, a->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	core_finish(&c, b, b->gen, b->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 1000, 0, NULL);
+	CHECK_U64(a->due, 1000 + 54000);  /* its own pair's period: the configured minute */
+	CHECK_U64(b->due, 1000 + 124200); /* 138 s - 10% */
+	/* without a role that ARN is the default credentials' (its own account): one pair per region */
+	r.n_role_accounts = 0;
+	r.n_rates = 3; /* the default region's client, also listed as NULL: the same pair */
+	now[1].rate = 15;
+	core_resync_rates(&c, &r);
+	CHECK_U64(c.resync.n_pairs, 2);
+	CHECK_STR(c.resync.account, "");
+	CHECK_U64(c.resync.spread_ms, 0);
+	core_release(&c);
+}
+
 /* A reload that shortens the period spreads the resyncs evenly, never all at one instant. */
 TEST(core_resync_reload_spreads_evenly)
 {
@@ -1027,7 +1120,8 @@ TEST(core_rollout_in_hash_and_guard)
 	gen_drop(g);
 }
 
-TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
+TEST_MAIN(core_new_commit, core_resync_paced_by_current_rate, core_resync_paced_per_pair,
+          core_broken_commit_keeps_last_good, core_broken_without_last_good_fails,
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
           core_resync_period_fits_or_spreads, core_resync_spread_schedules_longer,
           core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
