@@ -701,8 +701,7 @@ static void reload_config(uint64_t now)
 	} else {
 		core_poke(&d.core, now);
 	}
-	/* repository.verify (its keys may have changed, the file being the same): check the loaded head again
-	 */
+	/* repository.verify: its keys may have changed (the file being the same): check the head again */
 	d.reverify = nc->verify_provider != 0;
 	/* Stalled functions get another chance; a changed resync applies from now on */
 	core_options_from(&copt, nc);
