@@ -474,6 +474,7 @@ int manifest_history_collect(struct manifest_history **ret, struct manifest_sour
 	if (opt)
 		lo = *opt;
 	lo.zip_cache = hopt ? hopt->cache : NULL;
+	lo.file_cache = NULL; /* older commits: the cache keeps only the latest load's files */
 	for (size_t i = 0; i < set->n_functions; i++)
 		if (!set->functions[i].n_errors && set->functions[i].prune.keep_history > depth_max)
 			depth_max = set->functions[i].prune.keep_history;

@@ -19,24 +19,68 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdatomic.h>
+
 #include "manifest/load.h"
 #include "manifest/yaml.h"
+#include "util/arena.h"
 
 #define KEYPATH_MAX 320
 
+/* What a snapshot holds at a zipFile path (once per path and load). */
 struct zip_cache_entry {
 	char *path;
+	enum source_type type;
+	char blob[MANIFEST_OID_HEX_SIZE]; /* Git blob id of a regular file, else "" */
+	bool transient;                   /* status is a failure to read, not a fact of the snapshot */
 	uint64_t size;
 	char sha256[MANIFEST_SHA256_B64_SIZE];
 	int status; /* 0 ok, else `msg` says what is wrong */
 	char msg[384];
 };
 
+/* A zip file a manifest file's result depends on: the same type and blob, the same result. */
+struct unit_zip {
+	char *path;
+	enum source_type type;
+	char blob[MANIFEST_OID_HEX_SIZE];
+};
+
+/*
+ * One manifest file parsed and validated on its own (everything but the
+ * set-level checks): the functions it declares, its errors, the zips it
+ * depends on.  Everything, the struct itself included, lives in `arena`
+ * (errors in their errlist).  Shared by counting between the sets that
+ * hold it and the file cache; never modified once built (a set works on
+ * copies of the function structs).  load_cache.c
+ */
+struct manifest_unit {
+	atomic_size_t refs;
+	struct arena arena;
+	char *path;
+	char blob[MANIFEST_OID_HEX_SIZE]; /* "" when the source has no blob ids */
+	bool cacheable;                   /* no transient failure (read errors) in it */
+	bool broken;                      /* manifest_file.broken */
+	size_t n_documents;
+	struct manifest_function *functions;
+	size_t n_functions;
+	struct errlist errors; /* located in this file, in the order found */
+	struct unit_zip *zips;
+	size_t n_zips;
+};
+
 struct loader {
 	struct manifest_source *src;
 	struct manifest_set *set;
-	struct errlist *errs;
-	size_t funcs_alloc;
+	struct errlist *errs; /* the current unit's */
+	struct arena *arena;  /* the current unit's */
+	struct manifest_unit *unit;
+	/* the current unit's functions while it is parsed (copied into its arena after) */
+	struct manifest_function *fv;
+	size_t n_fv, fv_alloc;
+	/* the current unit's zips (indexes into zips) */
+	size_t *deps;
+	size_t n_deps, deps_alloc;
 	struct zip_cache_entry *zips;
 	size_t n_zips, zips_alloc;
 	size_t *zip_slots;    /* open addressing: index + 1 into zips, 0 = empty */
@@ -48,7 +92,6 @@ struct loader {
 #define ERR(node, ...) yaml_error(l->errs, (node), -EINVAL, __VA_ARGS__)
 
 /* load.c: helpers for every part */
-char *load_strdup(const char *s);
 bool load_all_digits(const char *s);
 bool load_name_ok(const char *s, size_t max, const char *extra);
 void load_keypath(char *out, const char *prefix, const char *key);
@@ -64,29 +107,45 @@ int load_arn_parse(const char *s, char **ret_region, char **ret_account, const c
 /* load_config.c: `config:` blocks */
 void load_config_release(struct manifest_config *c);
 int load_config_copy(struct manifest_config *dst, const struct manifest_config *src);
-void load_config_overlay(struct manifest_config *base, struct manifest_config *over);
+void load_config_overlay(struct manifest_config *base, const struct manifest_config *over);
 int load_parse_config(struct loader *l, const struct yaml_node *n, const char *prefix,
                       struct manifest_config *c);
 
+/*
+ * load_code.c: the entry of zip path `norm` in this snapshot (looked up once
+ * per load: stat, blob id, size and hash through the zip hash cache), or
+ * NULL when out of memory.
+ */
+struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm);
 int load_parse_code(struct loader *l, const struct yaml_node *n, const char *prefix,
                     struct manifest_code *code);
 
 /* load_release.c: releases, aliases, prune */
 void load_release_release(struct manifest_release *r);
 int load_parse_releases(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
-void load_alias_release(struct manifest_alias *a);
 int load_parse_aliases(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
 void load_parse_prune(struct loader *l, struct manifest_function *f, const struct yaml_node *n);
 
 /*
  * load_rollout.c: the value `n` of an alias's `rollout` key (`key`), `prefix`
  * the alias's key path.  *ret is NULL for a null value, else a rollout
- * (filled as far as it is valid; errors go to l->errs) that
- * load_rollout_free() releases.  0, or -ENOMEM.
+ * (filled as far as it is valid; errors go to l->errs) in l->arena.
+ * 0, or -ENOMEM.
  */
 int load_parse_rollout(struct loader *l, const struct manifest_function *f, const struct yaml_node *key,
                        const struct yaml_node *n, const char *prefix, struct manifest_rollout **ret);
-void load_rollout_free(struct manifest_rollout *r);
+
+/* load_cache.c: units and the file cache */
+struct manifest_unit *load_unit_new(const char *path, const char *blob);
+void load_unit_unref(struct manifest_unit *u);
+/* Is every zip `u` depends on the same in this snapshot?  1 yes, 0 no, -ENOMEM. */
+int load_unit_deps_same(struct loader *l, const struct manifest_unit *u);
+/* The cached unit of (path, blob) with a reference for the caller, or NULL. */
+struct manifest_unit *load_cache_get(struct manifest_file_cache *c, const char *path, const char *blob);
+/* Keep exactly the cacheable units of this load (`units`, n of them).  -ENOMEM (the cache is then emptied).
+ */
+int load_cache_keep(struct manifest_file_cache *c, struct manifest_unit *const *units, size_t n, size_t hits,
+                    size_t misses);
 
 /* load_identity.c: one function, one declaration */
 int load_check_duplicates(struct loader *l);

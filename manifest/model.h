@@ -25,8 +25,14 @@
  * release's `config:` overrides the function's field by field; an overriding
  * `environment` replaces the whole map (it is not merged).
  *
- * Ownership: all strings are malloc'ed and owned by the enclosing
- * struct manifest_set (freed by manifest_set_free()).
+ * Ownership: everything a function points to lives in the arena of the
+ * manifest file that declared it (manifest/load.h: units), owned by the
+ * enclosing struct manifest_set and freed with it by manifest_set_free(),
+ * never one by one.  Strings and arrays are shared: a release's effective
+ * `config` points at the function's strings and env array where it does not
+ * override them, an alias's target `release` is the release's `name`, and
+ * a function of an unchanged file may be the same memory in several sets
+ * (reloads).  Treat the whole model as read-only.
  */
 #ifndef ALIASD_MANIFEST_MODEL_H
 #define ALIASD_MANIFEST_MODEL_H
