@@ -1,16 +1,19 @@
 /*
  * manifest_reload - load a Git ref's manifests twice in one process, as the
- * daemon does, with one zip hash cache (tests/bench/bench_manifest.py).
+ * daemon does, with one zip hash cache and one parsed-file cache
+ * (tests/bench/bench_manifest.py).
  *
  *   manifest_reload --url U --state-dir D [--ref R] [--path P]
  *
  * Fetches and loads the ref, prints "load1 SECONDS FUNCTIONS VALID HASHED
  * MODEL" (MODEL: heap bytes the loaded set holds, from mallinfo2),
  * then waits for a line on stdin (the caller commits meanwhile), fetches and
- * loads again and prints "load2 SECONDS FUNCTIONS VALID HASHED".  SECONDS is
+ * loads again and prints "load2 SECONDS FUNCTIONS VALID HASHED MODEL PARSED".  SECONDS is
  * the load alone (opening the commit and manifest_load_with), not the fetch;
- * HASHED the zips read and hashed by that load.  Errors: "error: ..." on
- * stderr, exit 1.
+ * HASHED the zips read and hashed by that load; PARSED (load2's 7th field)
+ * the manifest files parsed again rather than taken from the file cache.
+ * The first set is kept until the second is loaded, as the daemon keeps its
+ * last generation.  Errors: "error: ..." on stderr, exit 1.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -23,10 +26,14 @@
 #include "util/clock.h"
 #include "util/error.h"
 
+static struct manifest_set *last_set; /* kept until the next load, as the daemon does */
+static struct manifest_source *last_src;
+
 static int load_once(struct manifest_repo *repo, const char *path, struct manifest_zip_cache *hc,
-                     const char *label)
+                     struct manifest_file_cache *fc, const char *label)
 {
-	struct manifest_load_options lo = {.zip_cache = hc};
+	struct manifest_load_options lo = {.zip_cache = hc, .file_cache = fc};
+	struct manifest_file_cache_stats st;
 	struct manifest_source *src = NULL;
 	struct manifest_set *set = NULL;
 	struct error err = ERROR_INIT;
@@ -52,10 +59,13 @@ static int load_once(struct manifest_repo *repo, const char *path, struct manife
 	       set->n_valid);
 	misses = manifest_zip_cache_puts(hc);
 	printf(" %llu", (unsigned long long)(misses - misses0));
-	printf(" %zu\n", mallinfo2().uordblks - heap0);
+	manifest_file_cache_stats(fc, &st);
+	printf(" %zu %zu\n", mallinfo2().uordblks - heap0, st.misses);
 	fflush(stdout);
-	manifest_set_free(set);
-	manifest_source_free(src);
+	manifest_set_free(last_set);
+	manifest_source_free(last_src);
+	last_set = set;
+	last_src = src;
 	return 0;
 }
 
@@ -64,6 +74,7 @@ int main(int argc, char **argv)
 	struct manifest_repo_options opt = {0};
 	struct manifest_repo *repo = NULL;
 	struct manifest_zip_cache *hc = NULL;
+	struct manifest_file_cache *fc = NULL;
 	struct error err = ERROR_INIT;
 	const char *path = NULL;
 	char line[64];
@@ -83,18 +94,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: manifest_reload --url U --state-dir D [--ref R] [--path P]\n");
 		return 2;
 	}
-	if (manifest_zip_cache_new(&hc, 0) < 0 || manifest_repo_open(&repo, &opt, &err) < 0) {
+	if (manifest_zip_cache_new(&hc, 0) < 0 || manifest_file_cache_new(&fc) < 0 ||
+	    manifest_repo_open(&repo, &opt, &err) < 0) {
 		fprintf(stderr, "error: open: %s\n", err.msg);
 		goto out;
 	}
-	if (load_once(repo, path, hc, "load1") < 0)
+	if (load_once(repo, path, hc, fc, "load1") < 0)
 		goto out;
 	if (!fgets(line, sizeof(line), stdin))
 		goto out;
-	if (load_once(repo, path, hc, "load2") < 0)
+	if (load_once(repo, path, hc, fc, "load2") < 0)
 		goto out;
 	rc = 0;
 out:
+	manifest_set_free(last_set);
+	manifest_source_free(last_src);
+	manifest_file_cache_free(fc);
 	manifest_repo_free(repo);
 	manifest_zip_cache_free(hc);
 	manifest_repo_global_shutdown();
