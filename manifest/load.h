@@ -209,5 +209,8 @@ struct manifest_mem_file {
 };
 int manifest_source_mem_open(struct manifest_source **ret, const struct manifest_mem_file *files, size_t n,
                              struct error *err);
+/* The same with Git blob ids (->blob_id), as a commit's tree has: for tests of the caches. */
+int manifest_source_mem_open_blobs(struct manifest_source **ret, const struct manifest_mem_file *files,
+                                   size_t n, struct error *err);
 
 #endif
