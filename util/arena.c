@@ -1,6 +1,7 @@
 /*
  * arena.c - the bump allocator of arena.h.
  */
+#include <errno.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -128,4 +129,49 @@ void arena_release(struct arena *a)
 	a->head = NULL;
 	a->bytes = 0;
 	a->used = 0;
+}
+
+void arena_reset(struct arena *a)
+{
+	struct arena_chunk *keep = NULL, *c = a->head;
+
+	while (c) {
+		struct arena_chunk *next = c->next;
+
+		if (!keep && c->cap == a->chunk)
+			keep = c;
+		else
+			free(c);
+		c = next;
+	}
+	a->head = keep;
+	a->bytes = 0;
+	a->used = 0;
+	if (keep) {
+		keep->next = NULL;
+		keep->used = 0;
+		a->bytes = sizeof(*keep) + keep->cap;
+	}
+}
+
+int arena_compact(struct arena *dst, const struct arena *src, uintptr_t *ret_lo, uintptr_t *ret_hi,
+                  ptrdiff_t *ret_delta)
+{
+	const struct arena_chunk *c = src->head;
+	struct arena_chunk *n;
+
+	if (!c || c->next)
+		return -E2BIG;
+	arena_init(dst, src->chunk);
+	n = chunk_new(dst, c->used);
+	if (!n)
+		return -ENOMEM;
+	memcpy(n->data, c->data, c->used);
+	n->used = c->used;
+	dst->head = n;
+	dst->used = c->used;
+	*ret_lo = (uintptr_t)c->data;
+	*ret_hi = (uintptr_t)(c->data + c->used);
+	*ret_delta = (ptrdiff_t)((intptr_t)(uintptr_t)n->data - (intptr_t)(uintptr_t)c->data);
+	return 0;
 }

@@ -16,6 +16,7 @@
 #define ALIASD_UTIL_ARENA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena_chunk;
 
@@ -39,5 +40,29 @@ char *arena_strdup(struct arena *a, const char *s);
 void *arena_memdup(struct arena *a, const void *p, size_t n);
 /* Free every chunk; the arena is empty again (and may be reused). */
 void arena_release(struct arena *a);
+/* Empty the arena but keep one regular chunk for what comes next (a scratch arena). */
+void arena_reset(struct arena *a);
+
+/*
+ * Copy an arena that fits in one chunk into `dst`, one malloc of exactly
+ * what it used (no unused tail, one header).  The copy is byte for byte:
+ * the caller moves every pointer into the old range [*ret_lo, *ret_hi) by
+ * *ret_delta bytes (arena_moved()).  `src` is unchanged.  -E2BIG when it has
+ * more than one chunk (nothing done), -ENOMEM.
+ */
+int arena_compact(struct arena *dst, const struct arena *src, uintptr_t *ret_lo, uintptr_t *ret_hi,
+                  ptrdiff_t *ret_delta);
+
+/* A pointer after arena_compact(): moved when it pointed into the old range. */
+struct arena_move {
+	uintptr_t lo, hi;
+	ptrdiff_t delta;
+};
+static inline void *arena_moved(const struct arena_move *m, const void *p)
+{
+	uintptr_t u = (uintptr_t)p;
+
+	return (void *)(u >= m->lo && u < m->hi ? (uintptr_t)((intptr_t)u + m->delta) : u);
+}
 
 #endif

@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdalign.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -86,4 +88,74 @@ TEST(arena_many_chunks_memdup)
 	arena_release(&a);
 }
 
-TEST_MAIN(arena_alloc_aligned_zeroed, arena_strings_packed, arena_big_own_chunk, arena_many_chunks_memdup)
+struct node {
+	char *name;
+	struct node *next;
+	const char *outside; /* not in the arena: never moved */
+};
+
+TEST(arena_compact_moves_pointers)
+{
+	static const char outside[] = "static";
+	struct arena a, c;
+	struct arena_move m;
+	struct node *head = NULL, *n;
+	size_t used;
+
+	arena_init(&a, 4096);
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+
+		n = arena_alloc(&a, sizeof(*n));
+		snprintf(name, sizeof(name), "n%d", i);
+		REQUIRE(n);
+		n->name = arena_strdup(&a, name);
+		n->next = head;
+		n->outside = outside;
+		head = n;
+	}
+	used = a.used;
+	REQUIRE(arena_compact(&c, &a, &m.lo, &m.hi, &m.delta) == 0);
+	CHECK(c.used == used);
+	CHECK(c.bytes < a.bytes); /* exactly what was used, not the chunk */
+	head = arena_moved(&m, head);
+	for (n = head; n; n = n->next) {
+		n->name = arena_moved(&m, n->name);
+		n->next = arena_moved(&m, n->next);
+	}
+	arena_release(&a); /* the copy stands alone */
+	n = head;
+	for (int i = 9; i >= 0; i--, n = n->next) {
+		char name[16];
+
+		REQUIRE(n);
+		snprintf(name, sizeof(name), "n%d", i);
+		CHECK_STR(n->name, name);
+		CHECK(n->outside == outside);
+	}
+	CHECK(n == NULL);
+	arena_release(&c);
+}
+
+TEST(arena_compact_refuses_many_chunks_and_reset_keeps_one)
+{
+	struct arena a, c;
+	uintptr_t lo, hi;
+	ptrdiff_t delta;
+
+	arena_init(&a, 256);
+	for (int i = 0; i < 20; i++)
+		REQUIRE(arena_alloc(&a, 40));
+	CHECK_INT(arena_compact(&c, &a, &lo, &hi, &delta), -E2BIG);
+	arena_reset(&a);
+	CHECK(a.used == 0);
+	CHECK(a.head != NULL);      /* one chunk kept for the next round */
+	CHECK(a.bytes < 256 + 128); /* and only one */
+	CHECK(arena_alloc(&a, 40) != NULL);
+	CHECK_INT(arena_compact(&c, &a, &lo, &hi, &delta), 0);
+	arena_release(&c);
+	arena_release(&a);
+}
+
+TEST_MAIN(arena_alloc_aligned_zeroed, arena_strings_packed, arena_big_own_chunk, arena_many_chunks_memdup,
+          arena_compact_moves_pointers, arena_compact_refuses_many_chunks_and_reset_keeps_one)
