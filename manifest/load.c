@@ -418,47 +418,69 @@ int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, co
 /* Parse `path` (blob id `blob`, "" if none) into a new unit. */
 static int unit_parse(struct loader *l, const char *path, const char *blob, struct manifest_unit **ret)
 {
-	struct manifest_unit *u = load_unit_new(path, blob);
-	int r;
+	struct manifest_unit *u = load_unit_start(l, path, blob);
+	int r = 0;
 
 	if (!u)
 		return -ENOMEM;
 	l->unit = u;
-	l->arena = &u->arena;
-	l->errs = &u->errors;
+	l->arena = &l->scratch;
+	errlist_release(&l->uerrs);
+	l->uerrs.max = 10000;
+	l->errs = &l->uerrs;
 	l->n_fv = 0;
 	l->n_deps = 0;
 	r = load_file(l, u->path, u);
 	if (r >= 0 && l->n_fv) {
-		u->functions = arena_memdup(&u->arena, l->fv, l->n_fv * sizeof(*l->fv));
+		u->functions = arena_memdup(l->arena, l->fv, l->n_fv * sizeof(*l->fv));
 		if (!u->functions)
 			r = -ENOMEM;
 		else
-			u->n_functions = l->n_fv;
+			u->n_functions = (unsigned)l->n_fv;
 	}
 	if (r >= 0 && l->n_deps) {
-		u->zips = arena_calloc(&u->arena, l->n_deps, sizeof(*u->zips));
+		u->zips = arena_calloc(l->arena, l->n_deps, sizeof(*u->zips));
 		if (!u->zips)
 			r = -ENOMEM;
 		for (size_t i = 0; r >= 0 && i < l->n_deps; i++) {
-			const struct zip_cache_entry *ce = &l->zips[l->deps[i]];
+			const struct zip_cache_entry *ce = &l->zips[l->deps[i].idx];
 			struct unit_zip *z = &u->zips[i];
 
-			z->path = arena_strdup(&u->arena, ce->path);
-			if (!z->path)
-				r = -ENOMEM;
-			z->type = ce->type;
-			memcpy(z->blob, ce->blob, sizeof(z->blob));
+			z->path = l->deps[i].path;
+			z->type = (unsigned char)ce->type;
+			if (ce->blob[0] && !load_blob_bin(ce->blob, z->blob))
+				u->cacheable = false;
 			if (ce->transient)
 				u->cacheable = false;
-			u->n_zips = i + 1;
+			u->n_zips = (unsigned)i + 1;
 		}
+	}
+	if (r >= 0 && (l->uerrs.len || l->uerrs.dropped)) {
+		u->errors = malloc(sizeof(*u->errors));
+		if (!u->errors) {
+			r = -ENOMEM;
+		} else {
+			*u->errors = l->uerrs;
+			memset(&l->uerrs, 0, sizeof(l->uerrs));
+		}
+	}
+	if (r >= 0) {
+		struct manifest_unit *sealed = load_unit_seal(l, u);
+
+		if (!sealed)
+			r = -ENOMEM;
+		else
+			u = sealed;
 	}
 	l->unit = NULL;
 	l->arena = NULL;
 	l->errs = NULL;
 	if (r < 0) {
-		load_unit_unref(u);
+		if (u->errors) {
+			errlist_release(u->errors);
+			free(u->errors);
+		}
+		arena_reset(&l->scratch); /* the unit was there */
 		return r;
 	}
 	*ret = u;
@@ -516,9 +538,10 @@ static int set_assemble(struct manifest_set *set)
 			memcpy(&set->functions[set->n_functions], u->functions,
 			       u->n_functions * sizeof(*u->functions));
 		set->n_functions += u->n_functions;
-		for (size_t k = 0; k < u->errors.len; k++)
-			errlist_add_error(&set->errors, &u->errors.items[k]);
-		set->errors.dropped += u->errors.dropped;
+		for (size_t k = 0; u->errors && k < u->errors->len; k++)
+			errlist_add_error(&set->errors, &u->errors->items[k]);
+		if (u->errors)
+			set->errors.dropped += u->errors->dropped;
 	}
 	return 0;
 }
@@ -624,6 +647,8 @@ out:
 	free(l.zip_slots);
 	free(l.fv);
 	free(l.deps);
+	arena_release(&l.scratch);
+	errlist_release(&l.uerrs);
 	free(dir);
 	if (r < 0) {
 		manifest_set_free(set);

@@ -9,33 +9,134 @@
 
 #include "manifest/load_internal.h"
 
-/* A file's model is small: chunks of this size waste little at the end. */
-#define UNIT_CHUNK 1024
+/* The scratch arena a file is parsed in: most files fit in one chunk, and are then compacted. */
+#define SCRATCH_CHUNK ((size_t)256 << 10)
 
-struct manifest_unit *load_unit_new(const char *path, const char *blob)
+bool load_blob_bin(const char *hex, unsigned char out[UNIT_BLOB_SIZE])
 {
-	struct arena a;
+	for (int i = 0; i < 2 * UNIT_BLOB_SIZE; i++) {
+		int c = hex[i], v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			return false;
+		if (i % 2)
+			out[i / 2] = (unsigned char)(out[i / 2] << 4 | v);
+		else
+			out[i / 2] = (unsigned char)v;
+	}
+	return hex[2 * UNIT_BLOB_SIZE] == '\0';
+}
+
+struct manifest_unit *load_unit_start(struct loader *l, const char *path, const char *blob_hex)
+{
 	struct manifest_unit *u;
 
-	arena_init(&a, UNIT_CHUNK);
-	u = arena_alloc(&a, sizeof(*u));
-	if (!u) {
-		arena_release(&a);
+	if (!l->scratch.chunk)
+		arena_init(&l->scratch, SCRATCH_CHUNK);
+	arena_reset(&l->scratch);
+	u = arena_alloc(&l->scratch, sizeof(*u));
+	if (!u)
 		return NULL;
-	}
-	u->arena = a; /* from here on, allocate from u->arena only */
+	u->path = arena_strdup(&l->scratch, path);
+	if (!u->path)
+		return NULL;
 	atomic_init(&u->refs, 1);
-	u->path = arena_strdup(&u->arena, path);
-	if (!u->path) {
-		a = u->arena;
-		arena_release(&a);
-		return NULL;
-	}
-	snprintf(u->blob, sizeof(u->blob), "%s", blob ? blob : "");
+	u->has_blob = blob_hex && load_blob_bin(blob_hex, u->blob);
 	u->cacheable = true;
-	u->errors.max = 10000;
 	return u;
 }
+
+#define MV(p) ((p) = arena_moved(m, (p)))
+
+/* A config's strings; its env array's contents too unless `shared` (moved with the function's). */
+static void move_config(const struct arena_move *m, struct manifest_config *c, bool shared)
+{
+	MV(c->runtime);
+	MV(c->handler);
+	MV(c->role);
+	MV(c->description);
+	MV(c->env);
+	for (size_t i = 0; !shared && i < c->n_env; i++) {
+		MV(c->env[i].name);
+		MV(c->env[i].value);
+	}
+}
+
+/* Every pointer of a function that was copied byte for byte with its arena. */
+static void move_function(const struct arena_move *m, struct manifest_function *f)
+{
+	const struct manifest_env_var *env = f->config.env; /* as the releases may share it */
+
+	MV(f->name);
+	MV(f->region);
+	MV(f->account);
+	MV(f->file);
+	move_config(m, &f->config, false);
+	MV(f->releases);
+	for (size_t i = 0; i < f->n_releases; i++) {
+		struct manifest_release *r = &f->releases[i];
+
+		MV(r->name);
+		MV(r->description);
+		MV(r->code.zip_path);
+		MV(r->code.s3_bucket);
+		MV(r->code.s3_key);
+		MV(r->code.s3_object_version);
+		MV(r->code.image_uri);
+		move_config(m, &r->config, r->config.env == env);
+	}
+	MV(f->aliases);
+	for (size_t i = 0; i < f->n_aliases; i++) {
+		struct manifest_alias *a = &f->aliases[i];
+		struct manifest_rollout *ro;
+
+		MV(a->name);
+		MV(a->primary.release);
+		MV(a->weighted.release);
+		MV(a->description);
+		ro = MV(a->rollout);
+		if (!ro)
+			continue;
+		MV(ro->codedeploy);
+		MV(ro->pre_traffic);
+		MV(ro->alarms);
+		for (size_t k = 0; ro->alarms && k < ro->spec.n_alarms; k++)
+			MV(ro->alarms[k]);
+	}
+}
+
+struct manifest_unit *load_unit_seal(struct loader *l, struct manifest_unit *u)
+{
+	struct arena dst;
+	struct arena_move mv;
+	const struct arena_move *m = &mv;
+	int r = arena_compact(&dst, &l->scratch, &mv.lo, &mv.hi, &mv.delta);
+
+	if (r == -E2BIG) {
+		/* a big file: its arena is the scratch's chunks, and a new scratch starts */
+		u->arena = l->scratch;
+		arena_init(&l->scratch, SCRATCH_CHUNK);
+		return u;
+	}
+	if (r < 0)
+		return NULL;
+	u = arena_moved(m, u);
+	MV(u->path);
+	MV(u->functions);
+	MV(u->zips);
+	for (size_t i = 0; i < u->n_zips; i++)
+		MV(u->zips[i].path);
+	for (size_t i = 0; i < u->n_functions; i++)
+		move_function(m, &u->functions[i]);
+	u->arena = dst;
+	return u;
+}
+
+#undef MV
 
 void load_unit_unref(struct manifest_unit *u)
 {
@@ -43,7 +144,10 @@ void load_unit_unref(struct manifest_unit *u)
 
 	if (!u || atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	errlist_release(&u->errors);
+	if (u->errors) {
+		errlist_release(u->errors);
+		free(u->errors);
+	}
 	a = u->arena; /* the unit lives in its own arena */
 	arena_release(&a);
 }
@@ -59,10 +163,14 @@ int load_unit_deps_same(struct loader *l, const struct manifest_unit *u)
 	for (size_t i = 0; i < u->n_zips; i++) {
 		const struct unit_zip *z = &u->zips[i];
 		struct zip_cache_entry *ce = load_zip_entry(l, z->path);
+		unsigned char bin[UNIT_BLOB_SIZE] = {0};
 
 		if (!ce)
 			return -ENOMEM;
-		if (ce->transient || ce->type != z->type || strcmp(ce->blob, z->blob))
+		if (ce->blob[0] && !load_blob_bin(ce->blob, bin))
+			return 0;
+		if (ce->transient || ce->type != (enum source_type)z->type ||
+		    memcmp(bin, z->blob, sizeof(bin)))
 			return 0;
 	}
 	return 1;
@@ -76,7 +184,7 @@ struct manifest_file_cache {
 	size_t hits, misses, total_hits, total_misses;
 };
 
-static size_t key_hash(const char *path, const char *blob)
+static size_t key_hash(const char *path, const unsigned char *blob)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -84,18 +192,18 @@ static size_t key_hash(const char *path, const char *blob)
 		h ^= (unsigned char)*path;
 		h *= 1099511628211ULL;
 	}
-	/* a blob id is already a hash: mix in its first 16 hex digits */
-	for (int k = 0; k < 16 && blob[k]; k++)
-		h = (h << 4 | h >> 60) ^ (uint64_t)(unsigned char)blob[k];
+	/* a blob id is already a hash: mix in its first 8 bytes */
+	for (int k = 0; k < 8; k++)
+		h = (h << 8 | h >> 56) ^ blob[k];
 	return (size_t)(h ^ (h >> 29));
 }
 
 static struct manifest_unit **slot_of(struct manifest_unit **slots, size_t cap, const char *path,
-                                      const char *blob)
+                                      const unsigned char *blob)
 {
 	size_t mask = cap - 1, i = key_hash(path, blob) & mask;
 
-	while (slots[i] && (strcmp(slots[i]->blob, blob) || strcmp(slots[i]->path, path)))
+	while (slots[i] && (memcmp(slots[i]->blob, blob, UNIT_BLOB_SIZE) || strcmp(slots[i]->path, path)))
 		i = (i + 1) & mask;
 	return &slots[i];
 }
@@ -126,10 +234,11 @@ void manifest_file_cache_free(struct manifest_file_cache *c)
 struct manifest_unit *load_cache_get(struct manifest_file_cache *c, const char *path, const char *blob)
 {
 	struct manifest_unit **s;
+	unsigned char bin[UNIT_BLOB_SIZE];
 
-	if (!c || !c->cap || !blob[0])
+	if (!c || !c->cap || !load_blob_bin(blob, bin))
 		return NULL;
-	s = slot_of(c->slots, c->cap, path, blob);
+	s = slot_of(c->slots, c->cap, path, bin);
 	return *s ? unit_ref(*s) : NULL;
 }
 
@@ -153,7 +262,7 @@ int load_cache_keep(struct manifest_file_cache *c, struct manifest_unit *const *
 	for (size_t i = 0; i < n; i++) {
 		struct manifest_unit **s;
 
-		if (!units[i]->cacheable || !units[i]->blob[0])
+		if (!units[i]->cacheable || !units[i]->has_blob)
 			continue;
 		s = slot_of(slots, cap, units[i]->path, units[i]->blob);
 		if (*s)

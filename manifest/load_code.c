@@ -224,24 +224,24 @@ struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm)
 	return zip_entry_fill(l, ce) < 0 ? NULL : ce;
 }
 
-/* The current file depends on zip entry `ce` (once). */
-static int dep_add(struct loader *l, const struct zip_cache_entry *ce)
+/* The current file depends on zip entry `ce` (once), first named by `path` (in the arena). */
+static int dep_add(struct loader *l, const struct zip_cache_entry *ce, char *path)
 {
 	size_t idx = (size_t)(ce - l->zips);
 
 	for (size_t i = 0; i < l->n_deps; i++)
-		if (l->deps[i] == idx)
+		if (l->deps[i].idx == idx)
 			return 0;
 	if (l->n_deps == l->deps_alloc) {
 		size_t na = l->deps_alloc ? l->deps_alloc * 2 : 8;
-		size_t *p = realloc(l->deps, na * sizeof(*p));
+		struct unit_dep *p = realloc(l->deps, na * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
 		l->deps = p;
 		l->deps_alloc = na;
 	}
-	l->deps[l->n_deps++] = idx;
+	l->deps[l->n_deps++] = (struct unit_dep){idx, path};
 	return 0;
 }
 
@@ -263,7 +263,7 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 	code->zip_path = arena_strdup(l->arena, norm);
 	ce = code->zip_path ? load_zip_entry(l, norm) : NULL;
 	free(norm);
-	if (!ce || dep_add(l, ce) < 0)
+	if (!ce || dep_add(l, ce, code->zip_path) < 0)
 		return -ENOMEM;
 	if (ce->status)
 		return ERR(n, "%s: %s", path, ce->msg);

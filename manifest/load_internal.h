@@ -39,47 +39,58 @@ struct zip_cache_entry {
 	char msg[384];
 };
 
+/* A Git blob id in binary. */
+#define UNIT_BLOB_SIZE 20
+
 /* A zip file a manifest file's result depends on: the same type and blob, the same result. */
 struct unit_zip {
-	char *path;
-	enum source_type type;
-	char blob[MANIFEST_OID_HEX_SIZE];
+	char *path; /* the first release's code.zip_path naming it */
+	unsigned char blob[UNIT_BLOB_SIZE];
+	unsigned char type; /* enum source_type: SOURCE_FILE or SOURCE_MISSING */
 };
 
 /*
  * One manifest file parsed and validated on its own (everything but the
  * set-level checks): the functions it declares, its errors, the zips it
- * depends on.  Everything, the struct itself included, lives in `arena`
- * (errors in their errlist).  Shared by counting between the sets that
- * hold it and the file cache; never modified once built (a set works on
- * copies of the function structs).  load_cache.c
+ * depends on.  Everything, the struct itself included, lives in `arena`,
+ * one malloc of exactly its size (errors, if any, in their own errlist).
+ * Shared by counting between the sets that hold it and the file cache;
+ * never modified once built (a set works on copies of the function
+ * structs).  load_cache.c
  */
 struct manifest_unit {
 	atomic_size_t refs;
 	struct arena arena;
 	char *path;
-	char blob[MANIFEST_OID_HEX_SIZE]; /* "" when the source has no blob ids */
-	bool cacheable;                   /* no transient failure (read errors) in it */
-	bool broken;                      /* manifest_file.broken */
-	size_t n_documents;
 	struct manifest_function *functions;
-	size_t n_functions;
-	struct errlist errors; /* located in this file, in the order found */
 	struct unit_zip *zips;
-	size_t n_zips;
+	struct errlist *errors; /* located in this file, in the order found; NULL: none */
+	unsigned n_functions, n_zips, n_documents;
+	unsigned char blob[UNIT_BLOB_SIZE];
+	bool has_blob;  /* the source gave the file's blob id */
+	bool cacheable; /* no transient failure (read errors) in it */
+	bool broken;    /* manifest_file.broken */
+};
+
+/* The current file depends on zip entry `idx`, first named by `path` (in the arena). */
+struct unit_dep {
+	size_t idx;
+	char *path;
 };
 
 struct loader {
 	struct manifest_source *src;
 	struct manifest_set *set;
 	struct errlist *errs; /* the current unit's */
-	struct arena *arena;  /* the current unit's */
+	struct arena *arena;  /* the current unit's: &scratch */
 	struct manifest_unit *unit;
+	struct arena scratch; /* a file is parsed here, then copied to an arena of its exact size */
+	struct errlist uerrs; /* the current unit's errors while it is parsed */
 	/* the current unit's functions while it is parsed (copied into its arena after) */
 	struct manifest_function *fv;
 	size_t n_fv, fv_alloc;
-	/* the current unit's zips (indexes into zips) */
-	size_t *deps;
+	/* the current unit's zips */
+	struct unit_dep *deps;
 	size_t n_deps, deps_alloc;
 	struct zip_cache_entry *zips;
 	size_t n_zips, zips_alloc;
@@ -136,7 +147,12 @@ int load_parse_rollout(struct loader *l, const struct manifest_function *f, cons
                        const struct yaml_node *n, const char *prefix, struct manifest_rollout **ret);
 
 /* load_cache.c: units and the file cache */
-struct manifest_unit *load_unit_new(const char *path, const char *blob);
+/* 40 hex digits -> binary; false if `hex` is not a blob id. */
+bool load_blob_bin(const char *hex, unsigned char out[UNIT_BLOB_SIZE]);
+/* A new unit of `path` in l->scratch (reset), with one reference; NULL when out of memory. */
+struct manifest_unit *load_unit_start(struct loader *l, const char *path, const char *blob_hex);
+/* The unit parsed in l->scratch moved to an arena of its own (the scratch is reused); NULL: ENOMEM. */
+struct manifest_unit *load_unit_seal(struct loader *l, struct manifest_unit *u);
 void load_unit_unref(struct manifest_unit *u);
 /* Is every zip `u` depends on the same in this snapshot?  1 yes, 0 no, -ENOMEM. */
 int load_unit_deps_same(struct loader *l, const struct manifest_unit *u);

@@ -78,12 +78,13 @@ struct manifest_env_var {
 };
 
 /* Versioned function configuration (applied before publishing). */
+/* (Fields ordered to leave no padding: five of these per function.) */
 struct manifest_config {
-	unsigned set;  /* MANIFEST_CFG_* bits of the fields given */
-	char *runtime; /* e.g. "python3.12" */
+	unsigned set;    /* MANIFEST_CFG_* bits of the fields given */
+	int memory_size; /* MB, 128..10240 */
+	char *runtime;   /* e.g. "python3.12" */
 	char *handler;
 	char *role;                   /* IAM role ARN */
-	int memory_size;              /* MB, 128..10240 */
 	int timeout;                  /* seconds, 1..900 */
 	int ephemeral_storage;        /* MB of /tmp, 512..10240 */
 	char *description;            /* the function's description, <= 256 */
@@ -99,7 +100,6 @@ enum manifest_code_kind {
 };
 
 struct manifest_code {
-	enum manifest_code_kind kind;
 	char *zip_path;           /* ZIP: path from the repository root */
 	uint64_t zip_size;        /* ZIP: bytes */
 	char *s3_bucket, *s3_key; /* S3 */
@@ -111,6 +111,7 @@ struct manifest_code {
 	 * hex digits of the image digest.  "" for NONE.
 	 */
 	char sha256[MANIFEST_CODE_SHA_SIZE];
+	enum manifest_code_kind kind; /* last: it fills sha256's padding */
 };
 
 struct manifest_release {
