@@ -12,10 +12,10 @@
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t cap, used;
-	alignas(max_align_t) unsigned char data[];
+	alignas(ARENA_ALIGN) unsigned char data[];
 };
 
-#define ALIGN ((size_t)alignof(max_align_t))
+#define ALIGN ((size_t)ARENA_ALIGN)
 
 void arena_init(struct arena *a, size_t chunk)
 {

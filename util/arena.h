@@ -4,7 +4,8 @@
  * Memory comes from malloc'ed chunks of `chunk` bytes (arena_init); an
  * allocation larger than a quarter of that gets a chunk of its own, so a
  * chunk never wastes more than a quarter of itself when the next one starts.
- * Every allocation is aligned for any type (max_align_t) but a string
+ * Every allocation is aligned to ARENA_ALIGN (8 bytes: pointers, 64-bit
+ * integers and doubles; not long double or SIMD types) but a string
  * (arena_strdup), which is packed byte by byte.  Nothing is freed
  * one by one: arena_release() frees every chunk.  There is no per-allocation
  * header, so an arena of many short strings costs far less than malloc'ing
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 struct arena_chunk;
+
+#define ARENA_ALIGN 8
 
 struct arena {
 	struct arena_chunk *head; /* the chunk being filled (others follow) */

@@ -17,7 +17,7 @@ TEST(arena_alloc_aligned_zeroed)
 		unsigned char *p = arena_alloc(&a, i);
 
 		REQUIRE(p);
-		CHECKF((uintptr_t)p % alignof(max_align_t) == 0, "size %zu misaligned", i);
+		CHECKF((uintptr_t)p % ARENA_ALIGN == 0, "size %zu misaligned", i);
 		for (size_t k = 0; k < i; k++)
 			CHECKF(p[k] == 0, "size %zu byte %zu not zero", i, k);
 		memset(p, 0xab, i);
