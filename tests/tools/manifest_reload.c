@@ -6,14 +6,19 @@
  *   manifest_reload --url U --state-dir D [--ref R] [--path P]
  *
  * Fetches and loads the ref, prints "load1 SECONDS FUNCTIONS VALID HASHED
- * MODEL" (MODEL: heap bytes the loaded set holds, from mallinfo2),
- * then waits for a line on stdin (the caller commits meanwhile), fetches and
- * loads again and prints "load2 SECONDS FUNCTIONS VALID HASHED MODEL PARSED".  SECONDS is
- * the load alone (opening the commit and manifest_load_with), not the fetch;
- * HASHED the zips read and hashed by that load; PARSED (load2's 7th field)
- * the manifest files parsed again rather than taken from the file cache.
- * The first set is kept until the second is loaded, as the daemon keeps its
- * last generation.  Errors: "error: ..." on stderr, exit 1.
+ * MODEL HEAP", then waits for a line on stdin (the caller commits
+ * meanwhile), fetches and loads again and prints "load2 SECONDS FUNCTIONS
+ * VALID HASHED HEAP PARSED".  SECONDS is the load alone (opening the commit
+ * and manifest_load_with), not the fetch; HASHED the zips read and hashed by
+ * that load; PARSED the manifest files parsed rather than taken from the
+ * file cache.  MODEL is the memory of the model: the bytes (heap and mmap,
+ * from mallinfo2) that freeing a set of the same commit loaded without the
+ * file cache gives back, so nothing of it is shared.  HEAP is the heap
+ * growth across the load, which also counts what the load leaves in
+ * libgit2's caches (a pack's delta bases: ~300 bytes a function here) and
+ * in the zip and file caches.  The first set is kept until the second is
+ * loaded, as the daemon keeps its last generation.  Errors: "error: ..." on
+ * stderr, exit 1.
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -29,6 +34,28 @@
 static struct manifest_set *last_set; /* kept until the next load, as the daemon does */
 static struct manifest_source *last_src;
 
+static size_t mem_now(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+/* The bytes a set of `src` (loaded without the file cache) gives back when freed. */
+static long long model_bytes(struct manifest_source *src, const char *path, struct manifest_zip_cache *hc)
+{
+	struct manifest_load_options lo = {.zip_cache = hc};
+	struct manifest_set *set = NULL;
+	struct error err = ERROR_INIT;
+	size_t before;
+
+	if (manifest_load_with(&set, src, path, &lo, &err) < 0)
+		return -1;
+	before = mem_now();
+	manifest_set_free(set);
+	return (long long)before - (long long)mem_now();
+}
+
 static int load_once(struct manifest_repo *repo, const char *path, struct manifest_zip_cache *hc,
                      struct manifest_file_cache *fc, const char *label)
 {
@@ -39,7 +66,7 @@ static int load_once(struct manifest_repo *repo, const char *path, struct manife
 	struct error err = ERROR_INIT;
 	char oid[MANIFEST_OID_HEX_SIZE];
 	uint64_t t0, misses0, misses;
-	size_t heap0;
+	size_t heap0, heap;
 
 	if (manifest_repo_fetch(repo, oid, &err) < 0) {
 		fprintf(stderr, "error: fetch: %s\n", err.msg);
@@ -60,7 +87,11 @@ static int load_once(struct manifest_repo *repo, const char *path, struct manife
 	misses = manifest_zip_cache_puts(hc);
 	printf(" %llu", (unsigned long long)(misses - misses0));
 	manifest_file_cache_stats(fc, &st);
-	printf(" %zu %zu\n", mallinfo2().uordblks - heap0, st.misses);
+	heap = mallinfo2().uordblks - heap0;
+	if (!strcmp(label, "load1"))
+		printf(" %lld %zu\n", model_bytes(src, path, hc), heap);
+	else
+		printf(" %zu %zu\n", heap, st.misses);
 	fflush(stdout);
 	manifest_set_free(last_set);
 	manifest_source_free(last_src);
