@@ -307,7 +307,9 @@ static bool path_hidden(const char *p)
 	return false;
 }
 
-static int load_file(struct loader *l, const char *path, struct manifest_unit *file)
+/* `path` into the current unit; *ret_stream is the parse (the caller frees it, once the unit is sealed). */
+static int load_file(struct loader *l, const char *path, struct manifest_unit *file,
+                     struct yaml_stream **ret_stream)
 {
 	struct yaml_limits lim = YAML_LIMITS_MANIFEST;
 	struct buf data = BUF_INIT_CAP(MANIFEST_FILE_MAX);
@@ -358,7 +360,7 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 	}
 	r = 0;
 out:
-	yaml_stream_free(stream);
+	*ret_stream = stream;
 	buf_release(&data);
 	return r;
 }
@@ -419,6 +421,7 @@ int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, co
 static int unit_parse(struct loader *l, const char *path, const char *blob, struct manifest_unit **ret)
 {
 	struct manifest_unit *u = load_unit_start(l, path, blob);
+	struct yaml_stream *stream = NULL;
 	int r = 0;
 
 	if (!u)
@@ -430,7 +433,7 @@ static int unit_parse(struct loader *l, const char *path, const char *blob, stru
 	l->errs = &l->uerrs;
 	l->n_fv = 0;
 	l->n_deps = 0;
-	r = load_file(l, u->path, u);
+	r = load_file(l, u->path, u, &stream);
 	if (r >= 0 && l->n_fv) {
 		u->functions = arena_memdup(l->arena, l->fv, l->n_fv * sizeof(*l->fv));
 		if (!u->functions)
@@ -472,6 +475,12 @@ static int unit_parse(struct loader *l, const char *path, const char *blob, stru
 		else
 			u = sealed;
 	}
+	/*
+	 * Only now: the unit's allocation goes below the parse's, not in the
+	 * hole it leaves at the top of the heap (which malloc would give back
+	 * and take again for every file: a brk pair per file).
+	 */
+	yaml_stream_free(stream);
 	l->unit = NULL;
 	l->arena = NULL;
 	l->errs = NULL;
