@@ -11,7 +11,7 @@
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t cap, used;
+	uint32_t cap, used; /* a chunk holds less than 4 GiB (arena_get refuses more) */
 	alignas(ARENA_ALIGN) unsigned char data[];
 };
 
@@ -27,12 +27,15 @@ void arena_init(struct arena *a, size_t chunk)
 
 static struct arena_chunk *chunk_new(struct arena *a, size_t cap)
 {
-	struct arena_chunk *c = malloc(sizeof(*c) + cap);
+	struct arena_chunk *c;
 
+	if (cap > UINT32_MAX)
+		return NULL;
+	c = malloc(sizeof(*c) + cap);
 	if (!c)
 		return NULL;
 	c->next = NULL;
-	c->cap = cap;
+	c->cap = (uint32_t)cap;
 	c->used = 0;
 	a->bytes += sizeof(*c) + cap;
 	return c;
@@ -54,7 +57,7 @@ static void *arena_get(struct arena *a, size_t n, size_t align)
 
 			if (!big)
 				return NULL;
-			big->used = n;
+			big->used = (uint32_t)n;
 			a->used += n;
 			if (c) {
 				big->next = c->next;
@@ -73,7 +76,7 @@ static void *arena_get(struct arena *a, size_t n, size_t align)
 	}
 	p = c->data + at;
 	a->used += at + n - c->used;
-	c->used = at + n;
+	c->used = (uint32_t)(at + n);
 	return p;
 }
 
@@ -174,4 +177,21 @@ int arena_compact(struct arena *dst, const struct arena *src, uintptr_t *ret_lo,
 	*ret_hi = (uintptr_t)(c->data + c->used);
 	*ret_delta = (ptrdiff_t)((intptr_t)(uintptr_t)n->data - (intptr_t)(uintptr_t)c->data);
 	return 0;
+}
+
+struct arena_chunk *arena_detach(struct arena *a)
+{
+	struct arena_chunk *head = a->head;
+
+	a->head = NULL;
+	a->bytes = 0;
+	a->used = 0;
+	return head;
+}
+
+void arena_chunks_free(struct arena_chunk *head)
+{
+	struct arena a = {.head = head};
+
+	arena_release(&a);
 }

@@ -8,7 +8,7 @@
  * integers and doubles; not long double or SIMD types) but a string
  * (arena_strdup), which is packed byte by byte.  Nothing is freed
  * one by one: arena_release() frees every chunk.  There is no per-allocation
- * header, so an arena of many short strings costs far less than malloc'ing
+ * header (a chunk holds less than 4 GiB), so an arena of many short strings costs far less than malloc'ing
  * each (glibc rounds each to 32 bytes with its header).
  *
  * Not thread-safe: one owner allocates; once filled, any thread may read.
@@ -45,6 +45,13 @@ void *arena_memdup(struct arena *a, const void *p, size_t n);
 void arena_release(struct arena *a);
 /* Empty the arena but keep one regular chunk for what comes next (a scratch arena). */
 void arena_reset(struct arena *a);
+/*
+ * Take an arena's chunks (the arena is left empty): an owner that will only
+ * ever free them keeps one pointer instead of the struct, and frees them with
+ * arena_chunks_free() (accepts NULL).
+ */
+struct arena_chunk *arena_detach(struct arena *a);
+void arena_chunks_free(struct arena_chunk *head);
 
 /*
  * Copy an arena that fits in one chunk into `dst`, one malloc of exactly
