@@ -61,8 +61,8 @@ void load_missing(struct loader *l, const struct yaml_node *map, const char *pre
 }
 
 /* Get an optional string; returns 1 if present and valid, 0 if absent, <0 on error. */
-int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
-                    size_t max, char **ret)
+static int opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                      size_t max, char **ret, bool shared)
 {
 	const struct yaml_node *n = yaml_map_get(map, key);
 	char path[KEYPATH_MAX];
@@ -75,8 +75,20 @@ int load_opt_string(struct loader *l, const struct yaml_node *map, const char *p
 	r = yaml_get_string(n, path, max, &s, l->errs);
 	if (r < 0)
 		return r;
-	*ret = arena_strdup(l->arena, s);
+	*ret = shared ? load_shared(l, s) : arena_strdup(l->arena, s);
 	return *ret ? 1 : -ENOMEM;
+}
+
+int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                    size_t max, char **ret)
+{
+	return opt_string(l, map, prefix, key, max, ret, false);
+}
+
+int load_opt_shared(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                    size_t max, char **ret)
+{
+	return opt_string(l, map, prefix, key, max, ret, true);
 }
 
 static bool region_ok(const char *s)
@@ -265,7 +277,7 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 			ERR(v, "region: invalid region \"%.64s\" (e.g. us-east-1)", s);
 		else if (region && strcmp(region, s))
 			ERR(v, "region: %s differs from the region in the function ARN (%s)", s, region);
-		else if (!region && !(region = arena_strdup(l->arena, s)))
+		else if (!region && !(region = load_shared(l, s)))
 			return -ENOMEM;
 	}
 	f->region = region;
@@ -489,6 +501,7 @@ static int unit_parse(struct loader *l, const char *path, const char *blob, stru
 			errlist_release(u->errors);
 			free(u->errors);
 		}
+		load_pool_unref(u->pool);
 		arena_reset(&l->scratch); /* the unit was there */
 		return r;
 	}
@@ -605,7 +618,8 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 		goto out;
 	}
 	set->units = calloc(n_paths + 1, sizeof(*set->units));
-	if (!set->units) {
+	l.pool = load_pool_for(l.opt.file_cache);
+	if (!set->units || !l.pool) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -658,6 +672,7 @@ out:
 	free(l.deps);
 	arena_release(&l.scratch);
 	errlist_release(&l.uerrs);
+	load_pool_unref(l.pool);
 	free(dir);
 	if (r < 0) {
 		manifest_set_free(set);

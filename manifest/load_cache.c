@@ -9,6 +9,116 @@
 
 #include "manifest/load_internal.h"
 
+struct manifest_file_cache {
+	struct manifest_unit **slots; /* NULL = empty */
+	size_t cap, n;                /* cap: a power of two, or 0 */
+	size_t hits, misses, total_hits, total_misses;
+	struct load_pool *pool; /* strings of the units it made (a reference) */
+};
+
+/* ---- the string pool ---- */
+
+/* Rotate a file cache's pool (start a new one) past this many bytes of strings. */
+#define POOL_MAX ((size_t)1 << 20)
+
+struct load_pool *load_pool_new(void)
+{
+	struct load_pool *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	atomic_init(&p->refs, 1);
+	arena_init(&p->arena, 4096);
+	return p;
+}
+
+struct load_pool *load_pool_ref(struct load_pool *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	return p;
+}
+
+void load_pool_unref(struct load_pool *p)
+{
+	if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	arena_release(&p->arena);
+	free(p->slots);
+	free(p);
+}
+
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 31));
+}
+
+static char **pool_slot(char **slots, size_t cap, const char *s)
+{
+	size_t mask = cap - 1, i = str_hash(s) & mask;
+
+	while (slots[i] && strcmp(slots[i], s))
+		i = (i + 1) & mask;
+	return &slots[i];
+}
+
+/* `s` from the pool, added if new; NULL when out of memory. */
+static char *pool_intern(struct load_pool *p, const char *s)
+{
+	char **slot;
+
+	if ((p->n + 1) * 4 > p->cap * 3) { /* at most 3/4 full */
+		size_t ncap = p->cap ? p->cap * 2 : 256;
+		char **nv = calloc(ncap, sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		for (size_t i = 0; i < p->cap; i++)
+			if (p->slots[i])
+				*pool_slot(nv, ncap, p->slots[i]) = p->slots[i];
+		free(p->slots);
+		p->slots = nv;
+		p->cap = ncap;
+	}
+	slot = pool_slot(p->slots, p->cap, s);
+	if (!*slot) {
+		*slot = arena_strdup(&p->arena, s);
+		if (!*slot)
+			return NULL;
+		p->n++;
+	}
+	return *slot;
+}
+
+char *load_shared(struct loader *l, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (!l->pool || strlen(s) > LOAD_POOL_STR_MAX)
+		return arena_strdup(l->arena, s);
+	return pool_intern(l->pool, s);
+}
+
+/* The pool of a load: the file cache's (a new one once it is big), or one of its own. */
+struct load_pool *load_pool_for(struct manifest_file_cache *c)
+{
+	if (!c)
+		return load_pool_new();
+	if (c->pool && c->pool->arena.used > POOL_MAX) {
+		load_pool_unref(c->pool); /* the units using it keep it */
+		c->pool = NULL;
+	}
+	if (!c->pool)
+		c->pool = load_pool_new();
+	return load_pool_ref(c->pool);
+}
+
 /* The scratch arena a file is parsed in: most files fit in one chunk, and are then compacted. */
 #define SCRATCH_CHUNK ((size_t)256 << 10)
 
@@ -47,6 +157,7 @@ struct manifest_unit *load_unit_start(struct loader *l, const char *path, const 
 	atomic_init(&u->refs, 1);
 	u->has_blob = blob_hex && load_blob_bin(blob_hex, u->blob);
 	u->cacheable = true;
+	u->pool = load_pool_ref(l->pool); /* the pool outlives every unit with its strings */
 	return u;
 }
 
@@ -117,8 +228,8 @@ struct manifest_unit *load_unit_seal(struct loader *l, struct manifest_unit *u)
 	int r = arena_compact(&dst, &l->scratch, &mv.lo, &mv.hi, &mv.delta);
 
 	if (r == -E2BIG) {
-		/* a big file: its arena is the scratch's chunks, and a new scratch starts */
-		u->arena = l->scratch;
+		/* a big file: it keeps the scratch's chunks, and a new scratch starts */
+		u->chunks = arena_detach(&l->scratch);
 		arena_init(&l->scratch, SCRATCH_CHUNK);
 		return u;
 	}
@@ -132,7 +243,7 @@ struct manifest_unit *load_unit_seal(struct loader *l, struct manifest_unit *u)
 		MV(u->zips[i].path);
 	for (size_t i = 0; i < u->n_functions; i++)
 		move_function(m, &u->functions[i]);
-	u->arena = dst;
+	u->chunks = arena_detach(&dst);
 	return u;
 }
 
@@ -140,16 +251,14 @@ struct manifest_unit *load_unit_seal(struct loader *l, struct manifest_unit *u)
 
 void load_unit_unref(struct manifest_unit *u)
 {
-	struct arena a;
-
 	if (!u || atomic_fetch_sub_explicit(&u->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (u->errors) {
 		errlist_release(u->errors);
 		free(u->errors);
 	}
-	a = u->arena; /* the unit lives in its own arena */
-	arena_release(&a);
+	load_pool_unref(u->pool);
+	arena_chunks_free(u->chunks); /* the unit itself is in them */
 }
 
 static struct manifest_unit *unit_ref(struct manifest_unit *u)
@@ -177,12 +286,6 @@ int load_unit_deps_same(struct loader *l, const struct manifest_unit *u)
 }
 
 /* ---- the file cache: open addressing by (path, blob) ---- */
-
-struct manifest_file_cache {
-	struct manifest_unit **slots; /* NULL = empty */
-	size_t cap, n;                /* cap: a power of two, or 0 */
-	size_t hits, misses, total_hits, total_misses;
-};
 
 static size_t key_hash(const char *path, const unsigned char *blob)
 {
@@ -228,6 +331,7 @@ void manifest_file_cache_free(struct manifest_file_cache *c)
 	if (!c)
 		return;
 	cache_clear(c);
+	load_pool_unref(c->pool);
 	free(c);
 }
 

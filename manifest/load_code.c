@@ -290,7 +290,7 @@ static int parse_s3(struct loader *l, const struct yaml_node *n, const char *pat
 		return -EINVAL;
 	if (yaml_check_keys(n, path, keys, l->errs) < 0)
 		bad = 1;
-	r = load_opt_string(l, n, path, "bucket", 0, &code->s3_bucket);
+	r = load_opt_shared(l, n, path, "bucket", 0, &code->s3_bucket);
 	if (r == -ENOMEM)
 		return r;
 	if (r == 0) {
@@ -315,7 +315,7 @@ static int parse_s3(struct loader *l, const struct yaml_node *n, const char *pat
 	} else if (r < 0) {
 		bad = 1;
 	}
-	r = load_opt_string(l, n, path, "objectVersion", 1024, &code->s3_object_version);
+	r = load_opt_shared(l, n, path, "objectVersion", 1024, &code->s3_object_version);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)

@@ -194,8 +194,8 @@ static int parse_environment(struct loader *l, const struct yaml_node *n, const 
 			continue;
 		}
 		total += k->len + strlen(val);
-		c->env[c->n_env].name = arena_strdup(l->arena, k->str);
-		c->env[c->n_env].value = arena_strdup(l->arena, val);
+		c->env[c->n_env].name = load_shared(l, k->str);
+		c->env[c->n_env].value = load_shared(l, val);
 		c->n_env++;
 		if (!c->env[c->n_env - 1].name || !c->env[c->n_env - 1].value)
 			return -ENOMEM;
@@ -226,7 +226,7 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 		return -EINVAL;
 	yaml_check_keys(n, prefix, keys, l->errs);
 
-	r = load_opt_string(l, n, prefix, "runtime", 0, &c->runtime);
+	r = load_opt_shared(l, n, prefix, "runtime", 0, &c->runtime);
 	if (r == -ENOMEM)
 		return r;
 	if (r > 0) {
@@ -238,7 +238,7 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 		else
 			c->set |= MANIFEST_CFG_RUNTIME;
 	}
-	r = load_opt_string(l, n, prefix, "handler", 128, &c->handler);
+	r = load_opt_shared(l, n, prefix, "handler", 128, &c->handler);
 	if (r == -ENOMEM)
 		return r;
 	if (r > 0) {

@@ -39,6 +39,28 @@ struct zip_cache_entry {
 	char msg[384];
 };
 
+/*
+ * Strings many functions repeat (region, runtime, handler, env names and
+ * values, release and alias names, ...) kept once: a pool shared by the
+ * units of a load, or of every load through one file cache, by counting.
+ * Only the loading thread adds; a string never changes once added.
+ * load_cache.c
+ */
+struct load_pool {
+	atomic_size_t refs;
+	struct arena arena;
+	char **slots;  /* open addressing, NULL = empty */
+	size_t cap, n; /* cap: a power of two, or 0 */
+};
+/* A new pool (one reference), or NULL. */
+struct load_pool *load_pool_new(void);
+struct load_pool *load_pool_ref(struct load_pool *p);
+void load_pool_unref(struct load_pool *p); /* accepts NULL */
+/* A reference to the pool a load with file cache `c` (NULL: none) shares strings in; NULL: ENOMEM. */
+struct load_pool *load_pool_for(struct manifest_file_cache *c);
+/* Pooled strings are at most this long; a longer one is copied to the unit. */
+#define LOAD_POOL_STR_MAX 48
+
 /* A Git blob id in binary. */
 #define UNIT_BLOB_SIZE 20
 
@@ -52,19 +74,21 @@ struct unit_zip {
 /*
  * One manifest file parsed and validated on its own (everything but the
  * set-level checks): the functions it declares, its errors, the zips it
- * depends on.  Everything, the struct itself included, lives in `arena`,
- * one malloc of exactly its size (errors, if any, in their own errlist).
+ * depends on.  Everything, the struct itself included, lives in `chunks`
+ * (an arena's), one malloc of exactly its size (errors, if any, in their own
+ * errlist; short common strings in `pool`).
  * Shared by counting between the sets that hold it and the file cache;
  * never modified once built (a set works on copies of the function
  * structs).  load_cache.c
  */
 struct manifest_unit {
 	atomic_size_t refs;
-	struct arena arena;
+	struct arena_chunk *chunks;
 	char *path;
 	struct manifest_function *functions;
 	struct unit_zip *zips;
 	struct errlist *errors; /* located in this file, in the order found; NULL: none */
+	struct load_pool *pool; /* a reference to the pool some of its strings are in, or NULL */
 	unsigned n_functions, n_zips, n_documents;
 	unsigned char blob[UNIT_BLOB_SIZE];
 	bool has_blob;  /* the source gave the file's blob id */
@@ -84,8 +108,9 @@ struct loader {
 	struct errlist *errs; /* the current unit's */
 	struct arena *arena;  /* the current unit's: &scratch */
 	struct manifest_unit *unit;
-	struct arena scratch; /* a file is parsed here, then copied to an arena of its exact size */
-	struct errlist uerrs; /* the current unit's errors while it is parsed */
+	struct arena scratch;   /* a file is parsed here, then copied to an arena of its exact size */
+	struct errlist uerrs;   /* the current unit's errors while it is parsed */
+	struct load_pool *pool; /* a reference, or NULL: strings are not shared */
 	/* the current unit's functions while it is parsed (copied into its arena after) */
 	struct manifest_function *fv;
 	size_t n_fv, fv_alloc;
@@ -109,6 +134,11 @@ void load_keypath(char *out, const char *prefix, const char *key);
 void load_missing(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key);
 int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
                     size_t max, char **ret);
+/* The same for a value functions often share (a runtime, a bucket): pooled. */
+int load_opt_shared(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                    size_t max, char **ret);
+/* A copy of `s` for the model: from l->pool when it has one and `s` is short, else in l->arena. */
+char *load_shared(struct loader *l, const char *s);
 /*
  * A full Lambda function ARN without a qualifier: 0 and its region and account
  * (malloc'ed, the caller frees them), or -EINVAL with *why saying what is wrong.

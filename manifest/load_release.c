@@ -36,7 +36,7 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 	load_keypath(prefix, "releases", key->str);
 	rel->line = key->line;
 	rel->col = key->col;
-	rel->name = arena_strdup(l->arena, key->str);
+	rel->name = load_shared(l, key->str);
 	if (!rel->name)
 		return -ENOMEM;
 	if (key->len != strlen(key->str) || !load_name_ok(key->str, 64, "._-"))
@@ -63,13 +63,13 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 				    "%s.%s: not allowed with version (an adopted version is used as it is)",
 				    prefix, version_excludes[i]);
 		}
-		r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
+		r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
 		if (r == -ENOMEM)
 			return r;
 		return 0;
 	}
 
-	r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
+	r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
 	if (r == -ENOMEM)
 		return r;
 
@@ -248,7 +248,7 @@ static int parse_alias(struct loader *l, const struct manifest_function *f, cons
 	load_keypath(prefix, "aliases", key->str);
 	a->line = key->line;
 	a->col = key->col;
-	a->name = arena_strdup(l->arena, key->str);
+	a->name = load_shared(l, key->str);
 	if (!a->name)
 		return -ENOMEM;
 	if (key->len != strlen(key->str) || !load_name_ok(key->str, 128, "_-"))
@@ -261,7 +261,7 @@ static int parse_alias(struct loader *l, const struct manifest_function *f, cons
 		return r == -ENOMEM ? r : 0;
 	}
 	yaml_check_keys(n, prefix, keys, l->errs);
-	r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &a->description);
+	r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &a->description);
 	if (r == -ENOMEM)
 		return r;
 	r = parse_alias_rollout(l, f, n, prefix, a);

@@ -45,7 +45,7 @@ static int parse_name(struct loader *l, const struct yaml_node *n, const char *p
 		    path, yaml_quote(n, q, sizeof(q)), known_names(names, sizeof(names)));
 		return 0;
 	}
-	r->codedeploy = arena_strdup(l->arena, s);
+	r->codedeploy = load_shared(l, s);
 	return r->codedeploy ? 0 : -ENOMEM;
 }
 
@@ -163,7 +163,7 @@ static int parse_alarms(struct loader *l, const struct yaml_node *n, const char 
 			ERR(it, "%s: alarm %s is listed twice", ip, yaml_quote(it, q, sizeof(q)));
 			continue;
 		}
-		r->alarms[r->spec.n_alarms] = arena_strdup(l->arena, s);
+		r->alarms[r->spec.n_alarms] = load_shared(l, s);
 		if (!r->alarms[r->spec.n_alarms])
 			return -ENOMEM;
 		r->spec.n_alarms++;

@@ -571,6 +571,31 @@ TEST(reload_release_config_shares_the_function_strings)
 	manifest_set_free(set);
 }
 
+TEST(reload_common_strings_are_shared)
+{
+	struct fixture fx;
+	struct manifest_set *set;
+	const struct manifest_function *a, *b;
+
+	fixture_start(&fx);
+	a = find(fx.prev, "a");
+	b = find(fx.prev, "b");
+	REQUIRE(a && b);
+	/* one copy of a runtime, a region, an env name, a release name for the whole set */
+	CHECK(a->config.runtime == b->config.runtime);
+	CHECK(a->region == b->region);
+	CHECK(a->config.env[0].name == b->config.env[0].name);
+	CHECK(a->releases[0].name == b->releases[0].name);
+	CHECK(a->name != b->name);
+	/* a file parsed again in a later load shares them with the cached ones */
+	put_fn(&fx.s, "fns/b.yaml", "b2");
+	set = fixture_next(&fx, 1);
+	REQUIRE(set);
+	CHECK(find(set, "b2")->config.runtime == find(set, "a")->config.runtime);
+	CHECK_STR(find(set, "b2")->config.runtime, "python3.12");
+	fixture_end(&fx);
+}
+
 TEST(reload_folder_source_is_not_cached)
 {
 	struct snap s;
@@ -599,4 +624,4 @@ TEST_MAIN(reload_unchanged_reads_nothing, reload_one_manifest_changed,
           reload_zip_changed_rehashes_its_function, reload_zip_deleted_then_added,
           reload_file_renamed_errors_name_the_new_path, reload_duplicate_leaves_the_cached_unit_untouched,
           reload_broken_yaml_then_fixed, reload_release_config_shares_the_function_strings,
-          reload_folder_source_is_not_cached)
+          reload_common_strings_are_shared, reload_folder_source_is_not_cached)
