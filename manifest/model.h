@@ -30,9 +30,11 @@
  * enclosing struct manifest_set and freed with it by manifest_set_free(),
  * never one by one.  Strings and arrays are shared: a release's effective
  * `config` points at the function's strings and env array where it does not
- * override them, an alias's target `release` is the release's `name`, and
- * a function of an unchanged file may be the same memory in several sets
- * (reloads).  Treat the whole model as read-only.
+ * override them, an alias's target `release` is the release's `name`, short
+ * values many functions repeat (a region, a runtime, an env name) are one
+ * copy for the whole set, and a function of an unchanged file may be the
+ * same memory in several sets (reloads).  Treat the whole model as
+ * read-only; compare strings with strcmp, never by pointer.
  */
 #ifndef ALIASD_MANIFEST_MODEL_H
 #define ALIASD_MANIFEST_MODEL_H
