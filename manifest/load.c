@@ -672,6 +672,8 @@ out:
 	free(l.deps);
 	arena_release(&l.scratch);
 	errlist_release(&l.uerrs);
+	if (!l.opt.file_cache)
+		load_pool_done(l.pool); /* this load's own: nothing more goes in */
 	load_pool_unref(l.pool);
 	free(dir);
 	if (r < 0) {

@@ -96,6 +96,15 @@ static char *pool_intern(struct load_pool *p, const char *s)
 	return *slot;
 }
 
+void load_pool_done(struct load_pool *p)
+{
+	if (!p)
+		return;
+	free(p->slots);
+	p->slots = NULL;
+	p->cap = p->n = 0;
+}
+
 char *load_shared(struct loader *l, const char *s)
 {
 	if (!s)
@@ -111,6 +120,7 @@ struct load_pool *load_pool_for(struct manifest_file_cache *c)
 	if (!c)
 		return load_pool_new();
 	if (c->pool && c->pool->arena.used > POOL_MAX) {
+		load_pool_done(c->pool);
 		load_pool_unref(c->pool); /* the units using it keep it */
 		c->pool = NULL;
 	}

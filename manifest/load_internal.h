@@ -58,6 +58,8 @@ struct load_pool *load_pool_ref(struct load_pool *p);
 void load_pool_unref(struct load_pool *p); /* accepts NULL */
 /* A reference to the pool a load with file cache `c` (NULL: none) shares strings in; NULL: ENOMEM. */
 struct load_pool *load_pool_for(struct manifest_file_cache *c);
+/* Nothing more is added to `p`: its lookup table goes (the strings stay).  Accepts NULL. */
+void load_pool_done(struct load_pool *p);
 /* Pooled strings are at most this long; a longer one is copied to the unit. */
 #define LOAD_POOL_STR_MAX 48
 
