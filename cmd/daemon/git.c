@@ -163,6 +163,16 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		fail(res, "load manifests", r);
 		return;
 	}
+	if (g.files) {
+		struct manifest_file_cache_stats st;
+		char parsed[24], reused[24];
+
+		manifest_file_cache_stats(g.files, &st);
+		snprintf(parsed, sizeof(parsed), "%zu", st.misses);
+		snprintf(reused, sizeof(reused), "%zu", st.hits);
+		log_event(LOG_DEBUG, "manifests loaded", "revision", src->revision, "parsed", parsed,
+		          "unchanged", reused, NULL);
+	}
 	history_collect(src, path, set, &lo, &history);
 	gen = calloc(1, sizeof(*gen));
 	if (!gen) {
