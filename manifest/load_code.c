@@ -165,8 +165,10 @@ static int zip_entry_fill(struct loader *l, struct zip_cache_entry *ce)
 		break;
 	}
 	if (ce->type == SOURCE_FILE && (l->opt.zip_cache || l->opt.file_cache) && l->src->ops->blob_id &&
-	    l->src->ops->blob_id(l->src, norm, ce->blob, &e) < 0)
+	    l->src->ops->blob_id(l->src, norm, ce->blob, &e) < 0) {
 		ce->blob[0] = '\0';
+		ce->transient = true; /* no id: a file naming it is not cached */
+	}
 	if (ce->type != SOURCE_FILE && ce->type != SOURCE_MISSING)
 		ce->transient = true; /* rare: not worth caching (a file naming it is parsed again) */
 	if (ce->type == SOURCE_FILE && size > MANIFEST_ZIP_MAX)
