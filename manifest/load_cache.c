@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "manifest/load_internal.h"
+#include "util/codec.h"
 
 struct manifest_file_cache {
 	struct manifest_unit **slots; /* NULL = empty */
@@ -134,21 +135,7 @@ struct load_pool *load_pool_for(struct manifest_file_cache *c)
 
 bool load_blob_bin(const char *hex, unsigned char out[UNIT_BLOB_SIZE])
 {
-	for (int i = 0; i < 2 * UNIT_BLOB_SIZE; i++) {
-		int c = hex[i], v;
-
-		if (c >= '0' && c <= '9')
-			v = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v = c - 'a' + 10;
-		else
-			return false;
-		if (i % 2)
-			out[i / 2] = (unsigned char)(out[i / 2] << 4 | v);
-		else
-			out[i / 2] = (unsigned char)v;
-	}
-	return hex[2 * UNIT_BLOB_SIZE] == '\0';
+	return strlen(hex) == 2 * UNIT_BLOB_SIZE && codec_hex_decode(out, UNIT_BLOB_SIZE, hex) == 0;
 }
 
 struct manifest_unit *load_unit_start(struct loader *l, const char *path, const char *blob_hex)

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "manifest/load.h"
+#include "util/codec.h"
 
 struct mem_entry {
 	char *path;
@@ -173,8 +174,7 @@ static int mem_blob_id(struct manifest_source *src, const char *path, char ret[M
 	memcpy(all + hn + 1, e->data, e->len);
 	SHA1((const unsigned char *)all, (size_t)hn + 1 + e->len, md);
 	free(all);
-	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-		snprintf(ret + 2 * i, 3, "%02x", md[i]);
+	codec_hex_encode(ret, md, SHA_DIGEST_LENGTH);
 	return 0;
 }
 
