@@ -353,7 +353,7 @@ int load_cache_keep(struct manifest_file_cache *c, struct manifest_unit *const *
 	c->misses = misses;
 	c->total_hits += hits;
 	c->total_misses += misses;
-	while (cap < n * 2)
+	while (cap * 3 < n * 4) /* at most 3/4 full */
 		cap *= 2;
 	slots = calloc(cap, sizeof(*slots));
 	if (!slots) {
