@@ -15,11 +15,6 @@
 #include "manifest/load_internal.h"
 #include "util/parse.h"
 
-char *load_strdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 bool load_all_digits(const char *s)
 {
 	if (!*s)
@@ -66,8 +61,8 @@ void load_missing(struct loader *l, const struct yaml_node *map, const char *pre
 }
 
 /* Get an optional string; returns 1 if present and valid, 0 if absent, <0 on error. */
-int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
-                    size_t max, char **ret)
+static int opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                      size_t max, char **ret, bool shared)
 {
 	const struct yaml_node *n = yaml_map_get(map, key);
 	char path[KEYPATH_MAX];
@@ -80,23 +75,20 @@ int load_opt_string(struct loader *l, const struct yaml_node *map, const char *p
 	r = yaml_get_string(n, path, max, &s, l->errs);
 	if (r < 0)
 		return r;
-	*ret = strdup(s);
+	*ret = shared ? load_shared(l, s) : arena_strdup(l->arena, s);
 	return *ret ? 1 : -ENOMEM;
 }
 
-static void function_free(struct manifest_function *f)
+int load_opt_string(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                    size_t max, char **ret)
 {
-	free(f->name);
-	free(f->region);
-	free(f->account);
-	free(f->file);
-	load_config_release(&f->config);
-	for (size_t i = 0; i < f->n_releases; i++)
-		load_release_release(&f->releases[i]);
-	free(f->releases);
-	for (size_t i = 0; i < f->n_aliases; i++)
-		load_alias_release(&f->aliases[i]);
-	free(f->aliases);
+	return opt_string(l, map, prefix, key, max, ret, false);
+}
+
+int load_opt_shared(struct loader *l, const struct yaml_node *map, const char *prefix, const char *key,
+                    size_t max, char **ret)
+{
+	return opt_string(l, map, prefix, key, max, ret, true);
 }
 
 static bool region_ok(const char *s)
@@ -179,20 +171,32 @@ int load_arn_parse(const char *s, char **ret_region, char **ret_account, const c
 	return 0;
 }
 
+/* A new function of the current file (copied into its unit when the file is done). */
 static struct manifest_function *function_add(struct loader *l)
 {
-	struct manifest_set *set = l->set;
-
-	if (set->n_functions == l->funcs_alloc) {
-		size_t na = l->funcs_alloc ? l->funcs_alloc * 2 : 16;
-		struct manifest_function *p = realloc(set->functions, na * sizeof(*p));
+	if (l->n_fv == l->fv_alloc) {
+		size_t na = l->fv_alloc ? l->fv_alloc * 2 : 16;
+		struct manifest_function *p = realloc(l->fv, na * sizeof(*p));
 		if (!p)
 			return NULL;
-		set->functions = p;
-		l->funcs_alloc = na;
+		l->fv = p;
+		l->fv_alloc = na;
 	}
-	memset(&set->functions[set->n_functions], 0, sizeof(set->functions[0]));
-	return &set->functions[set->n_functions++];
+	memset(&l->fv[l->n_fv], 0, sizeof(l->fv[0]));
+	return &l->fv[l->n_fv++];
+}
+
+/* A malloc'ed string (load_arn_parse's) into the arena; NULL stays NULL.  -ENOMEM. */
+static int to_arena(struct loader *l, char **s)
+{
+	char *c;
+
+	if (!*s)
+		return 0;
+	c = arena_strdup(l->arena, *s);
+	free(*s);
+	*s = c;
+	return c ? 0 : -ENOMEM;
 }
 
 /* Returns 1 if the function's name was read, 0 if not (the file is then broken), <0 ENOMEM. */
@@ -234,9 +238,10 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 	f = function_add(l);
 	if (!f)
 		return -ENOMEM;
-	f->name = strdup(s);
-	f->file = strdup(path);
-	if (!f->name || !f->file)
+	(void)path;
+	f->name = arena_strdup(l->arena, s);
+	f->file = l->unit->path;
+	if (!f->name)
 		return -ENOMEM;
 	f->line = name_node->line;
 	f->col = name_node->col;
@@ -245,8 +250,8 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 
 	if (!strncmp(s, "arn:", 4)) {
 		r = load_arn_parse(s, &region, &f->account, &why);
-		if (r == -ENOMEM)
-			return r;
+		if (r == -ENOMEM || to_arena(l, &f->account) < 0 || to_arena(l, &region) < 0)
+			return -ENOMEM;
 		if (r < 0)
 			ERR(name_node, "name: \"%.128s\" %s", s, why);
 	} else if (strchr(s, ':')) {
@@ -272,7 +277,7 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 			ERR(v, "region: invalid region \"%.64s\" (e.g. us-east-1)", s);
 		else if (region && strcmp(region, s))
 			ERR(v, "region: %s differs from the region in the function ARN (%s)", s, region);
-		else if (!region && !(region = strdup(s)))
+		else if (!region && !(region = load_shared(l, s)))
 			return -ENOMEM;
 	}
 	f->region = region;
@@ -314,7 +319,9 @@ static bool path_hidden(const char *p)
 	return false;
 }
 
-static int load_file(struct loader *l, const char *path, struct manifest_file *file)
+/* `path` into the current unit; *ret_stream is the parse (the caller frees it, once the unit is sealed). */
+static int load_file(struct loader *l, const char *path, struct manifest_unit *file,
+                     struct yaml_stream **ret_stream)
 {
 	struct yaml_limits lim = YAML_LIMITS_MANIFEST;
 	struct buf data = BUF_INIT_CAP(MANIFEST_FILE_MAX);
@@ -341,6 +348,7 @@ static int load_file(struct loader *l, const char *path, struct manifest_file *f
 	if (r < 0) {
 		errlist_add(l->errs, r, path, 0, 0, "cannot read: %s", e.msg);
 		file->broken = true;
+		file->cacheable = false; /* not a fact of the blob */
 		r = 0;
 		goto out;
 	}
@@ -364,7 +372,7 @@ static int load_file(struct loader *l, const char *path, struct manifest_file *f
 	}
 	r = 0;
 out:
-	yaml_stream_free(stream);
+	*ret_stream = stream;
 	buf_release(&data);
 	return r;
 }
@@ -421,6 +429,145 @@ int manifest_load(struct manifest_set **ret_set, struct manifest_source *src, co
 	return manifest_load_with(ret_set, src, subdir, NULL, err);
 }
 
+/* Parse `path` (blob id `blob`, "" if none) into a new unit. */
+static int unit_parse(struct loader *l, const char *path, const char *blob, struct manifest_unit **ret)
+{
+	struct manifest_unit *u = load_unit_start(l, path, blob);
+	struct yaml_stream *stream = NULL;
+	int r = 0;
+
+	if (!u)
+		return -ENOMEM;
+	l->unit = u;
+	l->arena = &l->scratch;
+	errlist_release(&l->uerrs);
+	l->uerrs.max = 10000;
+	l->errs = &l->uerrs;
+	l->n_fv = 0;
+	l->n_deps = 0;
+	r = load_file(l, u->path, u, &stream);
+	if (r >= 0 && l->n_fv) {
+		u->functions = arena_memdup(l->arena, l->fv, l->n_fv * sizeof(*l->fv));
+		if (!u->functions)
+			r = -ENOMEM;
+		else
+			u->n_functions = (unsigned)l->n_fv;
+	}
+	if (r >= 0 && l->n_deps) {
+		u->zips = arena_calloc(l->arena, l->n_deps, sizeof(*u->zips));
+		if (!u->zips)
+			r = -ENOMEM;
+		for (size_t i = 0; r >= 0 && i < l->n_deps; i++) {
+			const struct zip_cache_entry *ce = &l->zips[l->deps[i].idx];
+			struct unit_zip *z = &u->zips[i];
+
+			z->path = l->deps[i].path;
+			z->type = (unsigned char)ce->type;
+			if (ce->blob[0] && !load_blob_bin(ce->blob, z->blob))
+				u->cacheable = false;
+			if (ce->transient)
+				u->cacheable = false;
+			u->n_zips = (unsigned)i + 1;
+		}
+	}
+	if (r >= 0 && (l->uerrs.len || l->uerrs.dropped)) {
+		u->errors = malloc(sizeof(*u->errors));
+		if (!u->errors) {
+			r = -ENOMEM;
+		} else {
+			*u->errors = l->uerrs;
+			memset(&l->uerrs, 0, sizeof(l->uerrs));
+		}
+	}
+	if (r >= 0) {
+		struct manifest_unit *sealed = load_unit_seal(l, u);
+
+		if (!sealed)
+			r = -ENOMEM;
+		else
+			u = sealed;
+	}
+	/*
+	 * Only now: the unit's allocation goes below the parse's, not in the
+	 * hole it leaves at the top of the heap (which malloc would give back
+	 * and take again for every file: a brk pair per file).
+	 */
+	yaml_stream_free(stream);
+	l->unit = NULL;
+	l->arena = NULL;
+	l->errs = NULL;
+	if (r < 0) {
+		if (u->errors) {
+			errlist_release(u->errors);
+			free(u->errors);
+		}
+		load_pool_unref(u->pool);
+		arena_reset(&l->scratch); /* the unit was there */
+		return r;
+	}
+	*ret = u;
+	return 0;
+}
+
+/* The unit of `path`: from the file cache when it still holds, else parsed.  *hit says which. */
+static int unit_get(struct loader *l, const char *path, struct manifest_unit **ret, bool *hit)
+{
+	struct manifest_source *src = l->src;
+	struct manifest_unit *u = NULL;
+	char blob[MANIFEST_OID_HEX_SIZE] = "";
+	int r;
+
+	*hit = false;
+	if (l->opt.file_cache && src->ops->blob_id) {
+		if (src->ops->blob_id(src, path, blob, NULL) < 0)
+			blob[0] = '\0';
+		else
+			u = load_cache_get(l->opt.file_cache, path, blob);
+	}
+	if (u) {
+		r = load_unit_deps_same(l, u);
+		if (r > 0) {
+			*hit = true;
+			*ret = u;
+			return 0;
+		}
+		load_unit_unref(u);
+		if (r < 0)
+			return r;
+	}
+	return unit_parse(l, path, blob, ret);
+}
+
+/* The set's own view of its units: files, function copies, errors. */
+static int set_assemble(struct manifest_set *set)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < set->n_units; i++)
+		n += set->units[i]->n_functions;
+	set->functions = calloc(n + 1, sizeof(*set->functions));
+	set->files = calloc(set->n_units + 1, sizeof(*set->files));
+	if (!set->functions || !set->files)
+		return -ENOMEM;
+	for (size_t i = 0; i < set->n_units; i++) {
+		const struct manifest_unit *u = set->units[i];
+		struct manifest_file *file = &set->files[set->n_files++];
+
+		file->path = u->path;
+		file->broken = u->broken;
+		file->n_documents = u->n_documents;
+		if (u->n_functions)
+			memcpy(&set->functions[set->n_functions], u->functions,
+			       u->n_functions * sizeof(*u->functions));
+		set->n_functions += u->n_functions;
+		for (size_t k = 0; u->errors && k < u->errors->len; k++)
+			errlist_add_error(&set->errors, &u->errors->items[k]);
+		if (u->errors)
+			set->errors.dropped += u->errors->dropped;
+	}
+	return 0;
+}
+
 int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *src, const char *subdir,
                        const struct manifest_load_options *opt, struct error *err)
 {
@@ -429,7 +576,7 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	enum source_type type;
 	uint64_t size;
 	char **paths = NULL, *dir = NULL;
-	size_t n_paths = 0;
+	size_t n_paths = 0, hits = 0, misses = 0;
 	int r;
 
 	set = calloc(1, sizeof(*set));
@@ -445,7 +592,6 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	l.set = set;
 	if (opt)
 		l.opt = *opt;
-	l.errs = &set->errors;
 
 	if (!manifest_path_valid(dir)) {
 		r = error_set(err, -EINVAL,
@@ -471,26 +617,32 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 		              MANIFEST_MAX_FILES);
 		goto out;
 	}
-	set->files = calloc(n_paths + 1, sizeof(*set->files));
-	if (!set->files) {
+	set->units = calloc(n_paths + 1, sizeof(*set->units));
+	l.pool = load_pool_for(l.opt.file_cache);
+	if (!set->units || !l.pool) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n_paths; i++) {
-		struct manifest_file *file;
+		bool hit;
 
 		if (path_hidden(paths[i]))
 			continue; /* .github/ workflows and friends are not manifests */
-		file = &set->files[set->n_files++];
-		file->path = paths[i];
-		paths[i] = NULL;
-		r = load_file(&l, file->path, file);
+		r = unit_get(&l, paths[i], &set->units[set->n_units], &hit);
 		if (r < 0) {
-			error_set(err, r, "%s: %s", file->path, strerror(-r));
+			error_set(err, r, "%s: %s", paths[i], strerror(-r));
 			goto out;
 		}
+		set->n_units++;
+		if (hit)
+			hits++;
+		else
+			misses++;
 	}
-	r = load_check_duplicates(&l);
+	l.errs = &set->errors;
+	r = set_assemble(set);
+	if (r >= 0)
+		r = load_check_duplicates(&l);
 	if (r < 0) {
 		error_set(err, r, "out of memory");
 		goto out;
@@ -506,6 +658,9 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 		if (!set->functions[i].n_errors)
 			set->n_valid++;
 	}
+	/* the cache keeps this load's units (out of memory only empties it) */
+	if (l.opt.file_cache)
+		load_cache_keep(l.opt.file_cache, set->units, set->n_units, hits, misses);
 	r = 0;
 out:
 	manifest_paths_free(paths, n_paths);
@@ -513,6 +668,13 @@ out:
 		free(l.zips[i].path);
 	free(l.zips);
 	free(l.zip_slots);
+	free(l.fv);
+	free(l.deps);
+	arena_release(&l.scratch);
+	errlist_release(&l.uerrs);
+	if (!l.opt.file_cache)
+		load_pool_done(l.pool); /* this load's own: nothing more goes in */
+	load_pool_unref(l.pool);
 	free(dir);
 	if (r < 0) {
 		manifest_set_free(set);
@@ -526,11 +688,10 @@ void manifest_set_free(struct manifest_set *set)
 {
 	if (!set)
 		return;
-	for (size_t i = 0; i < set->n_functions; i++)
-		function_free(&set->functions[i]);
+	for (size_t i = 0; i < set->n_units; i++)
+		load_unit_unref(set->units[i]);
+	free(set->units);
 	free(set->functions);
-	for (size_t i = 0; i < set->n_files; i++)
-		free(set->files[i].path);
 	free(set->files);
 	errlist_release(&set->errors);
 	free(set);

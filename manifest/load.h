@@ -48,6 +48,18 @@
  * Ownership: the caller frees the set with manifest_set_free() (accepts NULL).
  * The source is not kept: zip contents are not stored in the model; read them
  * again with manifest_code_read_zip() (which checks the hash) when uploading.
+ *
+ * Reloads (struct manifest_file_cache below): each manifest file is parsed
+ * and validated on its own into a unit (what it declares, its errors, the
+ * zips it depends on); the set refers to its files' units and holds its own
+ * copies of the function structs, on which the set-level checks (duplicates)
+ * run.  With a file cache, a file whose Git blob is unchanged, and whose
+ * zips' blobs are unchanged, is neither read nor parsed again: its unit is
+ * shared with the previous set.  The result is the same as a cold load.
+ *
+ * Threads: a set is read-only once loaded; any thread may read it and any
+ * one thread may free it (units are shared by atomic counts), also while
+ * another load runs.  A file cache is used by one load at a time.
  */
 #ifndef ALIASD_MANIFEST_LOAD_H
 #define ALIASD_MANIFEST_LOAD_H
@@ -81,6 +93,9 @@ struct manifest_set {
 	size_t n_valid;        /* functions with n_errors == 0 */
 	size_t n_releases;     /* over all functions */
 	size_t n_aliases;
+	/* private (load.c): the parsed files the strings and arrays above live in */
+	struct manifest_unit **units;
+	size_t n_units;
 };
 
 /*
@@ -112,7 +127,35 @@ struct manifest_load_options {
 	 * hashed again.  Only a source with ->blob_id uses it.  NULL: none.
 	 */
 	struct manifest_zip_cache *zip_cache;
+	/*
+	 * Parsed manifest files by (path, Git blob id), kept by the caller across
+	 * loads (below).  Only a source with ->blob_id uses it; give a zip_cache
+	 * too, or checking a cached file's zips hashes them.  NULL: none.
+	 */
+	struct manifest_file_cache *file_cache;
 };
+
+/*
+ * A cache of parsed manifest files for reloads of a Git repository (the
+ * daemon keeps one across polls; manifest/history.c does not use it).  A
+ * file is taken from it when its path and blob id are the same and every
+ * zip it names still has the same blob (or is still missing); anything else
+ * (a changed, added, deleted or renamed file; a zip changed, added or
+ * deleted; a file that could not be read) is parsed again.  After each load
+ * it holds exactly the units of that load: it is bounded by the size of the
+ * repository's latest snapshot, and it keeps them alive while the sets
+ * that use them are freed.  Not thread-safe: one load at a time uses it.
+ */
+struct manifest_file_cache;
+int manifest_file_cache_new(struct manifest_file_cache **ret);
+void manifest_file_cache_free(struct manifest_file_cache *c); /* accepts NULL */
+struct manifest_file_cache_stats {
+	size_t files;        /* units held now */
+	size_t hits, misses; /* files of the last load taken from it / parsed */
+	size_t total_hits;   /* since the cache was made */
+	size_t total_misses;
+};
+void manifest_file_cache_stats(const struct manifest_file_cache *c, struct manifest_file_cache_stats *ret);
 
 /*
  * Do `a` and `b` declare the same function, as the duplicate check above
@@ -166,5 +209,8 @@ struct manifest_mem_file {
 };
 int manifest_source_mem_open(struct manifest_source **ret, const struct manifest_mem_file *files, size_t n,
                              struct error *err);
+/* The same with Git blob ids (->blob_id), as a commit's tree has: for tests of the caches. */
+int manifest_source_mem_open_blobs(struct manifest_source **ret, const struct manifest_mem_file *files,
+                                   size_t n, struct error *err);
 
 #endif

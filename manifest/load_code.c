@@ -127,57 +127,22 @@ static char *zip_path_normalise(const char *s, const char **why)
 	return out;
 }
 
-static int parse_zip(struct loader *l, const struct yaml_node *n, const char *path,
-                     struct manifest_code *code)
+/* Fill `ce` (its path set, status -EINVAL) from the snapshot: 0, or -ENOMEM. */
+static int zip_entry_fill(struct loader *l, struct zip_cache_entry *ce)
 {
-	struct zip_cache_entry *ce;
-	enum source_type type;
+	const char *norm = ce->path;
 	struct error e = ERROR_INIT;
 	struct buf data = BUF_INIT_CAP((size_t)MANIFEST_ZIP_MAX);
-	const char *s, *why = NULL;
-	char blob[MANIFEST_OID_HEX_SIZE] = "";
 	uint64_t size;
-	char *norm;
 	int r;
 
-	if (yaml_get_string(n, path, 4096, &s, l->errs) < 0)
-		return -EINVAL;
-	norm = zip_path_normalise(s, &why);
-	if (!norm)
-		return ERR(n, "%s: \"%.128s\" %s", path, s, why);
-	code->zip_path = norm;
-	ce = zip_cache_find(l, norm);
-	if (ce) {
-		if (ce->status)
-			return ERR(n, "%s: %s", path, ce->msg);
-		code->zip_size = ce->size;
-		memcpy(code->sha256, ce->sha256, 45);
-		return 0;
-	}
-	if (l->n_zips == l->zips_alloc) {
-		size_t na = l->zips_alloc ? l->zips_alloc * 2 : 16;
-		struct zip_cache_entry *p = realloc(l->zips, na * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		l->zips = p;
-		l->zips_alloc = na;
-	}
-	ce = &l->zips[l->n_zips];
-	memset(ce, 0, sizeof(*ce));
-	ce->path = strdup(norm);
-	if (!ce->path)
-		return -ENOMEM;
-	l->n_zips++;
-	if (zip_cache_index(l) < 0)
-		return -ENOMEM;
-	ce->status = -EINVAL;
-
-	r = manifest_source_stat(l->src, norm, &type, &size, &e);
+	r = manifest_source_stat(l->src, norm, &ce->type, &size, &e);
 	if (r < 0) {
 		snprintf(ce->msg, sizeof(ce->msg), "%.128s: %.200s", norm, e.msg);
-		return ERR(n, "%s: %s", path, ce->msg);
+		ce->transient = true;
+		return r == -ENOMEM ? r : 0;
 	}
-	switch (type) {
+	switch (ce->type) {
 	case SOURCE_FILE:
 		break;
 	case SOURCE_MISSING:
@@ -199,18 +164,22 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 		snprintf(ce->msg, sizeof(ce->msg), "%s is not a regular file", norm);
 		break;
 	}
-	if (type == SOURCE_FILE && size > MANIFEST_ZIP_MAX)
+	if (ce->type == SOURCE_FILE && (l->opt.zip_cache || l->opt.file_cache) && l->src->ops->blob_id &&
+	    l->src->ops->blob_id(l->src, norm, ce->blob, &e) < 0) {
+		ce->blob[0] = '\0';
+		ce->transient = true; /* no id: a file naming it is not cached */
+	}
+	if (ce->type != SOURCE_FILE && ce->type != SOURCE_MISSING)
+		ce->transient = true; /* rare: not worth caching (a file naming it is parsed again) */
+	if (ce->type == SOURCE_FILE && size > MANIFEST_ZIP_MAX)
 		snprintf(ce->msg, sizeof(ce->msg),
 		         "%s is %llu bytes, more than Lambda's direct upload limit of 50 MiB (52428800 "
 		         "bytes): use s3",
 		         norm, (unsigned long long)size);
 	if (ce->msg[0])
-		return ERR(n, "%s: %s", path, ce->msg);
-	if (l->opt.zip_cache && l->src->ops->blob_id && l->src->ops->blob_id(l->src, norm, blob, &e) == 0 &&
-	    manifest_zip_cache_get(l->opt.zip_cache, blob, &ce->size, ce->sha256)) {
+		return 0;
+	if (ce->blob[0] && manifest_zip_cache_get(l->opt.zip_cache, ce->blob, &ce->size, ce->sha256)) {
 		ce->status = 0;
-		code->zip_size = ce->size;
-		memcpy(code->sha256, ce->sha256, 45);
 		return 0;
 	}
 	r = manifest_source_read(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &data, &e);
@@ -219,14 +188,87 @@ static int parse_zip(struct loader *l, const struct yaml_node *n, const char *pa
 		if (r == -ENOMEM)
 			return r;
 		snprintf(ce->msg, sizeof(ce->msg), "cannot read %.128s: %.200s", norm, e.msg);
-		return ERR(n, "%s: %s", path, ce->msg);
+		ce->transient = true;
+		return 0;
 	}
 	ce->size = data.len;
 	manifest_sha256_base64(data.ptr, data.len, ce->sha256);
 	buf_release(&data);
 	ce->status = 0;
-	if (blob[0] && manifest_zip_cache_put(l->opt.zip_cache, blob, ce->size, ce->sha256) < 0)
+	if (ce->blob[0] && manifest_zip_cache_put(l->opt.zip_cache, ce->blob, ce->size, ce->sha256) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm)
+{
+	struct zip_cache_entry *ce = zip_cache_find(l, norm);
+
+	if (ce)
+		return ce;
+	if (l->n_zips == l->zips_alloc) {
+		size_t na = l->zips_alloc ? l->zips_alloc * 2 : 16;
+		struct zip_cache_entry *p = realloc(l->zips, na * sizeof(*p));
+		if (!p)
+			return NULL;
+		l->zips = p;
+		l->zips_alloc = na;
+	}
+	ce = &l->zips[l->n_zips];
+	memset(ce, 0, sizeof(*ce));
+	ce->path = strdup(norm);
+	if (!ce->path)
+		return NULL;
+	l->n_zips++;
+	if (zip_cache_index(l) < 0)
+		return NULL;
+	ce->status = -EINVAL;
+	return zip_entry_fill(l, ce) < 0 ? NULL : ce;
+}
+
+/* The current file depends on zip entry `ce` (once), first named by `path` (in the arena). */
+static int dep_add(struct loader *l, const struct zip_cache_entry *ce, char *path)
+{
+	size_t idx = (size_t)(ce - l->zips);
+
+	for (size_t i = 0; i < l->n_deps; i++)
+		if (l->deps[i].idx == idx)
+			return 0;
+	if (l->n_deps == l->deps_alloc) {
+		size_t na = l->deps_alloc ? l->deps_alloc * 2 : 8;
+		struct unit_dep *p = realloc(l->deps, na * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->deps = p;
+		l->deps_alloc = na;
+	}
+	l->deps[l->n_deps++] = (struct unit_dep){idx, path};
+	return 0;
+}
+
+static int parse_zip(struct loader *l, const struct yaml_node *n, const char *path,
+                     struct manifest_code *code)
+{
+	struct zip_cache_entry *ce;
+	const char *s, *why = NULL;
+	char *norm;
+
+	if (yaml_get_string(n, path, 4096, &s, l->errs) < 0)
+		return -EINVAL;
+	norm = zip_path_normalise(s, &why);
+	if (!norm) {
+		if (!strcmp(why, "out of memory"))
+			return -ENOMEM;
+		return ERR(n, "%s: \"%.128s\" %s", path, s, why);
+	}
+	code->zip_path = arena_strdup(l->arena, norm);
+	ce = code->zip_path ? load_zip_entry(l, norm) : NULL;
+	free(norm);
+	if (!ce || dep_add(l, ce, code->zip_path) < 0)
+		return -ENOMEM;
+	if (ce->status)
+		return ERR(n, "%s: %s", path, ce->msg);
 	code->zip_size = ce->size;
 	memcpy(code->sha256, ce->sha256, 45);
 	return 0;
@@ -250,7 +292,7 @@ static int parse_s3(struct loader *l, const struct yaml_node *n, const char *pat
 		return -EINVAL;
 	if (yaml_check_keys(n, path, keys, l->errs) < 0)
 		bad = 1;
-	r = load_opt_string(l, n, path, "bucket", 0, &code->s3_bucket);
+	r = load_opt_shared(l, n, path, "bucket", 0, &code->s3_bucket);
 	if (r == -ENOMEM)
 		return r;
 	if (r == 0) {
@@ -275,7 +317,7 @@ static int parse_s3(struct loader *l, const struct yaml_node *n, const char *pat
 	} else if (r < 0) {
 		bad = 1;
 	}
-	r = load_opt_string(l, n, path, "objectVersion", 1024, &code->s3_object_version);
+	r = load_opt_shared(l, n, path, "objectVersion", 1024, &code->s3_object_version);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
@@ -299,7 +341,7 @@ static int parse_image(struct loader *l, const struct yaml_node *n, const char *
 		if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
 			return ERR(n, "%s: the digest must be 64 lower-case hex digits, got \"%.128s\"", path,
 			           s);
-	code->image_uri = strdup(s);
+	code->image_uri = arena_strdup(l->arena, s);
 	if (!code->image_uri)
 		return -ENOMEM;
 	memcpy(code->sha256, at + 8, 64);

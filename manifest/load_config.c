@@ -68,6 +68,7 @@ static int env_cmp(const void *a, const void *b)
 	return strcmp(((const struct manifest_env_var *)a)->name, ((const struct manifest_env_var *)b)->name);
 }
 
+/* Free a config copied with load_config_copy() (history.c; the model's live in an arena). */
 void load_config_release(struct manifest_config *c)
 {
 	free(c->runtime);
@@ -89,10 +90,10 @@ int load_config_copy(struct manifest_config *dst, const struct manifest_config *
 	dst->memory_size = src->memory_size;
 	dst->timeout = src->timeout;
 	dst->ephemeral_storage = src->ephemeral_storage;
-	dst->runtime = load_strdup(src->runtime);
-	dst->handler = load_strdup(src->handler);
-	dst->role = load_strdup(src->role);
-	dst->description = load_strdup(src->description);
+	dst->runtime = src->runtime ? strdup(src->runtime) : NULL;
+	dst->handler = src->handler ? strdup(src->handler) : NULL;
+	dst->role = src->role ? strdup(src->role) : NULL;
+	dst->description = src->description ? strdup(src->description) : NULL;
 	if ((src->runtime && !dst->runtime) || (src->handler && !dst->handler) || (src->role && !dst->role) ||
 	    (src->description && !dst->description))
 		goto nomem;
@@ -114,15 +115,16 @@ nomem:
 	return -ENOMEM;
 }
 
-/* Move the fields set in `over` into `base` (a release's overrides). */
-void load_config_overlay(struct manifest_config *base, struct manifest_config *over)
+/*
+ * Take the fields set in `over` into `base` (a release's overrides); both live
+ * in the same arena, so nothing is freed: what `base` shared with the
+ * function's config stays the function's.
+ */
+void load_config_overlay(struct manifest_config *base, const struct manifest_config *over)
 {
 #define MOVE_STR(bit, field)                                                                                 \
-	if (over->set & (bit)) {                                                                             \
-		free(base->field);                                                                           \
-		base->field = over->field;                                                                   \
-		over->field = NULL;                                                                          \
-	}
+	if (over->set & (bit))                                                                               \
+		base->field = over->field;
 	MOVE_STR(MANIFEST_CFG_RUNTIME, runtime)
 	MOVE_STR(MANIFEST_CFG_HANDLER, handler)
 	MOVE_STR(MANIFEST_CFG_ROLE, role)
@@ -135,15 +137,8 @@ void load_config_overlay(struct manifest_config *base, struct manifest_config *o
 	if (over->set & MANIFEST_CFG_EPHEMERAL)
 		base->ephemeral_storage = over->ephemeral_storage;
 	if (over->set & MANIFEST_CFG_ENVIRONMENT) {
-		for (size_t i = 0; i < base->n_env; i++) {
-			free(base->env[i].name);
-			free(base->env[i].value);
-		}
-		free(base->env);
 		base->env = over->env;
 		base->n_env = over->n_env;
-		over->env = NULL;
-		over->n_env = 0;
 	}
 	base->set |= over->set;
 }
@@ -161,7 +156,7 @@ static int parse_environment(struct loader *l, const struct yaml_node *n, const 
 	c->set |= MANIFEST_CFG_ENVIRONMENT;
 	if (!n || !n->n_pairs)
 		return 0;
-	c->env = calloc(n->n_pairs, sizeof(*c->env));
+	c->env = arena_calloc(l->arena, n->n_pairs, sizeof(*c->env));
 	if (!c->env)
 		return -ENOMEM;
 	for (size_t i = 0; i < n->n_pairs; i++) {
@@ -199,8 +194,8 @@ static int parse_environment(struct loader *l, const struct yaml_node *n, const 
 			continue;
 		}
 		total += k->len + strlen(val);
-		c->env[c->n_env].name = strdup(k->str);
-		c->env[c->n_env].value = strdup(val);
+		c->env[c->n_env].name = load_shared(l, k->str);
+		c->env[c->n_env].value = load_shared(l, val);
 		c->n_env++;
 		if (!c->env[c->n_env - 1].name || !c->env[c->n_env - 1].value)
 			return -ENOMEM;
@@ -231,7 +226,7 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 		return -EINVAL;
 	yaml_check_keys(n, prefix, keys, l->errs);
 
-	r = load_opt_string(l, n, prefix, "runtime", 0, &c->runtime);
+	r = load_opt_shared(l, n, prefix, "runtime", 0, &c->runtime);
 	if (r == -ENOMEM)
 		return r;
 	if (r > 0) {
@@ -243,7 +238,7 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 		else
 			c->set |= MANIFEST_CFG_RUNTIME;
 	}
-	r = load_opt_string(l, n, prefix, "handler", 128, &c->handler);
+	r = load_opt_shared(l, n, prefix, "handler", 128, &c->handler);
 	if (r == -ENOMEM)
 		return r;
 	if (r > 0) {

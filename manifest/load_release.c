@@ -11,6 +11,7 @@
 #include "manifest/load_internal.h"
 #include "util/parse.h"
 
+/* A release copied with malloc (history.c's copies; the model's live in an arena). */
 void load_release_release(struct manifest_release *r)
 {
 	free(r->name);
@@ -35,7 +36,7 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 	load_keypath(prefix, "releases", key->str);
 	rel->line = key->line;
 	rel->col = key->col;
-	rel->name = strdup(key->str);
+	rel->name = load_shared(l, key->str);
 	if (!rel->name)
 		return -ENOMEM;
 	if (key->len != strlen(key->str) || !load_name_ok(key->str, 64, "._-"))
@@ -62,13 +63,13 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 				    "%s.%s: not allowed with version (an adopted version is used as it is)",
 				    prefix, version_excludes[i]);
 		}
-		r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
+		r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
 		if (r == -ENOMEM)
 			return r;
 		return 0;
 	}
 
-	r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
+	r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &rel->description);
 	if (r == -ENOMEM)
 		return r;
 
@@ -110,10 +111,8 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 		    prefix);
 	}
 
-	/* effective config = function config + overrides */
-	r = load_config_copy(&rel->config, &f->config);
-	if (r < 0)
-		return r;
+	/* effective config = function config + overrides (sharing the function's strings) */
+	rel->config = f->config;
 	v = yaml_map_get(n, "config");
 	if (v) {
 		struct manifest_config over;
@@ -122,7 +121,6 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 		r = load_parse_config(l, v, kp, &over);
 		if (r == 0)
 			load_config_overlay(&rel->config, &over);
-		load_config_release(&over);
 		if (r == -ENOMEM)
 			return r;
 	}
@@ -137,7 +135,7 @@ int load_parse_releases(struct loader *l, struct manifest_function *f, const str
 		return -EINVAL;
 	if (!n->n_pairs)
 		return 0;
-	f->releases = calloc(n->n_pairs, sizeof(*f->releases));
+	f->releases = arena_calloc(l->arena, n->n_pairs, sizeof(*f->releases));
 	if (!f->releases)
 		return -ENOMEM;
 	for (size_t i = 0; i < n->n_pairs; i++) {
@@ -147,15 +145,6 @@ int load_parse_releases(struct loader *l, struct manifest_function *f, const str
 			return r;
 	}
 	return 0;
-}
-
-void load_alias_release(struct manifest_alias *a)
-{
-	free(a->name);
-	free(a->primary.release);
-	free(a->weighted.release);
-	free(a->description);
-	load_rollout_free(a->rollout);
 }
 
 static int find_release(const struct manifest_function *f, const char *name, size_t *ret)
@@ -208,8 +197,8 @@ static int parse_target(struct loader *l, const struct manifest_function *f, con
 			           path, q, q, q);
 		return ERR(n, "%s: release \"%s\" is not declared in releases", path, q);
 	}
-	t->release = strdup(n->str);
-	return t->release ? 0 : -ENOMEM;
+	t->release = f->releases[t->release_index].name; /* the same string */
+	return 0;
 }
 
 static bool target_same(const struct manifest_target *a, const struct manifest_target *b)
@@ -259,7 +248,7 @@ static int parse_alias(struct loader *l, const struct manifest_function *f, cons
 	load_keypath(prefix, "aliases", key->str);
 	a->line = key->line;
 	a->col = key->col;
-	a->name = strdup(key->str);
+	a->name = load_shared(l, key->str);
 	if (!a->name)
 		return -ENOMEM;
 	if (key->len != strlen(key->str) || !load_name_ok(key->str, 128, "_-"))
@@ -272,7 +261,7 @@ static int parse_alias(struct loader *l, const struct manifest_function *f, cons
 		return r == -ENOMEM ? r : 0;
 	}
 	yaml_check_keys(n, prefix, keys, l->errs);
-	r = load_opt_string(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &a->description);
+	r = load_opt_shared(l, n, prefix, "description", MANIFEST_DESCRIPTION_MAX, &a->description);
 	if (r == -ENOMEM)
 		return r;
 	r = parse_alias_rollout(l, f, n, prefix, a);
@@ -343,7 +332,7 @@ int load_parse_aliases(struct loader *l, struct manifest_function *f, const stru
 		return -EINVAL;
 	if (!n->n_pairs)
 		return 0;
-	f->aliases = calloc(n->n_pairs, sizeof(*f->aliases));
+	f->aliases = arena_calloc(l->arena, n->n_pairs, sizeof(*f->aliases));
 	if (!f->aliases)
 		return -ENOMEM;
 	for (size_t i = 0; i < n->n_pairs; i++) {

@@ -13,18 +13,6 @@
 
 #define ALARM_NAME_MAX 255 /* characters, as CloudWatch counts them */
 
-void load_rollout_free(struct manifest_rollout *r)
-{
-	if (!r)
-		return;
-	free(r->codedeploy);
-	for (size_t i = 0; r->alarms && i < r->spec.n_alarms; i++)
-		free(r->alarms[i]);
-	free(r->alarms);
-	free(r->pre_traffic);
-	free(r);
-}
-
 /* "Canary10Percent5Minutes, ..., AllAtOnce" into out (always terminated). */
 static const char *known_names(char *out, size_t size)
 {
@@ -57,7 +45,7 @@ static int parse_name(struct loader *l, const struct yaml_node *n, const char *p
 		    path, yaml_quote(n, q, sizeof(q)), known_names(names, sizeof(names)));
 		return 0;
 	}
-	r->codedeploy = strdup(s);
+	r->codedeploy = load_shared(l, s);
 	return r->codedeploy ? 0 : -ENOMEM;
 }
 
@@ -147,7 +135,7 @@ static int parse_alarms(struct loader *l, const struct yaml_node *n, const char 
 	}
 	if (!count)
 		return 0;
-	r->alarms = calloc(count, sizeof(*r->alarms));
+	r->alarms = arena_calloc(l->arena, count, sizeof(*r->alarms));
 	if (!r->alarms)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
@@ -175,7 +163,7 @@ static int parse_alarms(struct loader *l, const struct yaml_node *n, const char 
 			ERR(it, "%s: alarm %s is listed twice", ip, yaml_quote(it, q, sizeof(q)));
 			continue;
 		}
-		r->alarms[r->spec.n_alarms] = strdup(s);
+		r->alarms[r->spec.n_alarms] = load_shared(l, s);
 		if (!r->alarms[r->spec.n_alarms])
 			return -ENOMEM;
 		r->spec.n_alarms++;
@@ -220,7 +208,7 @@ static int parse_pre_traffic(struct loader *l, const struct manifest_function *f
 		    path, q);
 		return 0;
 	}
-	r->pre_traffic = strdup(s);
+	r->pre_traffic = arena_strdup(l->arena, s);
 	r->spec.pre_traffic = r->pre_traffic != NULL;
 	return r->pre_traffic ? 0 : -ENOMEM;
 }
@@ -291,7 +279,7 @@ int load_parse_rollout(struct loader *l, const struct manifest_function *f, cons
 	*ret = NULL;
 	if (!n || yaml_is_null(n))
 		return 0;
-	r = calloc(1, sizeof(*r));
+	r = arena_alloc(l->arena, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->line = key->line;
@@ -303,10 +291,8 @@ int load_parse_rollout(struct loader *l, const struct manifest_function *f, cons
 		rc = parse_name(l, n, path, r);
 	else
 		rc = ERR(n, "%s: expected a CodeDeploy name or a mapping, got %s", path, yaml_describe(n));
-	if (rc == -ENOMEM) {
-		load_rollout_free(r);
+	if (rc == -ENOMEM)
 		return rc;
-	}
 	/* The final word on the bounds, should the checks above ever miss one. */
 	if (errlist_count(l->errs) == before && rollout_spec_check(&r->spec, &err) < 0)
 		ERR(n, "%s: %s", path, err.msg);

@@ -2,10 +2,13 @@
  * mem.c - an in-memory manifest source, for unit tests and fuzzing.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/sha.h>
 
 #include "manifest/load.h"
+#include "util/codec.h"
 
 struct mem_entry {
 	char *path;
@@ -146,12 +149,59 @@ static void mem_free(struct manifest_source *src)
 	free(src);
 }
 
+/* The id Git gives the content: SHA-1 of "blob <len>\0" and the bytes. */
+static int mem_blob_id(struct manifest_source *src, const char *path, char ret[MANIFEST_OID_HEX_SIZE],
+                       struct error *err)
+{
+	struct mem_impl *m = src->impl;
+	struct mem_entry *e;
+	unsigned char md[SHA_DIGEST_LENGTH];
+	char head[32], *all;
+	int hn;
+
+	if (!manifest_path_valid(path) || !*path)
+		return error_set(err, -EINVAL, "invalid path \"%s\"", path);
+	e = mem_find(m, path);
+	if (!e)
+		return error_set(err, -ENOENT, "%s: no such file", path);
+	if (e->symlink)
+		return error_set(err, -EINVAL, "%s: is not a regular file", path);
+	hn = snprintf(head, sizeof(head), "blob %zu", e->len);
+	all = malloc((size_t)hn + 1 + e->len);
+	if (!all)
+		return error_set(err, -ENOMEM, "out of memory");
+	memcpy(all, head, (size_t)hn + 1);
+	memcpy(all + hn + 1, e->data, e->len);
+	SHA1((const unsigned char *)all, (size_t)hn + 1 + e->len, md);
+	free(all);
+	codec_hex_encode(ret, md, SHA_DIGEST_LENGTH);
+	return 0;
+}
+
 static const struct manifest_source_ops mem_ops = {
     .list = mem_list,
     .stat = mem_stat,
     .read = mem_read,
     .free = mem_free,
 };
+
+static const struct manifest_source_ops mem_blob_ops = {
+    .list = mem_list,
+    .stat = mem_stat,
+    .read = mem_read,
+    .free = mem_free,
+    .blob_id = mem_blob_id,
+};
+
+int manifest_source_mem_open_blobs(struct manifest_source **ret, const struct manifest_mem_file *files,
+                                   size_t n, struct error *err)
+{
+	int r = manifest_source_mem_open(ret, files, n, err);
+
+	if (r >= 0)
+		(*ret)->ops = &mem_blob_ops;
+	return r;
+}
 
 int manifest_source_mem_open(struct manifest_source **ret, const struct manifest_mem_file *files, size_t n,
                              struct error *err)

@@ -25,8 +25,16 @@
  * release's `config:` overrides the function's field by field; an overriding
  * `environment` replaces the whole map (it is not merged).
  *
- * Ownership: all strings are malloc'ed and owned by the enclosing
- * struct manifest_set (freed by manifest_set_free()).
+ * Ownership: everything a function points to lives in the arena of the
+ * manifest file that declared it (manifest/load.h: units), owned by the
+ * enclosing struct manifest_set and freed with it by manifest_set_free(),
+ * never one by one.  Strings and arrays are shared: a release's effective
+ * `config` points at the function's strings and env array where it does not
+ * override them, an alias's target `release` is the release's `name`, short
+ * values many functions repeat (a region, a runtime, an env name) are one
+ * copy for the whole set, and a function of an unchanged file may be the
+ * same memory in several sets (reloads).  Treat the whole model as
+ * read-only; compare strings with strcmp, never by pointer.
  */
 #ifndef ALIASD_MANIFEST_MODEL_H
 #define ALIASD_MANIFEST_MODEL_H
@@ -72,12 +80,13 @@ struct manifest_env_var {
 };
 
 /* Versioned function configuration (applied before publishing). */
+/* (Fields ordered to leave no padding: five of these per function.) */
 struct manifest_config {
-	unsigned set;  /* MANIFEST_CFG_* bits of the fields given */
-	char *runtime; /* e.g. "python3.12" */
+	unsigned set;    /* MANIFEST_CFG_* bits of the fields given */
+	int memory_size; /* MB, 128..10240 */
+	char *runtime;   /* e.g. "python3.12" */
 	char *handler;
 	char *role;                   /* IAM role ARN */
-	int memory_size;              /* MB, 128..10240 */
 	int timeout;                  /* seconds, 1..900 */
 	int ephemeral_storage;        /* MB of /tmp, 512..10240 */
 	char *description;            /* the function's description, <= 256 */
@@ -93,7 +102,6 @@ enum manifest_code_kind {
 };
 
 struct manifest_code {
-	enum manifest_code_kind kind;
 	char *zip_path;           /* ZIP: path from the repository root */
 	uint64_t zip_size;        /* ZIP: bytes */
 	char *s3_bucket, *s3_key; /* S3 */
@@ -105,6 +113,7 @@ struct manifest_code {
 	 * hex digits of the image digest.  "" for NONE.
 	 */
 	char sha256[MANIFEST_CODE_SHA_SIZE];
+	enum manifest_code_kind kind; /* last: it fills sha256's padding */
 };
 
 struct manifest_release {

@@ -323,19 +323,13 @@ int yaml_get_bool(const struct yaml_node *n, const char *what, bool *ret, struct
 int yaml_check_keys(const struct yaml_node *map, const char *prefix, const char *const allowed[],
                     struct errlist *errs)
 {
-	char list[512], q[128];
+	char list[512] = "", q[128];
+	bool listed = false;
 	size_t o = 0;
 	int r = 0;
 
 	if (!map || map->kind != YAML_KIND_MAPPING)
 		return 0;
-	list[0] = '\0';
-	for (size_t i = 0; allowed[i]; i++) {
-		int w = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", allowed[i]);
-		if (w < 0 || (size_t)w >= sizeof(list) - o)
-			break;
-		o += (size_t)w;
-	}
 	for (size_t i = 0; i < map->n_pairs; i++) {
 		const struct yaml_node *k = map->pairs[i].key;
 		bool found = false;
@@ -351,6 +345,14 @@ int yaml_check_keys(const struct yaml_node *map, const char *prefix, const char 
 			           prefix ? prefix : "", prefix && *prefix ? "." : "");
 			continue;
 		}
+		/* the list for the message, once (only a file with a typo needs it) */
+		for (size_t j = 0; !listed && allowed[j]; j++) {
+			int w = snprintf(list + o, sizeof(list) - o, "%s%s", j ? ", " : "", allowed[j]);
+			if (w < 0 || (size_t)w >= sizeof(list) - o)
+				break;
+			o += (size_t)w;
+		}
+		listed = true;
 		yaml_quote(k, q, sizeof(q));
 		/* strip the quotes for the key path: keys are usually plain words */
 		q[strlen(q) - 1] = '\0';

@@ -7,7 +7,7 @@
 int file_read_fd(struct buf *out, int fd, size_t max, const char *path, struct error *err)
 {
 	char chunk[65536];
-	size_t start = out->len;
+	size_t start = out->len, touched = 0; /* bytes of chunk that ever held data */
 	ssize_t n;
 	int r = 0;
 
@@ -21,6 +21,8 @@ int file_read_fd(struct buf *out, int fd, size_t max, const char *path, struct e
 		}
 		if (n == 0)
 			break;
+		if ((size_t)n > touched)
+			touched = (size_t)n;
 		if (out->len - start + (size_t)n > max) {
 			r = error_set(err, -E2BIG, "%s: larger than %zu bytes", path, max);
 			goto out;
@@ -32,7 +34,8 @@ int file_read_fd(struct buf *out, int fd, size_t max, const char *path, struct e
 		}
 	}
 out:
-	explicit_bzero(chunk, sizeof(chunk));
+	/* only what was read: wiping all 64 KiB was a quarter of validating 10,000 small manifests */
+	explicit_bzero(chunk, touched);
 	if (r < 0)
 		buf_truncate(out, start);
 	return r;

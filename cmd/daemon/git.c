@@ -31,8 +31,13 @@ static struct {
 	bool allow_rewind, reverify;
 	/* the result */
 	struct git_result res;
-	/* zip hashes by blob id, and the last history, across polls (Git thread only) */
+	/*
+	 * zip hashes by blob id, parsed manifest files by (path, blob id), and
+	 * the last history, across polls (Git thread only: a set shares the
+	 * cache's units by atomic counts, so the loop may free it any time)
+	 */
 	struct manifest_zip_cache *zips;
+	struct manifest_file_cache *files;
 	struct manifest_history *last_history;
 } g;
 
@@ -154,11 +159,24 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	if (!g.zips && manifest_zip_cache_new(&g.zips, 0) < 0)
 		g.zips = NULL; /* no cache: every zip is hashed */
 	lo.zip_cache = g.zips;
+	if (!g.files && manifest_file_cache_new(&g.files) < 0)
+		g.files = NULL; /* no cache: every file is parsed */
+	lo.file_cache = g.files;
 	r = manifest_load_with(&set, src, path && path[0] ? path : NULL, &lo, &res->err);
 	if (r < 0) {
 		manifest_source_free(src);
 		fail(res, "load manifests", r);
 		return;
+	}
+	if (g.files) {
+		struct manifest_file_cache_stats st;
+		char parsed[24], reused[24];
+
+		manifest_file_cache_stats(g.files, &st);
+		snprintf(parsed, sizeof(parsed), "%zu", st.misses);
+		snprintf(reused, sizeof(reused), "%zu", st.hits);
+		log_event(LOG_DEBUG, "manifests loaded", "revision", src->revision, "parsed", parsed,
+		          "unchanged", reused, NULL);
 	}
 	history_collect(src, path, set, &lo, &history);
 	gen = calloc(1, sizeof(*gen));
@@ -250,6 +268,8 @@ void git_thread_stop(void)
 	g.region = NULL;
 	manifest_zip_cache_free(g.zips);
 	g.zips = NULL;
+	manifest_file_cache_free(g.files);
+	g.files = NULL;
 	manifest_history_free(g.last_history);
 	g.last_history = NULL;
 	if (g.res.gen) {
