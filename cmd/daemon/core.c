@@ -178,10 +178,32 @@ static bool streq_null(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
-static void actual_free(struct core_alias *a, size_t n)
+const struct rollout_progress *core_alias_rollout(const struct core_alias *a)
 {
-	for (size_t i = 0; i < n; i++)
+	static const struct rollout_progress none; /* ROLLOUT_NONE */
+
+	return a->rollout ? a->rollout : &none;
+}
+
+int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *p)
+{
+	free(a->rollout);
+	a->rollout = NULL;
+	if (!p || p->state == ROLLOUT_NONE)
+		return 0;
+	a->rollout = malloc(sizeof(*a->rollout));
+	if (!a->rollout)
+		return -ENOMEM;
+	*a->rollout = *p;
+	return 0;
+}
+
+void core_aliases_free(struct core_alias *a, size_t n)
+{
+	for (size_t i = 0; a && i < n; i++) {
 		free(a[i].name);
+		free(a[i].rollout);
+	}
 	free(a);
 }
 
@@ -208,7 +230,7 @@ static void fn_free(struct core_fn *st)
 	free(st->file);
 	free(st->manifest_error);
 	free(st->last_error);
-	actual_free(st->actual, st->n_actual);
+	core_aliases_free(st->actual, st->n_actual);
 	free(st);
 }
 
@@ -699,14 +721,14 @@ static bool same_rollout(const struct rollout_progress *a, const struct rollout_
 enum core_rollout_change core_rollout_change(const struct core_alias *before, const struct core_alias *now,
                                              int64_t started_s)
 {
-	const struct rollout_progress *p = now ? &now->rollout : NULL;
+	const struct rollout_progress *p = now ? core_alias_rollout(now) : NULL;
+	const struct rollout_progress *b = before ? core_alias_rollout(before) : NULL;
 
 	if (!p || p->state == ROLLOUT_NONE)
 		return CORE_ROLLOUT_SAME;
-	if (before && same_rollout(&before->rollout, p) && before->rollout.state == p->state)
-		return p->state == ROLLOUT_PROGRESSING && before->rollout.step != p->step
-		           ? CORE_ROLLOUT_STEPPED
-		           : CORE_ROLLOUT_SAME;
+	if (b && same_rollout(b, p) && b->state == p->state)
+		return p->state == ROLLOUT_PROGRESSING && b->step != p->step ? CORE_ROLLOUT_STEPPED
+		                                                             : CORE_ROLLOUT_SAME;
 	if (!before && p->since < started_s)
 		return CORE_ROLLOUT_SAME; /* not this reconcile's doing */
 	switch (p->state) {
@@ -719,10 +741,8 @@ enum core_rollout_change core_rollout_change(const struct core_alias *before, co
 			return CORE_ROLLOUT_SAME; /* created on its version: no traffic shifted */
 		if (p->step < now->rollout_steps)
 			return CORE_ROLLOUT_PROMOTED;
-		if (before && same_rollout(&before->rollout, p) &&
-		    before->rollout.state == ROLLOUT_PROGRESSING && before->rollout.step == p->step &&
-		    now->rollout_interval &&
-		    p->since < before->rollout.since + (int64_t)now->rollout_interval)
+		if (b && same_rollout(b, p) && b->state == ROLLOUT_PROGRESSING && b->step == p->step &&
+		    now->rollout_interval && p->since < b->since + (int64_t)now->rollout_interval)
 			return CORE_ROLLOUT_PROMOTED; /* its last step's time was not up */
 		return CORE_ROLLOUT_SUCCEEDED;
 	case ROLLOUT_ROLLED_BACK:
@@ -743,7 +763,7 @@ void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts
 	struct core_rollouts r = {0, NULL};
 
 	for (size_t i = 0; a && i < n; i++) {
-		if (a[i].rollout.state == ROLLOUT_PROGRESSING)
+		if (core_alias_rollout(&a[i])->state == ROLLOUT_PROGRESSING)
 			r.progressing++;
 		else if (!r.failed && a[i].rollout_failed)
 			r.failed = &a[i];
@@ -792,7 +812,8 @@ enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum c
 		char text[ROLLOUT_REASON_MAX + 160];
 
 		snprintf(text, sizeof(text), "rollout of alias %s rolled back: %s", r.failed->name,
-		         r.failed->rollout.reason[0] ? r.failed->rollout.reason : "no reason recorded");
+		         core_alias_rollout(r.failed)->reason[0] ? core_alias_rollout(r.failed)->reason
+		                                                 : "no reason recorded");
 		set_str(&st->last_error, text);
 		st->error_kind = ERROR_KIND_TERMINAL;
 		st->state = DAEMON_STALLED;

@@ -124,8 +124,13 @@ struct core_alias {
 	char *name;
 	long version, extra;
 	double weight;
-	/* its declared rollout's progress (state ROLLOUT_NONE: none), from the reconcile result */
-	struct rollout_progress rollout;
+	/*
+	 * Its declared rollout's record, from the reconcile result (owned; read
+	 * it with core_alias_rollout()).  NULL when it has none (ROLLOUT_NONE):
+	 * most aliases have none, and a record is some 350 bytes, which every
+	 * alias of 10,000 functions would otherwise hold.
+	 */
+	struct rollout_progress *rollout;
 	unsigned rollout_percent;  /* the new version's share now, 0..100 */
 	unsigned rollout_steps;    /* the spec's number of steps */
 	unsigned rollout_interval; /* the spec's interval, seconds (0 = not known) */
@@ -137,6 +142,18 @@ struct core_alias {
 	 */
 	bool rollout_failed;
 };
+
+/* a->rollout, or a record in state ROLLOUT_NONE (never NULL). */
+const struct rollout_progress *core_alias_rollout(const struct core_alias *a);
+
+/*
+ * a->rollout = a copy of `p` (NULL or ROLLOUT_NONE: none; the old record
+ * is freed).  0, or -ENOMEM (a->rollout is then NULL).
+ */
+int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *p);
+
+/* Free `n` aliases' names and records, and the array `a` (NULL accepted). */
+void core_aliases_free(struct core_alias *a, size_t n);
 
 struct core_fn {
 	char *name, *region; /* the key (region NULL = the default) */

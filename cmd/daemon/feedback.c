@@ -601,7 +601,7 @@ static void rollout_events(const struct core_fn *st, const struct job *j)
 {
 	for (size_t i = 0; j->actual_ok && i < j->n_actual; i++) {
 		const struct core_alias *a = &j->actual[i];
-		const struct rollout_progress *p = &a->rollout;
+		const struct rollout_progress *p = core_alias_rollout(a);
 		enum core_rollout_change ch = rollout_change(st, j, i);
 		char from[16], to[16], msg[ROLLOUT_REASON_MAX + 64];
 
@@ -668,9 +668,13 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 			continue;
 		core_rollouts_of(al, nal, &r);
 		if (r.failed) {
-			outs[n++] = (struct notify_fn_outcome){
-			    f->name, NOTIFY_FN_ROLLED_BACK,  r.failed->rollout.reason, r.failed->name,
-			    0,       r.failed->rollout.step, r.failed->rollout_steps};
+			outs[n++] = (struct notify_fn_outcome){f->name,
+			                                       NOTIFY_FN_ROLLED_BACK,
+			                                       core_alias_rollout(r.failed)->reason,
+			                                       r.failed->name,
+			                                       0,
+			                                       core_alias_rollout(r.failed)->step,
+			                                       r.failed->rollout_steps};
 			rolling++;
 			continue;
 		}
@@ -680,13 +684,13 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 			continue;
 		}
 		for (size_t k = 0; k < nal; k++)
-			if (al[k].rollout.state == ROLLOUT_PROGRESSING) {
+			if (core_alias_rollout(&al[k])->state == ROLLOUT_PROGRESSING) {
 				outs[n++] = (struct notify_fn_outcome){f->name,
 				                                       NOTIFY_FN_PROGRESSING,
 				                                       NULL,
 				                                       al[k].name,
 				                                       al[k].rollout_percent,
-				                                       al[k].rollout.step,
+				                                       core_alias_rollout(&al[k])->step,
 				                                       al[k].rollout_steps};
 				rolling++;
 			}
@@ -731,7 +735,7 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		char from[96], to[96];
 
 		/* a rollout's moves are its own events (rollout_events) */
-		if (now->rollout.state == ROLLOUT_PROGRESSING ||
+		if (core_alias_rollout(now)->state == ROLLOUT_PROGRESSING ||
 		    rollout_change(st, j, i) != CORE_ROLLOUT_SAME)
 			continue;
 		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)

@@ -14,13 +14,6 @@
 #include "cmd/daemon/shell.h"
 #include "util/log.h"
 
-static void actual_free(struct core_alias *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(a[i].name);
-	free(a);
-}
-
 /*
  * Whether alias `a` (of j, before st->actual takes it) is a rollout of the
  * desired state that rolled back and stays so: rolled back by this
@@ -33,7 +26,7 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 	const struct core_alias *before = st->actual_known ? &none : NULL;
 	enum core_rollout_change ch;
 
-	if (!core_rollout_failed(&a->rollout))
+	if (!core_rollout_failed(core_alias_rollout(a)))
 		return false;
 	if (held)
 		return true;
@@ -64,14 +57,13 @@ static void take_aliases(struct job *j)
 		j->actual[i].version = r->aliases[i].version;
 		j->actual[i].extra = r->aliases[i].extra_version;
 		j->actual[i].weight = r->aliases[i].weight;
-		j->actual[i].rollout = r->aliases[i].rollout;
 		j->actual[i].rollout_percent = r->aliases[i].rollout_percent;
 		j->actual[i].rollout_steps = r->aliases[i].rollout_steps;
 		for (size_t k = 0; j->fn && k < j->fn->n_aliases; k++)
 			if (j->fn->aliases[k].rollout && !strcmp(j->fn->aliases[k].name, j->actual[i].name))
 				j->actual[i].rollout_interval = j->fn->aliases[k].rollout->spec.interval_s;
 		j->n_actual = i + 1;
-		if (!j->actual[i].name)
+		if (!j->actual[i].name || core_alias_set_rollout(&j->actual[i], &r->aliases[i].rollout) < 0)
 			return;
 		j->actual[i].rollout_failed =
 		    rollout_failed(j->st, j, &j->actual[i], r->aliases[i].rollout_held);
@@ -237,7 +229,7 @@ static void rollouts_count(const struct core_fn *st, const struct job *j)
 		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
 			if (!strcmp(st->actual[k].name, j->actual[i].name))
 				before = &st->actual[k];
-		const struct rollout_progress *p = &j->actual[i].rollout;
+		const struct rollout_progress *p = core_alias_rollout(&j->actual[i]);
 		char from[16], to[16];
 
 		ch = core_rollout_change(before, &j->actual[i], j->started_s);
@@ -303,7 +295,7 @@ static void job_finish(struct job *j, uint64_t now)
 	d.jobs_done++;
 	rollouts_count(st, j);
 	if (j->actual_ok) {
-		actual_free(st->actual, st->n_actual);
+		core_aliases_free(st->actual, st->n_actual);
 		st->actual = j->actual;
 		st->n_actual = j->n_actual;
 		st->actual_known = true;
@@ -349,7 +341,7 @@ static void job_finish(struct job *j, uint64_t now)
 	}
 	pthread_mutex_unlock(&d.lock);
 	reconcile_result_release(&j->res);
-	actual_free(j->actual, j->n_actual);
+	core_aliases_free(j->actual, j->n_actual);
 	free(j);
 }
 

@@ -691,25 +691,33 @@ TEST(core_states_and_counts)
 
 /* ---------------------------------------------------------------- rollouts */
 
-/* An alias "Prod" with a rollout record. */
+/*
+ * An alias "Prod" with a rollout record (ROLLOUT_NONE: none, a NULL
+ * record); the records live in a static pool, as the tests need no free.
+ */
 static struct core_alias rollout_alias(enum rollout_state state, unsigned from, unsigned to, unsigned step,
                                        int64_t since, const char *reason)
 {
+	static struct rollout_progress pool[64];
+	static size_t used;
 	struct core_alias a;
+	struct rollout_progress *p = &pool[used++ % 64];
 
 	memset(&a, 0, sizeof(a));
+	memset(p, 0, sizeof(*p));
 	a.name = (char *)"Prod";
 	a.version = (long)from;
-	a.rollout.state = state;
-	a.rollout.from = from;
-	a.rollout.to = to;
-	a.rollout.step = step;
-	a.rollout.since = since;
-	snprintf(a.rollout.desired_id, sizeof(a.rollout.desired_id), "0123456789abcdef");
-	snprintf(a.rollout.reason, sizeof(a.rollout.reason), "%s", reason ? reason : "");
+	p->state = state;
+	p->from = from;
+	p->to = to;
+	p->step = step;
+	p->since = since;
+	snprintf(p->desired_id, sizeof(p->desired_id), "0123456789abcdef");
+	snprintf(p->reason, sizeof(p->reason), "%s", reason ? reason : "");
+	a.rollout = state == ROLLOUT_NONE ? NULL : p;
 	a.rollout_steps = 2;
 	a.rollout_percent = state == ROLLOUT_PROGRESSING && step ? (step == 1 ? 10 : 50) : 0;
-	a.rollout_failed = core_rollout_failed(&a.rollout);
+	a.rollout_failed = core_rollout_failed(core_alias_rollout(&a));
 	return a;
 }
 
@@ -931,10 +939,10 @@ TEST(core_rollout_changes)
 	/* at the last step: promoted when it ended before the step's interval was up */
 	p2.rollout_interval = ok.rollout_interval = 100;
 	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* 200 + 100 <= 300 */
-	ok.rollout.since = 250;
+	ok.rollout->since = 250;
 	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_PROMOTED);
 	CHECK_INT(core_rollout_change(NULL, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* nothing known before */
-	ok.rollout.since = 300;
+	ok.rollout->since = 300;
 	CHECK_INT(core_rollout_change(&p1, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p0, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p1, &ab, 0), CORE_ROLLOUT_ABORTED);
@@ -954,11 +962,43 @@ TEST(core_rollout_changes)
 	CHECK_STR(core_rollout_change_name(CORE_ROLLOUT_PROMOTED), "promoted");
 	CHECK(core_rollout_change_name(CORE_ROLLOUT_SAME) == NULL);
 	/* failures: not a revert */
-	CHECK(core_rollout_failed(&rb.rollout));
-	CHECK(core_rollout_failed(&ab.rollout));
-	CHECK(!core_rollout_failed(&ok.rollout));
+	CHECK(core_rollout_failed(rb.rollout));
+	CHECK(core_rollout_failed(ab.rollout));
+	CHECK(!core_rollout_failed(ok.rollout));
 	rb = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 300, "reverted: version 1 is desired again");
-	CHECK(!core_rollout_failed(&rb.rollout));
+	CHECK(!core_rollout_failed(rb.rollout));
+}
+
+/* An alias holds a rollout record only when it has one (a record is ~350 bytes). */
+TEST(core_alias_rollout_record)
+{
+	struct core_alias *a = calloc(2, sizeof(*a));
+	struct rollout_progress p;
+
+	CHECK(a != NULL);
+	a[0].name = strdup("Prod");
+	a[1].name = strdup("Test");
+	CHECK_INT(core_alias_rollout(&a[0])->state, ROLLOUT_NONE);
+	CHECK_STR(core_alias_rollout(&a[0])->reason, "");
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(core_alias_set_rollout(&a[0], &p), 0); /* ROLLOUT_NONE: no record */
+	CHECK(a[0].rollout == NULL);
+	CHECK_INT(core_alias_set_rollout(&a[0], NULL), 0);
+	CHECK(a[0].rollout == NULL);
+	p.state = ROLLOUT_ROLLED_BACK;
+	p.from = 3;
+	p.to = 4;
+	snprintf(p.reason, sizeof(p.reason), "alarm Errors");
+	CHECK_INT(core_alias_set_rollout(&a[1], &p), 0);
+	CHECK(a[1].rollout != NULL && a[1].rollout != &p);
+	CHECK_INT(core_alias_rollout(&a[1])->to, 4);
+	CHECK_STR(core_alias_rollout(&a[1])->reason, "alarm Errors");
+	CHECK(core_rollout_failed(core_alias_rollout(&a[1])));
+	p.state = ROLLOUT_PROGRESSING;
+	CHECK_INT(core_alias_set_rollout(&a[1], &p), 0); /* replaces (the old one is freed) */
+	CHECK_INT(core_alias_rollout(&a[1])->state, ROLLOUT_PROGRESSING);
+	core_aliases_free(a, 2); /* names and records: the leak checker sees the rest */
+	core_aliases_free(NULL, 0);
 }
 
 TEST(core_rollout_in_hash_and_guard)
@@ -999,4 +1039,5 @@ TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_witho
           core_git_schedule_and_pokes, core_states_and_counts, core_rollout_check_time,
           core_rollout_check_jumps_queue, core_rollout_check_before_resync,
           core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
-          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_rollout_in_hash_and_guard)
+          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_alias_rollout_record,
+          core_rollout_in_hash_and_guard)
