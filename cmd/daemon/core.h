@@ -155,23 +155,38 @@ int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *
 /* Free `n` aliases' names and records, and the array `a` (NULL accepted). */
 void core_aliases_free(struct core_alias *a, size_t n);
 
+/*
+ * One function.  The fields are ordered by size (pointers and 64-bit
+ * values, then 32-bit, then bytes) so that the struct has no padding
+ * holes: the daemon holds one per function (10,000 of them at fleet scale).
+ */
 struct core_fn {
-	char *name, *region; /* the key (region NULL = the default) */
-	char *file;          /* where declared last */
-	unsigned line, col;
+	char *name, *region;  /* the key (region NULL = the default) */
+	char *file;           /* where declared last */
 	struct core_gen *gen; /* last good desired state: gen + function; NULL = none */
 	const struct manifest_function *fn;
-	unsigned char hash[CORE_HASH_LEN];
-	bool invalid;         /* the newest commit's manifest is broken for it */
 	char *manifest_error; /* first of its errors, "file:line:col: msg" */
-	bool restored;        /* its last good state came from the state file */
+	char *last_error;     /* last reconcile failure, "file:line:col: msg" */
+	struct core_alias *actual;
+	size_t n_actual;
+	uint64_t due;        /* monotonic ms; CORE_NEVER = nothing scheduled */
+	uint64_t check_due;  /* a rollout's next check (monotonic ms), CORE_NEVER = none */
+	time_t last_success; /* wall clock, 0 = never (set by the shell) */
+	unsigned line, col;
 	enum daemon_sync_state state;
-	char applied_rev[CORE_REV_LEN], attempted_rev[CORE_REV_LEN];
-	char *last_error;           /* last reconcile failure, "file:line:col: msg" */
 	enum error_kind error_kind; /* of last_error */
 	unsigned failures;
-	uint64_t due;       /* monotonic ms; CORE_NEVER = nothing scheduled */
-	uint64_t check_due; /* a rollout's next check (monotonic ms), CORE_NEVER = none */
+	unsigned char hash[CORE_HASH_LEN];
+	/*
+	 * The desired state (hash) it last converged to in this process: the
+	 * shell's drift detection (feedback.c) says a write to a converged
+	 * state repairs a change made outside aliasd.  Valid when converged_known.
+	 */
+	unsigned char converged[CORE_HASH_LEN];
+	char applied_rev[CORE_REV_LEN], attempted_rev[CORE_REV_LEN];
+	bool converged_known;
+	bool invalid;  /* the newest commit's manifest is broken for it */
+	bool restored; /* its last good state came from the state file */
 	bool in_flight;
 	/*
 	 * Its next job is for a new desired state (a commit changed it): it may
@@ -179,12 +194,9 @@ struct core_fn {
 	 * job (resync, retry, SIGUSR1, a restored state) observes afresh.
 	 */
 	bool from_cache;
-	struct core_alias *actual;
-	size_t n_actual;
 	bool actual_known;
-	time_t last_success; /* wall clock, 0 = never (set by the shell) */
-	bool seen;           /* scratch during a load */
-	bool removed;        /* no longer declared; freed when no job holds it */
+	bool seen;    /* scratch during a load */
+	bool removed; /* no longer declared; freed when no job holds it */
 };
 
 struct core_options {

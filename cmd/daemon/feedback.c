@@ -61,12 +61,6 @@ static struct {
 	int state;                   /* enum notify_state last sent for rev, -1 none */
 	char desc[NOTIFY_DESC_SIZE]; /* its description (a pending one changes as rollouts step) */
 	bool manifest_failed;
-	/* loop thread only: each function's desired state when it last converged (drift detection) */
-	struct converged {
-		char *key; /* "name\nregion" */
-		unsigned char hash[CORE_HASH_LEN];
-	} * conv;
-	size_t n_conv, alloc_conv;
 } fb = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .state = -1};
 
 static void count(bool github, const char *result)
@@ -480,47 +474,17 @@ void feedback_commit_untrusted(const char *rev, const char *reason)
 	event(NOTIFY_EVENT_UNTRUSTED, rev, NULL, NULL, NULL, NULL, reason);
 }
 
-static char *fn_key(const struct core_fn *st)
-{
-	struct buf b = BUF_INIT;
-
-	buf_printf(&b, "%s\n%s", st->name, st->region ? st->region : "");
-	return buf_detach(&b, NULL);
-}
-
 /*
  * Whether `st` had converged to desired state `hash` before (then a write now
- * repairs a change made outside aliasd), and remember `hash` as converged.
+ * repairs a change made outside aliasd), and remember `hash` as converged
+ * (in the function's own state: no table of its own to search).
  */
-static bool converged_before(const struct core_fn *st, const unsigned char hash[CORE_HASH_LEN])
+static bool converged_before(struct core_fn *st, const unsigned char hash[CORE_HASH_LEN])
 {
-	char *key = fn_key(st);
-	bool before = false;
-	size_t i;
+	bool before = st->converged_known && !memcmp(st->converged, hash, CORE_HASH_LEN);
 
-	if (!key)
-		return false;
-	for (i = 0; i < fb.n_conv; i++)
-		if (!strcmp(fb.conv[i].key, key))
-			break;
-	if (i < fb.n_conv) {
-		before = !memcmp(fb.conv[i].hash, hash, CORE_HASH_LEN);
-		free(key);
-	} else {
-		if (fb.n_conv == fb.alloc_conv) {
-			size_t n = fb.alloc_conv ? fb.alloc_conv * 2 : 16;
-			struct converged *c = realloc(fb.conv, n * sizeof(*c));
-
-			if (!c) {
-				free(key);
-				return false;
-			}
-			fb.conv = c;
-			fb.alloc_conv = n;
-		}
-		fb.conv[fb.n_conv++].key = key;
-	}
-	memcpy(fb.conv[i].hash, hash, CORE_HASH_LEN);
+	memcpy(st->converged, hash, CORE_HASH_LEN);
+	st->converged_known = true;
 	return before;
 }
 
@@ -706,7 +670,7 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 	free(outs);
 }
 
-void feedback_job_finished(const struct core_fn *st, const struct job *j, bool canceled, const char *message)
+void feedback_job_finished(struct core_fn *st, const struct job *j, bool canceled, const char *message)
 {
 	bool drift;
 	size_t moved = 0;
@@ -830,10 +794,5 @@ void feedback_stop(void)
 	secret_free_str(fb.fingerprint);
 	fb.fingerprint = NULL;
 	fb.m = NULL;
-	for (size_t i = 0; i < fb.n_conv; i++)
-		free(fb.conv[i].key);
-	free(fb.conv);
-	fb.conv = NULL;
-	fb.n_conv = fb.alloc_conv = 0;
 	pthread_mutex_unlock(&fb.lock);
 }
