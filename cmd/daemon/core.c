@@ -198,12 +198,31 @@ int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *
 	return 0;
 }
 
+struct core_alias *core_aliases_new(size_t n, const char *const *names)
+{
+	size_t size = (n ? n : 1) * sizeof(struct core_alias);
+	struct core_alias *a;
+	char *p;
+
+	for (size_t i = 0; i < n; i++)
+		size += strlen(names[i]) + 1;
+	a = calloc(1, size);
+	if (!a)
+		return NULL;
+	p = (char *)(a + (n ? n : 1)); /* the names follow the array: one malloc, not 1 + n */
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]) + 1;
+
+		a[i].name = memcpy(p, names[i], len);
+		p += len;
+	}
+	return a;
+}
+
 void core_aliases_free(struct core_alias *a, size_t n)
 {
-	for (size_t i = 0; a && i < n; i++) {
-		free(a[i].name);
+	for (size_t i = 0; a && i < n; i++)
 		free(a[i].rollout);
-	}
 	free(a);
 }
 
@@ -225,8 +244,6 @@ static void fn_free(struct core_fn *st)
 {
 	if (!st)
 		return;
-	free(st->name);
-	free(st->region);
 	free(st->file);
 	free(st->manifest_error);
 	free(st->last_error);
@@ -283,15 +300,12 @@ static struct core_fn *fn_add(struct core *c, const char *name, const char *regi
 		c->fns = p;
 		c->alloc_fns = n;
 	}
-	st = calloc(1, sizeof(*st));
+	/* the key lives after the struct: one malloc per function, not three */
+	st = calloc(1, sizeof(*st) + strlen(name) + 1 + (region ? strlen(region) + 1 : 0));
 	if (!st)
 		return NULL;
-	st->name = strdup(name);
-	st->region = region ? strdup(region) : NULL;
-	if (!st->name || (region && !st->region)) {
-		fn_free(st);
-		return NULL;
-	}
+	st->name = strcpy((char *)(st + 1), name);
+	st->region = region ? strcpy((char *)(st + 1) + strlen(name) + 1, region) : NULL;
 	st->due = CORE_NEVER;
 	st->check_due = CORE_NEVER;
 	st->state = DAEMON_OUT_OF_SYNC;

@@ -152,7 +152,13 @@ const struct rollout_progress *core_alias_rollout(const struct core_alias *a);
  */
 int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *p);
 
-/* Free `n` aliases' names and records, and the array `a` (NULL accepted). */
+/*
+ * `n` zeroed aliases named `names[i]`, in one allocation with their names
+ * (NULL: -ENOMEM); free with core_aliases_free().
+ */
+struct core_alias *core_aliases_new(size_t n, const char *const *names);
+
+/* Free what core_aliases_new() returned, with the aliases' records (NULL accepted). */
 void core_aliases_free(struct core_alias *a, size_t n);
 
 /*
@@ -161,7 +167,8 @@ void core_aliases_free(struct core_alias *a, size_t n);
  * holes: the daemon holds one per function (10,000 of them at fleet scale).
  */
 struct core_fn {
-	char *name, *region;  /* the key (region NULL = the default) */
+	/* the key (region NULL = the default), in the core_fn's own allocation */
+	const char *name, *region;
 	char *file;           /* where declared last */
 	struct core_gen *gen; /* last good desired state: gen + function; NULL = none */
 	const struct manifest_function *fn;

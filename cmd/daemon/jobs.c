@@ -46,14 +46,20 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 static void take_aliases(struct job *j)
 {
 	struct reconcile_result *r = &j->res;
+	const char **names;
 
 	if (!r->observed)
 		return;
-	j->actual = calloc(r->n_aliases ? r->n_aliases : 1, sizeof(*j->actual));
+	names = calloc(r->n_aliases ? r->n_aliases : 1, sizeof(*names));
+	if (!names)
+		return;
+	for (size_t i = 0; i < r->n_aliases; i++)
+		names[i] = r->aliases[i].name ? r->aliases[i].name : "?";
+	j->actual = core_aliases_new(r->n_aliases, names);
+	free(names);
 	if (!j->actual)
 		return;
 	for (size_t i = 0; i < r->n_aliases; i++) {
-		j->actual[i].name = strdup(r->aliases[i].name ? r->aliases[i].name : "?");
 		j->actual[i].version = r->aliases[i].version;
 		j->actual[i].extra = r->aliases[i].extra_version;
 		j->actual[i].weight = r->aliases[i].weight;
@@ -63,7 +69,7 @@ static void take_aliases(struct job *j)
 			if (j->fn->aliases[k].rollout && !strcmp(j->fn->aliases[k].name, j->actual[i].name))
 				j->actual[i].rollout_interval = j->fn->aliases[k].rollout->spec.interval_s;
 		j->n_actual = i + 1;
-		if (!j->actual[i].name || core_alias_set_rollout(&j->actual[i], &r->aliases[i].rollout) < 0)
+		if (core_alias_set_rollout(&j->actual[i], &r->aliases[i].rollout) < 0)
 			return;
 		j->actual[i].rollout_failed =
 		    rollout_failed(j->st, j, &j->actual[i], r->aliases[i].rollout_held);

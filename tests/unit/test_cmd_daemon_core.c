@@ -972,12 +972,13 @@ TEST(core_rollout_changes)
 /* An alias holds a rollout record only when it has one (a record is ~350 bytes). */
 TEST(core_alias_rollout_record)
 {
-	struct core_alias *a = calloc(2, sizeof(*a));
+	struct core_alias *a = core_aliases_new(2, (const char *[]){"Prod", "Test"});
 	struct rollout_progress p;
 
-	CHECK(a != NULL);
-	a[0].name = strdup("Prod");
-	a[1].name = strdup("Test");
+	REQUIRE(a != NULL);
+	CHECK_STR(a[0].name, "Prod");
+	CHECK_STR(a[1].name, "Test");
+	CHECK_INT(a[1].version, 0);
 	CHECK_INT(core_alias_rollout(&a[0])->state, ROLLOUT_NONE);
 	CHECK_STR(core_alias_rollout(&a[0])->reason, "");
 	memset(&p, 0, sizeof(p));
@@ -999,6 +1000,9 @@ TEST(core_alias_rollout_record)
 	CHECK_INT(core_alias_rollout(&a[1])->state, ROLLOUT_PROGRESSING);
 	core_aliases_free(a, 2); /* names and records: the leak checker sees the rest */
 	core_aliases_free(NULL, 0);
+	a = core_aliases_new(0, NULL); /* none: still an array to hold */
+	REQUIRE(a != NULL);
+	core_aliases_free(a, 0);
 }
 
 TEST(core_rollout_in_hash_and_guard)
