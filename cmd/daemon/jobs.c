@@ -4,6 +4,7 @@
  * core.  See shell.h for threads and locks.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
+#include "reconcile/cache.h"
 #include "util/log.h"
 
 /*
@@ -256,6 +258,53 @@ static void rollouts_count(const struct core_fn *st, const struct job *j)
 	}
 }
 
+#define MEMORY_LOG_GAP_MS 10000
+
+static void u64_text(char *out, size_t n, uint64_t v)
+{
+	snprintf(out, n, "%" PRIu64, v);
+}
+
+/*
+ * Debug: what the heap holds, once the workers went idle and the heap was
+ * trimmed: tests/bench/bench_daemon.py reads it to tell the resident size
+ * apart (heap in use, of which the observed-state cache; the rest is code,
+ * stacks and free pages).  One line when the number of Synced functions
+ * changed, else at most one per MEMORY_LOG_GAP_MS.  Loop thread.
+ */
+static void memory_log(uint64_t now)
+{
+	static uint64_t last;
+	static size_t last_synced = SIZE_MAX;
+	size_t counts[DAEMON_STATE_N], total;
+	struct reconcile_cache_stats cs = {0};
+	struct mallinfo2 mi;
+	char fns[24], synced[24], in_use[24], mmapped[24], free_bytes[24], entries[24], bytes[24];
+
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	pthread_mutex_lock(&d.lock);
+	total = core_counts(&d.core, counts);
+	pthread_mutex_unlock(&d.lock);
+	if (counts[DAEMON_SYNCED] == last_synced && now - last < MEMORY_LOG_GAP_MS)
+		return;
+	last = now;
+	last_synced = counts[DAEMON_SYNCED];
+	mi = mallinfo2(); /* every arena */
+	if (d.cache)
+		reconcile_cache_stats(d.cache, &cs);
+	u64_text(fns, sizeof(fns), total);
+	u64_text(synced, sizeof(synced), counts[DAEMON_SYNCED]);
+	u64_text(in_use, sizeof(in_use), (uint64_t)(mi.uordblks + mi.hblkhd));
+	u64_text(mmapped, sizeof(mmapped), (uint64_t)mi.hblkhd);
+	u64_text(free_bytes, sizeof(free_bytes), (uint64_t)mi.fordblks);
+	u64_text(entries, sizeof(entries), cs.entries);
+	u64_text(bytes, sizeof(bytes), cs.bytes);
+	log_event(LOG_DEBUG, "memory", "functions", fns, "synced", synced, "heap_in_use", in_use,
+	          "heap_mmapped", mmapped, "heap_free", free_bytes, "cache_entries", entries, "cache_bytes",
+	          bytes, NULL);
+}
+
 /*
  * The rollout side of a finished job (lock held, after core_finish): the
  * next check, and the state the rollouts give the function.
@@ -371,6 +420,8 @@ void jobs_collect(uint64_t now)
 	core_collect(&d.core);
 	idle = d.core.in_flight == 0;
 	pthread_mutex_unlock(&d.lock);
-	if (finished && idle)
+	if (finished && idle) {
 		malloc_trim(0);
+		memory_log(now);
+	}
 }
