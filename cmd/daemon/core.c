@@ -267,6 +267,7 @@ void core_release(struct core *c)
 	for (size_t i = 0; i < c->n_fns; i++)
 		fn_free(c->fns[i]);
 	free(c->fns);
+	free(c->index);
 	while (c->gens) {
 		struct core_gen *g = c->gens;
 
@@ -278,12 +279,69 @@ void core_release(struct core *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static size_t key_hash(const char *name, const char *region)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL; /* NULL region apart from "" */
+	for (const char *p = region; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static struct core_fn **index_slot(struct core *c, const struct core_fn *st)
+{
+	return &c->index[key_hash(st->name, st->region) & (c->n_index - 1)];
+}
+
+static void index_remove(struct core *c, struct core_fn *st)
+{
+	struct core_fn **pp;
+
+	if (!c->index)
+		return;
+	for (pp = index_slot(c, st); *pp; pp = &(*pp)->hash_next)
+		if (*pp == st) {
+			*pp = st->hash_next;
+			st->hash_next = NULL;
+			return;
+		}
+}
+
+/* Room for `n` functions in the index (a linear search of 10,000 per lookup made a load O(n^2)). */
+static int index_reserve(struct core *c, size_t n)
+{
+	size_t size = c->n_index ? c->n_index : 64;
+	struct core_fn **idx;
+
+	while (size < n)
+		size *= 2;
+	if (c->index && size == c->n_index)
+		return 0;
+	idx = calloc(size, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	free(c->index);
+	c->index = idx;
+	c->n_index = size;
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn **pp = index_slot(c, c->fns[i]);
+
+		c->fns[i]->hash_next = *pp;
+		*pp = c->fns[i];
+	}
+	return 0;
+}
+
 struct core_fn *core_fn_find(struct core *c, const char *name, const char *region)
 {
-	for (size_t i = 0; i < c->n_fns; i++)
-		if (!c->fns[i]->removed && !strcmp(c->fns[i]->name, name) &&
-		    streq_null(c->fns[i]->region, region))
-			return c->fns[i];
+	if (!c->index)
+		return NULL;
+	for (struct core_fn *st = c->index[key_hash(name, region) & (c->n_index - 1)]; st; st = st->hash_next)
+		if (!st->removed && !strcmp(st->name, name) && streq_null(st->region, region))
+			return st;
 	return NULL;
 }
 
@@ -300,6 +358,8 @@ static struct core_fn *fn_add(struct core *c, const char *name, const char *regi
 		c->fns = p;
 		c->alloc_fns = n;
 	}
+	if (index_reserve(c, c->n_fns + 1) < 0)
+		return NULL;
 	/* the key lives after the struct: one malloc per function, not three */
 	st = calloc(1, sizeof(*st) + strlen(name) + 1 + (region ? strlen(region) + 1 : 0));
 	if (!st)
@@ -310,6 +370,8 @@ static struct core_fn *fn_add(struct core *c, const char *name, const char *regi
 	st->check_due = CORE_NEVER;
 	st->state = DAEMON_OUT_OF_SYNC;
 	c->fns[c->n_fns++] = st;
+	st->hash_next = *index_slot(c, st);
+	*index_slot(c, st) = st;
 	return st;
 }
 
@@ -323,6 +385,7 @@ void core_collect(struct core *c)
 
 		if (st->removed && !st->in_flight) {
 			gen_unref(st->gen);
+			index_remove(c, st);
 			fn_free(st);
 		} else {
 			c->fns[o++] = st;

@@ -176,9 +176,10 @@ struct core_fn {
 	char *last_error;     /* last reconcile failure, "file:line:col: msg" */
 	struct core_alias *actual;
 	size_t n_actual;
-	uint64_t due;        /* monotonic ms; CORE_NEVER = nothing scheduled */
-	uint64_t check_due;  /* a rollout's next check (monotonic ms), CORE_NEVER = none */
-	time_t last_success; /* wall clock, 0 = never (set by the shell) */
+	struct core_fn *hash_next; /* the core's index by key (core_fn_find) */
+	uint64_t due;              /* monotonic ms; CORE_NEVER = nothing scheduled */
+	uint64_t check_due;        /* a rollout's next check (monotonic ms), CORE_NEVER = none */
+	time_t last_success;       /* wall clock, 0 = never (set by the shell) */
 	unsigned line, col;
 	enum daemon_sync_state state;
 	enum error_kind error_kind; /* of last_error */
@@ -234,6 +235,9 @@ struct core {
 	struct core_options opt;
 	struct core_fn **fns;
 	size_t n_fns, alloc_fns;
+	/* every core_fn by its key, chained through hash_next: core_fn_find in O(1) */
+	struct core_fn **index;
+	size_t n_index; /* buckets: a power of two, >= n_fns */
 	struct core_gen *gens;
 	bool loaded;                    /* a load succeeded at least once */
 	char loaded_rev[CORE_REV_LEN];  /* newest commit loaded */

@@ -567,6 +567,77 @@ TEST(core_removed_function)
 	core_release(&c);
 }
 
+/* `n` functions "fn-0000"... (from `first`), one YAML document each, in one file. */
+static char *many_yaml(int first, int n)
+{
+	size_t size = (size_t)n * 400 + 1, len = 0;
+	char *t = malloc(size);
+
+	if (!t)
+		return NULL;
+	for (int i = first; i < first + n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		len += (size_t)snprintf(t + len, size - len, "%s%s", i > first ? "---\n" : "",
+		                        fn_yaml(name, "v1"));
+	}
+	return t;
+}
+
+/* Functions are found by their key through an index: thousands, removed, declared again. */
+TEST(core_find_by_key_at_scale)
+{
+	struct core c;
+	struct core_fn *st, *gone;
+	char name[16];
+	char *all = many_yaml(0, 2000), *half = many_yaml(0, 1000);
+
+	REQUIRE(all && half);
+	core_init(&c, &opts);
+	CHECK(core_fn_find(&c, "fn-0000", NULL) == NULL); /* empty */
+	REQUIRE(load(&c, REV1, all, NULL, 0, NULL) == 0);
+	CHECK_INT((int)c.n_fns, 2000);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		st = core_fn_find(&c, name, NULL);
+		REQUIRE(st != NULL);
+		CHECK_STR(st->name, name);
+		CHECK(st->region == NULL);
+	}
+	CHECK(core_fn_find(&c, "fn-2000", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-0001", "eu-west-1") == NULL); /* another region: another key */
+	/* half of them removed; one of those still in flight */
+	gone = core_fn_find(&c, "fn-1500", NULL);
+	while ((st = core_next_job(&c, 0, 1)) != gone) {
+		REQUIRE(st != NULL);
+		core_finish(&c, st, st->gen, st->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 0, 0, NULL);
+	}
+	REQUIRE(load(&c, REV2, half, NULL, 10, NULL) == 0);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 1001); /* fn-1500 kept while its job runs */
+	CHECK(core_fn_find(&c, "fn-1500", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-1999", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-0999", NULL) != NULL);
+	/* declared again: a new entry, found; the removed one is not */
+	REQUIRE(load(&c, REV3, all, NULL, 20, NULL) == 0);
+	st = core_fn_find(&c, "fn-1500", NULL);
+	REQUIRE(st != NULL);
+	CHECK(st != gone && !st->removed && gone->removed);
+	CHECK_INT(core_finish(&c, gone, gone->gen, gone->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 30, 0, NULL),
+	          CORE_OUTCOME_REMOVED);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 2000);
+	for (int i = 0; i < 2000; i += 7) {
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		st = core_fn_find(&c, name, NULL);
+		CHECK(st != NULL && !strcmp(st->name, name));
+	}
+	core_release(&c);
+	free(all);
+	free(half);
+}
+
 TEST(core_restore_last_good)
 {
 	struct core c;
@@ -1039,9 +1110,9 @@ TEST_MAIN(core_new_commit, core_broken_commit_keeps_last_good, core_broken_witho
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
           core_resync_period_fits_or_spreads, core_resync_spread_schedules_longer,
           core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
-          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
-          core_git_schedule_and_pokes, core_states_and_counts, core_rollout_check_time,
-          core_rollout_check_jumps_queue, core_rollout_check_before_resync,
-          core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
-          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_alias_rollout_record,
-          core_rollout_in_hash_and_guard)
+          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function,
+          core_find_by_key_at_scale, core_restore_last_good, core_git_schedule_and_pokes,
+          core_states_and_counts, core_rollout_check_time, core_rollout_check_jumps_queue,
+          core_rollout_check_before_resync, core_rollout_failure_retried_within_guard,
+          core_rollout_rolled_back_stalls, core_rollout_new_commit_supersedes_check, core_rollout_changes,
+          core_alias_rollout_record, core_rollout_in_hash_and_guard)
