@@ -269,8 +269,10 @@ static void u64_text(char *out, size_t n, uint64_t v)
  * Debug: what the heap holds, once the workers went idle and the heap was
  * trimmed: tests/bench/bench_daemon.py reads it to tell the resident size
  * apart (heap in use, of which the observed-state cache; the rest is code,
- * stacks and free pages).  One line when the number of Synced functions
- * changed, else at most one per MEMORY_LOG_GAP_MS.  Loop thread.
+ * stacks and free pages).  The heap figures are mallinfo2()'s, whose "in
+ * use" counts malloc's own bookkeeping too: an upper bound.  One line when
+ * the number of Synced functions changed, else at most one per
+ * MEMORY_LOG_GAP_MS.  Loop thread.
  */
 static void memory_log(uint64_t now)
 {
