@@ -11,13 +11,14 @@
 
 #include "reconcile/cache.h"
 #include "util/buf.h"
+#include "util/codec.h"
 
 struct entry {
 	struct entry *next;
 	uint64_t hash;
-	uint64_t stored; /* monotonic ms */
-	size_t key_len;  /* key = region '\n' name, NUL-terminated, then the packed state */
-	size_t len;      /* bytes of packed state after the key */
+	uint64_t stored;  /* monotonic ms */
+	uint32_t key_len; /* key = region '\n' name, NUL-terminated, then the packed state */
+	uint32_t len;     /* bytes of packed state after the key */
 	char data[];
 };
 
@@ -29,42 +30,148 @@ struct reconcile_cache {
 	struct reconcile_cache_stats st;
 };
 
-/* ---- packing: one allocation per entry ---- */
+/*
+ * ---- packing: one allocation per entry ----
+ *
+ * The format lives only in this process's memory, so it is as small as is
+ * simple (10,000 functions hold 10,000 entries):
+ *  - integers are LEB128 varints (signed ones zigzagged): one byte for
+ *    most version numbers, states, counts and config masks;
+ *  - a string is a tag byte, then:
+ *      S_TEXT  its bytes and a NUL;
+ *      S_SAME  a varint: the offset of the tag of the same string packed
+ *              earlier in the entry in another form (a function's versions
+ *              mostly share their configuration and $LATEST its code with
+ *              the newest version: each is stored once);
+ *      S_SHA   32 bytes: a base64 SHA-256 as Lambda writes it (44 chars);
+ *      S_UUID  16 bytes: a lowercase RevisionId (36 chars);
+ *    S_NONE (no bytes) is NULL.  A binary form is used only when it reads
+ *    back as exactly the same text.
+ */
+enum { S_NONE = 0, S_TEXT, S_SAME, S_SHA, S_UUID };
 
-static int put_bytes(struct buf *b, const void *p, size_t n)
+#define SAME_MIN  2  /* a 1-character string is stored again: a reference is not smaller */
+#define SAME_SEEN 48 /* strings an entry remembers for S_SAME */
+#define UUID_LEN  36
+
+struct packer {
+	struct buf b;
+	struct {
+		const char *s;
+		size_t off; /* of its tag in b */
+	} seen[SAME_SEEN];
+	size_t n_seen;
+};
+
+static int put_bytes(struct packer *pk, const void *p, size_t n)
 {
-	return buf_put(b, p, n);
+	return buf_put(&pk->b, p, n);
 }
 
-static int put_str(struct buf *b, const char *s)
+static int put_uvar(struct packer *pk, uint64_t v)
 {
-	int r = buf_putc(b, s ? 1 : 0);
+	unsigned char out[10];
+	size_t n = 0;
 
-	if (r >= 0 && s)
-		r = buf_put(b, s, strlen(s) + 1);
-	return r;
+	do {
+		out[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			out[n] |= 0x80;
+		n++;
+	} while (v);
+	return put_bytes(pk, out, n);
 }
 
-static int put_long(struct buf *b, long v)
+static int put_long(struct packer *pk, long v)
 {
-	return put_bytes(b, &v, sizeof(v));
+	uint64_t u = (uint64_t)v;
+
+	return put_uvar(pk, (u << 1) ^ (v < 0 ? UINT64_MAX : 0)); /* zigzag: small negatives stay small */
 }
 
-static int put_version(struct buf *b, const struct plan_version *v)
+/* 16 bytes of a lowercase 8-4-4-4-12 UUID; false when `s` is not one. */
+static bool uuid_decode(unsigned char out[16], const char *s)
 {
-	int r = put_long(b, v->number);
+	char hex[33];
+	size_t n = 0;
+
+	if (strlen(s) != UUID_LEN)
+		return false;
+	for (size_t i = 0; i < UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash != (s[i] == '-') ||
+		    (!dash && !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))))
+			return false;
+		if (!dash)
+			hex[n++] = s[i];
+	}
+	hex[n] = '\0';
+	return codec_hex_decode(out, 16, hex) == 0;
+}
+
+static void uuid_encode(char out[UUID_LEN + 1], const unsigned char in[16])
+{
+	char hex[33];
+	size_t n = 0;
+
+	codec_hex_encode(hex, in, 16);
+	for (size_t i = 0; i < UUID_LEN; i++)
+		out[i] = i == 8 || i == 13 || i == 18 || i == 23 ? '-' : hex[n++];
+	out[UUID_LEN] = '\0';
+}
+
+static int put_str(struct packer *pk, const char *s)
+{
+	unsigned char md[32];
+	char back[CODEC_SHA256_B64_SIZE];
+	size_t len, off = pk->b.len;
+	int r;
+
+	if (!s)
+		return buf_putc(&pk->b, S_NONE);
+	len = strlen(s);
+	if (len >= SAME_MIN)
+		for (size_t i = 0; i < pk->n_seen; i++)
+			if (!strcmp(pk->seen[i].s, s)) {
+				r = buf_putc(&pk->b, S_SAME);
+				return r < 0 ? r : put_uvar(pk, pk->seen[i].off);
+			}
+	if (len >= SAME_MIN && pk->n_seen < SAME_SEEN) {
+		pk->seen[pk->n_seen].s = s; /* `s` outlives the packing */
+		pk->seen[pk->n_seen++].off = off;
+	}
+	if (len == CODEC_SHA256_B64_SIZE - 1 && codec_digest_base64_decode(md, s) == 0) {
+		codec_digest_base64(back, md);
+		if (!strcmp(back, s)) {
+			r = buf_putc(&pk->b, S_SHA);
+			return r < 0 ? r : put_bytes(pk, md, sizeof(md));
+		}
+	}
+	if (uuid_decode(md, s)) {
+		r = buf_putc(&pk->b, S_UUID);
+		return r < 0 ? r : put_bytes(pk, md, 16);
+	}
+	r = buf_putc(&pk->b, S_TEXT);
+	return r < 0 ? r : put_bytes(pk, s, len + 1);
+}
+
+static int put_version(struct packer *pk, const struct plan_version *v)
+{
+	int r = put_long(pk, v->number);
 
 	if (r >= 0)
-		r = put_str(b, v->code_sha256);
+		r = put_str(pk, v->code_sha256);
 	if (r >= 0)
-		r = put_bytes(b, &v->config.mask, sizeof(v->config.mask));
+		r = put_uvar(pk, v->config.mask);
 	for (int f = 0; r >= 0 && f < PLAN_CFG_N; f++)
 		if (v->config.mask & (1u << f))
-			r = put_str(b, v->config.val[f]);
+			r = put_str(pk, v->config.val[f]);
 	if (r >= 0)
-		r = put_str(b, v->description);
+		r = put_str(pk, v->description);
 	if (r >= 0)
-		r = put_long(b, (long)v->state);
+		r = put_long(pk, (long)v->state);
 	return r;
 }
 
@@ -73,47 +180,49 @@ static int put_version(struct buf *b, const struct plan_version *v)
  * that writes $LATEST reads them, and such a plan always observes afresh
  * (cache.h); its code and RevisionId stay.  A third less memory.
  */
-static int pack(struct buf *b, const struct plan_observed *o)
+static int pack(struct packer *pk, const struct plan_observed *o)
 {
 	struct plan_version latest = o->latest;
 	int r;
 
 	latest.config = (struct plan_config){0, {NULL}};
 	latest.description = NULL;
-	r = put_version(b, &latest);
+	r = put_version(pk, &latest);
 
 	if (r >= 0)
-		r = put_str(b, o->revision_id);
+		r = put_str(pk, o->revision_id);
 	if (r >= 0)
-		r = put_long(b, (long)o->state);
+		r = put_long(pk, (long)o->state);
 	if (r >= 0)
-		r = put_long(b, (long)o->last_update);
+		r = put_long(pk, (long)o->last_update);
 	if (r >= 0)
-		r = put_long(b, (long)o->n_versions);
+		r = put_uvar(pk, o->n_versions);
 	for (size_t i = 0; r >= 0 && i < o->n_versions; i++)
-		r = put_version(b, &o->versions[i]);
+		r = put_version(pk, &o->versions[i]);
 	if (r >= 0)
-		r = put_long(b, (long)o->n_aliases);
+		r = put_uvar(pk, o->n_aliases);
 	for (size_t i = 0; r >= 0 && i < o->n_aliases; i++) {
 		const struct plan_observed_alias *a = &o->aliases[i];
 
-		r = put_str(b, a->name);
+		r = put_str(pk, a->name);
 		if (r >= 0)
-			r = put_long(b, a->version);
+			r = put_long(pk, a->version);
 		if (r >= 0)
-			r = put_long(b, a->extra_version);
+			r = put_long(pk, a->extra_version);
 		if (r >= 0)
-			r = put_bytes(b, &a->weight, sizeof(a->weight));
+			r = buf_putc(&pk->b, a->weight != 0); /* most aliases route no weight */
+		if (r >= 0 && a->weight != 0)
+			r = put_bytes(pk, &a->weight, sizeof(a->weight));
 		if (r >= 0)
-			r = put_str(b, a->description);
+			r = put_str(pk, a->description);
 		if (r >= 0)
-			r = put_str(b, a->revision_id);
+			r = put_str(pk, a->revision_id);
 	}
 	return r;
 }
 
 struct reader {
-	const char *p, *end;
+	const char *start, *p, *end;
 	bool bad;
 };
 
@@ -128,36 +237,85 @@ static void get_bytes(struct reader *rd, void *out, size_t n)
 	rd->p += n;
 }
 
-static long get_long(struct reader *rd)
+static uint64_t get_uvar(struct reader *rd)
 {
-	long v;
+	uint64_t v = 0;
 
-	get_bytes(rd, &v, sizeof(v));
-	return v;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		unsigned char c = 0;
+
+		get_bytes(rd, &c, 1);
+		if (rd->bad)
+			return 0;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	rd->bad = true;
+	return 0;
 }
 
-/* A borrowed string (NULL: absent). */
-static const char *get_str(struct reader *rd)
+static long get_long(struct reader *rd)
 {
-	char present = 0;
-	const char *s, *nul;
+	uint64_t u = get_uvar(rd);
 
-	get_bytes(rd, &present, 1);
-	if (!present || rd->bad)
+	return (long)((u >> 1) ^ (u & 1 ? UINT64_MAX : 0));
+}
+
+/*
+ * The string (NULL: absent), borrowed from the entry or, for a binary
+ * form, written into `scratch`.
+ */
+static const char *get_str(struct reader *rd, char scratch[PLAN_SHA_MAX])
+{
+	unsigned char tag = S_NONE, md[32];
+	const char *s, *nul;
+	uint64_t off;
+	struct reader at;
+
+	get_bytes(rd, &tag, 1);
+	if (rd->bad)
 		return NULL;
-	s = rd->p;
-	nul = memchr(s, '\0', (size_t)(rd->end - s));
-	if (!nul) {
+	switch (tag) {
+	case S_NONE:
+		return NULL;
+	case S_SAME:
+		off = get_uvar(rd);
+		if (rd->bad || off >= (uint64_t)(rd->p - rd->start) || rd->start[off] == S_SAME) {
+			rd->bad = true;
+			return NULL;
+		}
+		at = (struct reader){rd->start, rd->start + off, rd->end, false};
+		s = get_str(&at, scratch); /* one level: it is not S_SAME */
+		rd->bad = at.bad;
+		return s;
+	case S_SHA:
+		get_bytes(rd, md, sizeof(md));
+		codec_digest_base64(scratch, md);
+		return rd->bad ? NULL : scratch;
+	case S_UUID:
+		get_bytes(rd, md, 16);
+		uuid_encode(scratch, md);
+		return rd->bad ? NULL : scratch;
+	case S_TEXT:
+		s = rd->p;
+		nul = memchr(s, '\0', (size_t)(rd->end - s));
+		if (!nul) {
+			rd->bad = true;
+			return NULL;
+		}
+		rd->p = nul + 1;
+		return s;
+	default:
 		rd->bad = true;
 		return NULL;
 	}
-	rd->p = nul + 1;
-	return s;
 }
 
 static void get_fixed(struct reader *rd, char *out, size_t outsz)
 {
-	const char *s = get_str(rd);
+	char scratch[PLAN_SHA_MAX];
+	const char *s = get_str(rd, scratch);
 
 	snprintf(out, outsz, "%s", s ? s : "");
 }
@@ -165,7 +323,8 @@ static void get_fixed(struct reader *rd, char *out, size_t outsz)
 /* -ENOMEM, -EBADMSG (never: we packed it) */
 static int get_dup(struct reader *rd, char **out)
 {
-	const char *s = get_str(rd);
+	char scratch[PLAN_SHA_MAX];
+	const char *s = get_str(rd, scratch);
 
 	*out = NULL;
 	if (s && !(*out = strdup(s)))
@@ -179,7 +338,7 @@ static int get_version(struct reader *rd, struct plan_version *v)
 
 	v->number = get_long(rd);
 	get_fixed(rd, v->code_sha256, sizeof(v->code_sha256));
-	get_bytes(rd, &v->config.mask, sizeof(v->config.mask));
+	v->config.mask = (unsigned)get_uvar(rd);
 	for (int f = 0; r >= 0 && f < PLAN_CFG_N; f++)
 		if (v->config.mask & (1u << f))
 			r = get_dup(rd, &v->config.val[f]);
@@ -192,7 +351,7 @@ static int get_version(struct reader *rd, struct plan_version *v)
 static int unpack(struct reader *rd, struct plan_observed *ret)
 {
 	struct plan_observed o = {0};
-	long n;
+	uint64_t n;
 	int r;
 
 	o.exists = true;
@@ -200,34 +359,37 @@ static int unpack(struct reader *rd, struct plan_observed *ret)
 	get_fixed(rd, o.revision_id, sizeof(o.revision_id));
 	o.state = (enum plan_state)get_long(rd);
 	o.last_update = (enum plan_update)get_long(rd);
-	n = get_long(rd);
-	if (r < 0 || rd->bad || n < 0 || n > 1000000)
+	n = get_uvar(rd);
+	if (r < 0 || rd->bad || n > 1000000)
 		goto bad;
 	o.versions = calloc((size_t)n + 1, sizeof(*o.versions));
 	if (!o.versions)
 		goto nomem;
-	for (long i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		if ((r = get_version(rd, &o.versions[i])) < 0) {
 			o.n_versions = (size_t)i + 1;
 			goto fail;
 		}
 		o.n_versions = (size_t)i + 1;
 	}
-	n = get_long(rd);
-	if (rd->bad || n < 0 || n > 1000000)
+	n = get_uvar(rd);
+	if (rd->bad || n > 1000000)
 		goto bad;
 	o.aliases = calloc((size_t)n + 1, sizeof(*o.aliases));
 	if (!o.aliases)
 		goto nomem;
-	for (long i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		struct plan_observed_alias *a = &o.aliases[i];
+		unsigned char weighted = 0;
 
 		o.n_aliases = (size_t)i + 1;
 		if ((r = get_dup(rd, &a->name)) < 0)
 			goto fail;
 		a->version = get_long(rd);
 		a->extra_version = get_long(rd);
-		get_bytes(rd, &a->weight, sizeof(a->weight));
+		get_bytes(rd, &weighted, 1);
+		if (weighted)
+			get_bytes(rd, &a->weight, sizeof(a->weight));
 		if ((r = get_dup(rd, &a->description)) < 0)
 			goto fail;
 		get_fixed(rd, a->revision_id, sizeof(a->revision_id));
@@ -386,7 +548,8 @@ int reconcile_cache_get(struct reconcile_cache *c, const char *region, const cha
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
-	rd = (struct reader){e->data + e->key_len + 1, e->data + e->key_len + 1 + e->len, false};
+	rd = (struct reader){e->data + e->key_len + 1, e->data + e->key_len + 1,
+	                     e->data + e->key_len + 1 + e->len, false};
 	r = unpack(&rd, ret);
 	if (r < 0)
 		unlink_entry(c, pp);
@@ -414,7 +577,7 @@ bool reconcile_cache_fresh(struct reconcile_cache *c, const char *region, const 
 int reconcile_cache_put(struct reconcile_cache *c, const char *region, const char *function,
                         const struct plan_observed *o, bool observed, uint64_t now_ms)
 {
-	struct buf b = BUF_INIT;
+	struct packer pk = {.b = BUF_INIT};
 	struct entry *e = NULL, **pp;
 	size_t kl;
 	int r;
@@ -426,22 +589,24 @@ int reconcile_cache_put(struct reconcile_cache *c, const char *region, const cha
 		return 0;
 	}
 	kl = strlen(region) + 1 + strlen(function);
-	r = pack(&b, o);
-	if (r >= 0 && !(e = malloc(sizeof(*e) + kl + 1 + b.len)))
+	r = pack(&pk, o);
+	if (r >= 0 && (kl > UINT32_MAX / 2 || pk.b.len > UINT32_MAX / 2))
+		r = -ENOMEM; /* never in practice */
+	if (r >= 0 && !(e = malloc(sizeof(*e) + kl + 1 + pk.b.len)))
 		r = -ENOMEM;
 	if (r < 0) {
-		buf_release(&b);
+		buf_release(&pk.b);
 		reconcile_cache_invalidate(c, region, function);
 		return r;
 	}
 	e->next = NULL;
 	e->hash = key_hash(region, function);
 	e->stored = now_ms;
-	e->key_len = kl;
-	e->len = b.len;
+	e->key_len = (uint32_t)kl;
+	e->len = (uint32_t)pk.b.len;
 	snprintf(e->data, kl + 1, "%s\n%s", region, function);
-	memcpy(e->data + kl + 1, b.ptr, b.len);
-	buf_release(&b);
+	memcpy(e->data + kl + 1, pk.b.ptr, pk.b.len);
+	buf_release(&pk.b);
 	pthread_mutex_lock(&c->lock);
 	pp = slot(c, region, function);
 	if (!observed && (!*pp || (c->max_age && now_ms - (*pp)->stored >= c->max_age))) {

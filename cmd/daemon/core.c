@@ -178,13 +178,6 @@ static bool streq_null(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
-static void actual_free(struct core_alias *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(a[i].name);
-	free(a);
-}
-
 static void gen_free(struct core_gen *g)
 {
 	manifest_history_free(g->history);
@@ -203,12 +196,10 @@ static void fn_free(struct core_fn *st)
 {
 	if (!st)
 		return;
-	free(st->name);
-	free(st->region);
 	free(st->file);
 	free(st->manifest_error);
 	free(st->last_error);
-	actual_free(st->actual, st->n_actual);
+	core_aliases_free(st->actual, st->n_actual);
 	free(st);
 }
 
@@ -228,6 +219,7 @@ void core_release(struct core *c)
 	for (size_t i = 0; i < c->n_fns; i++)
 		fn_free(c->fns[i]);
 	free(c->fns);
+	free(c->index);
 	while (c->gens) {
 		struct core_gen *g = c->gens;
 
@@ -239,12 +231,69 @@ void core_release(struct core *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static size_t key_hash(const char *name, const char *region)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *p = region; p && *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static struct core_fn **index_slot(struct core *c, const struct core_fn *st)
+{
+	return &c->index[key_hash(st->name, st->region) & (c->n_index - 1)];
+}
+
+static void index_remove(struct core *c, struct core_fn *st)
+{
+	struct core_fn **pp;
+
+	if (!c->index)
+		return;
+	for (pp = index_slot(c, st); *pp; pp = &(*pp)->hash_next)
+		if (*pp == st) {
+			*pp = st->hash_next;
+			st->hash_next = NULL;
+			return;
+		}
+}
+
+/* Room for `n` functions in the index (a linear search of 10,000 per lookup made a load O(n^2)). */
+static int index_reserve(struct core *c, size_t n)
+{
+	size_t size = c->n_index ? c->n_index : 64;
+	struct core_fn **idx;
+
+	while (size < n)
+		size *= 2;
+	if (c->index && size == c->n_index)
+		return 0;
+	idx = calloc(size, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	free(c->index);
+	c->index = idx;
+	c->n_index = size;
+	for (size_t i = 0; i < c->n_fns; i++) {
+		struct core_fn **pp = index_slot(c, c->fns[i]);
+
+		c->fns[i]->hash_next = *pp;
+		*pp = c->fns[i];
+	}
+	return 0;
+}
+
 struct core_fn *core_fn_find(struct core *c, const char *name, const char *region)
 {
-	for (size_t i = 0; i < c->n_fns; i++)
-		if (!c->fns[i]->removed && !strcmp(c->fns[i]->name, name) &&
-		    streq_null(c->fns[i]->region, region))
-			return c->fns[i];
+	if (!c->index)
+		return NULL;
+	for (struct core_fn *st = c->index[key_hash(name, region) & (c->n_index - 1)]; st; st = st->hash_next)
+		if (!st->removed && !strcmp(st->name, name) && streq_null(st->region, region))
+			return st;
 	return NULL;
 }
 
@@ -261,19 +310,20 @@ static struct core_fn *fn_add(struct core *c, const char *name, const char *regi
 		c->fns = p;
 		c->alloc_fns = n;
 	}
-	st = calloc(1, sizeof(*st));
+	if (index_reserve(c, c->n_fns + 1) < 0)
+		return NULL;
+	/* the key lives after the struct: one malloc per function, not three */
+	st = calloc(1, sizeof(*st) + strlen(name) + 1 + (region ? strlen(region) + 1 : 0));
 	if (!st)
 		return NULL;
-	st->name = strdup(name);
-	st->region = region ? strdup(region) : NULL;
-	if (!st->name || (region && !st->region)) {
-		fn_free(st);
-		return NULL;
-	}
+	st->name = strcpy((char *)(st + 1), name);
+	st->region = region ? strcpy((char *)(st + 1) + strlen(name) + 1, region) : NULL;
 	st->due = CORE_NEVER;
 	st->check_due = CORE_NEVER;
 	st->state = DAEMON_OUT_OF_SYNC;
 	c->fns[c->n_fns++] = st;
+	st->hash_next = *index_slot(c, st);
+	*index_slot(c, st) = st;
 	return st;
 }
 
@@ -287,6 +337,7 @@ void core_collect(struct core *c)
 
 		if (st->removed && !st->in_flight) {
 			gen_unref(st->gen);
+			index_remove(c, st);
 			fn_free(st);
 		} else {
 			c->fns[o++] = st;
@@ -652,14 +703,14 @@ static bool same_rollout(const struct rollout_progress *a, const struct rollout_
 enum core_rollout_change core_rollout_change(const struct core_alias *before, const struct core_alias *now,
                                              int64_t started_s)
 {
-	const struct rollout_progress *p = now ? &now->rollout : NULL;
+	const struct rollout_progress *p = now ? core_alias_rollout(now) : NULL;
+	const struct rollout_progress *b = before ? core_alias_rollout(before) : NULL;
 
 	if (!p || p->state == ROLLOUT_NONE)
 		return CORE_ROLLOUT_SAME;
-	if (before && same_rollout(&before->rollout, p) && before->rollout.state == p->state)
-		return p->state == ROLLOUT_PROGRESSING && before->rollout.step != p->step
-		           ? CORE_ROLLOUT_STEPPED
-		           : CORE_ROLLOUT_SAME;
+	if (b && same_rollout(b, p) && b->state == p->state)
+		return p->state == ROLLOUT_PROGRESSING && b->step != p->step ? CORE_ROLLOUT_STEPPED
+		                                                             : CORE_ROLLOUT_SAME;
 	if (!before && p->since < started_s)
 		return CORE_ROLLOUT_SAME; /* not this reconcile's doing */
 	switch (p->state) {
@@ -672,10 +723,8 @@ enum core_rollout_change core_rollout_change(const struct core_alias *before, co
 			return CORE_ROLLOUT_SAME; /* created on its version: no traffic shifted */
 		if (p->step < now->rollout_steps)
 			return CORE_ROLLOUT_PROMOTED;
-		if (before && same_rollout(&before->rollout, p) &&
-		    before->rollout.state == ROLLOUT_PROGRESSING && before->rollout.step == p->step &&
-		    now->rollout_interval &&
-		    p->since < before->rollout.since + (int64_t)now->rollout_interval)
+		if (b && same_rollout(b, p) && b->state == ROLLOUT_PROGRESSING && b->step == p->step &&
+		    now->rollout_interval && p->since < b->since + (int64_t)now->rollout_interval)
 			return CORE_ROLLOUT_PROMOTED; /* its last step's time was not up */
 		return CORE_ROLLOUT_SUCCEEDED;
 	case ROLLOUT_ROLLED_BACK:
@@ -696,7 +745,7 @@ void core_rollouts_of(const struct core_alias *a, size_t n, struct core_rollouts
 	struct core_rollouts r = {0, NULL};
 
 	for (size_t i = 0; a && i < n; i++) {
-		if (a[i].rollout.state == ROLLOUT_PROGRESSING)
+		if (core_alias_rollout(&a[i])->state == ROLLOUT_PROGRESSING)
 			r.progressing++;
 		else if (!r.failed && a[i].rollout_failed)
 			r.failed = &a[i];
@@ -745,7 +794,8 @@ enum core_outcome core_rollout_finish(struct core *c, struct core_fn *st, enum c
 		char text[ROLLOUT_REASON_MAX + 160];
 
 		snprintf(text, sizeof(text), "rollout of alias %s rolled back: %s", r.failed->name,
-		         r.failed->rollout.reason[0] ? r.failed->rollout.reason : "no reason recorded");
+		         core_alias_rollout(r.failed)->reason[0] ? core_alias_rollout(r.failed)->reason
+		                                                 : "no reason recorded");
 		set_str(&st->last_error, text);
 		st->error_kind = ERROR_KIND_TERMINAL;
 		st->state = DAEMON_STALLED;

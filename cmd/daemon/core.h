@@ -129,8 +129,13 @@ struct core_alias {
 	char *name;
 	long version, extra;
 	double weight;
-	/* its declared rollout's progress (state ROLLOUT_NONE: none), from the reconcile result */
-	struct rollout_progress rollout;
+	/*
+	 * Its declared rollout's record, from the reconcile result (owned; read
+	 * it with core_alias_rollout()).  NULL when it has none (ROLLOUT_NONE):
+	 * most aliases have none, and a record is some 350 bytes, which every
+	 * alias of 10,000 functions would otherwise hold.
+	 */
+	struct rollout_progress *rollout;
 	unsigned rollout_percent;  /* the new version's share now, 0..100 */
 	unsigned rollout_steps;    /* the spec's number of steps */
 	unsigned rollout_interval; /* the spec's interval, seconds (0 = not known) */
@@ -143,23 +148,58 @@ struct core_alias {
 	bool rollout_failed;
 };
 
+/* a->rollout, or a record in state ROLLOUT_NONE (never NULL). */
+const struct rollout_progress *core_alias_rollout(const struct core_alias *a);
+
+/*
+ * a->rollout = a copy of `p` (NULL or ROLLOUT_NONE: none; the old record
+ * is freed).  0, or -ENOMEM (a->rollout is then NULL).
+ */
+int core_alias_set_rollout(struct core_alias *a, const struct rollout_progress *p);
+
+/*
+ * `n` zeroed aliases named `names[i]`, in one allocation with their names
+ * (NULL: -ENOMEM); free with core_aliases_free().
+ */
+struct core_alias *core_aliases_new(size_t n, const char *const *names);
+
+/* Free what core_aliases_new() returned, with the aliases' records (NULL accepted). */
+void core_aliases_free(struct core_alias *a, size_t n);
+
+/*
+ * One function.  The fields are ordered by size (pointers and 64-bit
+ * values, then 32-bit, then bytes) so that the struct has no padding
+ * holes: the daemon holds one per function (10,000 of them at fleet scale).
+ */
 struct core_fn {
-	char *name, *region; /* the key (region NULL = the default) */
-	char *file;          /* where declared last */
-	unsigned line, col;
+	/* the key (region NULL = the default), in the core_fn's own allocation */
+	const char *name, *region;
+	char *file;           /* where declared last */
 	struct core_gen *gen; /* last good desired state: gen + function; NULL = none */
 	const struct manifest_function *fn;
-	unsigned char hash[CORE_HASH_LEN];
-	bool invalid;         /* the newest commit's manifest is broken for it */
 	char *manifest_error; /* first of its errors, "file:line:col: msg" */
-	bool restored;        /* its last good state came from the state file */
+	char *last_error;     /* last reconcile failure, "file:line:col: msg" */
+	struct core_alias *actual;
+	size_t n_actual;
+	struct core_fn *hash_next; /* the core's index by key (core_fn_find) */
+	uint64_t due;              /* monotonic ms; CORE_NEVER = nothing scheduled */
+	uint64_t check_due;        /* a rollout's next check (monotonic ms), CORE_NEVER = none */
+	time_t last_success;       /* wall clock, 0 = never (set by the shell) */
+	unsigned line, col;
 	enum daemon_sync_state state;
-	char applied_rev[CORE_REV_LEN], attempted_rev[CORE_REV_LEN];
-	char *last_error;           /* last reconcile failure, "file:line:col: msg" */
 	enum error_kind error_kind; /* of last_error */
 	unsigned failures;
-	uint64_t due;       /* monotonic ms; CORE_NEVER = nothing scheduled */
-	uint64_t check_due; /* a rollout's next check (monotonic ms), CORE_NEVER = none */
+	unsigned char hash[CORE_HASH_LEN];
+	/*
+	 * The desired state (hash) it last converged to in this process: the
+	 * shell's drift detection (feedback.c) says a write to a converged
+	 * state repairs a change made outside aliasd.  Valid when converged_known.
+	 */
+	unsigned char converged[CORE_HASH_LEN];
+	char applied_rev[CORE_REV_LEN], attempted_rev[CORE_REV_LEN];
+	bool converged_known;
+	bool invalid;  /* the newest commit's manifest is broken for it */
+	bool restored; /* its last good state came from the state file */
 	bool in_flight;
 	/*
 	 * Its next job is for a new desired state (a commit changed it): it may
@@ -167,12 +207,9 @@ struct core_fn {
 	 * job (resync, retry, SIGUSR1, a restored state) observes afresh.
 	 */
 	bool from_cache;
-	struct core_alias *actual;
-	size_t n_actual;
 	bool actual_known;
-	time_t last_success; /* wall clock, 0 = never (set by the shell) */
-	bool seen;           /* scratch during a load */
-	bool removed;        /* no longer declared; freed when no job holds it */
+	bool seen;    /* scratch during a load */
+	bool removed; /* no longer declared; freed when no job holds it */
 };
 
 struct core_options {
@@ -273,6 +310,9 @@ struct core {
 	struct core_options opt;
 	struct core_fn **fns;
 	size_t n_fns, alloc_fns;
+	/* every core_fn by its key, chained through hash_next: core_fn_find in O(1) */
+	struct core_fn **index;
+	size_t n_index; /* buckets: a power of two, >= n_fns */
 	struct core_gen *gens;
 	bool loaded;                    /* a load succeeded at least once */
 	char loaded_rev[CORE_REV_LEN];  /* newest commit loaded */

@@ -69,12 +69,6 @@ static struct {
 	 */
 	bool restored_final;
 	char *sent_path; /* <stateDir>/github-status, NULL: not kept */
-	/* loop thread only: each function's desired state when it last converged (drift detection) */
-	struct converged {
-		char *key; /* "name\nregion" */
-		unsigned char hash[CORE_HASH_LEN];
-	} * conv;
-	size_t n_conv, alloc_conv;
 } fb = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .state = -1};
 
 static void count(bool github, const char *result)
@@ -521,47 +515,17 @@ void feedback_commit_untrusted(const char *rev, const char *reason)
 	event(NOTIFY_EVENT_UNTRUSTED, rev, NULL, NULL, NULL, NULL, reason);
 }
 
-static char *fn_key(const struct core_fn *st)
-{
-	struct buf b = BUF_INIT;
-
-	buf_printf(&b, "%s\n%s", st->name, st->region ? st->region : "");
-	return buf_detach(&b, NULL);
-}
-
 /*
  * Whether `st` had converged to desired state `hash` before (then a write now
- * repairs a change made outside aliasd), and remember `hash` as converged.
+ * repairs a change made outside aliasd), and remember `hash` as converged
+ * (in the function's own state: no table of its own to search).
  */
-static bool converged_before(const struct core_fn *st, const unsigned char hash[CORE_HASH_LEN])
+static bool converged_before(struct core_fn *st, const unsigned char hash[CORE_HASH_LEN])
 {
-	char *key = fn_key(st);
-	bool before = false;
-	size_t i;
+	bool before = st->converged_known && !memcmp(st->converged, hash, CORE_HASH_LEN);
 
-	if (!key)
-		return false;
-	for (i = 0; i < fb.n_conv; i++)
-		if (!strcmp(fb.conv[i].key, key))
-			break;
-	if (i < fb.n_conv) {
-		before = !memcmp(fb.conv[i].hash, hash, CORE_HASH_LEN);
-		free(key);
-	} else {
-		if (fb.n_conv == fb.alloc_conv) {
-			size_t n = fb.alloc_conv ? fb.alloc_conv * 2 : 16;
-			struct converged *c = realloc(fb.conv, n * sizeof(*c));
-
-			if (!c) {
-				free(key);
-				return false;
-			}
-			fb.conv = c;
-			fb.alloc_conv = n;
-		}
-		fb.conv[fb.n_conv++].key = key;
-	}
-	memcpy(fb.conv[i].hash, hash, CORE_HASH_LEN);
+	memcpy(st->converged, hash, CORE_HASH_LEN);
+	st->converged_known = true;
 	return before;
 }
 
@@ -642,7 +606,7 @@ static void rollout_events(const struct core_fn *st, const struct job *j)
 {
 	for (size_t i = 0; j->actual_ok && i < j->n_actual; i++) {
 		const struct core_alias *a = &j->actual[i];
-		const struct rollout_progress *p = &a->rollout;
+		const struct rollout_progress *p = core_alias_rollout(a);
 		enum core_rollout_change ch = rollout_change(st, j, i);
 		char from[16], to[16], msg[ROLLOUT_REASON_MAX + 64];
 
@@ -709,9 +673,13 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 			continue;
 		core_rollouts_of(al, nal, &r);
 		if (r.failed) {
-			outs[n++] = (struct notify_fn_outcome){
-			    f->name, NOTIFY_FN_ROLLED_BACK,  r.failed->rollout.reason, r.failed->name,
-			    0,       r.failed->rollout.step, r.failed->rollout_steps};
+			outs[n++] = (struct notify_fn_outcome){f->name,
+			                                       NOTIFY_FN_ROLLED_BACK,
+			                                       core_alias_rollout(r.failed)->reason,
+			                                       r.failed->name,
+			                                       0,
+			                                       core_alias_rollout(r.failed)->step,
+			                                       r.failed->rollout_steps};
 			rolling++;
 			continue;
 		}
@@ -721,13 +689,13 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 			continue;
 		}
 		for (size_t k = 0; k < nal; k++)
-			if (al[k].rollout.state == ROLLOUT_PROGRESSING) {
+			if (core_alias_rollout(&al[k])->state == ROLLOUT_PROGRESSING) {
 				outs[n++] = (struct notify_fn_outcome){f->name,
 				                                       NOTIFY_FN_PROGRESSING,
 				                                       NULL,
 				                                       al[k].name,
 				                                       al[k].rollout_percent,
-				                                       al[k].rollout.step,
+				                                       core_alias_rollout(&al[k])->step,
 				                                       al[k].rollout_steps};
 				rolling++;
 			}
@@ -743,7 +711,7 @@ static void rollout_status(const struct core_fn *st, const struct job *j)
 	free(outs);
 }
 
-void feedback_job_finished(const struct core_fn *st, const struct job *j, bool canceled, const char *message)
+void feedback_job_finished(struct core_fn *st, const struct job *j, bool canceled, const char *message)
 {
 	bool drift;
 	size_t moved = 0;
@@ -772,7 +740,7 @@ void feedback_job_finished(const struct core_fn *st, const struct job *j, bool c
 		char from[96], to[96];
 
 		/* a rollout's moves are its own events (rollout_events) */
-		if (now->rollout.state == ROLLOUT_PROGRESSING ||
+		if (core_alias_rollout(now)->state == ROLLOUT_PROGRESSING ||
 		    rollout_change(st, j, i) != CORE_ROLLOUT_SAME)
 			continue;
 		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
@@ -894,11 +862,6 @@ void feedback_stop(void)
 	secret_free_str(fb.fingerprint);
 	fb.fingerprint = NULL;
 	fb.m = NULL;
-	for (size_t i = 0; i < fb.n_conv; i++)
-		free(fb.conv[i].key);
-	free(fb.conv);
-	fb.conv = NULL;
-	fb.n_conv = fb.alloc_conv = 0;
 	free(fb.sent_path);
 	fb.sent_path = NULL;
 	pthread_mutex_unlock(&fb.lock);

@@ -72,8 +72,9 @@ void feedback_commit_untrusted(const char *rev, const char *reason);
 /*
  * A reconcile finished: call before core_finish(), with j->actual taken
  * (the aliases as they are now) and st->actual still the ones before.
- * `message` is the failure text ("" on success).
+ * `message` is the failure text ("" on success).  Records in st the
+ * desired state it converged to (st->converged: drift detection).
  */
-void feedback_job_finished(const struct core_fn *st, const struct job *j, bool canceled, const char *message);
+void feedback_job_finished(struct core_fn *st, const struct job *j, bool canceled, const char *message);
 
 #endif

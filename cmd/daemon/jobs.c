@@ -4,6 +4,7 @@
  * core.  See shell.h for threads and locks.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +13,8 @@
 
 #include "cmd/daemon/feedback.h"
 #include "cmd/daemon/shell.h"
+#include "reconcile/cache.h"
 #include "util/log.h"
-
-static void actual_free(struct core_alias *a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(a[i].name);
-	free(a);
-}
 
 /*
  * Whether alias `a` (of j, before st->actual takes it) is a rollout of the
@@ -33,7 +28,7 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 	const struct core_alias *before = st->actual_known ? &none : NULL;
 	enum core_rollout_change ch;
 
-	if (!core_rollout_failed(&a->rollout))
+	if (!core_rollout_failed(core_alias_rollout(a)))
 		return false;
 	if (held)
 		return true;
@@ -53,25 +48,30 @@ static bool rollout_failed(const struct core_fn *st, const struct job *j, const 
 static void take_aliases(struct job *j)
 {
 	struct reconcile_result *r = &j->res;
+	const char **names;
 
 	if (!r->observed)
 		return;
-	j->actual = calloc(r->n_aliases ? r->n_aliases : 1, sizeof(*j->actual));
+	names = calloc(r->n_aliases ? r->n_aliases : 1, sizeof(*names));
+	if (!names)
+		return;
+	for (size_t i = 0; i < r->n_aliases; i++)
+		names[i] = r->aliases[i].name ? r->aliases[i].name : "?";
+	j->actual = core_aliases_new(r->n_aliases, names);
+	free(names);
 	if (!j->actual)
 		return;
 	for (size_t i = 0; i < r->n_aliases; i++) {
-		j->actual[i].name = strdup(r->aliases[i].name ? r->aliases[i].name : "?");
 		j->actual[i].version = r->aliases[i].version;
 		j->actual[i].extra = r->aliases[i].extra_version;
 		j->actual[i].weight = r->aliases[i].weight;
-		j->actual[i].rollout = r->aliases[i].rollout;
 		j->actual[i].rollout_percent = r->aliases[i].rollout_percent;
 		j->actual[i].rollout_steps = r->aliases[i].rollout_steps;
 		for (size_t k = 0; j->fn && k < j->fn->n_aliases; k++)
 			if (j->fn->aliases[k].rollout && !strcmp(j->fn->aliases[k].name, j->actual[i].name))
 				j->actual[i].rollout_interval = j->fn->aliases[k].rollout->spec.interval_s;
 		j->n_actual = i + 1;
-		if (!j->actual[i].name)
+		if (core_alias_set_rollout(&j->actual[i], &r->aliases[i].rollout) < 0)
 			return;
 		j->actual[i].rollout_failed =
 		    rollout_failed(j->st, j, &j->actual[i], r->aliases[i].rollout_held);
@@ -239,7 +239,7 @@ static void rollouts_count(const struct core_fn *st, const struct job *j)
 		for (size_t k = 0; st->actual_known && k < st->n_actual; k++)
 			if (!strcmp(st->actual[k].name, j->actual[i].name))
 				before = &st->actual[k];
-		const struct rollout_progress *p = &j->actual[i].rollout;
+		const struct rollout_progress *p = core_alias_rollout(&j->actual[i]);
 		char from[16], to[16];
 
 		ch = core_rollout_change(before, &j->actual[i], j->started_s);
@@ -258,6 +258,55 @@ static void rollouts_count(const struct core_fn *st, const struct job *j)
 		if (ch != CORE_ROLLOUT_STARTED)
 			status_rollout_counted(ch);
 	}
+}
+
+#define MEMORY_LOG_GAP_MS 10000
+
+static void u64_text(char *out, size_t n, uint64_t v)
+{
+	snprintf(out, n, "%" PRIu64, v);
+}
+
+/*
+ * Debug: what the heap holds, once the workers went idle and the heap was
+ * trimmed: tests/bench/bench_daemon.py reads it to tell the resident size
+ * apart (heap in use, of which the observed-state cache; the rest is code,
+ * stacks and free pages).  The heap figures are mallinfo2()'s, whose "in
+ * use" counts malloc's own bookkeeping too: an upper bound.  One line when
+ * the number of Synced functions changed, else at most one per
+ * MEMORY_LOG_GAP_MS.  Loop thread.
+ */
+static void memory_log(uint64_t now)
+{
+	static uint64_t last;
+	static size_t last_synced = SIZE_MAX;
+	size_t counts[DAEMON_STATE_N], total;
+	struct reconcile_cache_stats cs = {0};
+	struct mallinfo2 mi;
+	char fns[24], synced[24], in_use[24], mmapped[24], free_bytes[24], entries[24], bytes[24];
+
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	pthread_mutex_lock(&d.lock);
+	total = core_counts(&d.core, counts);
+	pthread_mutex_unlock(&d.lock);
+	if (counts[DAEMON_SYNCED] == last_synced && now - last < MEMORY_LOG_GAP_MS)
+		return;
+	last = now;
+	last_synced = counts[DAEMON_SYNCED];
+	mi = mallinfo2(); /* every arena */
+	if (d.cache)
+		reconcile_cache_stats(d.cache, &cs);
+	u64_text(fns, sizeof(fns), total);
+	u64_text(synced, sizeof(synced), counts[DAEMON_SYNCED]);
+	u64_text(in_use, sizeof(in_use), (uint64_t)(mi.uordblks + mi.hblkhd));
+	u64_text(mmapped, sizeof(mmapped), (uint64_t)mi.hblkhd);
+	u64_text(free_bytes, sizeof(free_bytes), (uint64_t)mi.fordblks);
+	u64_text(entries, sizeof(entries), cs.entries);
+	u64_text(bytes, sizeof(bytes), cs.bytes);
+	log_event(LOG_DEBUG, "memory", "functions", fns, "synced", synced, "heap_in_use", in_use,
+	          "heap_mmapped", mmapped, "heap_free", free_bytes, "cache_entries", entries, "cache_bytes",
+	          bytes, NULL);
 }
 
 /*
@@ -305,7 +354,7 @@ static void job_finish(struct job *j, uint64_t now)
 	d.jobs_done++;
 	rollouts_count(st, j);
 	if (j->actual_ok) {
-		actual_free(st->actual, st->n_actual);
+		core_aliases_free(st->actual, st->n_actual);
 		st->actual = j->actual;
 		st->n_actual = j->n_actual;
 		st->actual_known = true;
@@ -351,7 +400,7 @@ static void job_finish(struct job *j, uint64_t now)
 	}
 	pthread_mutex_unlock(&d.lock);
 	reconcile_result_release(&j->res);
-	actual_free(j->actual, j->n_actual);
+	core_aliases_free(j->actual, j->n_actual);
 	free(j);
 }
 
@@ -375,6 +424,8 @@ void jobs_collect(uint64_t now)
 	core_collect(&d.core);
 	idle = d.core.in_flight == 0;
 	pthread_mutex_unlock(&d.lock);
-	if (finished && idle)
+	if (finished && idle) {
 		malloc_trim(0);
+		memory_log(now);
+	}
 }

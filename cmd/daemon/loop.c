@@ -162,6 +162,7 @@ static uint64_t cache_max_age_ms(const struct config *c)
 static void state_save(void)
 {
 	struct error err = ERROR_INIT;
+	unsigned char digest[STATE_DIGEST_LEN];
 	char *text = NULL;
 	int r;
 
@@ -170,7 +171,9 @@ static void state_save(void)
 	pthread_mutex_lock(&d.lock);
 	r = state_text_from_core(&text, &d.core);
 	pthread_mutex_unlock(&d.lock);
-	if (r < 0 || (d.state_text && !strcmp(text, d.state_text))) {
+	if (r >= 0)
+		state_digest(text, digest);
+	if (r < 0 || (d.state_written && !memcmp(digest, d.state_digest, sizeof(digest)))) {
 		free(text);
 		return;
 	}
@@ -179,8 +182,9 @@ static void state_save(void)
 		free(text);
 		return;
 	}
-	free(d.state_text);
-	d.state_text = text;
+	free(text);
+	memcpy(d.state_digest, digest, sizeof(digest));
+	d.state_written = true;
 }
 
 /* At start: the state file, or a warning and a fresh start. */
@@ -737,8 +741,8 @@ static void shutdown_all(void)
 	free(d.env_region);
 	d.env_region = NULL;
 	free(d.state_path);
-	free(d.state_text);
-	d.state_path = d.state_text = NULL;
+	d.state_path = NULL;
+	d.state_written = false;
 	state_release(&saved);
 	saved_pending = false;
 	if (d.efd >= 0)

@@ -33,6 +33,7 @@
 
 #include "cmd/config.h"
 #include "cmd/daemon/core.h"
+#include "cmd/daemon/state.h"
 #include "cmd/httpd.h"
 #include "cmd/metrics.h"
 #include "manifest/repo.h"
@@ -93,7 +94,9 @@ struct daemon {
 	time_t last_poll, last_load;
 	char repo_desc[512];
 	char *state_path; /* the durable state file; NULL = none */
-	char *state_text; /* what it holds (last written or read) */
+	/* state_digest() of what it holds (last written); only when state_written */
+	unsigned char state_digest[STATE_DIGEST_LEN];
+	bool state_written;
 
 	/* jobs */
 	pthread_mutex_t qlock;

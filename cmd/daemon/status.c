@@ -212,7 +212,7 @@ static void rollout_weights_update(void)
 		for (size_t k = 0; !st->removed && st->actual_known && k < st->n_actual; k++) {
 			const struct core_alias *a = &st->actual[k];
 
-			if (a->rollout.state != ROLLOUT_PROGRESSING)
+			if (core_alias_rollout(a)->state != ROLLOUT_PROGRESSING)
 				continue;
 			buf_truncate(&name, 0);
 			buf_truncate(&alias, 0);
@@ -376,13 +376,14 @@ static void aliases_json(cJSON *o, const struct core_fn *st)
 			cJSON_AddNumberToObject(a, "weight", 0);
 		}
 		ro = rollout_json(&(struct reconcile_alias_state){.name = al->name,
-		                                                  .rollout = al->rollout,
+		                                                  .rollout = *core_alias_rollout(al),
 		                                                  .rollout_percent = al->rollout_percent,
 		                                                  .rollout_steps = al->rollout_steps});
-		if (ro && !log_utf8_valid(
-		              al->rollout.reason)) { /* a record written by hand: strict JSON all the same */
+		if (ro &&
+		    !log_utf8_valid(core_alias_rollout(al)
+		                        ->reason)) { /* a record written by hand: strict JSON all the same */
 			cJSON_DeleteItemFromObjectCaseSensitive(ro, "reason");
-			json_add_str(ro, "reason", al->rollout.reason);
+			json_add_str(ro, "reason", core_alias_rollout(al)->reason);
 		}
 		if (ro)
 			cJSON_AddItemToObject(a, "rollout", ro); /* takes ro */

@@ -660,6 +660,77 @@ TEST(core_removed_function)
 	core_release(&c);
 }
 
+/* `n` functions "fn-0000"... (from `first`), one YAML document each, in one file. */
+static char *many_yaml(int first, int n)
+{
+	size_t size = (size_t)n * 400 + 1, len = 0;
+	char *t = malloc(size);
+
+	if (!t)
+		return NULL;
+	for (int i = first; i < first + n; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		len += (size_t)snprintf(t + len, size - len, "%s%s", i > first ? "---\n" : "",
+		                        fn_yaml(name, "v1"));
+	}
+	return t;
+}
+
+/* Functions are found by their key through an index: thousands, removed, declared again. */
+TEST(core_find_by_key_at_scale)
+{
+	struct core c;
+	struct core_fn *st, *gone;
+	char name[16];
+	char *all = many_yaml(0, 2000), *half = many_yaml(0, 1000);
+
+	REQUIRE(all && half);
+	core_init(&c, &opts);
+	CHECK(core_fn_find(&c, "fn-0000", NULL) == NULL); /* empty */
+	REQUIRE(load(&c, REV1, all, NULL, 0, NULL) == 0);
+	CHECK_INT((int)c.n_fns, 2000);
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		st = core_fn_find(&c, name, NULL);
+		REQUIRE(st != NULL);
+		CHECK_STR(st->name, name);
+		CHECK(st->region == NULL);
+	}
+	CHECK(core_fn_find(&c, "fn-2000", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-0001", "eu-west-1") == NULL); /* another region: another key */
+	/* half of them removed; one of those still in flight */
+	gone = core_fn_find(&c, "fn-1500", NULL);
+	while ((st = core_next_job(&c, 0, 1)) != gone) {
+		REQUIRE(st != NULL);
+		core_finish(&c, st, st->gen, st->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 0, 0, NULL);
+	}
+	REQUIRE(load(&c, REV2, half, NULL, 10, NULL) == 0);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 1001); /* fn-1500 kept while its job runs */
+	CHECK(core_fn_find(&c, "fn-1500", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-1999", NULL) == NULL);
+	CHECK(core_fn_find(&c, "fn-0999", NULL) != NULL);
+	/* declared again: a new entry, found; the removed one is not */
+	REQUIRE(load(&c, REV3, all, NULL, 20, NULL) == 0);
+	st = core_fn_find(&c, "fn-1500", NULL);
+	REQUIRE(st != NULL);
+	CHECK(st != gone && !st->removed && gone->removed);
+	CHECK_INT(core_finish(&c, gone, gone->gen, gone->hash, 0, ERROR_KIND_UNSPECIFIED, NULL, 30, 0, NULL),
+	          CORE_OUTCOME_REMOVED);
+	core_collect(&c);
+	CHECK_INT((int)c.n_fns, 2000);
+	for (int i = 0; i < 2000; i += 7) {
+		snprintf(name, sizeof(name), "fn-%04d", i);
+		st = core_fn_find(&c, name, NULL);
+		CHECK(st != NULL && !strcmp(st->name, name));
+	}
+	core_release(&c);
+	free(all);
+	free(half);
+}
+
 TEST(core_restore_last_good)
 {
 	struct core c;
@@ -784,25 +855,33 @@ TEST(core_states_and_counts)
 
 /* ---------------------------------------------------------------- rollouts */
 
-/* An alias "Prod" with a rollout record. */
+/*
+ * An alias "Prod" with a rollout record (ROLLOUT_NONE: none, a NULL
+ * record); the records live in a static pool, as the tests need no free.
+ */
 static struct core_alias rollout_alias(enum rollout_state state, unsigned from, unsigned to, unsigned step,
                                        int64_t since, const char *reason)
 {
+	static struct rollout_progress pool[64];
+	static size_t used;
 	struct core_alias a;
+	struct rollout_progress *p = &pool[used++ % 64];
 
 	memset(&a, 0, sizeof(a));
+	memset(p, 0, sizeof(*p));
 	a.name = (char *)"Prod";
 	a.version = (long)from;
-	a.rollout.state = state;
-	a.rollout.from = from;
-	a.rollout.to = to;
-	a.rollout.step = step;
-	a.rollout.since = since;
-	snprintf(a.rollout.desired_id, sizeof(a.rollout.desired_id), "0123456789abcdef");
-	snprintf(a.rollout.reason, sizeof(a.rollout.reason), "%s", reason ? reason : "");
+	p->state = state;
+	p->from = from;
+	p->to = to;
+	p->step = step;
+	p->since = since;
+	snprintf(p->desired_id, sizeof(p->desired_id), "0123456789abcdef");
+	snprintf(p->reason, sizeof(p->reason), "%s", reason ? reason : "");
+	a.rollout = state == ROLLOUT_NONE ? NULL : p;
 	a.rollout_steps = 2;
 	a.rollout_percent = state == ROLLOUT_PROGRESSING && step ? (step == 1 ? 10 : 50) : 0;
-	a.rollout_failed = core_rollout_failed(&a.rollout);
+	a.rollout_failed = core_rollout_failed(core_alias_rollout(&a));
 	return a;
 }
 
@@ -1060,10 +1139,10 @@ TEST(core_rollout_changes)
 	/* at the last step: promoted when it ended before the step's interval was up */
 	p2.rollout_interval = ok.rollout_interval = 100;
 	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* 200 + 100 <= 300 */
-	ok.rollout.since = 250;
+	ok.rollout->since = 250;
 	CHECK_INT(core_rollout_change(&p2, &ok, 0), CORE_ROLLOUT_PROMOTED);
 	CHECK_INT(core_rollout_change(NULL, &ok, 0), CORE_ROLLOUT_SUCCEEDED); /* nothing known before */
-	ok.rollout.since = 300;
+	ok.rollout->since = 300;
 	CHECK_INT(core_rollout_change(&p1, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p0, &rb, 0), CORE_ROLLOUT_ROLLED_BACK);
 	CHECK_INT(core_rollout_change(&p1, &ab, 0), CORE_ROLLOUT_ABORTED);
@@ -1083,11 +1162,47 @@ TEST(core_rollout_changes)
 	CHECK_STR(core_rollout_change_name(CORE_ROLLOUT_PROMOTED), "promoted");
 	CHECK(core_rollout_change_name(CORE_ROLLOUT_SAME) == NULL);
 	/* failures: not a revert */
-	CHECK(core_rollout_failed(&rb.rollout));
-	CHECK(core_rollout_failed(&ab.rollout));
-	CHECK(!core_rollout_failed(&ok.rollout));
+	CHECK(core_rollout_failed(rb.rollout));
+	CHECK(core_rollout_failed(ab.rollout));
+	CHECK(!core_rollout_failed(ok.rollout));
 	rb = rollout_alias(ROLLOUT_ROLLED_BACK, 1, 2, 1, 300, "reverted: version 1 is desired again");
-	CHECK(!core_rollout_failed(&rb.rollout));
+	CHECK(!core_rollout_failed(rb.rollout));
+}
+
+/* An alias holds a rollout record only when it has one (a record is ~350 bytes). */
+TEST(core_alias_rollout_record)
+{
+	struct core_alias *a = core_aliases_new(2, (const char *[]){"Prod", "Test"});
+	struct rollout_progress p;
+
+	REQUIRE(a != NULL);
+	CHECK_STR(a[0].name, "Prod");
+	CHECK_STR(a[1].name, "Test");
+	CHECK_INT(a[1].version, 0);
+	CHECK_INT(core_alias_rollout(&a[0])->state, ROLLOUT_NONE);
+	CHECK_STR(core_alias_rollout(&a[0])->reason, "");
+	memset(&p, 0, sizeof(p));
+	CHECK_INT(core_alias_set_rollout(&a[0], &p), 0); /* ROLLOUT_NONE: no record */
+	CHECK(a[0].rollout == NULL);
+	CHECK_INT(core_alias_set_rollout(&a[0], NULL), 0);
+	CHECK(a[0].rollout == NULL);
+	p.state = ROLLOUT_ROLLED_BACK;
+	p.from = 3;
+	p.to = 4;
+	snprintf(p.reason, sizeof(p.reason), "alarm Errors");
+	CHECK_INT(core_alias_set_rollout(&a[1], &p), 0);
+	CHECK(a[1].rollout != NULL && a[1].rollout != &p);
+	CHECK_INT(core_alias_rollout(&a[1])->to, 4);
+	CHECK_STR(core_alias_rollout(&a[1])->reason, "alarm Errors");
+	CHECK(core_rollout_failed(core_alias_rollout(&a[1])));
+	p.state = ROLLOUT_PROGRESSING;
+	CHECK_INT(core_alias_set_rollout(&a[1], &p), 0); /* replaces (the old one is freed) */
+	CHECK_INT(core_alias_rollout(&a[1])->state, ROLLOUT_PROGRESSING);
+	core_aliases_free(a, 2); /* names and records: the leak checker sees the rest */
+	core_aliases_free(NULL, 0);
+	a = core_aliases_new(0, NULL); /* none: still an array to hold */
+	REQUIRE(a != NULL);
+	core_aliases_free(a, 0);
 }
 
 TEST(core_rollout_in_hash_and_guard)
@@ -1125,9 +1240,10 @@ TEST_MAIN(core_new_commit, core_resync_paced_by_current_rate, core_resync_paced_
           core_newer_commit_supersedes_failing, core_backoff_grows_and_caps, core_resync_due,
           core_resync_period_fits_or_spreads, core_resync_spread_schedules_longer,
           core_resync_reload_spreads_evenly, core_from_cache_only_for_new_desired_state, core_terminal_stalls,
-          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function, core_restore_last_good,
-          core_git_schedule_and_pokes, core_states_and_counts, core_rollout_check_time,
-          core_rollout_check_jumps_queue, core_rollout_check_takes_guard_lane,
-          core_rollout_check_before_resync, core_rollout_failure_retried_within_guard,
-          core_rollout_rolled_back_stalls, core_rollout_new_commit_supersedes_check, core_rollout_changes,
+          core_retryable_kinds, core_canceled_changes_nothing, core_removed_function,
+          core_find_by_key_at_scale, core_restore_last_good, core_git_schedule_and_pokes,
+          core_states_and_counts, core_rollout_check_time, core_rollout_check_jumps_queue,
+          core_rollout_check_takes_guard_lane, core_rollout_check_before_resync,
+          core_rollout_failure_retried_within_guard, core_rollout_rolled_back_stalls,
+          core_rollout_new_commit_supersedes_check, core_rollout_changes, core_alias_rollout_record,
           core_rollout_in_hash_and_guard)

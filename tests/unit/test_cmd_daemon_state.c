@@ -194,10 +194,26 @@ static void cleanup(void)
 	}
 }
 
+/* The daemon keeps a digest of the file's text, not the text: equal texts, equal digests. */
+TEST(state_digest_tells_changes)
+{
+	unsigned char a[STATE_DIGEST_LEN], b[STATE_DIGEST_LEN], c[STATE_DIGEST_LEN];
+	static const unsigned char empty_sha256[4] = {0xe3, 0xb0, 0xc4, 0x42};
+
+	state_digest("{\"format\": \"aliasd-state/1\", \"functions\": []}", a);
+	state_digest("{\"format\": \"aliasd-state/1\", \"functions\": []}", b);
+	state_digest("{\"format\": \"aliasd-state/1\", \"functions\": [{}]}", c);
+	CHECK(!memcmp(a, b, sizeof(a)));
+	CHECK(memcmp(a, c, sizeof(a)) != 0);
+	state_digest("", a);
+	CHECK(!memcmp(a, empty_sha256, sizeof(empty_sha256))); /* SHA-256 indeed */
+}
+
 TEST(state_cleanup)
 {
 	cleanup();
 	CHECK(access(tmpdir, F_OK) != 0);
 }
 
-TEST_MAIN(state_round_trip, state_missing_and_corrupt, state_write_replaces, state_cleanup)
+TEST_MAIN(state_round_trip, state_missing_and_corrupt, state_write_replaces, state_digest_tells_changes,
+          state_cleanup)

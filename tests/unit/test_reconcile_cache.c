@@ -434,5 +434,102 @@ TEST(alias_write_without_revision_is_not_kept)
 	plan_desired_release(&d);
 }
 
+/*
+ * What the bench's functions look like in Lambda: two versions sharing
+ * their configuration, RevisionIds as UUIDs, CodeSha256 in base64.
+ */
+static void observed_real(struct plan_observed *o)
+{
+	static const char *const cfg[][2] = {{"runtime", "python3.12"},
+	                                     {"handler", "app.handler"},
+	                                     {"role", "arn:aws:iam::123456789012:role/bench-role"},
+	                                     {"memory", "128"},
+	                                     {"timeout", "3"},
+	                                     {"storage", "512"}};
+
+	memset(o, 0, sizeof(*o));
+	o->exists = true;
+	snprintf(o->latest.code_sha256, sizeof(o->latest.code_sha256), "%s", SHA2);
+	snprintf(o->revision_id, sizeof(o->revision_id), "8f2ad0a4-5b1e-4c1d-9f3e-0123456789ab");
+	add_version(o, 1, SHA1, NULL);
+	add_version(o, 2, SHA2, NULL);
+	for (size_t i = 0; i < o->n_versions; i++) {
+		plan_config_release(&o->versions[i].config);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_RUNTIME, cfg[0][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_HANDLER, cfg[1][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_ROLE, cfg[2][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_MEMORY_SIZE, cfg[3][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_TIMEOUT, cfg[4][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_EPHEMERAL_STORAGE, cfg[5][1]) >= 0);
+		REQUIRE(plan_config_set(&o->versions[i].config, PLAN_CFG_DESCRIPTION, "") >= 0);
+	}
+	add_alias(o, "Prod", 1, 0, 0, "0b7d1c52-3f0e-4d7a-8e55-a1b2c3d4e5f6");
+	add_alias(o, "Test", 2, 0, 0, "c0ffee00-1234-4abc-8def-00112233aabb");
+}
+
+/*
+ * Entries are packed small (varints, strings stored once, SHA-256s and
+ * UUIDs in binary) and read back exactly, whatever a string looks like.
+ */
+TEST(entries_are_compact_and_exact)
+{
+	struct reconcile_cache *c;
+	struct plan_observed o, got;
+	struct reconcile_cache_stats st;
+	/* near misses of the binary forms stay text, and come back as they were */
+	static const char *const revs[] = {
+	    "0B7D1C52-3F0E-4D7A-8E55-A1B2C3D4E5F6",  /* uppercase */
+	    "0b7d1c52-3f0e-4d7a-8e55-a1b2c3d4e5f",   /* short */
+	    "0b7d1c523-f0e-4d7a-8e55-a1b2c3d4e5f6",  /* a dash moved */
+	    "0b7d1c52-3f0e-4d7a-8e55-a1b2c3d4e5fg",  /* not hex */
+	    "0b7d1c52-3f0e-4d7a-8e55-a1b2c3d4e5f6x", /* long */
+	    "",
+	};
+
+	shas();
+	observed_real(&o);
+	REQUIRE(reconcile_cache_new(&c, 0) == 0);
+	REQUIRE(reconcile_cache_put(c, NULL, "scale-fn-00000", &o, true, 1) == 0);
+	reconcile_cache_stats(c, &st);
+	CHECKF(st.bytes < 330, "%zu bytes for the entry", st.bytes);
+	REQUIRE(reconcile_cache_get(c, NULL, "scale-fn-00000", 1, &got) == 1);
+	check_same(&o, &got);
+	CHECK_STR(got.versions[1].config.val[PLAN_CFG_ROLE], "arn:aws:iam::123456789012:role/bench-role");
+	CHECK_STR(got.versions[1].config.val[PLAN_CFG_DESCRIPTION], "");
+	plan_observed_release(&got);
+
+	/* numbers of any size and sign, weights, descriptions absent or empty */
+	o.versions[0].number = 2147483647L * 4;
+	o.versions[1].number = -1;
+	o.aliases[0].extra_version = 0x7fffffffffffffffL;
+	o.aliases[1].extra_version = 1;
+	o.aliases[1].weight = 0.125;
+	free(o.aliases[1].description);
+	o.aliases[1].description = strdup("");
+	o.versions[0].description = strdup("release v1 @0123456");
+	o.versions[1].description = strdup("release v1 @0123456"); /* the same again */
+	o.state = PLAN_STATE_FAILED;
+	o.last_update = PLAN_UPDATE_IN_PROGRESS;
+	/* a 44-character string that is not canonical base64 (its padding bits set) */
+	snprintf(o.versions[0].code_sha256, sizeof(o.versions[0].code_sha256), "%.42sB=", SHA1);
+	for (size_t i = 0; i < sizeof(revs) / sizeof(revs[0]); i++) {
+		snprintf(o.aliases[0].revision_id, sizeof(o.aliases[0].revision_id), "%s", revs[i]);
+		snprintf(o.revision_id, sizeof(o.revision_id), "%s", revs[(i + 1) % 6]);
+		REQUIRE(reconcile_cache_put(c, "eu-west-1", "fn", &o, true, 1) == 0);
+		REQUIRE(reconcile_cache_get(c, "eu-west-1", "fn", 1, &got) == 1);
+		check_same(&o, &got);
+		CHECK_STR(got.aliases[1].description, "");
+		CHECK_STR(got.versions[1].description, "release v1 @0123456");
+		CHECK_INT(got.state, PLAN_STATE_FAILED);
+		CHECK_INT(got.last_update, PLAN_UPDATE_IN_PROGRESS);
+		CHECK(got.versions[0].number == 2147483647L * 4);
+		CHECK(got.aliases[0].extra_version == 0x7fffffffffffffffL);
+		plan_observed_release(&got);
+	}
+	plan_observed_release(&o);
+	reconcile_cache_free(c);
+}
+
 TEST_MAIN(put_get_round_trip, entries_age_out_and_are_dropped, many_functions, threads_share_it,
-          after_writes_the_cache_plans_nothing, alias_write_without_revision_is_not_kept)
+          after_writes_the_cache_plans_nothing, alias_write_without_revision_is_not_kept,
+          entries_are_compact_and_exact)
