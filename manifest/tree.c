@@ -3,7 +3,6 @@
  * list, stat and read straight from the cache clone's object store.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,26 +14,9 @@
 #include "util/buf.h"
 #include "util/error.h"
 
-/*
- * The folders looked up last, most recent first.  A lookup by path walks the
- * trees from the root, and libgit2 caches no tree over 4 KiB (~80 entries):
- * each file of a folder of 200 read and inflated that folder's tree again,
- * 95% of a reload of 10,000 manifests in 50 folders.  The loader goes
- * through the files in order (a manifest folder and its zip folder), so a
- * few folders are enough.
- */
-#define REPO_DIRS 8
-
-struct repo_dir {
-	char *path;
-	git_tree *tree;
-};
-
 struct repo_tree {
 	git_repository *repo;
 	git_tree *root;
-	pthread_mutex_t lock; /* dirs (a source may be read from several threads) */
-	struct repo_dir dirs[REPO_DIRS];
 };
 
 static struct repo_tree *repo_tree_of(struct manifest_source *src)
@@ -129,64 +111,14 @@ static int repo_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The tree of folder `dir` (n bytes of it) from t->dirs, looked up on a miss.  Under t->lock. */
-static int repo_dir_tree(struct repo_tree *t, const char *dir, size_t n, git_tree **ret)
-{
-	struct repo_dir d;
-	git_tree_entry *e = NULL;
-	size_t k;
-	int grc;
-
-	for (k = 0; k < REPO_DIRS && t->dirs[k].path; k++)
-		if (!strncmp(t->dirs[k].path, dir, n) && !t->dirs[k].path[n])
-			break;
-	if (k < REPO_DIRS && t->dirs[k].path) {
-		d = t->dirs[k];
-	} else {
-		d.path = strndup(dir, n);
-		if (!d.path)
-			return GIT_ERROR;
-		grc = git_tree_entry_bypath(&e, t->root, d.path);
-		if (grc == 0 && git_tree_entry_type(e) != GIT_OBJECT_TREE)
-			grc = GIT_ENOTFOUND; /* a file (or a symlink, a submodule) in the way */
-		if (grc == 0)
-			grc = git_tree_lookup(&d.tree, t->repo, git_tree_entry_id(e));
-		git_tree_entry_free(e);
-		if (grc < 0) {
-			free(d.path);
-			return grc;
-		}
-		k = REPO_DIRS - 1; /* the least recent goes */
-		free(t->dirs[k].path);
-		git_tree_free(t->dirs[k].tree);
-	}
-	memmove(&t->dirs[1], &t->dirs[0], k * sizeof(t->dirs[0]));
-	t->dirs[0] = d;
-	*ret = d.tree;
-	return 0;
-}
-
 /* Find `path` ("" = root). -EINVAL bad path, -ENOENT missing (no message). */
 static int repo_tree_entry(struct repo_tree *t, const char *path, git_tree_entry **ret, struct error *err)
 {
-	const char *slash = strrchr(path, '/');
-	const git_tree_entry *found;
-	git_tree *dir;
 	int grc;
 
 	if (!repo_path_ok(path))
 		return error_set(err, -EINVAL, "invalid path \"%.128s\"", path);
-	if (!slash || !slash[1]) {
-		grc = git_tree_entry_bypath(ret, t->root, path);
-	} else {
-		pthread_mutex_lock(&t->lock);
-		grc = repo_dir_tree(t, path, (size_t)(slash - path), &dir);
-		if (grc == 0) {
-			found = git_tree_entry_byname(dir, slash + 1);
-			grc = found ? git_tree_entry_dup(ret, found) : GIT_ENOTFOUND;
-		}
-		pthread_mutex_unlock(&t->lock);
-	}
+	grc = git_tree_entry_bypath(ret, t->root, path);
 	if (grc == GIT_ENOTFOUND)
 		return -ENOENT;
 	if (grc < 0)
@@ -433,11 +365,6 @@ static void repo_src_free(struct manifest_source *src)
 		return;
 	t = repo_tree_of(src);
 	if (t) {
-		for (size_t k = 0; k < REPO_DIRS; k++) {
-			free(t->dirs[k].path);
-			git_tree_free(t->dirs[k].tree);
-		}
-		pthread_mutex_destroy(&t->lock);
 		git_tree_free(t->root);
 		git_repository_free(t->repo);
 		free(t);
@@ -495,7 +422,6 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
 		free(t);
 		return error_set(err, -ENOMEM, "out of memory");
 	}
-	pthread_mutex_init(&t->lock, NULL);
 	src->ops = &repo_source_ops;
 	src->impl = t;
 	src->description = strdup(r->description);
@@ -570,7 +496,6 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 		rc = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	pthread_mutex_init(&pt->lock, NULL);
 	ps->ops = &repo_source_ops;
 	ps->impl = pt;
 	ps->description = strdup(src->description ? src->description : "");
