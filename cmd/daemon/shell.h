@@ -120,6 +120,12 @@ void daemon_alive(void);
 /* free(*dst), then a copy of s (NULL stays NULL) */
 void daemon_set_str(char **dst, const char *s);
 
+/* pacing.c (loop thread, d.lock held) */
+/* Each (account, region) limiter's current rate into the core; at most once a second unless `force`. */
+void resync_rates(uint64_t now, bool force);
+/* Log when resyncs get spread over a longer period, or fit theirs again (rate-limited, see pacing.c). */
+void resync_say(uint64_t now);
+
 /* jobs.c (loop thread) */
 /* Start workers up to `concurrency` + CORE_GUARD_LANES (the lanes for rollout checks); 0 or -errno. */
 int jobs_workers_grow(unsigned concurrency);
