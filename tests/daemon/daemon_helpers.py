@@ -341,10 +341,32 @@ class World:
             self.configure(**kw)
         if self.daemon:
             self.daemon.close()
-        self.daemon = Daemon(self.binary, self.config, self.tmp, self.emu.env(), self.port)
-        if wait_ready:
-            self.daemon.wait_ready()
+        for attempt in range(3):
+            self.daemon = Daemon(self.binary, self.config, self.tmp, self.emu.env(), self.port)
+            if not wait_ready:
+                break
+            try:
+                self.daemon.wait_ready()
+                break
+            except AssertionError:
+                # free_port() races: between its close and aliasd's bind, another
+                # test's server may take the port (bind to port 0). Only then, and
+                # only if aliasd said so, move to another port and start again.
+                if attempt == 2 or self.daemon.proc.poll() is None or \
+                        "cannot listen on 127.0.0.1:%d" % self.port not in self.daemon.log_text():
+                    raise
+                self.daemon.close()
+                self._move_port()
         return self.daemon
+
+    def _move_port(self):
+        old = "listen: 127.0.0.1:%d\n" % self.port
+        with open(self.config) as f:
+            text = f.read()
+        assert old in text, text
+        self.port = free_port()
+        with open(self.config, "w") as f:
+            f.write(text.replace(old, "listen: 127.0.0.1:%d\n" % self.port))
 
     def wait_aliases(self, function, want, timeout):
         """Wait until the function's aliases are exactly `want` ({alias: "N"})."""

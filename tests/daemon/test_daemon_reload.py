@@ -78,3 +78,20 @@ def test_listen_address_in_use(world):
         assert "cannot listen on 127.0.0.1:%d" % world.port in d.log_text()
     finally:
         s.close()
+
+
+def test_world_moves_off_a_port_taken_before_aliasd_binds(world):
+    """The harness's free_port() race: the port is taken between its choice
+    and aliasd's bind; World.start() starts aliasd again on another port."""
+    import socket
+    taken = world.port
+    s = socket.socket()
+    s.bind(("127.0.0.1", taken))
+    s.listen(1)
+    try:
+        d = world.start(interval="1s")
+        assert world.port != taken and d.port == world.port
+        assert d.get("/healthz") == (200, "ok\n")
+        assert "listen: 127.0.0.1:%d\n" % world.port in open(world.config).read()
+    finally:
+        s.close()
