@@ -43,7 +43,10 @@ def test_sighup_reload(world):
     world.configure(interval="1s", secret_file=new_file)
     d.signal(signal.SIGHUP)
     wait_for(lambda: "config reloaded" in d.log_text(), 5, what="config reloaded")
-    msgs = d.notify.all()[n:]
+    # aliasd sends READY=1 just after logging "config reloaded": wait for it to arrive
+    # (after the last RELOADING=1, this reload's)
+    msgs = wait_for(lambda: (lambda m: m if "READY=1" in m[len(m) - m[::-1].index("RELOADING=1"):] else None)(
+        d.notify.all()[n:]), 5, what="READY=1 after RELOADING=1")
     assert "RELOADING=1" in msgs and msgs.index("RELOADING=1") < len(msgs) - 1
     assert d.post_hook(b"{}", secret=world.secret, event="ping") == 401
     assert d.post_hook(b"{}", secret=new_secret, event="ping") == 200

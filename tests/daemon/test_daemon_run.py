@@ -57,7 +57,8 @@ def test_ready_promote_within_interval_and_stop(world):
     rc, took = d.stop(timeout=5)
     assert rc == 0, d.log_text()
     assert took < 5
-    assert d.notify.has("STOPPING=1")
+    # sent before the exit; the socket's reader thread may not have taken it in yet
+    wait_for(lambda: d.notify.has("STOPPING=1"), 5, what="STOPPING=1")
 
 
 def test_metrics_pass_promtool(world):
