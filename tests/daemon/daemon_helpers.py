@@ -208,20 +208,42 @@ class Daemon:
         full_env["NOTIFY_SOCKET"] = self.notify.path
         full_env.update(extra_env or {})
         full_env.pop("JOURNAL_STREAM", None)
-        self.proc = subprocess.Popen([binary, "run", "-c", config], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
+        self.env = full_env
+        self._spawn()
+
+    def _spawn(self):
+        self.proc = subprocess.Popen([self.binary, "run", "-c", self.config], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
 
     def log_text(self):
         with open(self.log_path) as f:
             return f.read()
 
     def wait_ready(self, timeout=20):
-        try:
-            wait_for(lambda: self.notify.has("READY=1") or self.proc.poll() is not None, timeout,
-                     what="READY=1")
-        except AssertionError:
-            raise AssertionError("no READY=1; log:\n" + self.log_text())
+        for attempt in range(3):
+            try:
+                wait_for(lambda: self.notify.has("READY=1") or self.proc.poll() is not None, timeout,
+                         what="READY=1")
+            except AssertionError:
+                raise AssertionError("no READY=1; log:\n" + self.log_text())
+            # free_port() races: between its close and aliasd's bind, another test's
+            # server may take the port (bind to port 0). Only then, and only if aliasd
+            # said so, move to another port (server.listen rewritten) and start again.
+            if self.proc.poll() is None or attempt == 2 or \
+                    "cannot listen on 127.0.0.1:%d:" % self.port not in self.log_text():
+                break
+            self._move_port()
+            self._spawn()
         assert self.proc.poll() is None, "aliasd exited %s:\n%s" % (self.proc.returncode, self.log_text())
+
+    def _move_port(self):
+        old = "listen: 127.0.0.1:%d\n" % self.port
+        with open(self.config) as f:
+            text = f.read()
+        assert old in text, text
+        self.port = free_port()
+        with open(self.config, "w") as f:
+            f.write(text.replace(old, "listen: 127.0.0.1:%d\n" % self.port))
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
@@ -344,6 +366,7 @@ class World:
         self.daemon = Daemon(self.binary, self.config, self.tmp, self.emu.env(), self.port)
         if wait_ready:
             self.daemon.wait_ready()
+            self.port = self.daemon.port  # moved if its first port was taken (Daemon.wait_ready)
         return self.daemon
 
     def wait_aliases(self, function, want, timeout):

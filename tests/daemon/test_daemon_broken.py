@@ -18,12 +18,14 @@ def world(aliasd_bin, emulator, tmp_path):
 def test_broken_commit_keeps_last_good_state(world):
     world.repo.write("functions/a.yaml", function_manifest("alpha"))
     world.repo.write("functions/b.yaml", function_manifest("beta"))
-    world.repo.commit("alpha and beta")
+    first = world.repo.commit("alpha and beta")
     d = world.start(interval="1s")
     world.wait_aliases("alpha", {"Prod": "1", "Test": "2"}, timeout=20)
     world.wait_aliases("beta", {"Prod": "1", "Test": "2"}, timeout=20)
     world.wait_state("alpha", "Synced")
-    good = d.status()["lastAppliedRevision"]
+    # applied once beta is Synced too (its aliases can be in place a moment before)
+    good = wait_for(lambda: d.status()["lastAppliedRevision"] == first and first, 10,
+                    what="the first commit applied")
 
     # one commit: alpha's manifest breaks (alias to an undeclared release),
     # beta is promoted

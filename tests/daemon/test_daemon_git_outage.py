@@ -74,7 +74,8 @@ def test_git_server_down_then_back(world):
     assert st["git"]["error"].startswith("ls-remote: "), st["git"]["error"]
     assert st["ready"] is True
     assert d.function("search")["state"] == "Synced"       # the last good state stays
-    assert "repository unavailable" in d.log_text()
+    # logged just after the status takes the error: wait for the line
+    wait_for(lambda: "repository unavailable" in d.log_text(), 5, what="repository unavailable logged")
     errors0 = metric(d, 'aliasd_git_requests_total{kind="ls-remote",result="error"}')
     time.sleep(6)
     errors1 = metric(d, 'aliasd_git_requests_total{kind="ls-remote",result="error"}')

@@ -43,7 +43,10 @@ def test_sighup_reload(world):
     world.configure(interval="1s", secret_file=new_file)
     d.signal(signal.SIGHUP)
     wait_for(lambda: "config reloaded" in d.log_text(), 5, what="config reloaded")
-    msgs = d.notify.all()[n:]
+    # aliasd sends READY=1 just after logging "config reloaded": wait for it to arrive
+    # (after the last RELOADING=1, this reload's)
+    msgs = wait_for(lambda: (lambda m: m if "READY=1" in m[len(m) - m[::-1].index("RELOADING=1"):] else None)(
+        d.notify.all()[n:]), 5, what="READY=1 after RELOADING=1")
     assert "RELOADING=1" in msgs and msgs.index("RELOADING=1") < len(msgs) - 1
     assert d.post_hook(b"{}", secret=world.secret, event="ping") == 401
     assert d.post_hook(b"{}", secret=new_secret, event="ping") == 200
@@ -76,5 +79,22 @@ def test_listen_address_in_use(world):
         rc = d.proc.wait(timeout=10)
         assert rc == 1
         assert "cannot listen on 127.0.0.1:%d" % world.port in d.log_text()
+    finally:
+        s.close()
+
+
+def test_world_moves_off_a_port_taken_before_aliasd_binds(world):
+    """The harness's free_port() race: the port is taken between its choice
+    and aliasd's bind; World.start() starts aliasd again on another port."""
+    import socket
+    taken = world.port
+    s = socket.socket()
+    s.bind(("127.0.0.1", taken))
+    s.listen(1)
+    try:
+        d = world.start(interval="1s")
+        assert world.port != taken and d.port == world.port
+        assert d.get("/healthz") == (200, "ok\n")
+        assert "listen: 127.0.0.1:%d\n" % world.port in open(world.config).read()
     finally:
         s.close()

@@ -333,4 +333,5 @@ def test_daemon_follows_retry_of_a_rolled_back_rollout(world):
     assert routing(world.emu) == ("1", {"2": 0.5})
     wait_for(lambda: routing(world.emu) == ("2", {}), 45, what="the daemon finishing the retried rollout")
     world.wait_state(FN, "Synced", timeout=15)
+    wait_for(lambda: d.metric('aliasd_rollouts_total{result="succeeded"}') >= 1, 10, what="succeeded counted")
     assert d.metric('aliasd_rollouts_total{result="succeeded"}') == 1

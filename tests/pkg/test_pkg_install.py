@@ -15,9 +15,12 @@ pytestmark = pytest.mark.xdist_group("make-build-man")
 
 def install(root_dir, build_dir, dest, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    r = subprocess.run(["make", "--no-print-directory", "-C", root_dir, "install", f"BUILD={build_dir}",
-                        f"DESTDIR={dest}"] + list(args), capture_output=True, text=True, timeout=300,
-                       env=env)
+    # -o: install the binary under test as it is, never relink it (a source file
+    # newer than it would make `make install` rewrite $BUILD/aliasd while the
+    # other xdist workers run it: "Permission denied" mid-link)
+    r = subprocess.run(["make", "--no-print-directory", "-C", root_dir, "-o", f"{build_dir}/aliasd", "install",
+                        f"BUILD={build_dir}", f"DESTDIR={dest}"] + list(args), capture_output=True, text=True,
+                       timeout=300, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
 
@@ -25,7 +28,11 @@ def install(root_dir, build_dir, dest, *args):
 @pytest.fixture(scope="module")
 def local(root_dir, build_dir, tmp_path_factory, aliasd_bin):
     dest = tmp_path_factory.mktemp("dest")
+    before = os.stat(aliasd_bin)
     install(root_dir, build_dir, dest)
+    after = os.stat(aliasd_bin)
+    # the binary the other tests run was neither relinked nor replaced
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
     return str(dest)
 
 

@@ -451,13 +451,13 @@ TEST(httpd_webhook_cap)
 	httpd_stats_get(d, &st);
 	CHECK_INT((int)st.webhooks_busy, 1);
 	/* the closed ones (503, /healthz) are gone as soon as MHD sees them closed */
-	for (int i = 0; i < 100 && (httpd_stats_get(d, &st), st.connections > 2); i++)
+	for (int i = 0; i < 500 && (httpd_stats_get(d, &st), st.connections > 2); i++)
 		usleep(20000);
 	CHECK_INT((int)st.connections, 2);
 	/* the two slow ones go away: webhooks are read again */
 	close(a);
 	close(b);
-	for (int i = 0; i < 100 && (httpd_stats_get(d, &st), st.connections); i++)
+	for (int i = 0; i < 500 && (httpd_stats_get(d, &st), st.connections); i++)
 		usleep(20000);
 	CHECK_INT((int)st.connections, 0);
 	CHECK_INT(request(httpd_port(d), "POST", "/hooks/github", "{}", 2,

@@ -707,7 +707,8 @@ TEST(ssh_silent_server_times_out)
 		took = now_s() - t0;
 		snprintf(want, sizeof(want), "no data from ssh://127.0.0.1:%d for 0.3 s", ntohs(a.sin_port));
 		CHECKF(strstr(err.msg, want) != NULL, "message: %s", err.msg);
-		CHECKF(took >= 0.25 && took < 2.5, "took %.2f s", took);
+		/* the 0.3 s limit, not the 30 s default (room for a loaded machine, ASan) */
+		CHECKF(took >= 0.25 && took < 5.0, "took %.2f s", took);
 		CHECK(oid[0] == '\0');
 		/* the watchdog thread was joined */
 		CHECK_INT(thread_count_settled(threads), threads);
@@ -782,12 +783,13 @@ TEST(cancel_wakes_a_silent_server)
 		pthread_join(th, NULL);
 		CHECKF(rc == -ECANCELED, "%s: %d %s", url, rc, err.msg);
 		CHECKF(strstr(err.msg, "canceled") != NULL, "%s: message %s", url, err.msg);
-		CHECKF(took >= 0.3 && took < 2.0, "%s: took %.2f s", url, took);
+		/* canceled at 0.4 s, not the 60 s timeout (room for a loaded machine, ASan) */
+		CHECKF(took >= 0.3 && took < 5.0, "%s: took %.2f s", url, took);
 		CHECK_INT(thread_count_settled(threads), threads);
 		/* and every later operation on the handle, at once */
 		t0 = now_s();
 		CHECK_INT(manifest_repo_remote_head(r, oid, &err), -ECANCELED);
-		CHECKF(now_s() - t0 < 0.5, "%s: second call took %.2f s", url, now_s() - t0);
+		CHECKF(now_s() - t0 < 2.0, "%s: second call took %.2f s", url, now_s() - t0);
 		manifest_repo_free(r);
 	}
 	alarm(0);
