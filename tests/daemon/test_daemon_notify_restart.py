@@ -3,33 +3,11 @@ one status per state change): a restart does not post `pending` and
 `success` again on a commit that has its outcome, and a commit left
 `pending` when a newer one arrives gets `error` naming its successor."""
 import os
-import sys
 import time
 
-import pytest
-
-from daemon_helpers import World, function_manifest, rollout_manifest, wait_for
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "github"))
-from githubfake import FakeGitHub  # noqa: E402
-from test_daemon_notify import TOKEN, notify_config  # noqa: E402
-
-
-@pytest.fixture
-def world(aliasd_bin, emulator, tmp_path):
-    w = World(aliasd_bin, emulator, tmp_path)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def github():
-    with FakeGitHub(token=TOKEN) as gh:
-        yield gh
-
-
-def states(github, sha):
-    return github.states("acme", "lambda-releases", sha)
+from daemon_helpers import function_manifest, rollout_manifest, wait_for
+# the fixtures (world, github) and helpers of the notify tests
+from test_daemon_notify import github, notify_config, states, world  # noqa: F401
 
 
 def test_restart_does_not_post_statuses_again(world, github):
