@@ -14,19 +14,16 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from daemon_helpers import Daemon, World, rollout_manifest, wait_for
+from daemon_helpers import Daemon, rollout_manifest, wait_for
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "github"))
-from githubfake import FakeGitHub, WebhookReceiver  # noqa: E402
-
-TOKEN = "ghp_aliasdtest0123456789"
+# the fixtures (world, github, hook) of the notify tests, and their token
+from test_daemon_notify import TOKEN, github, hook, world  # noqa: F401
 FN = "canary"
 ALARM = "canary-errors"
 
@@ -75,25 +72,6 @@ def notify_config(world, api_url, hook_url):
             "notify:", "  github:", f"    tokenFile: {token_file}",
             "    repository: acme/lambda-releases", f"    apiUrl: {api_url}", "    context: aliasd/test",
             "  webhooks:", f"    - urlFile: {url_file}", "      format: json", ""]))  # every event
-
-
-@pytest.fixture
-def world(aliasd_bin, emulator, tmp_path):
-    w = World(aliasd_bin, emulator, tmp_path)
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def github():
-    with FakeGitHub(token=TOKEN) as gh:
-        yield gh
-
-
-@pytest.fixture
-def hook():
-    with WebhookReceiver() as h:
-        yield h
 
 
 def start(world, github=None, hook=None):
