@@ -4,46 +4,26 @@ one worker held by another function's preTraffic Invoke that hangs, an alarm
 still rolls the canary back within seconds, not when the Invoke ends."""
 import time
 
-import pytest
 
-from daemon_helpers import Daemon, World, rollout_manifest, wait_for
+from daemon_helpers import Daemon, rollout_manifest, wait_for
 from test_daemon_rollout import ALARM, cloudwatch
-from test_daemon_rollout_stop import HOOK, ROLE, hook_zip
+# the hook that hangs, Prod's routing and the world fixture of the SIGTERM test
+from test_daemon_rollout_stop import HOOK, hanging_hook, routing, world  # noqa: F401
 
 
 CANARY = "{steps: [50], interval: 10m, alarms: [%s]}" % ALARM
 SLOW = "{steps: [50], interval: 10m, preTraffic: %s}" % HOOK
 
 
-def routing(emu, fn):
-    try:
-        a = emu.client().get_alias(FunctionName=fn, Name="Prod")
-    except Exception:  # not created yet
-        return None
-    return a["FunctionVersion"], a.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
-
-
-@pytest.fixture
-def world(aliasd_bin, emulator, tmp_path):
-    w = World(aliasd_bin, emulator, tmp_path)
-    yield w
-    w.close()
-
-
 def test_alarm_rolls_back_while_the_only_worker_hangs(world):
     emu = world.emu
-    lam = emu.client()
     cw = cloudwatch(emu)
     cw.put_metric_alarm(AlarmName=ALARM, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
                         Dimensions=[{"Name": "FunctionName", "Value": "canary"}], Period=60,
                         EvaluationPeriods=1, Threshold=1.0,
                         ComparisonOperator="GreaterThanOrEqualToThreshold")
     cw.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="test: quiet")
-    lam.create_function(FunctionName=HOOK, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": hook_zip()})
-    lam.get_waiter("function_active_v2").wait(FunctionName=HOOK, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    emu.set_invoke(HOOK, "hang", seconds=60)
-    emu.admin("DELETE", "invocations")
+    hanging_hook(emu, 60)
 
     world.repo.write("functions/canary.yaml", rollout_manifest("canary", "v1", CANARY))
     world.repo.write("functions/slowpoke.yaml", rollout_manifest("slowpoke", "v1", SLOW))

@@ -26,12 +26,23 @@ def hook_zip():
     return b.getvalue()
 
 
-def routing(emu):
+def routing(emu, fn=FN):
+    """(version, {version: weight}) of fn's Prod as Lambda has it now, or None (not created yet)."""
     try:
-        a = emu.client().get_alias(FunctionName=FN, Name="Prod")
+        a = emu.client().get_alias(FunctionName=fn, Name="Prod")
     except Exception:
         return None
     return a["FunctionVersion"], a.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+
+
+def hanging_hook(emu, seconds):
+    """The preTraffic function HOOK, Active, whose invocations hang `seconds`; no invocation logged yet."""
+    lam = emu.client()
+    lam.create_function(FunctionName=HOOK, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": hook_zip()})
+    lam.get_waiter("function_active_v2").wait(FunctionName=HOOK, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    emu.set_invoke(HOOK, "hang", seconds=seconds)
+    emu.admin("DELETE", "invocations")
 
 
 @pytest.fixture
@@ -43,12 +54,7 @@ def world(aliasd_bin, emulator, tmp_path):
 
 def test_sigterm_during_a_hanging_pre_traffic_ends_within_5s(world):
     emu = world.emu
-    lam = emu.client()
-    lam.create_function(FunctionName=HOOK, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": hook_zip()})
-    lam.get_waiter("function_active_v2").wait(FunctionName=HOOK, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    emu.set_invoke(HOOK, "hang", seconds=120)
-    emu.admin("DELETE", "invocations")
+    hanging_hook(emu, 120)
 
     world.repo.write(f"functions/{FN}.yaml", manifest("v1"))
     world.repo.commit("canary on v1")
