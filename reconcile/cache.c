@@ -584,7 +584,8 @@ int reconcile_cache_put(struct reconcile_cache *c, const char *region, const cha
 
 	if (!region)
 		region = "";
-	if (!o->exists) {
+	if (!o->exists || o->partial) {
+		/* an entry stands in for the version list: never one without it */
 		reconcile_cache_invalidate(c, region, function);
 		return 0;
 	}
@@ -675,6 +676,7 @@ int reconcile_observed_copy(struct plan_observed *dst, const struct plan_observe
 	memcpy(o.revision_id, src->revision_id, sizeof(o.revision_id));
 	o.state = src->state;
 	o.last_update = src->last_update;
+	o.partial = src->partial;
 	o.versions = calloc(src->n_versions + 1, sizeof(*o.versions));
 	o.aliases = calloc(src->n_aliases + 1, sizeof(*o.aliases));
 	if (!o.versions || !o.aliases || version_copy(&o.latest, &src->latest) < 0)

@@ -77,8 +77,8 @@ bool reconcile_cache_fresh(struct reconcile_cache *c, const char *region, const 
  * planned from the entry, only its aliases read or written): the entry keeps
  * the age it had, so the versions are read again once it is max_age_ms old
  * (no fresh entry left: nothing is stored).  Only an existing function is
- * stored (o->exists false drops the entry).  -ENOMEM (the entry is then
- * dropped).
+ * stored (o->exists false, or a partial observation without the version list,
+ * drops the entry).  -ENOMEM (the entry is then dropped).
  */
 int reconcile_cache_put(struct reconcile_cache *c, const char *region, const char *function,
                         const struct plan_observed *o, bool observed, uint64_t now_ms);

@@ -303,6 +303,8 @@ int plan_build(struct plan *ret, const struct plan_desired *d, const struct plan
 
 	if (d->n_releases > PLAN_MAX_RELEASES || d->n_aliases > PLAN_MAX_ALIASES)
 		return error_set(err, -E2BIG, "too many releases or aliases");
+	if (!plan_partial_enough(d, o))
+		return error_set(err, -ENODATA, "function %s: planning needs its version list", d->function);
 	resolved = calloc(d->n_releases + 1, sizeof(*resolved));
 	same_as = calloc(d->n_releases + 1, sizeof(*same_as));
 	if (!resolved || !same_as) {

@@ -12,9 +12,12 @@
  *    declared `version:` pin or a declared numeric alias version.  A numeric
  *    target that is not published is an error for the whole function, never a
  *    step.
- *  - A release that resolves (its `version:` pin, else the NEWEST published
- *    version whose CodeSha256 and every managed config field match) is never
- *    published again; an in-sync function plans zero steps.  Two unresolved
+ *  - A release that resolves (its `version:` pin, else of the published
+ *    versions whose CodeSha256 and every managed config field match: the
+ *    newest one served (primary or weighted) by an alias the manifest
+ *    declares with that release, else, when nothing prunes versions, the
+ *    newest one any alias serves, else the newest) is never published again; an in-sync function plans
+ *    zero steps.  Two unresolved
  *    releases with the same code and configuration are published once
  *    (plan->same_as), never twice around a different one.
  *  - $LATEST is only touched to publish an unresolved release: a human change
@@ -40,6 +43,11 @@
  *    desired->history resolves to (prune.keepHistory: a revert is then one
  *    UpdateAlias), nor one of the newest `keepVersions` versions.
  *    Deletions are planned oldest first (reconcile/prune.c).
+ *  - From a partial observation (plan_observed.partial) the plan is the one
+ *    the full observation gives, or -ENODATA and no plan: whenever
+ *    plan_partial_enough() is true (every release resolves to a version an
+ *    alias serves or to its pin, every numeric target was read, nothing is
+ *    pruned), and only then.  Such a plan publishes nothing.
  *
  * Configuration: each managed field holds a canonical string (numbers in
  * decimal, environment as canonical JSON with sorted keys, see
@@ -197,6 +205,15 @@ struct plan_observed {
 	size_t n_versions;
 	struct plan_observed_alias *aliases;
 	size_t n_aliases;
+	/*
+	 * versions holds only what a function's aliases serve (primary and
+	 * weighted) plus the versions the desired state names by number (pins,
+	 * numeric alias targets) that exist: an observation without the version
+	 * list (reconcile_observe_aliased).  plan_build() plans from it only
+	 * when plan_partial_enough() says it gives the plan a full observation
+	 * would; it never publishes from one.
+	 */
+	bool partial;
 };
 
 enum plan_step_kind {
@@ -275,6 +292,12 @@ size_t plan_count_writes(const struct plan *p);
  * Resolve each release of `d` against `o`: ret_resolved[i] = version number,
  * or 0 if unresolved.  `ret_resolved` has d->n_releases entries.  A `version:`
  * pin that is not published: -ENOENT with the release named in err.
+ * Of several matching versions the newest one that an alias declared with
+ * this release serves wins, else (keep_versions < 0: pruning protects what
+ * resolves, which must not move when an alias does) the newest one any
+ * alias serves, else the newest: an alias already on a copy of its release stays there (no write,
+ * its provisioned concurrency left alone), and the answer needs no version
+ * that no alias serves whenever some alias serves a match.
  */
 int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct plan_observed *o,
                  struct error *err);
@@ -365,6 +388,23 @@ unsigned plan_config_diff(const struct plan_config *have, const struct plan_conf
 
 /* Set every field that `src` manages in `dst` (others untouched). -ENOMEM. */
 int plan_config_overlay(struct plan_config *dst, const struct plan_config *src);
+/*
+ * What plan_resolve() gives release `r`, d->releases[index] (-1: a release
+ * of d->history, which no alias declares): 0 unresolved; a pin as it is,
+ * published or not.
+ */
+long plan_resolve_release(const struct plan_desired *d, long index, const struct plan_release *r,
+                          const struct plan_observed *o);
+
+/*
+ * Does the partial observation `o` (plan_observed.partial) plan as the full
+ * one would?  True when the function exists, nothing prunes versions
+ * (keep_versions < 0), every release resolves to its pin (read) or to a
+ * version an observed alias serves, and every numeric alias target was
+ * read.  A full observation is always enough.
+ */
+bool plan_partial_enough(const struct plan_desired *d, const struct plan_observed *o);
+
 /* The published version `number` of `o`, or NULL. */
 const struct plan_version *plan_version_find(const struct plan_observed *o, long number);
 

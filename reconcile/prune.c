@@ -65,21 +65,6 @@ static bool alias_declared(const struct plan_desired *d, const char *name)
 	return false;
 }
 
-/* The version a history release resolves to (as plan_resolve() would), or 0. */
-static long history_version(const struct plan_release *h, const struct plan_observed *o)
-{
-	long best = 0;
-
-	if (h->pin > 0)
-		return h->pin;
-	if (h->code.kind == PLAN_CODE_NONE || !h->code.sha256[0])
-		return 0;
-	for (size_t i = 0; i < o->n_versions; i++)
-		if (o->versions[i].number > best && plan_version_matches(&o->versions[i], h))
-			best = o->versions[i].number;
-	return best;
-}
-
 /*
  * A Progressing rollout record (reconcile/rollout.h) in an alias's
  * description, the whole description or one line of it: its from and to.
@@ -130,7 +115,7 @@ static int protect_build(struct protect *p, const struct plan_desired *d, const 
 			r = protect_rollout(p, oa->description);
 	}
 	for (size_t i = 0; r >= 0 && i < d->n_history; i++)
-		r = protect_add(p, history_version(&d->history[i], o));
+		r = protect_add(p, plan_resolve_release(d, -1, &d->history[i], o));
 	if (r >= 0 && p->n)
 		qsort(p->v, p->n, sizeof(*p->v), cmp_long);
 	return r;

@@ -103,6 +103,84 @@ const struct plan_version *plan_version_find(const struct plan_observed *o, long
 	return NULL;
 }
 
+/*
+ * Does observed alias `oa` serve `number` (primary or weighted), and, when
+ * `d` is given, does the manifest declare that alias with release `release`
+ * as a target?
+ */
+static bool serves(const struct plan_observed_alias *oa, long number, const struct plan_desired *d,
+                   long release)
+{
+	if (oa->version != number && oa->extra_version != number)
+		return false;
+	if (!d)
+		return true;
+	for (size_t k = 0; k < d->n_aliases; k++) {
+		const struct plan_alias *a = &d->aliases[k];
+
+		if (strcmp(a->name, oa->name))
+			continue;
+		return a->primary.release == release || (a->weighted && a->extra.release == release);
+	}
+	return false;
+}
+
+static bool aliased(const struct plan_observed *o, long number, const struct plan_desired *d, long release)
+{
+	for (size_t i = 0; i < o->n_aliases; i++)
+		if (serves(&o->aliases[i], number, d, release))
+			return true;
+	return false;
+}
+
+long plan_resolve_release(const struct plan_desired *d, long index, const struct plan_release *r,
+                          const struct plan_observed *o)
+{
+	long newest = 0, served = 0, declared = 0;
+
+	if (r->pin > 0)
+		return r->pin;
+	if (!o->exists)
+		return 0;
+	for (size_t j = 0; j < o->n_versions; j++) {
+		const struct plan_version *v = &o->versions[j];
+
+		if (!plan_version_matches(v, r))
+			continue;
+		if (v->number > newest)
+			newest = v->number;
+		if (d && d->keep_versions < 0 && v->number > served && aliased(o, v->number, NULL, -1))
+			served = v->number;
+		if (index >= 0 && v->number > declared && aliased(o, v->number, d, index))
+			declared = v->number;
+	}
+	return declared > 0 ? declared : served > 0 ? served : newest;
+}
+
+bool plan_partial_enough(const struct plan_desired *d, const struct plan_observed *o)
+{
+	if (!o->partial)
+		return true;
+	if (!o->exists || d->keep_versions >= 0)
+		return false;
+	for (size_t i = 0; i < d->n_releases; i++) {
+		const struct plan_release *r = &d->releases[i];
+		long v = plan_resolve_release(d, (long)i, r, o);
+
+		if (r->pin > 0 ? !plan_version_find(o, r->pin) : v <= 0 || !aliased(o, v, NULL, -1))
+			return false;
+	}
+	for (size_t i = 0; i < d->n_aliases; i++) {
+		const struct plan_alias *a = &d->aliases[i];
+
+		if (a->primary.release < 0 && !plan_version_find(o, a->primary.version))
+			return false;
+		if (a->weighted && a->extra.release < 0 && !plan_version_find(o, a->extra.version))
+			return false;
+	}
+	return true;
+}
+
 int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct plan_observed *o,
                  struct error *err)
 {
@@ -116,23 +194,12 @@ int plan_resolve(long *ret_resolved, const struct plan_desired *d, const struct 
 	for (size_t i = 0; i < d->n_releases; i++) {
 		const struct plan_release *r = &d->releases[i];
 
-		if (r->pin > 0) {
-			if (!o->exists || !plan_version_find(o, r->pin)) {
-				free(res);
-				return error_set(err, -ENOENT, "release %s: version %ld is not published",
-				                 r->name, r->pin);
-			}
-			res[i] = r->pin;
-			continue;
+		if (r->pin > 0 && (!o->exists || !plan_version_find(o, r->pin))) {
+			free(res);
+			return error_set(err, -ENOENT, "release %s: version %ld is not published", r->name,
+			                 r->pin);
 		}
-		if (!o->exists)
-			continue;
-		for (size_t j = 0; j < o->n_versions; j++) {
-			const struct plan_version *v = &o->versions[j];
-
-			if (v->number > res[i] && plan_version_matches(v, r))
-				res[i] = v->number;
-		}
+		res[i] = plan_resolve_release(d, (long)i, r, o);
 	}
 	memcpy(ret_resolved, res, d->n_releases * sizeof(*res));
 	free(res);
