@@ -241,8 +241,12 @@ static void json_reads(cJSON *root, const struct reconcile_read_report *rep)
 
 		cJSON_AddStringToObject(o, "account", rr->account[0] ? rr->account : "default");
 		cJSON_AddStringToObject(o, "region", rr->region);
-		cJSON_AddStringToObject(o, "strategy", rr->fleet ? "fleet" : "per-function");
+		cJSON_AddStringToObject(o, "strategy",
+		                        rr->fleet                                     ? "fleet"
+		                        : rr->aliased && rr->aliased == rr->functions ? "aliases"
+		                                                                      : "per-function");
 		cJSON_AddNumberToObject(o, "functions", (double)rr->functions);
+		cJSON_AddNumberToObject(o, "from_aliases", (double)rr->aliased);
 		cJSON_AddNumberToObject(o, "list_pages", rr->pages);
 		cJSON_AddNumberToObject(o, "listed_versions", (double)rr->listed);
 		cJSON_AddStringToObject(o, "why", rr->why);

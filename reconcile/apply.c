@@ -229,14 +229,30 @@ static void cache_end(struct run *run, int r)
 	run->after_ok = false;
 }
 
+/*
+ * The first observation from the aliases (reconcile_observe_aliased), and
+ * the version list only when the plan needs it (plan_partial_enough): a
+ * promotion or an in-sync function is then its one ListAliases.
+ */
+static int observe_aliased(struct run *run, struct aws_error *aerr)
+{
+	int r = reconcile_observe_aliased(run->c, run->fn->name, &run->d, &run->o, aerr);
+
+	if (r >= 0 && run->o.partial && !plan_partial_enough(&run->d, &run->o))
+		r = reconcile_observe_versions(run->c, run->fn->name, &run->o, aerr);
+	return r;
+}
+
 /* One pass: observe, plan, apply.  1 = a re-plan may help, 0 = done, < 0 failed for good. */
 static int run_pass(struct run *run, struct aws_error *aerr)
 {
 	const struct reconcile_listed *listed = run->listed;
+	bool aliased = run->aliased;
 	struct error perr = ERROR_INIT;
 	int r;
 
 	run->listed = NULL; /* a listing serves the first observation only */
+	run->aliased = false;
 again:
 	plan_release(&run->p);
 	plan_observed_release(&run->o);
@@ -245,6 +261,8 @@ again:
 	run->carried = -1;
 	if (listed)
 		r = reconcile_observe_listed(run->c, run->fn->name, listed, &run->o, aerr);
+	else if (aliased)
+		r = observe_aliased(run, aerr);
 	else if ((r = cache_observe(run, aerr)) == 0)
 		r = reconcile_observe(run->c, run->fn->name, &run->o, aerr);
 	if (r < 0)
@@ -275,7 +293,7 @@ again:
 	}
 	plan_observed_release(&run->after);
 	run->after_ok = run->opt->cache && reconcile_observed_copy(&run->after, &run->o) >= 0;
-	run->frugal = listed != NULL;
+	run->frugal = listed != NULL || aliased;
 	if (!run->res->planned && (r = record_planned(run)) < 0)
 		return aws_error_set(aerr, r, "plan", "out of memory");
 	if (run->opt->dry_run) {
@@ -313,12 +331,12 @@ again:
 int reconcile_function(struct reconcile_ctx *ctx, const struct manifest_function *fn,
                        const struct reconcile_options *opt, struct reconcile_result *ret)
 {
-	return reconcile_function_listed(ctx, fn, opt, NULL, ret);
+	return reconcile_function_listed(ctx, fn, opt, NULL, false, ret);
 }
 
 int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_function *fn,
                               const struct reconcile_options *opt, const struct reconcile_listed *listed,
-                              struct reconcile_result *ret)
+                              bool aliased, struct reconcile_result *ret)
 {
 	struct run run = {0};
 	struct aws_error aerr = AWS_ERROR_INIT;
@@ -332,6 +350,7 @@ int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_f
 	run.fn = fn;
 	run.res = ret;
 	run.listed = listed;
+	run.aliased = aliased && !listed;
 	run.d.keep_versions = -1;
 	ret->function = strdup(fn->name ? fn->name : "");
 	ret->region = fn->region ? strdup(fn->region) : NULL;

@@ -31,7 +31,15 @@ struct run {
 	struct plan_version latest;
 	/* the fleet listing's entries for the first observation, then NULL */
 	const struct reconcile_listed *listed;
-	/* this pass observed from a fleet listing: quota-frugal writes (CreateFunction publishes) */
+	/*
+	 * the first observation reads the aliases and the versions they serve
+	 * only (reconcile_observe_aliased), then false
+	 */
+	bool aliased;
+	/*
+	 * this pass observed from a fleet listing or from the aliases:
+	 * quota-frugal writes (CreateFunction publishes)
+	 */
 	bool frugal;
 	/* the release whose publish CreateFunction carried (-1: none), and its version */
 	long carried;

@@ -175,10 +175,9 @@ void reconcile_groups_plan(struct reconcile_groups *f, const struct manifest_fun
 		 */
 		if (*account && !*key && (!in->own_account || strcmp(in->own_account, account)))
 			continue;
-		if (in->skip && in->skip(in->arg, fns[i]))
-			continue; /* e.g. the daemon's cache stands in for its first look */
 		g->listing_name = reconcile_listing_name(fns[i]->name);
-		if (g->listing_name)
+		/* a skipped one still uses a listing that others make, when it comes to that */
+		if (g->listing_name && !(in->skip && in->skip(in->arg, fns[i])))
 			f->groups[g->group].listable++;
 	}
 }
@@ -238,6 +237,16 @@ static bool served_by_cache(const struct reconcile_options *opt, const struct ma
 	       reconcile_cache_fresh(opt->cache, region, fn->name, clock_monotonic_ms());
 }
 
+/*
+ * Is fn's first look made from its aliases (reconcile_observe_aliased)?  In
+ * AUTO, for a function that prunes no versions (pruning needs them all),
+ * outside the daemon (its cache stands in).
+ */
+static bool reads_aliases(const struct reconcile_options *opt, const struct manifest_function *fn)
+{
+	return opt->read == RECONCILE_READ_AUTO && !opt->cache && fn->prune.keep_versions < 0;
+}
+
 struct batch_arg {
 	struct reconcile_ctx *ctx;
 	const struct reconcile_options *opt;
@@ -250,7 +259,9 @@ static bool fleet_has_role(void *arg, const char *account)
 
 static bool fleet_skip(void *arg, const struct manifest_function *fn)
 {
-	return served_by_cache(((struct batch_arg *)arg)->opt, fn);
+	const struct reconcile_options *opt = ((struct batch_arg *)arg)->opt;
+
+	return served_by_cache(opt, fn) || reads_aliases(opt, fn);
 }
 
 /* List the group's versions if that is the cheaper read (see enum reconcile_read). */
@@ -264,8 +275,15 @@ static void group_list(struct reconcile_ctx *ctx, const struct reconcile_options
 	unsigned budget;
 	int r;
 
-	if (!reconcile_read_decide(opt->read, fr->listable, &budget, info->why, sizeof(info->why)))
+	if (!reconcile_read_decide(opt->read, fr->listable, &budget, info->why, sizeof(info->why))) {
+		if (fr->listable == 0 && info->functions > 0 && opt->read == RECONCILE_READ_AUTO &&
+		    !opt->cache)
+			snprintf(info->why, sizeof(info->why),
+			         "no function prunes versions: each is read from its aliases (ListAliases; "
+			         "GetFunction for $LATEST and the versions they serve), its versions listed "
+			         "only when its plan needs them");
 		return;
+	}
 	if (reconcile_ctx_account_client(ctx, info->account[0] ? info->account : NULL,
 	                                 info->region[0] ? info->region : NULL, &c, &err) < 0) {
 		snprintf(info->why, sizeof(info->why), "no client: %.100s", err.msg);
@@ -358,9 +376,10 @@ static void *pool_worker(void *arg)
 			fr = &pool->groups->groups[pool->of[i].group];
 		if (fr && reconcile_group_member(fr, &pool->of[i], fn) && !served_by_cache(pool->opt, fn)) {
 			l = reconcile_listing_find(fr->ls.items, fr->ls.n, reconcile_listing_name(fn->name));
-			reconcile_function_listed(pool->ctx, fn, pool->opt, &l, &pool->ret[i]);
+			reconcile_function_listed(pool->ctx, fn, pool->opt, &l, false, &pool->ret[i]);
 		} else {
-			reconcile_function(pool->ctx, fn, pool->opt, &pool->ret[i]);
+			reconcile_function_listed(pool->ctx, fn, pool->opt, NULL,
+			                          reads_aliases(pool->opt, fn), &pool->ret[i]);
 		}
 	}
 	return NULL;
@@ -418,6 +437,12 @@ int reconcile_batch(struct reconcile_ctx *ctx, const struct manifest_function *c
 		}
 		pool.groups = groups;
 		pool.of = of;
+		for (size_t i = 0; i < n; i++) {
+			struct reconcile_group *g = of[i].group >= 0 ? &groups->groups[of[i].group] : NULL;
+
+			if (g && reads_aliases(opt, fns[i]) && !reconcile_group_member(g, &of[i], fns[i]))
+				g->info.aliased++;
+		}
 		if (opt->read_report) {
 			for (size_t k = 0; k < groups->n; k++)
 				opt->read_report->regions[k] = groups->groups[k].info;

@@ -112,10 +112,33 @@ struct reconcile_listed reconcile_listing_find(const struct lambda_function_conf
 int reconcile_observe_listed(struct aws_client *c, const char *function, const struct reconcile_listed *l,
                              struct plan_observed *ret, struct aws_error *err);
 
-/* reconcile_function, observing its first pass from `listed` when not NULL (fleet.c). */
+/*
+ * The partial observation (plan_observed.partial) of `function` without its
+ * version list: $LATEST (GetFunction), the aliases (ListAliases: the one
+ * quota-counted call) and, each by GetFunction, the versions they serve and
+ * those `d` names by number (pins, numeric alias targets; one that does not
+ * exist is left out).  A function that does not exist: ret->exists false,
+ * and it is not partial.  err is required.
+ */
+int reconcile_observe_aliased(struct aws_client *c, const char *function, const struct plan_desired *d,
+                              struct plan_observed *ret, struct aws_error *err);
+
+/*
+ * Complete a partial observation: $LATEST and the versions from
+ * ListVersionsByFunction, the aliases `o` has.  A function gone meanwhile
+ * leaves o->exists false.  err is required.
+ */
+int reconcile_observe_versions(struct aws_client *c, const char *function, struct plan_observed *o,
+                               struct aws_error *err);
+
+/*
+ * reconcile_function, observing its first pass from `listed` when not NULL,
+ * else from the aliases when `aliased` (reconcile_observe_aliased, then the
+ * version list only if the plan needs it) (fleet.c).
+ */
 int reconcile_function_listed(struct reconcile_ctx *ctx, const struct manifest_function *fn,
                               const struct reconcile_options *opt, const struct reconcile_listed *listed,
-                              struct reconcile_result *ret);
+                              bool aliased, struct reconcile_result *ret);
 
 /*
  * The manifest's region, else the region of a function ARN, else "" (the

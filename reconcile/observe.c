@@ -102,6 +102,19 @@ static int aliases_build(struct plan_observed *o, const struct lambda_alias_list
 	return 0;
 }
 
+/* o's $LATEST (its configuration, RevisionId and update state) from `lc`. */
+static int latest_set(struct plan_observed *o, const struct lambda_function_config *lc)
+{
+	if (reconcile_version_from_lambda(&o->latest, lc) < 0)
+		return -ENOMEM;
+	snprintf(o->revision_id, sizeof(o->revision_id), "%s", lc->revision_id ? lc->revision_id : "");
+	if (o->latest.state == PLAN_STATE_PENDING)
+		o->state = PLAN_STATE_PENDING;
+	if (lc->last_update_status && !strcmp(lc->last_update_status, "InProgress"))
+		o->last_update = PLAN_UPDATE_IN_PROGRESS;
+	return 0;
+}
+
 /*
  * The observed state from `n` version-list entries ($LATEST and published
  * versions of one function, in list order) and its aliases.
@@ -125,15 +138,9 @@ static int observe_build(const char *function, const struct lambda_function_conf
 		if (lc->version && !strcmp(lc->version, "$LATEST")) {
 			if (have_latest)
 				continue;
-			if (reconcile_version_from_lambda(&o.latest, lc) < 0)
+			if (latest_set(&o, lc) < 0)
 				goto nomem;
 			have_latest = true;
-			snprintf(o.revision_id, sizeof(o.revision_id), "%s",
-			         lc->revision_id ? lc->revision_id : "");
-			if (o.latest.state == PLAN_STATE_PENDING)
-				o.state = PLAN_STATE_PENDING;
-			if (lc->last_update_status && !strcmp(lc->last_update_status, "InProgress"))
-				o.last_update = PLAN_UPDATE_IN_PROGRESS;
 			continue;
 		}
 		if (version_number(lc->version) <= 0)
@@ -241,4 +248,133 @@ int reconcile_observe_listed(struct aws_client *c, const char *function, const s
 		r = observe_build(function, l->items, l->n, &aliases, ret, err);
 	lambda_alias_list_release(&aliases);
 	return r;
+}
+
+/* Add `number` to nums (at most max, no repeats); numbers <= 0 are skipped. */
+static void number_add(long *nums, size_t *n, size_t max, long number)
+{
+	if (number <= 0 || *n == max)
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (nums[i] == number)
+			return;
+	nums[(*n)++] = number;
+}
+
+/* GetFunction of version `number` into o->versions; 404 (no such version) adds nothing. */
+static int version_read(struct aws_client *c, const char *function, long number, struct plan_observed *o,
+                        struct aws_error *err)
+{
+	struct lambda_function f = {0};
+	char q[24];
+	int r;
+
+	snprintf(q, sizeof(q), "%ld", number);
+	r = lambda_function_get(c, function, q, &f, err);
+	if (r < 0 && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		aws_error_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = reconcile_version_from_lambda(&o->versions[o->n_versions], &f.config);
+	if (r >= 0 && o->versions[o->n_versions].number == number)
+		o->n_versions++;
+	else
+		plan_version_release(&o->versions[o->n_versions]);
+	lambda_function_release(&f);
+	return r < 0 ? aws_error_set(err, r, "observe", "out of memory") : 0;
+}
+
+int reconcile_observe_aliased(struct aws_client *c, const char *function, const struct plan_desired *d,
+                              struct plan_observed *ret, struct aws_error *err)
+{
+	struct lambda_function latest = {0};
+	struct lambda_alias_list aliases = {0};
+	struct plan_observed o = {0};
+	size_t max, n = 0;
+	long *nums = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = lambda_function_get(c, function, NULL, &latest, err);
+	if (r >= 0)
+		r = lambda_aliases_list(c, function, NULL, &aliases, err);
+	if (r < 0 && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		/* no function (or deleted between the two reads): nothing else to read */
+		aws_error_clear(err);
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	max = 2 * aliases.n + d->n_releases + 2 * d->n_aliases;
+	o.exists = true;
+	o.partial = true;
+	o.versions = calloc(max + 1, sizeof(*o.versions));
+	o.aliases = calloc(aliases.n + 1, sizeof(*o.aliases));
+	nums = calloc(max + 1, sizeof(*nums));
+	r = -ENOMEM;
+	if (!o.versions || !o.aliases || !nums || latest_set(&o, &latest.config) < 0 ||
+	    aliases_build(&o, &aliases) < 0)
+		goto nomem;
+	/* what the aliases serve, and what the manifest names by number */
+	for (size_t i = 0; i < o.n_aliases; i++) {
+		number_add(nums, &n, max, o.aliases[i].version);
+		number_add(nums, &n, max, o.aliases[i].extra_version);
+	}
+	for (size_t i = 0; i < d->n_releases; i++)
+		number_add(nums, &n, max, d->releases[i].pin);
+	for (size_t i = 0; i < d->n_aliases; i++) {
+		if (d->aliases[i].primary.release < 0)
+			number_add(nums, &n, max, d->aliases[i].primary.version);
+		if (d->aliases[i].weighted && d->aliases[i].extra.release < 0)
+			number_add(nums, &n, max, d->aliases[i].extra.version);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((r = version_read(c, function, nums[i], &o, err)) < 0)
+			goto out;
+	*ret = o;
+	memset(&o, 0, sizeof(o));
+	r = 0;
+	goto out;
+nomem:
+	r = aws_error_set(err, -ENOMEM, "observe", "out of memory");
+out:
+	free(nums);
+	plan_observed_release(&o);
+	lambda_function_release(&latest);
+	lambda_alias_list_release(&aliases);
+	return r;
+}
+
+int reconcile_observe_versions(struct aws_client *c, const char *function, struct plan_observed *o,
+                               struct aws_error *err)
+{
+	struct lambda_config_list versions = {0};
+	struct lambda_alias_list none = {0};
+	struct plan_observed full = {0};
+	int r;
+
+	r = lambda_versions_list(c, function, &versions, err);
+	if (r < 0 && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
+		/* deleted since its aliases were read */
+		aws_error_clear(err);
+		plan_observed_release(o);
+		memset(o, 0, sizeof(*o));
+		return 0;
+	}
+	if (r >= 0)
+		r = observe_build(function, versions.items, versions.n, &none, &full, err);
+	lambda_config_list_release(&versions);
+	if (r < 0)
+		return r;
+	/* the new $LATEST and versions, the aliases already read */
+	full.aliases = o->aliases;
+	full.n_aliases = o->n_aliases;
+	o->aliases = NULL;
+	o->n_aliases = 0;
+	plan_observed_release(o);
+	*o = full;
+	return 0;
 }

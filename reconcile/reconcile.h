@@ -183,10 +183,19 @@ typedef void (*reconcile_event_fn)(void *arg, const char *function, enum reconci
  *    of an account (50 versions of any function a call), read once before
  *    the first pass; a function missing from it does not exist (no call at
  *    all for it);
- *  - AUTO: FLEET for an (account, region) group with at least 2 functions
- *    of the batch, unless listing it takes more than half as many pages as
- *    it has functions: then it stops there and falls back to PER_FUNCTION
- *    (what is wasted is bounded by half the per-function cost).
+ *  - AUTO: a function that prunes no versions (keepVersions unset) is read
+ *    from its aliases: GetFunction for $LATEST, ListAliases (its one counted
+ *    read), GetFunction for each version they serve and each one the
+ *    manifest names by number; its versions are listed
+ *    (ListVersionsByFunction) only when the plan needs them
+ *    (plan_partial_enough: a release no alias serves yet, a pin not found).
+ *    An in-sync function then costs 1 counted call, a promotion 2, a
+ *    missing function nothing to read.  The functions that prune are read
+ *    as FLEET for an (account, region) group with at least 2 of them,
+ *    unless listing it takes more than half as many pages as it has such
+ *    functions: then it stops there and falls back to PER_FUNCTION (what is
+ *    wasted is bounded by half the per-function cost); a listing made for
+ *    them serves the group's other functions too.
  * Groups: functions by plain name and ARNs in the default credentials' own
  * account share that account's listing of their region (made with the
  * default credentials); ARNs in an account of aws.roles share a listing of
@@ -214,6 +223,7 @@ struct reconcile_read_region {
 	char region[64];  /* "" = the default region */
 	size_t functions; /* functions of the batch in this region */
 	bool fleet;       /* versions came from ListFunctions(FunctionVersion=ALL) */
+	size_t aliased;   /* functions read from their aliases (AUTO: reconcile_observe_aliased) */
 	unsigned pages;   /* ListFunctions pages read (also when it fell back) */
 	size_t listed;    /* entries ($LATEST and versions) the listing held */
 	char why[320];    /* why this strategy */

@@ -41,6 +41,10 @@ def emu():
         yield e
 
 
+# pruning functions need every version: auto reads those in bulk (the others from their aliases)
+PRUNE = {"keepVersions": 5}
+
+
 def fleet_repo(tmp_path, prod="v1", r=None):
     if r is None:
         r = init_repo(tmp_path / "repo")
@@ -49,7 +53,8 @@ def fleet_repo(tmp_path, prod="v1", r=None):
     for i, n in enumerate(NAMES):
         write(r, "f%d.yaml" % i, manifest(n, [("v1", "{code: {zipFile: a/one.zip}}"),
                                              ("v2", "{code: {zipFile: a/two.zip}}")],
-                                          [("Prod", prod), ("Test", "v2")]))
+                                          [("Prod", prod), ("Test", "v2")],
+                                          prune=PRUNE))
     commit_all(r, "prod " + prod)
     return r
 
@@ -116,7 +121,7 @@ def test_one_arn_per_account_reads_per_function(aliasd_bin, emu, tmp_path):
     r = init_repo(tmp_path / "repo")
     write(r, "a/one.zip", mkzip("one"))
     for i, n in enumerate(["home-a", "home-b", arn(A, "pay")]):
-        write(r, "f%d.yaml" % i, manifest(n, [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")]))
+        write(r, "f%d.yaml" % i, manifest(n, [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")], prune=PRUNE))
     commit_all(r, "three")
     apply_json(aliasd_bin, emu, r)
     before = counts(emu)
@@ -137,7 +142,7 @@ def test_own_arn_without_roles_learnt_from_the_listing(aliasd_bin, emu, tmp_path
     r = init_repo(tmp_path / "repo")
     write(r, "a/one.zip", mkzip("one"))
     for i, n in enumerate(["home-a", "home-b", arn(HOME, "home-c")]):
-        write(r, "f%d.yaml" % i, manifest(n, [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")]))
+        write(r, "f%d.yaml" % i, manifest(n, [("v1", "{code: {zipFile: a/one.zip}}")], [("Prod", "v1")], prune=PRUNE))
     commit_all(r, "three")
     before = counts(emu)
     apply_json(aliasd_bin, emu, r, roles=False)

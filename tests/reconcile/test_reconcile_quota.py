@@ -9,7 +9,7 @@ import pytest
 
 from emulator import Emulator
 from test_reconcile_lib import (ROLE, aliases, b64sha, commit_all, counts, diff, init_repo, manifest, mkzip,
-                                run, versions, write)
+                                run, versions, write, writes)
 
 FNS = ("q-a", "q-b", "q-c")
 ONE, TWO = mkzip("one"), mkzip("two")
@@ -19,20 +19,29 @@ def counted(d):
     return sum(v for k, v in d.items() if k not in ("GetFunction", "Invoke"))
 
 
+def lambda_counted(d):
+    return {k: v for k, v in d.items() if k not in ("GetFunction", "Invoke")}
+
+
+
 @pytest.fixture
 def emu():
     with Emulator(update_delay=0.05) as e:
         yield e
 
 
-def fleet_repo(tmp_path, fns=FNS, prod="v1", config=None):
+# keepVersions makes a function's versions needed in full: auto reads those by the fleet listing
+PRUNE = {"keepVersions": 5}
+
+
+def fleet_repo(tmp_path, fns=FNS, prod="v1", config=None, prune=None):
     r = init_repo(tmp_path / "repo")
     write(r, "a/one.zip", ONE)
     write(r, "a/two.zip", TWO)
     for fn in fns:
         write(r, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
                                              ("v2", "{code: {zipFile: a/two.zip}}")],
-                                        [("Prod", prod), ("Test", "v2")], config=config))
+                                        [("Prod", prod), ("Test", "v2")], config=config, prune=prune))
     commit_all(r, "fleet")
     return r
 
@@ -43,8 +52,105 @@ def apply_json(aliasd_bin, emu, repo, *extra):
     return json.loads(p.stdout)
 
 
-def test_cold_in_sync_promote_counted_calls(aliasd_bin, emu, tmp_path):
+def promote_all(repo, prune=None):
+    for fn in FNS:
+        write(repo, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
+                                                ("v2", "{code: {zipFile: a/two.zip}}")],
+                                           [("Prod", "v2"), ("Test", "v2")], prune=prune))
+    commit_all(repo, "promote")
+
+
+def test_functions_read_from_their_aliases(aliasd_bin, emu, tmp_path):
+    """auto, no pruning: no listing; a missing function costs no read, in sync 1, a promotion 2."""
     repo = fleet_repo(tmp_path)
+    before = counts(emu)
+    out = apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    r = out["reads"][0]
+    assert (r["strategy"], r["functions"], r["from_aliases"], r["list_pages"]) == ("aliases", 3, 3, 0), out
+    assert "read from its aliases" in r["why"], r
+    # GetFunction says each is missing: CreateFunction (publishing v1), UpdateFunctionCode,
+    # PublishVersion (v2), CreateAlias x2
+    assert "ListFunctions" not in d and "ListVersionsByFunction" not in d and "ListAliases" not in d, d
+    assert d.get("CreateFunction") == 3 and d.get("PublishVersion") == 3 and d.get("CreateAlias") == 6, d
+    assert counted(d) == 5 * 3, d
+    lam = emu.client()
+    for fn in FNS:
+        vs = versions(lam, fn)
+        assert [(v["Version"], v["CodeSha256"]) for v in vs] == [("1", b64sha(ONE)), ("2", b64sha(TWO))], vs
+        assert vs[0]["Description"].startswith("v1 @") and vs[0]["Description"].endswith(": first"), vs
+
+    # in sync: ListAliases per function, GetFunction for $LATEST and the two versions served
+    before = counts(emu)
+    out = apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    assert out["summary"]["in_sync"] == 3 and out["summary"]["changed"] == 0, out
+    assert d == {"ListAliases": 3, "GetFunction": 9}, d
+
+    promote_all(repo)
+    before = counts(emu)
+    apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    assert d == {"ListAliases": 3, "GetFunction": 9, "UpdateAlias": 3}, d
+    for fn in FNS:
+        assert aliases(lam, fn)["Prod"]["FunctionVersion"] == "2"
+
+    # the revert: v1 is served by no alias now, so its function's versions are listed
+    for fn in FNS:
+        write(repo, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
+                                                ("v2", "{code: {zipFile: a/two.zip}}")],
+                                           [("Prod", "v1"), ("Test", "v2")]))
+    commit_all(repo, "revert")
+    before = counts(emu)
+    apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    assert counted(d) == 3 * 3 and d.get("ListVersionsByFunction") == 3 and d.get("UpdateAlias") == 3, d
+    for fn in FNS:
+        assert aliases(lam, fn)["Prod"]["FunctionVersion"] == "1"
+        assert [v["Version"] for v in versions(lam, fn)] == ["1", "2"]
+
+
+def test_new_release_read_from_the_aliases_publishes_once(aliasd_bin, emu, tmp_path):
+    """A release no alias serves yet: the version list is read once (fresh), then the publish."""
+    repo = fleet_repo(tmp_path, fns=("q-a",))
+    apply_json(aliasd_bin, emu, repo)
+    write(repo, "a/three.zip", mkzip("three"))
+    write(repo, "q-a.yaml", manifest("q-a", [("v1", "{code: {zipFile: a/one.zip}}"),
+                                             ("v2", "{code: {zipFile: a/two.zip}}"),
+                                             ("v3", "{code: {zipFile: a/three.zip}}")],
+                                     [("Prod", "v3"), ("Test", "v2")]))
+    commit_all(repo, "v3")
+    before = counts(emu)
+    apply_json(aliasd_bin, emu, repo)
+    d = diff(before, counts(emu))
+    assert {k: v for k, v in d.items() if k != "GetFunction"} == {
+        "ListAliases": 1, "ListVersionsByFunction": 1, "UpdateFunctionCode": 1, "PublishVersion": 1,
+        "UpdateAlias": 1}, d
+    assert [v["Version"] for v in versions(emu.client(), "q-a")] == ["1", "2", "3"]
+
+
+def test_alias_on_a_copy_of_its_release_stays(aliasd_bin, emu, tmp_path):
+    """Someone publishes v2's code again as v3: Prod and Test stay on 2 (no write), as a full read says too."""
+    repo = fleet_repo(tmp_path, fns=("q-a",), prod="v2")
+    apply_json(aliasd_bin, emu, repo)
+    lam = emu.client()
+    # a field no manifest manages changes, and $LATEST (v2's code) is published: 3 is a copy of 2
+    lam.update_function_configuration(FunctionName="q-a", Timeout=9)
+    emu.settle()
+    lam.publish_version(FunctionName="q-a")
+    assert [v["Version"] for v in versions(lam, "q-a")] == ["1", "2", "3"]
+    for listing in ("auto", "per-function", "fleet"):
+        before = counts(emu)
+        out = apply_json(aliasd_bin, emu, repo, "--listing", listing)
+        assert out["summary"]["in_sync"] == 1 and out["summary"]["changed"] == 0, (listing, out)
+        assert writes(diff(before, counts(emu))) == 0, listing
+    a = aliases(lam, "q-a")
+    assert (a["Prod"]["FunctionVersion"], a["Test"]["FunctionVersion"]) == ("2", "2"), a
+
+
+def test_fleet_cold_in_sync_promote_counted_calls(aliasd_bin, emu, tmp_path):
+    """Functions that prune (keepVersions) need every version: auto reads them by the region's listing."""
+    repo = fleet_repo(tmp_path, prune=PRUNE)
     before = counts(emu)
     out = apply_json(aliasd_bin, emu, repo)
     d = diff(before, counts(emu))
@@ -74,11 +180,7 @@ def test_cold_in_sync_promote_counted_calls(aliasd_bin, emu, tmp_path):
     assert d == {"ListFunctions": 1, "ListAliases": 3}, d
 
     # promote every Prod: plus one UpdateAlias each
-    for fn in FNS:
-        write(repo, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
-                                                ("v2", "{code: {zipFile: a/two.zip}}")],
-                                           [("Prod", "v2"), ("Test", "v2")]))
-    commit_all(repo, "promote")
+    promote_all(repo, prune=PRUNE)
     before = counts(emu)
     apply_json(aliasd_bin, emu, repo)
     d = diff(before, counts(emu))
@@ -97,7 +199,8 @@ def test_read_per_function_and_json(aliasd_bin, emu, tmp_path):
     d = diff(before, counts(emu))
     assert out["reads"][0]["strategy"] == "per-function" and out["reads"][0]["list_pages"] == 0, out
     assert d == {"ListVersionsByFunction": 3, "ListAliases": 3}, d
-    # one function by name: per function is the cheaper read
+    # one pruning function by name: per function is the cheaper read
+    repo = fleet_repo(tmp_path / "pruning", prune=PRUNE)
     before = counts(emu)
     out = apply_json(aliasd_bin, emu, repo, "--function", "q-a")
     assert out["reads"][0]["strategy"] == "per-function", out
@@ -112,7 +215,7 @@ def test_auto_falls_back_when_the_region_is_crowded(aliasd_bin, emu, tmp_path):
     for i in range(60):
         lam.create_function(FunctionName="other-%02d" % i, Runtime="python3.12", Role=ROLE,
                             Handler="app.handler", Code={"ZipFile": ONE})
-    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"))
+    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"), prune=PRUNE)
     before = counts(emu)
     out = apply_json(aliasd_bin, emu, repo)
     d = diff(before, counts(emu))
@@ -151,13 +254,13 @@ def test_managed_description_keeps_publish_version(aliasd_bin, emu, tmp_path):
 
 def test_existing_function_is_observed_afresh_before_publishing(aliasd_bin, emu, tmp_path):
     """A listing may be old: a new release of an existing function re-reads its versions first."""
-    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"))
+    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"), prune=PRUNE)
     apply_json(aliasd_bin, emu, repo)
     write(repo, "a/three.zip", mkzip("three"))
     write(repo, "q-a.yaml", manifest("q-a", [("v1", "{code: {zipFile: a/one.zip}}"),
                                              ("v2", "{code: {zipFile: a/two.zip}}"),
                                              ("v3", "{code: {zipFile: a/three.zip}}")],
-                                     [("Prod", "v3"), ("Test", "v2")]))
+                                     [("Prod", "v3"), ("Test", "v2")], prune=PRUNE))
     commit_all(repo, "v3")
     before = counts(emu)
     out = apply_json(aliasd_bin, emu, repo)
@@ -169,9 +272,11 @@ def test_existing_function_is_observed_afresh_before_publishing(aliasd_bin, emu,
     assert [v["Version"] for v in versions(emu.client(), "q-a")] == ["1", "2", "3"]
 
 
-def test_lost_create_with_publish_converges_once(aliasd_bin, emu, tmp_path):
+@pytest.mark.parametrize("prune,in_sync", [(None, {"ListAliases": 2}),
+                                           (PRUNE, {"ListFunctions": 1, "ListAliases": 2})])
+def test_lost_create_with_publish_converges_once(aliasd_bin, emu, tmp_path, prune, in_sync):
     """CreateFunction(Publish) applied but its answer lost: the retry meets 409, the re-plan finds version 1."""
-    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"))
+    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"), prune=prune)
     emu.inject("lose", operation="CreateFunction", count=1)
     apply_json(aliasd_bin, emu, repo)
     lam = emu.client()
@@ -181,7 +286,7 @@ def test_lost_create_with_publish_converges_once(aliasd_bin, emu, tmp_path):
     before = counts(emu)
     out = apply_json(aliasd_bin, emu, repo)
     assert out["summary"]["in_sync"] == 2, out
-    assert diff(before, counts(emu)) == {"ListFunctions": 1, "ListAliases": 2}
+    assert lambda_counted(diff(before, counts(emu))) == in_sync
 
 
 def test_function_created_after_the_listing(aliasd_bin, emu, tmp_path):
@@ -199,7 +304,7 @@ def test_function_created_after_the_listing(aliasd_bin, emu, tmp_path):
 
 def test_list_functions_denied_falls_back_per_function(aliasd_bin, emu, tmp_path):
     """A policy without lambda:ListFunctions (it needs Resource "*"): read per function, still converge."""
-    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"))
+    repo = fleet_repo(tmp_path, fns=("q-a", "q-b"), prune=PRUNE)
     emu.inject("error", operation="ListFunctions", count=1, status=403, code="AccessDeniedException",
                message="not authorized to perform: lambda:ListFunctions")
     before = counts(emu)
