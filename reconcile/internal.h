@@ -197,7 +197,11 @@ struct reconcile_groups_in {
 	const char *default_region;
 	/* does aws.roles have a role for the account */
 	bool (*has_role)(void *arg, const char *account);
-	/* NULL, or true for a function that is not to be counted (the daemon's cache serves it) */
+	/*
+	 * NULL, or true for a function that is not to be counted for the
+	 * decision (the daemon's cache serves it, auto reads it from its
+	 * aliases); a listing made for the others still serves it
+	 */
 	bool (*skip)(void *arg, const struct manifest_function *fn);
 	void *arg;
 };
