@@ -89,8 +89,12 @@ void oneshot_print_markdown(FILE *out, const struct manifest_set *set, const str
 	"                   (FunctionVersion=ALL) pages for a whole region of an\n"                          \
 	"                   account (a --role account's with its role), 50 versions\n"                       \
 	"                   a call; per-function = ListVersionsByFunction for each;\n"                       \
-	"                   auto (default) = fleet for an (account, region) with 2\n"                        \
-	"                   or more functions unless its listing would take more\n"                          \
-	"                   than half as many pages as functions (--json says which)\n"
+	"                   auto (default) = a function that prunes nothing is read\n"                       \
+	"                   from its aliases (ListAliases; GetFunction for $LATEST\n"                        \
+	"                   and the versions they serve), its version list only\n"                           \
+	"                   when its plan needs it; functions that prune are read\n"                         \
+	"                   as fleet for an (account, region) with 2 or more of\n"                           \
+	"                   them unless its listing would take more than half as\n"                          \
+	"                   many pages as functions (--json says which)\n"
 
 #endif
