@@ -314,7 +314,6 @@ int reconcile_observe_aliased(struct aws_client *c, const char *function, const 
 	o.versions = calloc(max + 1, sizeof(*o.versions));
 	o.aliases = calloc(aliases.n + 1, sizeof(*o.aliases));
 	nums = calloc(max + 1, sizeof(*nums));
-	r = -ENOMEM;
 	if (!o.versions || !o.aliases || !nums || latest_set(&o, &latest.config) < 0 ||
 	    aliases_build(&o, &aliases) < 0)
 		goto nomem;
