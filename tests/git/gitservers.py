@@ -19,6 +19,7 @@ import socketserver
 import ssl
 import subprocess
 import threading
+import time
 
 GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 CGI_TIMEOUT = 30
@@ -186,6 +187,14 @@ class SilentServer:
 
     def url(self, scheme, name):
         return f"{scheme}://127.0.0.1:{self.port}/{name}"
+
+    def wait_connections(self, n, timeout=5.0):
+        """The count once it reaches n, or after timeout: the kernel completes a client's
+        connect before the accept thread gets to count it (late on a loaded machine)."""
+        deadline = time.monotonic() + timeout
+        while self.connections < n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.connections
 
     def __enter__(self):
         self._listener = _Listener(self._serve)

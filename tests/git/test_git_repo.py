@@ -342,7 +342,7 @@ def test_hung_server_times_out(dump, scheme):
         assert res.rc == 1
         assert "error ETIMEDOUT" in res.err, res.err
         assert res.elapsed < 10
-        assert srv.connections == 1
+        assert srv.wait_connections(1) == 1
 
 
 # ---- HTTPS -----------------------------------------------------------------

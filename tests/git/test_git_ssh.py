@@ -529,32 +529,14 @@ def test_key_not_offered_to_unknown_user_twice(dump, sshd, served):
 SHORT_TIMEOUT_MS = 700
 
 
-class BannerThenStallServer:
+class BannerThenStallServer(gs.SilentServer):
     """Accepts TCP connections, sends an SSH banner, then never says anything again."""
 
     BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
 
-    def __init__(self):
-        self.connections = 0
-        self._conns = []
-
     def _serve(self, conn):
-        self.connections += 1
-        self._conns.append(conn)  # kept open, never written to again
+        super()._serve(conn)
         conn.sendall(self.BANNER)
-
-    def url(self, scheme, name):
-        return f"{scheme}://127.0.0.1:{self.port}/{name}"
-
-    def __enter__(self):
-        self._listener = gs._Listener(self._serve)
-        self.port = self._listener.port
-        return self
-
-    def __exit__(self, *exc):
-        self._listener.close()
-        for conn in self._conns:
-            conn.close()
 
 
 class StallingProxy:
@@ -660,7 +642,7 @@ def test_hung_ssh_server_times_out(dump, tmp_path, kind, command):
                        extra_args=["--timeout-ms", str(SHORT_TIMEOUT_MS)], run_timeout=10)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the tool hung on a {kind} SSH server")
-        assert srv.connections == 1
+        assert srv.wait_connections(1) == 1
     timed_out(res, srv.port)
     assert command not in res.out
 
