@@ -127,7 +127,7 @@ static void random_world(struct plan_desired *d, struct plan_observed *o)
 	static const char *const names[] = {"Prod", "Test", "Canary", "New"};
 	unsigned n_versions = pick(7), n_obs = pick(4), n_rel = 1 + pick(3), n_alias = pick(4);
 	long numbers[8];
-	char target[8];
+	char target[16];
 
 	memset(d, 0, sizeof(*d));
 	d->function = strdup("my-lambda-function");
@@ -151,7 +151,7 @@ static void random_world(struct plan_desired *d, struct plan_observed *o)
 		}
 	}
 	for (unsigned i = 0; i < n_rel; i++) {
-		char name[8];
+		char name[16];
 
 		snprintf(name, sizeof(name), "r%u", i);
 		add_release(d, name, sha_pick(), memory_pick(), pick(6) ? 0 : 1 + (long)pick(9));
@@ -233,9 +233,8 @@ TEST(aliased_copy_wins_over_a_newer_one)
 	plan_release(&p);
 	/* with no alias on any copy, the newest one */
 	free(o.aliases[0].name);
+	o.aliases[0] = o.aliases[1]; /* only Test (on 2) is left */
 	o.n_aliases = 1;
-	o.aliases[0].name = strdup("Test");
-	o.aliases[0].version = 2;
 	CHECK_INT(plan_resolve(res, &d, &o, NULL), 0);
 	CHECK_INT(res[0], 5);
 	CHECK_INT(res[1], 2);
