@@ -353,6 +353,7 @@ int reconcile_observe_versions(struct aws_client *c, const char *function, struc
 	struct lambda_config_list versions = {0};
 	struct lambda_alias_list none = {0};
 	struct plan_observed full = {0};
+	struct plan_observed_alias *empty;
 	int r;
 
 	r = lambda_versions_list(c, function, &versions, err);
@@ -368,10 +369,11 @@ int reconcile_observe_versions(struct aws_client *c, const char *function, struc
 	lambda_config_list_release(&versions);
 	if (r < 0)
 		return r;
-	/* the new $LATEST and versions, the aliases already read */
+	/* the new $LATEST and versions, the aliases already read (the empty list goes with o) */
+	empty = full.aliases;
 	full.aliases = o->aliases;
+	o->aliases = empty;
 	full.n_aliases = o->n_aliases;
-	o->aliases = NULL;
 	o->n_aliases = 0;
 	plan_observed_release(o);
 	*o = full;
