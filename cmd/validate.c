@@ -77,6 +77,7 @@ int cmd_validate(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	const char *dir = NULL, *url = NULL, *ref = NULL, *subdir = NULL;
 	const char *prefix = NULL;
+	struct manifest_load_options lopt = {.parse_threads = true};
 	bool used_repo = false;
 	int r, status = 1;
 
@@ -131,7 +132,7 @@ int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "aliasd validate: %s\n", err.msg);
 		goto out;
 	}
-	r = manifest_load(&set, src, subdir, &err);
+	r = manifest_load_with(&set, src, subdir, &lopt, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd validate: %s\n", err.msg);
 		goto out;

@@ -133,6 +133,13 @@ struct manifest_load_options {
 	 * too, or checking a cached file's zips hashes them.  NULL: none.
 	 */
 	struct manifest_file_cache *file_cache;
+	/*
+	 * Parse files on a helper thread while the loading thread validates
+	 * (true: when there are many files and no file_cache).  The result,
+	 * errors and their order included, is the same; only a caller that may
+	 * start a thread sets it (`aliasd validate`).
+	 */
+	bool parse_threads;
 };
 
 /*
