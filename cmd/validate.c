@@ -41,12 +41,12 @@ static const char usage[] =
     "ranges (memorySize 128-10240, timeout 1-900...), function, release and\n"
     "alias names, aliases pointing at declared releases or version numbers,\n"
     "weights (one entry, not the primary, 0 < w < 1), zipFile (a regular file\n"
-    "inside the repository, no '..', no symlink, at most 50 MiB; its SHA-256 is\n"
-    "computed), s3 code with its sha256, imageUri pinned by @sha256 digest,\n"
-    "rollouts (a CodeDeploy name, or steps increasing in 1..99, at most 10, an\n"
-    "interval of 1s..24h, up to 10 unique alarm names, preTraffic a function\n"
-    "name or ARN; never with weights or description), and the same function\n"
-    "declared twice.\n"
+    "inside the repository, no '..', no symlink, at most 50 MiB, readable; not\n"
+    "hashed: plan and apply compute its SHA-256), s3 code with its sha256,\n"
+    "imageUri pinned by @sha256 digest, rollouts (a CodeDeploy name, or steps\n"
+    "increasing in 1..99, at most 10, an interval of 1s..24h, up to 10 unique\n"
+    "alarm names, preTraffic a function name or ARN; never with weights or\n"
+    "description), and the same function declared twice.\n"
     "\n"
     "Exit status: 0 no errors, 1 errors found (or the repository could not be\n"
     "read), 64 usage error.\n";
@@ -77,7 +77,8 @@ int cmd_validate(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	const char *dir = NULL, *url = NULL, *ref = NULL, *subdir = NULL;
 	const char *prefix = NULL;
-	struct manifest_load_options lopt = {.parse_threads = true};
+	/* validate prints no hash: zips are read (readable, size) but not hashed */
+	struct manifest_load_options lopt = {.parse_threads = true, .zip_no_hash = true};
 	bool used_repo = false;
 	int r, status = 1;
 

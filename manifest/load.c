@@ -615,6 +615,8 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	l.set = set;
 	if (opt)
 		l.opt = *opt;
+	if (l.opt.zip_no_hash)
+		l.opt.zip_cache = NULL, l.opt.file_cache = NULL; /* they hold hashes */
 
 	if (!manifest_path_valid(dir)) {
 		r = error_set(err, -EINVAL,

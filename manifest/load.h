@@ -140,6 +140,14 @@ struct manifest_load_options {
 	 * start a thread sets it (`aliasd validate`).
 	 */
 	bool parse_threads;
+	/*
+	 * Check zip files as always (type, size, read in full) but do not hash
+	 * them: every code.sha256 of a zip release stays "".  For a caller
+	 * that only reports errors (`aliasd validate`): hashing is most of the
+	 * cost of big zips, and no check depends on it.  Neither cache above is
+	 * used then (they hold hashes).
+	 */
+	bool zip_no_hash;
 };
 
 /*

@@ -205,7 +205,8 @@ static int zip_entry_fill(struct loader *l, struct zip_cache_entry *ce)
 		return 0;
 	}
 	ce->size = data.len;
-	manifest_sha256_base64(data.ptr, data.len, ce->sha256);
+	if (!l->opt.zip_no_hash)
+		manifest_sha256_base64(data.ptr, data.len, ce->sha256);
 	buf_release(&data);
 	ce->status = 0;
 	if (ce->blob[0] && manifest_zip_cache_put(l->opt.zip_cache, ce->blob, ce->size, ce->sha256) < 0)
@@ -237,6 +238,30 @@ struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm)
 		return NULL;
 	ce->status = -EINVAL;
 	return zip_entry_fill(l, ce) < 0 ? NULL : ce;
+}
+
+int load_zip_hash(struct loader *l, struct manifest_code *code)
+{
+	struct zip_cache_entry *ce;
+	struct buf data = BUF_INIT_CAP((size_t)MANIFEST_ZIP_MAX);
+	struct error e = ERROR_INIT;
+	int r;
+
+	if (code->kind != MANIFEST_CODE_ZIP || !code->zip_path || code->sha256[0])
+		return 0;
+	ce = zip_cache_find(l, code->zip_path);
+	if (!ce || ce->status)
+		return 0; /* reported where it is named */
+	if (!ce->sha256[0]) {
+		r = manifest_source_read(l->src, ce->path, (size_t)MANIFEST_ZIP_MAX, &data, &e);
+		if (r == -ENOMEM)
+			return r;
+		if (r >= 0)
+			manifest_sha256_base64(data.ptr, data.len, ce->sha256);
+		buf_release(&data);
+	}
+	memcpy(code->sha256, ce->sha256, MANIFEST_SHA256_B64_SIZE);
+	return 0;
 }
 
 /* The current file depends on zip entry `ce` (once), first named by `path` (in the arena). */

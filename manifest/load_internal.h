@@ -166,6 +166,12 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm);
 int load_parse_code(struct loader *l, const struct yaml_node *n, const char *prefix,
                     struct manifest_code *code);
+/*
+ * With opt.zip_no_hash: hash the zip of `code` after all, for a check that
+ * needs it (a release's `sha256:`); nothing for other code or a zip with a
+ * problem.  0, or -ENOMEM.
+ */
+int load_zip_hash(struct loader *l, struct manifest_code *code);
 
 /* load_release.c: releases, aliases, prune */
 void load_release_release(struct manifest_release *r);
