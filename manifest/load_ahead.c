@@ -10,7 +10,9 @@
  * list before anything else is added to it, and the loader still does
  * everything else (documents, zips, the set) alone and in order.  When the
  * helper is late (a busy machine), the loader parses the file it needs
- * itself: a load is never slower than by a few lock round trips per file.
+ * itself, and while the helper parses that one, it parses a later one
+ * rather than wait: a load is never slower than by a few lock round trips
+ * per file.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -173,12 +175,30 @@ int load_ahead_take(struct load_ahead *a, const char *path, struct load_parsed *
 		read_window(a);
 	s = &a->slots[a->taken % AHEAD_WINDOW];
 	pthread_mutex_lock(&a->lock);
-	if (s->state == SLOT_READ) {
-		s->state = SLOT_PARSING;
-		mine = true;
+	for (;;) {
+		struct slot *other = NULL;
+
+		if (s->state == SLOT_READ) {
+			s->state = SLOT_PARSING;
+			mine = true;
+			break;
+		}
+		if (s->state == SLOT_DONE)
+			break;
+		/* the helper is on it: parse a later file meanwhile rather than sleep */
+		for (size_t i = a->taken + 1; i < a->read && !other; i++)
+			if (a->slots[i % AHEAD_WINDOW].state == SLOT_READ)
+				other = &a->slots[i % AHEAD_WINDOW];
+		if (!other) {
+			pthread_cond_wait(&a->cond, &a->lock);
+			continue;
+		}
+		other->state = SLOT_PARSING;
+		pthread_mutex_unlock(&a->lock);
+		slot_parse(other);
+		pthread_mutex_lock(&a->lock);
+		other->state = SLOT_DONE;
 	}
-	while (!mine && s->state != SLOT_DONE)
-		pthread_cond_wait(&a->cond, &a->lock);
 	pthread_mutex_unlock(&a->lock);
 	if (mine)
 		slot_parse(s);
