@@ -2,6 +2,7 @@
  * validate.c - `aliasd validate`: lint manifests offline, like a compiler.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,14 @@ int cmd_validate(int argc, char **argv)
 		dir = NULL;
 	}
 
+	/*
+	 * A short-lived process that parses thousands of files: keep freed
+	 * memory instead of giving it back to the kernel after each file (a
+	 * parse's buffers sit at the top of the heap: a brk pair and fresh
+	 * zeroed pages per file, 6,000 of each for 10,000 manifests).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 8 << 20);
 	if (url) {
 		struct manifest_repo_options opt = {0};
 
