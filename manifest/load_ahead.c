@@ -10,20 +10,24 @@
  * list before anything else is added to it, and the loader still does
  * everything else (documents, zips, the set) alone and in order.  When the
  * helper is late (a busy machine), the loader parses the file it needs
- * itself, and while the helper parses that one, it parses a later one
- * rather than wait: a load is never slower than by a few lock round trips
- * per file.
+ * itself; while the helper parses that one, it parses a later one rather
+ * than wait, and when there is none it waits 0.1 ms at most before parsing
+ * the file too (the helper's parse is then thrown away): a helper that a
+ * busy machine does not run never holds the loader up.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "manifest/load_internal.h"
 
 /* Files read ahead of the one the loader takes: bounds the memory held (a parse each). */
 #define AHEAD_WINDOW 16
+/* How long the loader waits for the helper's parse of the file it needs before parsing it too. */
+#define AHEAD_WAIT_NS 100000
 
 enum slot_state {
 	SLOT_EMPTY = 0,
@@ -34,6 +38,11 @@ enum slot_state {
 
 struct slot {
 	enum slot_state state;
+	/*
+	 * The loader stopped waiting for the helper's parse and parsed the
+	 * file itself: the helper throws its result away and empties the slot.
+	 */
+	bool abandoned;
 	const char *path;
 	struct buf data;
 	struct load_parsed out;
@@ -47,20 +56,19 @@ struct load_ahead {
 	pthread_cond_t cond; /* any change of state */
 	pthread_t thread;
 	bool started, stop;
+	long wait_ns; /* AHEAD_WAIT_NS, or a test's */
 	size_t taken; /* files the loader has taken: paths[0..taken) */
 	size_t read;  /* files read: paths[0..read) */
 	struct slot slots[AHEAD_WINDOW];
 };
 
-static void slot_parse(struct slot *s)
+/* Parse the slot's bytes into `out` (the bytes are only read: two threads may parse them at once). */
+static void slot_parse(const struct slot *s, struct load_parsed *out)
 {
 	struct yaml_limits lim = YAML_LIMITS_MANIFEST;
 
-	s->out.errs.max = LOAD_UNIT_ERRORS_MAX;
-	s->out.parse_r =
-	    yaml_stream_parse(&s->out.stream, s->path, s->data.ptr, s->data.len, &lim, &s->out.errs);
-	/* the bytes are not needed once parsed (the tree holds copies); the buffer stays for the next file */
-	buf_reset(&s->data);
+	out->errs.max = LOAD_UNIT_ERRORS_MAX;
+	out->parse_r = yaml_stream_parse(&out->stream, s->path, s->data.ptr, s->data.len, &lim, &out->errs);
 }
 
 static void *helper(void *arg)
@@ -88,9 +96,18 @@ static void *helper(void *arg)
 		}
 		s->state = SLOT_PARSING;
 		pthread_mutex_unlock(&a->lock);
-		slot_parse(s);
+		slot_parse(s, &s->out);
 		pthread_mutex_lock(&a->lock);
-		s->state = SLOT_DONE;
+		if (s->abandoned) {
+			/* the loader has its own parse of it: ours goes, then the slot is free */
+			pthread_mutex_unlock(&a->lock);
+			load_parsed_release(&s->out);
+			pthread_mutex_lock(&a->lock);
+			s->abandoned = false;
+			s->state = SLOT_EMPTY;
+		} else {
+			s->state = SLOT_DONE;
+		}
 		pthread_cond_broadcast(&a->cond);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -117,6 +134,7 @@ int load_ahead_start(struct load_ahead **ret, struct manifest_source *src, const
 	if (!a)
 		return -ENOMEM;
 	a->src = src;
+	a->wait_ns = AHEAD_WAIT_NS;
 	a->paths = paths;
 	a->n = n;
 	for (size_t i = 0; i < AHEAD_WINDOW; i++)
@@ -146,6 +164,11 @@ static void read_window(struct load_ahead *a)
 	for (size_t i = from; i < to; i++) {
 		struct slot *s = &a->slots[i % AHEAD_WINDOW];
 
+		/* a slot the loader abandoned is the helper's until its parse ends (rare) */
+		pthread_mutex_lock(&a->lock);
+		while (s->state != SLOT_EMPTY)
+			pthread_cond_wait(&a->cond, &a->lock);
+		pthread_mutex_unlock(&a->lock);
 		s->path = a->paths[i];
 		memset(&s->out, 0, sizeof(s->out));
 		buf_reset(&s->data);
@@ -164,10 +187,17 @@ static void read_window(struct load_ahead *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void load_ahead_set_wait(struct load_ahead *a, long ns)
+{
+	pthread_mutex_lock(&a->lock);
+	a->wait_ns = ns;
+	pthread_mutex_unlock(&a->lock);
+}
+
 int load_ahead_take(struct load_ahead *a, const char *path, struct load_parsed *ret)
 {
 	struct slot *s;
-	bool mine = false;
+	bool mine = false, twice = false, waited = false;
 
 	if (a->taken >= a->n || strcmp(a->paths[a->taken], path))
 		return -EINVAL; /* not the next file: the caller reads it itself */
@@ -189,23 +219,52 @@ int load_ahead_take(struct load_ahead *a, const char *path, struct load_parsed *
 		for (size_t i = a->taken + 1; i < a->read && !other; i++)
 			if (a->slots[i % AHEAD_WINDOW].state == SLOT_READ)
 				other = &a->slots[i % AHEAD_WINDOW];
-		if (!other) {
-			pthread_cond_wait(&a->cond, &a->lock);
+		if (!other && !waited && a->wait_ns > 0) {
+			/*
+			 * Nothing else to do: wait a little (a parse takes tens of
+			 * microseconds)...
+			 */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += a->wait_ns;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			waited = true;
+			pthread_cond_timedwait(&a->cond, &a->lock, &until);
 			continue;
+		}
+		if (!other) {
+			/*
+			 * ...but not for a helper the machine does not run now (a
+			 * busy machine): parse the file too, and let the helper
+			 * throw its parse away.
+			 */
+			s->abandoned = true;
+			twice = true;
+			break;
 		}
 		other->state = SLOT_PARSING;
 		pthread_mutex_unlock(&a->lock);
-		slot_parse(other);
+		slot_parse(other, &other->out);
 		pthread_mutex_lock(&a->lock);
 		other->state = SLOT_DONE;
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (mine)
-		slot_parse(s);
-	*ret = s->out;
-	memset(&s->out, 0, sizeof(s->out));
+	if (twice) {
+		memset(ret, 0, sizeof(*ret)); /* read: only a file that was read is parsed */
+		slot_parse(s, ret);
+	} else {
+		if (mine)
+			slot_parse(s, &s->out);
+		*ret = s->out;
+		memset(&s->out, 0, sizeof(s->out));
+	}
 	pthread_mutex_lock(&a->lock);
-	s->state = SLOT_EMPTY;
+	if (!twice)
+		s->state = SLOT_EMPTY;
 	a->taken++;
 	pthread_mutex_unlock(&a->lock);
 	return 0;

@@ -236,6 +236,8 @@ int load_ahead_start(struct load_ahead **ret, struct manifest_source *src, const
  * The calling thread is the one that started `a`.
  */
 int load_ahead_take(struct load_ahead *a, const char *path, struct load_parsed *ret);
+/* Tests: how long a take waits for the helper before parsing the file too (0: not at all). */
+void load_ahead_set_wait(struct load_ahead *a, long ns);
 /* Stop the helper and free everything (accepts NULL). */
 void load_ahead_stop(struct load_ahead *a);
 

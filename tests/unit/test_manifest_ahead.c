@@ -256,7 +256,10 @@ TEST(ahead_few_files_and_subdirs)
 	buf_release(&b);
 }
 
-/* The helper itself: results in order, each as yaml_stream_parse() gives it. */
+/*
+ * The helper itself: results in order, each as yaml_stream_parse() gives it,
+ * also when the loader does not wait for the helper (it parses the file too).
+ */
 TEST(ahead_takes_in_order)
 {
 	struct yaml_limits lim = YAML_LIMITS_MANIFEST;
@@ -283,6 +286,9 @@ TEST(ahead_takes_in_order)
 		CHECK_INT(load_ahead_take(a, paths[1], &p), -EINVAL); /* not the next one */
 	}
 	for (size_t i = 0; i < n; i++) {
+		if (i == n / 2)
+			load_ahead_set_wait(a,
+			                    0); /* from here the loader parses a file the helper is on too */
 		struct load_parsed p;
 		struct errlist want = {.max = LOAD_UNIT_ERRORS_MAX};
 		struct yaml_stream *ws = NULL;
@@ -341,6 +347,7 @@ TEST(ahead_stop_early)
 		struct load_ahead *a = NULL;
 
 		REQUIRE(load_ahead_start(&a, src, paths, n) == 0);
+		load_ahead_set_wait(a, stop_at % 2 ? 0 : 100000);
 		for (size_t i = 0; i < stop_at; i++) {
 			struct load_parsed p;
 
