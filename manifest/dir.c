@@ -283,14 +283,14 @@ static int dir_stat(struct manifest_source *src, const char *path, enum source_t
 	return 0;
 }
 
-static int dir_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
-                    struct error *err)
+/* Open regular file `path` of at most `max` bytes for reading: its descriptor (the caller closes it) and
+ * stat. */
+static int dir_open_file(struct dir_impl *d, const char *path, size_t max, struct stat *ret_st,
+                         struct error *err)
 {
-	struct dir_impl *d = src->impl;
 	struct parent pd;
 	const char *name;
 	struct stat st;
-	size_t start = out->len;
 	int fd = -1, r;
 
 	if (!manifest_path_valid(path) || !*path)
@@ -326,14 +326,44 @@ static int dir_read(struct manifest_source *src, const char *path, size_t max, s
 		              (long long)st.st_size, max);
 		goto out;
 	}
-	r = file_read_fd_sized(out, fd, max, (size_t)st.st_size, path, err);
+	*ret_st = st;
+	r = fd;
+	fd = -1;
 out:
-	if (r < 0)
-		buf_truncate(out, start);
 	if (fd >= 0)
 		close(fd);
 	parent_put(d, &pd);
 	return r;
+}
+
+static int dir_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
+                    struct error *err)
+{
+	size_t start = out->len;
+	struct stat st;
+	int fd, r;
+
+	fd = dir_open_file(src->impl, path, max, &st, err);
+	if (fd < 0)
+		return fd;
+	r = file_read_fd_sized(out, fd, max, (size_t)st.st_size, path, err);
+	if (r < 0)
+		buf_truncate(out, start);
+	close(fd);
+	return r;
+}
+
+static int dir_check(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
+                     struct error *err)
+{
+	struct stat st;
+	int fd = dir_open_file(src->impl, path, max, &st, err);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
 }
 
 struct path_list {
@@ -504,6 +534,7 @@ static const struct manifest_source_ops dir_ops = {
     .list = dir_list,
     .stat = dir_stat,
     .read = dir_read,
+    .check = dir_check,
     .free = dir_free,
 };
 

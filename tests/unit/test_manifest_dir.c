@@ -176,6 +176,30 @@ TEST(dir_read_rules)
 	CHECK_INT(manifest_source_read(src, "nope", 100, &b, &err), -ENOENT);
 	CHECK_INT(manifest_source_read(src, "../etc/passwd", 100, &b, &err), -EINVAL);
 	CHECK_INT(b.len, 0);
+	/* ->check: what a read would say, without the contents */
+	{
+		static const char *const paths[] = {
+		    "b/c/d.yaml", "a.yml", "link.yaml",     "escape.zip", "linkdir/x.zip",
+		    "b",          "nope",  "../etc/passwd", "real/x.zip", "z.yaml/x.zip"};
+
+		REQUIRE(src->ops->check);
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			struct error rerr = ERROR_INIT, cerr = ERROR_INIT;
+			uint64_t size = 99;
+			int rr, cr;
+
+			buf_reset(&b);
+			rr = manifest_source_read(src, paths[i], 100, &b, &rerr);
+			cr = src->ops->check(src, paths[i], 100, &size, &cerr);
+			CHECKF(rr == cr, "%s: check %d, read %d", paths[i], cr, rr);
+			if (cr == 0)
+				CHECKF(size == b.len, "%s: size %llu", paths[i], (unsigned long long)size);
+			else
+				CHECK_STR(cerr.msg, rerr.msg);
+		}
+		CHECK_INT(src->ops->check(src, "a.yml", 4, &(uint64_t){0}, &err), -E2BIG);
+		buf_reset(&b);
+	}
 	CHECK_STR(src->revision, "");
 	CHECK_STR(src->description, root);
 	buf_release(&b);
