@@ -331,13 +331,15 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 	struct yaml_stream *stream = NULL;
 	struct error e = ERROR_INIT;
 	struct load_parsed ahead = {0};
+	const char *why = e.msg;
 	bool parsed = false;
 	int r;
 
 	if (l->ahead && load_ahead_take(l->ahead, path, &ahead) == 0) {
 		parsed = true;
 		r = ahead.read_r;
-		e = ahead.read_err;
+		if (ahead.read_msg)
+			why = ahead.read_msg;
 	} else {
 		r = manifest_source_read(l->src, path, MANIFEST_FILE_MAX, &data, &e);
 	}
@@ -357,7 +359,7 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 		goto out;
 	}
 	if (r < 0) {
-		errlist_add(l->errs, r, path, 0, 0, "cannot read: %s", e.msg);
+		errlist_add(l->errs, r, path, 0, 0, "cannot read: %s", why);
 		file->broken = true;
 		file->cacheable = false; /* not a fact of the blob */
 		r = 0;

@@ -158,6 +158,7 @@ int load_ahead_start(struct load_ahead **ret, struct manifest_source *src, const
 static void read_window(struct load_ahead *a)
 {
 	size_t from = a->read, to = a->taken + AHEAD_WINDOW;
+	struct error e = ERROR_INIT;
 
 	if (to > a->n)
 		to = a->n;
@@ -172,8 +173,9 @@ static void read_window(struct load_ahead *a)
 		s->path = a->paths[i];
 		memset(&s->out, 0, sizeof(s->out));
 		buf_reset(&s->data);
-		s->out.read_r =
-		    manifest_source_read(a->src, s->path, MANIFEST_FILE_MAX, &s->data, &s->out.read_err);
+		s->out.read_r = manifest_source_read(a->src, s->path, MANIFEST_FILE_MAX, &s->data, &e);
+		if (s->out.read_r < 0 && !(s->out.read_msg = strdup(e.msg)))
+			s->out.read_r = -ENOMEM;
 	}
 	pthread_mutex_lock(&a->lock);
 	for (size_t i = from; i < to; i++) {
@@ -274,6 +276,7 @@ void load_parsed_release(struct load_parsed *p)
 {
 	yaml_stream_free(p->stream);
 	errlist_release(&p->errs);
+	free(p->read_msg);
 	memset(p, 0, sizeof(*p));
 }
 

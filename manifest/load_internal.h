@@ -210,13 +210,13 @@ int load_cache_keep(struct manifest_file_cache *c, struct manifest_unit *const *
 
 /*
  * load_ahead.c: a file read and parsed ahead of its turn.  What reading it
- * gave (read_r < 0: read_err says why, nothing parsed), then what parsing it
+ * gave (read_r < 0: read_msg says why, nothing parsed), then what parsing it
  * gave: parse_r (-ENOMEM) or the stream, with the parse's errors in `errs`
  * (at most LOAD_UNIT_ERRORS_MAX, as a unit's), as yaml_stream_parse() gives them.
  */
 struct load_parsed {
 	int read_r;
-	struct error read_err;
+	char *read_msg; /* malloc'ed; NULL when read_r >= 0 */
 	int parse_r;
 	struct yaml_stream *stream;
 	struct errlist errs;

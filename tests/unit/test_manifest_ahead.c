@@ -300,7 +300,7 @@ TEST(ahead_takes_in_order)
 		rr = manifest_source_read(src, paths[i], MANIFEST_FILE_MAX, &data, &re);
 		CHECKF(p.read_r == rr, "%s: read %d, expected %d", paths[i], p.read_r, rr);
 		if (rr < 0) {
-			CHECK_STR(p.read_err.msg, re.msg);
+			CHECK_STR(p.read_msg, re.msg);
 			CHECK(p.stream == NULL);
 		} else {
 			REQUIRE(yaml_stream_parse(&ws, paths[i], data.ptr, data.len, &lim, &want) == 0);
