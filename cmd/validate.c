@@ -2,6 +2,7 @@
  * validate.c - `aliasd validate`: lint manifests offline, like a compiler.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,12 @@ static const char usage[] =
     "ranges (memorySize 128-10240, timeout 1-900...), function, release and\n"
     "alias names, aliases pointing at declared releases or version numbers,\n"
     "weights (one entry, not the primary, 0 < w < 1), zipFile (a regular file\n"
-    "inside the repository, no '..', no symlink, at most 50 MiB; its SHA-256 is\n"
-    "computed), s3 code with its sha256, imageUri pinned by @sha256 digest,\n"
-    "rollouts (a CodeDeploy name, or steps increasing in 1..99, at most 10, an\n"
-    "interval of 1s..24h, up to 10 unique alarm names, preTraffic a function\n"
-    "name or ARN; never with weights or description), and the same function\n"
-    "declared twice.\n"
+    "inside the repository, no '..', no symlink, at most 50 MiB, readable;\n"
+    "hashed only to match a release's sha256: plan and apply hash it), s3 code\n"
+    "with its sha256, imageUri pinned by @sha256 digest, rollouts (a\n"
+    "CodeDeploy name, or steps increasing in 1..99, at most 10, an interval of\n"
+    "1s..24h, up to 10 unique alarm names, preTraffic a function name or ARN;\n"
+    "never with weights or description), and the same function declared twice.\n"
     "\n"
     "Exit status: 0 no errors, 1 errors found (or the repository could not be\n"
     "read), 64 usage error.\n";
@@ -77,6 +78,8 @@ int cmd_validate(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	const char *dir = NULL, *url = NULL, *ref = NULL, *subdir = NULL;
 	const char *prefix = NULL;
+	/* validate prints no hash: zips are read (readable, size) but not hashed */
+	struct manifest_load_options lopt = {.parse_threads = true, .zip_no_hash = true};
 	bool used_repo = false;
 	int r, status = 1;
 
@@ -112,6 +115,14 @@ int cmd_validate(int argc, char **argv)
 		dir = NULL;
 	}
 
+	/*
+	 * A short-lived process that parses thousands of files: keep freed
+	 * memory instead of giving it back to the kernel after each file (a
+	 * parse's buffers sit at the top of the heap: a brk pair and fresh
+	 * zeroed pages per file, 6,000 of each for 10,000 manifests).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_TOP_PAD, 8 << 20);
 	if (url) {
 		struct manifest_repo_options opt = {0};
 
@@ -131,7 +142,7 @@ int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "aliasd validate: %s\n", err.msg);
 		goto out;
 	}
-	r = manifest_load(&set, src, subdir, &err);
+	r = manifest_load_with(&set, src, subdir, &lopt, &err);
 	if (r < 0) {
 		fprintf(stderr, "aliasd validate: %s\n", err.msg);
 		goto out;

@@ -309,6 +309,9 @@ static int load_document(struct loader *l, const char *path, const struct yaml_d
 	return 1;
 }
 
+/* Fewer files than this are parsed in line: a thread costs more than it gives. */
+#define LOAD_AHEAD_MIN_FILES 32
+
 static bool path_hidden(const char *p)
 {
 	if (*p == '.')
@@ -327,9 +330,19 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 	struct buf data = BUF_INIT_CAP(MANIFEST_FILE_MAX);
 	struct yaml_stream *stream = NULL;
 	struct error e = ERROR_INIT;
+	struct load_parsed ahead = {0};
+	const char *why = e.msg;
+	bool parsed = false;
 	int r;
 
-	r = manifest_source_read(l->src, path, MANIFEST_FILE_MAX, &data, &e);
+	if (l->ahead && load_ahead_take(l->ahead, path, &ahead) == 0) {
+		parsed = true;
+		r = ahead.read_r;
+		if (ahead.read_msg)
+			why = ahead.read_msg;
+	} else {
+		r = manifest_source_read(l->src, path, MANIFEST_FILE_MAX, &data, &e);
+	}
 	if (r == -ENOMEM)
 		goto out;
 	if (r == -E2BIG) {
@@ -346,13 +359,23 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 		goto out;
 	}
 	if (r < 0) {
-		errlist_add(l->errs, r, path, 0, 0, "cannot read: %s", e.msg);
+		errlist_add(l->errs, r, path, 0, 0, "cannot read: %s", why);
 		file->broken = true;
 		file->cacheable = false; /* not a fact of the blob */
 		r = 0;
 		goto out;
 	}
-	r = yaml_stream_parse(&stream, path, data.ptr, data.len, &lim, l->errs);
+	if (parsed) {
+		/* as if parsed here: its errors are the first of the unit's */
+		r = ahead.parse_r;
+		stream = ahead.stream;
+		ahead.stream = NULL;
+		errlist_release(l->errs);
+		*l->errs = ahead.errs;
+		memset(&ahead.errs, 0, sizeof(ahead.errs));
+	} else {
+		r = yaml_stream_parse(&stream, path, data.ptr, data.len, &lim, l->errs);
+	}
 	if (r < 0)
 		goto out;
 	buf_release(&data);
@@ -374,6 +397,7 @@ static int load_file(struct loader *l, const char *path, struct manifest_unit *f
 out:
 	*ret_stream = stream;
 	buf_release(&data);
+	load_parsed_release(&ahead);
 	return r;
 }
 
@@ -441,7 +465,7 @@ static int unit_parse(struct loader *l, const char *path, const char *blob, stru
 	l->unit = u;
 	l->arena = &l->scratch;
 	errlist_release(&l->uerrs);
-	l->uerrs.max = 10000;
+	l->uerrs.max = LOAD_UNIT_ERRORS_MAX;
 	l->errs = &l->uerrs;
 	l->n_fv = 0;
 	l->n_deps = 0;
@@ -576,7 +600,8 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	enum source_type type;
 	uint64_t size;
 	char **paths = NULL, *dir = NULL;
-	size_t n_paths = 0, hits = 0, misses = 0;
+	const char **visible = NULL;
+	size_t n_paths = 0, n_visible = 0, hits = 0, misses = 0;
 	int r;
 
 	set = calloc(1, sizeof(*set));
@@ -592,6 +617,8 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	l.set = set;
 	if (opt)
 		l.opt = *opt;
+	if (l.opt.zip_no_hash)
+		l.opt.zip_cache = NULL, l.opt.file_cache = NULL; /* they hold hashes */
 
 	if (!manifest_path_valid(dir)) {
 		r = error_set(err, -EINVAL,
@@ -622,6 +649,21 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 	if (!set->units || !l.pool) {
 		r = error_set(err, -ENOMEM, "out of memory");
 		goto out;
+	}
+	if (l.opt.parse_threads && !l.opt.file_cache && n_paths >= LOAD_AHEAD_MIN_FILES) {
+		/* a cold load of many files: parse ahead on a helper thread (none: parse in line) */
+		visible = calloc(n_paths, sizeof(*visible));
+		if (!visible) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n_paths; i++)
+			if (!path_hidden(paths[i]))
+				visible[n_visible++] = paths[i];
+		if (load_ahead_start(&l.ahead, src, visible, n_visible) == -ENOMEM) {
+			r = error_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < n_paths; i++) {
 		bool hit;
@@ -663,6 +705,8 @@ int manifest_load_with(struct manifest_set **ret_set, struct manifest_source *sr
 		load_cache_keep(l.opt.file_cache, set->units, set->n_units, hits, misses);
 	r = 0;
 out:
+	load_ahead_stop(l.ahead);
+	free(visible);
 	manifest_paths_free(paths, n_paths);
 	for (size_t i = 0; i < l.n_zips; i++)
 		free(l.zips[i].path);

@@ -133,6 +133,21 @@ struct manifest_load_options {
 	 * too, or checking a cached file's zips hashes them.  NULL: none.
 	 */
 	struct manifest_file_cache *file_cache;
+	/*
+	 * Parse files on a helper thread while the loading thread validates
+	 * (true: when there are many files and no file_cache).  The result,
+	 * errors and their order included, is the same; only a caller that may
+	 * start a thread sets it (`aliasd validate`).
+	 */
+	bool parse_threads;
+	/*
+	 * Check zip files as always (type, size, read in full) but do not hash
+	 * them: every code.sha256 of a zip release stays "".  For a caller
+	 * that only reports errors (`aliasd validate`): hashing is most of the
+	 * cost of big zips, and no check depends on it.  Neither cache above is
+	 * used then (they hold hashes).
+	 */
+	bool zip_no_hash;
 };
 
 /*

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,23 @@
 #include "util/codec.h"
 #include "util/parse.h"
 
+/* SHA-256 fetched once: SHA256() looks the algorithm up again on every call (a third of hashing a 1 KiB zip).
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void manifest_sha256_base64(const void *data, size_t len, char out[MANIFEST_SHA256_B64_SIZE])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, len, md);
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!sha256_md || !EVP_Digest(data, len, md, NULL, sha256_md, NULL))
+		SHA256(data, len, md); /* no provider object (out of memory): the slow way */
 	codec_digest_base64(out, md);
 }
 
@@ -182,7 +195,13 @@ static int zip_entry_fill(struct loader *l, struct zip_cache_entry *ce)
 		ce->status = 0;
 		return 0;
 	}
-	r = manifest_source_read(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &data, &e);
+	if (l->opt.zip_no_hash && l->src->ops->check) {
+		/* no hash wanted: that it could be read is enough */
+		r = l->src->ops->check(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &size, &e);
+	} else {
+		r = manifest_source_read(l->src, norm, (size_t)MANIFEST_ZIP_MAX, &data, &e);
+		size = data.len;
+	}
 	if (r < 0) {
 		buf_release(&data);
 		if (r == -ENOMEM)
@@ -191,8 +210,9 @@ static int zip_entry_fill(struct loader *l, struct zip_cache_entry *ce)
 		ce->transient = true;
 		return 0;
 	}
-	ce->size = data.len;
-	manifest_sha256_base64(data.ptr, data.len, ce->sha256);
+	ce->size = size;
+	if (!l->opt.zip_no_hash)
+		manifest_sha256_base64(data.ptr, data.len, ce->sha256);
 	buf_release(&data);
 	ce->status = 0;
 	if (ce->blob[0] && manifest_zip_cache_put(l->opt.zip_cache, ce->blob, ce->size, ce->sha256) < 0)
@@ -224,6 +244,30 @@ struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm)
 		return NULL;
 	ce->status = -EINVAL;
 	return zip_entry_fill(l, ce) < 0 ? NULL : ce;
+}
+
+int load_zip_hash(struct loader *l, struct manifest_code *code)
+{
+	struct zip_cache_entry *ce;
+	struct buf data = BUF_INIT_CAP((size_t)MANIFEST_ZIP_MAX);
+	struct error e = ERROR_INIT;
+	int r;
+
+	if (code->kind != MANIFEST_CODE_ZIP || !code->zip_path || code->sha256[0])
+		return 0;
+	ce = zip_cache_find(l, code->zip_path);
+	if (!ce || ce->status)
+		return 0; /* reported where it is named */
+	if (!ce->sha256[0]) {
+		r = manifest_source_read(l->src, ce->path, (size_t)MANIFEST_ZIP_MAX, &data, &e);
+		if (r == -ENOMEM)
+			return r;
+		if (r >= 0)
+			manifest_sha256_base64(data.ptr, data.len, ce->sha256);
+		buf_release(&data);
+	}
+	memcpy(code->sha256, ce->sha256, MANIFEST_SHA256_B64_SIZE);
+	return 0;
 }
 
 /* The current file depends on zip entry `ce` (once), first named by `path` (in the arena). */

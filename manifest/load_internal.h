@@ -8,6 +8,7 @@
  *   load_release.c   releases, aliases and prune
  *   load_rollout.c   an alias's `rollout:` (DESIGN §6)
  *   load_identity.c  the duplicate check: one function, one declaration
+ *   load_ahead.c     files read and parsed ahead by a helper thread
  *
  * Every problem is appended to l->errs (ERR); nothing stops at the first one.
  */
@@ -104,8 +105,11 @@ struct unit_dep {
 	char *path;
 };
 
+struct load_ahead;
+
 struct loader {
 	struct manifest_source *src;
+	struct load_ahead *ahead; /* files parsed ahead (load_ahead.c), or NULL */
 	struct manifest_set *set;
 	struct errlist *errs; /* the current unit's */
 	struct arena *arena;  /* the current unit's: &scratch */
@@ -162,6 +166,12 @@ int load_parse_config(struct loader *l, const struct yaml_node *n, const char *p
 struct zip_cache_entry *load_zip_entry(struct loader *l, const char *norm);
 int load_parse_code(struct loader *l, const struct yaml_node *n, const char *prefix,
                     struct manifest_code *code);
+/*
+ * With opt.zip_no_hash: hash the zip of `code` after all, for a check that
+ * needs it (a release's `sha256:`); nothing for other code or a zip with a
+ * problem.  0, or -ENOMEM.
+ */
+int load_zip_hash(struct loader *l, struct manifest_code *code);
 
 /* load_release.c: releases, aliases, prune */
 void load_release_release(struct manifest_release *r);
@@ -194,6 +204,42 @@ struct manifest_unit *load_cache_get(struct manifest_file_cache *c, const char *
  */
 int load_cache_keep(struct manifest_file_cache *c, struct manifest_unit *const *units, size_t n, size_t hits,
                     size_t misses);
+
+/* A unit's errors: at most this many are recorded (the rest are counted). */
+#define LOAD_UNIT_ERRORS_MAX 10000
+
+/*
+ * load_ahead.c: a file read and parsed ahead of its turn.  What reading it
+ * gave (read_r < 0: read_msg says why, nothing parsed), then what parsing it
+ * gave: parse_r (-ENOMEM) or the stream, with the parse's errors in `errs`
+ * (at most LOAD_UNIT_ERRORS_MAX, as a unit's), as yaml_stream_parse() gives them.
+ */
+struct load_parsed {
+	int read_r;
+	char *read_msg; /* malloc'ed; NULL when read_r >= 0 */
+	int parse_r;
+	struct yaml_stream *stream;
+	struct errlist errs;
+};
+void load_parsed_release(struct load_parsed *p);
+/*
+ * Start reading `paths` (n of them, kept by the caller until the stop) from
+ * `src` on the calling thread and parsing them on a helper thread, in a
+ * window of a few files ahead of the one taken.  0, -ENOMEM or -EAGAIN (no
+ * thread: parse in line).
+ */
+int load_ahead_start(struct load_ahead **ret, struct manifest_source *src, const char *const *paths,
+                     size_t n);
+/*
+ * The next file's result into *ret (the caller releases it), `path` being
+ * that next file; -EINVAL if it is not (the caller then reads it itself).
+ * The calling thread is the one that started `a`.
+ */
+int load_ahead_take(struct load_ahead *a, const char *path, struct load_parsed *ret);
+/* Tests: how long a take waits for the helper before parsing the file too (0: not at all). */
+void load_ahead_set_wait(struct load_ahead *a, long ns);
+/* Stop the helper and free everything (accepts NULL). */
+void load_ahead_stop(struct load_ahead *a);
 
 /* load_identity.c: one function, one declaration */
 int load_check_duplicates(struct loader *l);

@@ -97,6 +97,8 @@ static int parse_release(struct loader *l, struct manifest_function *f, const st
 				    kp, s);
 			else if (rel->code.kind == MANIFEST_CODE_IMAGE)
 				ERR(v, "%s: not used with imageUri (the image digest is the hash)", kp);
+			else if (rel->code.kind == MANIFEST_CODE_ZIP && load_zip_hash(l, &rel->code) < 0)
+				return -ENOMEM;
 			else if (rel->code.kind == MANIFEST_CODE_ZIP && rel->code.sha256[0] &&
 			         strcmp(norm, rel->code.sha256))
 				ERR(v, "%s: does not match %s (its SHA-256 is %s)", kp, rel->code.zip_path,

@@ -59,6 +59,14 @@ struct manifest_source_ops {
 	 * (manifest/history.h caches zip hashes by it).  Errors as ->read.
 	 */
 	int (*blob_id)(struct manifest_source *src, const char *path, char ret[41], struct error *err);
+	/*
+	 * Optional: could ->read read regular file `path` (at most `max`
+	 * bytes)?  0 and its size, or ->read's errors, without reading the
+	 * contents: a folder opens the file, a Git commit reads its object's
+	 * header.  NULL: read it to know.
+	 */
+	int (*check)(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
+	             struct error *err);
 };
 
 /* A full Git commit id as text: 40 hex digits and a NUL. */

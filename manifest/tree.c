@@ -283,14 +283,14 @@ static int repo_src_stat(struct manifest_source *src, const char *path, enum sou
 	return 0;
 }
 
-static int repo_src_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
-                         struct error *err)
+/* The entry of regular file `path` of at most `max` bytes (the caller frees it) and its size. */
+static int repo_file_entry(struct manifest_source *src, const char *path, size_t max, git_tree_entry **ret,
+                           uint64_t *ret_size, struct error *err)
 {
 	struct repo_tree *t = repo_tree_of(src);
 	git_tree_entry *e = NULL;
-	git_blob *blob = NULL;
 	uint64_t size = 0;
-	int rc, grc;
+	int rc;
 
 	if (!path)
 		return error_set(err, -EINVAL, "no path");
@@ -335,6 +335,36 @@ static int repo_src_read(struct manifest_source *src, const char *path, size_t m
 		               (unsigned long long)size, max);
 		goto out;
 	}
+	*ret = e;
+	*ret_size = size;
+	return 0;
+out:
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int repo_src_check(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
+                          struct error *err)
+{
+	git_tree_entry *e = NULL;
+	int rc = repo_file_entry(src, path, max, &e, ret_size, err);
+
+	git_tree_entry_free(e);
+	return rc;
+}
+
+static int repo_src_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
+                         struct error *err)
+{
+	struct repo_tree *t = repo_tree_of(src);
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	uint64_t size = 0;
+	int rc, grc;
+
+	rc = repo_file_entry(src, path, max, &e, &size, err);
+	if (rc < 0)
+		return rc;
 	grc = git_blob_lookup(&blob, t->repo, git_tree_entry_id(e));
 	if (grc < 0) {
 		rc = repo_git_fail(err, grc, NULL, path);
@@ -397,6 +427,7 @@ static const struct manifest_source_ops repo_source_ops = {
     .list = repo_src_list,
     .stat = repo_src_stat,
     .read = repo_src_read,
+    .check = repo_src_check,
     .free = repo_src_free,
     .blob_id = repo_src_blob_id,
 };

@@ -25,4 +25,14 @@
  */
 int file_read_fd(struct buf *out, int fd, size_t max, const char *path, struct error *err);
 
+/*
+ * The same for a regular file that fstat() said holds `size` bytes: read
+ * straight into `out` with one read(2) asking for size + 1 bytes, and a
+ * read that returns exactly `size` bytes is taken as the end (a regular
+ * file is read short only at its end); a file that changed size meanwhile is
+ * read on to its end as above.  Nothing passes through the stack, so there
+ * is nothing to wipe (mark `out` secret for secrets).
+ */
+int file_read_fd_sized(struct buf *out, int fd, size_t max, size_t size, const char *path, struct error *err);
+
 #endif

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -174,6 +176,30 @@ TEST(dir_read_rules)
 	CHECK_INT(manifest_source_read(src, "nope", 100, &b, &err), -ENOENT);
 	CHECK_INT(manifest_source_read(src, "../etc/passwd", 100, &b, &err), -EINVAL);
 	CHECK_INT(b.len, 0);
+	/* ->check: what a read would say, without the contents */
+	{
+		static const char *const paths[] = {
+		    "b/c/d.yaml", "a.yml", "link.yaml",     "escape.zip", "linkdir/x.zip",
+		    "b",          "nope",  "../etc/passwd", "real/x.zip", "z.yaml/x.zip"};
+
+		REQUIRE(src->ops->check);
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			struct error rerr = ERROR_INIT, cerr = ERROR_INIT;
+			uint64_t size = 99;
+			int rr, cr;
+
+			buf_reset(&b);
+			rr = manifest_source_read(src, paths[i], 100, &b, &rerr);
+			cr = src->ops->check(src, paths[i], 100, &size, &cerr);
+			CHECKF(rr == cr, "%s: check %d, read %d", paths[i], cr, rr);
+			if (cr == 0)
+				CHECKF(size == b.len, "%s: size %llu", paths[i], (unsigned long long)size);
+			else
+				CHECK_STR(cerr.msg, rerr.msg);
+		}
+		CHECK_INT(src->ops->check(src, "a.yml", 4, &(uint64_t){0}, &err), -E2BIG);
+		buf_reset(&b);
+	}
 	CHECK_STR(src->revision, "");
 	CHECK_STR(src->description, root);
 	buf_release(&b);
@@ -192,4 +218,79 @@ TEST(dir_open_errors)
 	CHECK(strstr(err.msg, "not a directory") != NULL);
 }
 
-TEST_MAIN(dir_path_valid, dir_list_sorted_no_symlinks, dir_stat_types, dir_read_rules, dir_open_errors)
+/* Folders kept open (manifest/dir.c keeps 8): many folders, interleaved, from two threads. */
+#define MANY_DIRS 20
+
+static void *read_many(void *arg)
+{
+	struct manifest_source *src = arg;
+	struct error err = ERROR_INIT;
+	struct buf b = BUF_INIT;
+	long bad = 0;
+
+	for (int round = 0; round < 50; round++) {
+		for (int i = 0; i < MANY_DIRS; i++) {
+			int k = (i * 7 + round) % MANY_DIRS;
+			char path[64], want[64];
+			enum source_type t;
+			uint64_t size;
+
+			snprintf(path, sizeof(path), "d%02d/sub/f.yaml", k);
+			snprintf(want, sizeof(want), "f: %d\n", k);
+			buf_reset(&b);
+			if (manifest_source_read(src, path, 100, &b, &err) != 0 || strcmp(b.ptr, want))
+				bad++;
+			snprintf(path, sizeof(path), "d%02d/sub/missing.zip", k);
+			if (manifest_source_stat(src, path, &t, &size, &err) != 0 || t != SOURCE_MISSING)
+				bad++;
+			snprintf(path, sizeof(path), "d%02d/f.yaml", k);
+			if (manifest_source_stat(src, path, &t, &size, &err) != 0 || t != SOURCE_FILE)
+				bad++;
+		}
+	}
+	buf_release(&b);
+	return (void *)bad;
+}
+
+TEST(dir_many_folders_kept_open)
+{
+	struct manifest_source *src = fixture();
+	pthread_t th;
+	void *bad_other = NULL, *bad_here;
+
+	for (int i = 0; i < MANY_DIRS; i++) {
+		char rel[64], content[32];
+
+		snprintf(rel, sizeof(rel), "d%02d", i);
+		mk(rel);
+		snprintf(rel, sizeof(rel), "d%02d/sub", i);
+		mk(rel);
+		snprintf(rel, sizeof(rel), "d%02d/sub/f.yaml", i);
+		snprintf(content, sizeof(content), "f: %d\n", i);
+		put(rel, content);
+		snprintf(rel, sizeof(rel), "d%02d/f.yaml", i);
+		put(rel, content);
+	}
+	REQUIRE(pthread_create(&th, NULL, read_many, src) == 0);
+	bad_here = read_many(src);
+	REQUIRE(pthread_join(th, &bad_other) == 0);
+	CHECK_INT((long)bad_here, 0);
+	CHECK_INT((long)bad_other, 0);
+	{
+		/* a folder kept open still sees what changes in it */
+		struct error err = ERROR_INIT;
+		struct buf b = BUF_INIT;
+
+		put("d03/sub/f.yaml", "changed: 1\n");
+		CHECK_INT(manifest_source_read(src, "d03/sub/f.yaml", 100, &b, &err), 0);
+		CHECK_STR(b.ptr, "changed: 1\n");
+		lnk("/etc/passwd", "d03/sub/new.zip");
+		CHECK_INT(manifest_source_read(src, "d03/sub/new.zip", 100, &b, &err), -ELOOP);
+		buf_release(&b);
+	}
+	manifest_source_free(src);
+	rm_rf(root);
+}
+
+TEST_MAIN(dir_path_valid, dir_list_sorted_no_symlinks, dir_stat_types, dir_read_rules, dir_open_errors,
+          dir_many_folders_kept_open)

@@ -176,4 +176,58 @@ TEST(no_blob_ids_no_cache)
 	manifest_zip_cache_free(hc);
 }
 
-TEST_MAIN(second_load_reads_only_changed_zips, no_blob_ids_no_cache)
+/* zip_no_hash (aliasd validate): zips read but not hashed, except for a release's `sha256:` check */
+TEST(no_hash_checks_the_same)
+{
+	struct manifest_load_options lo = {.zip_no_hash = true};
+	struct manifest_zip_cache *hc;
+	struct manifest_set *s = NULL;
+	struct manifest_source *src = NULL;
+	struct error err = ERROR_INIT;
+	char b_sha[MANIFEST_SHA256_B64_SIZE], yaml[512];
+	const char *const names[] = {"a", "b", "c"};
+
+	REQUIRE(manifest_zip_cache_new(&hc, 0) == 0);
+	lo.zip_cache = hc; /* not used: it would hold no hash */
+	REQUIRE((src = snapshot("b-one", true)) != NULL);
+	zip_reads = 0;
+	REQUIRE(manifest_load_with(&s, src, NULL, &lo, &err) == 0);
+	CHECK_INT(s->n_valid, 3);
+	CHECK_INT(zip_reads, 3); /* read: readable, size */
+	for (int i = 0; i < 3; i++)
+		CHECK_STR(sha_of(s, names[i]), "");
+	CHECK_U64(manifest_set_find(s, "b", NULL)->releases[0].code.zip_size, 5);
+	CHECK_U64(manifest_zip_cache_puts(hc), 0);
+	manifest_set_free(s);
+	manifest_source_free(src);
+
+	/* a release's sha256: is still compared with the zip's */
+	manifest_sha256_base64("zip!", 4, b_sha);
+	for (int round = 0; round < 2; round++) {
+		struct manifest_mem_file files[2];
+
+		snprintf(yaml, sizeof(yaml),
+		         "apiVersion: aliasd/v1\nkind: Function\nname: f\n"
+		         "releases:\n  v1: {code: {zipFile: z.zip}, sha256: \"%s\"}\n"
+		         "  v2: {code: {zipFile: z.zip}}\naliases: {Prod: v1}\n",
+		         round ? b_sha : "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+		files[0] = (struct manifest_mem_file){"f.yaml", yaml, strlen(yaml), false};
+		files[1] = (struct manifest_mem_file){"z.zip", "zip!", 4, false};
+		REQUIRE(manifest_source_mem_open(&src, files, 2, &err) == 0);
+		REQUIRE(manifest_load_with(&s, src, NULL, &lo, &err) == 0);
+		if (round == 0) {
+			REQUIRE(s->errors.len == 1);
+			CHECK(strstr(s->errors.items[0].msg, "does not match z.zip (its SHA-256 is ") !=
+			      NULL);
+			CHECK(strstr(s->errors.items[0].msg, b_sha) != NULL);
+		} else {
+			CHECK_INT(s->errors.len, 0);
+			CHECK_STR(s->functions[0].releases[0].code.sha256, b_sha);
+		}
+		manifest_set_free(s);
+		manifest_source_free(src);
+	}
+	manifest_zip_cache_free(hc);
+}
+
+TEST_MAIN(second_load_reads_only_changed_zips, no_blob_ids_no_cache, no_hash_checks_the_same)

@@ -434,7 +434,8 @@ TEST(model_source_failures)
 	    {"f.yaml", y, sizeof(y) - 1, false},
 	    {"eio.yaml", e, sizeof(e) - 1, false},
 	};
-	static const struct manifest_source_ops ops = {wrap_list, wrap_stat, wrap_read, wrap_free, NULL};
+	static const struct manifest_source_ops ops = {wrap_list, wrap_stat, wrap_read,
+	                                               wrap_free, NULL,      NULL};
 	struct manifest_source src = {&ops, "", NULL, NULL};
 	struct manifest_set *set = NULL;
 	struct error err = ERROR_INIT;

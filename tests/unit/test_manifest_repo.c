@@ -288,6 +288,43 @@ TEST(tree_read)
 	CHECK_INT(manifest_source_read(src, "vendor/sub", 1 << 20, &b, &err), -EINVAL);
 	CHECK_INT(manifest_source_read(src, "missing.yaml", 1 << 20, &b, &err), -ENOENT);
 	CHECK_INT(b.len, 3000);
+
+	/* ->check: what a read would say, without the contents */
+	{
+		static const struct {
+			const char *path;
+			size_t max;
+			int want;
+		} cases[] = {
+		    {"fns/a.yaml", 100, 0},
+		    {"big.yaml", 3000, 0},
+		    {"big.yaml", 2999, -E2BIG},
+		    {"fns", 100, -EISDIR},
+		    {"", 100, -EISDIR},
+		    {"link.yaml", 100, -ELOOP},
+		    {"linkdir/a.yaml", 100, -ELOOP},
+		    {"vendor/sub", 100, -EINVAL},
+		    {"missing.yaml", 100, -ENOENT},
+		};
+
+		REQUIRE(src->ops->check);
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct error rerr = ERROR_INIT, cerr = ERROR_INIT;
+			uint64_t size = 7;
+			int rr, cr;
+
+			buf_reset(&b);
+			rr = manifest_source_read(src, cases[i].path, cases[i].max, &b, &rerr);
+			cr = src->ops->check(src, cases[i].path, cases[i].max, &size, &cerr);
+			CHECKF(cr == cases[i].want && rr == cr, "%s: check %d, read %d", cases[i].path, cr,
+			       rr);
+			if (cr == 0)
+				CHECKF(size == b.len, "%s: size %llu, read %zu", cases[i].path,
+				       (unsigned long long)size, b.len);
+			else
+				CHECK_STR(cerr.msg, rerr.msg);
+		}
+	}
 	buf_release(&b);
 	buf_release(&small);
 	manifest_source_free(src);
