@@ -550,6 +550,9 @@ int status_cb_status(void *ctx, struct buf *out)
 	cJSON_Delete(sum);
 	cJSON_Delete(root);
 	free(scratch);
+	/* the functions' blocks and the buffer's smaller steps stay resident in the HTTP thread's arena else
+	 * (~0.9 MiB at 10,000 functions) */
+	malloc_trim(0);
 	return r < 0 ? r : 0;
 }
 
