@@ -402,6 +402,9 @@ def scale(tmp):
             if len(said) != 1:
                 print("FAIL: the spread should be said exactly once in the log")
                 ok = False
+            rss, samples = steady_rss(p.pid)
+            print("resident memory after the promotion and the resync: VmRSS %.1f MiB (%s), peak VmHWM %.1f MiB"
+                  % (rss, "/".join("%.1f" % v for v in samples), proc_status(p.pid, "VmHWM") / 1024.0))
         finally:
             stop(p, log)
     return ok
