@@ -436,6 +436,18 @@ out:
 	return rc;
 }
 
+void manifest_repo_trim(struct manifest_repo *r)
+{
+	git_repository *fresh = NULL;
+
+	if (!r || r->folder || !r->cache)
+		return;
+	if (git_repository_open_bare(&fresh, r->cache_path) < 0)
+		return; /* keep the handle it has */
+	git_repository_free(r->cache);
+	r->cache = fresh;
+}
+
 void manifest_repo_set_progress(struct manifest_repo *r, manifest_repo_progress_fn fn, void *arg)
 {
 	r->progress = fn;

@@ -135,6 +135,14 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
                          struct error *err);
 
 /*
+ * Close the cache clone's repository handle and open a fresh one (packs
+ * are opened again on the next read): after a fetch the old handle keeps
+ * the pack files it read open, mapped and resident.  Memory only; on
+ * failure the old handle is kept.  Not while another call uses `r`.
+ */
+void manifest_repo_trim(struct manifest_repo *r);
+
+/*
  * History, for refusing rewinds: 1 if commit `oid` is `ancestor` or descends
  * from it (git_graph_descendant_of), 0 if not (a force push to an older or
  * unrelated commit), -ENOENT if either commit is not in the cache (fetch it

@@ -114,6 +114,17 @@ static inline void manifest_source_free(struct manifest_source *src)
  */
 int manifest_source_parent(struct manifest_source *src, struct manifest_source **ret, struct error *err);
 
+/*
+ * Git snapshots only (nothing happens for a folder): close the repository
+ * handle until the next operation opens it again.  With it go libgit2's
+ * object cache and, when no other handle has them open, the pack files'
+ * maps: resident memory that a long-lived snapshot (the daemon's loaded
+ * commit) does not need between reads.  Nothing happens while an operation
+ * is in progress on another thread.  What the source reads is unchanged.
+ * manifest/tree.c
+ */
+void manifest_source_trim(struct manifest_source *src);
+
 /* Free an array returned by ->list. */
 void manifest_paths_free(char **paths, size_t n);
 

@@ -3,6 +3,7 @@
  * list, stat and read straight from the cache clone's object store.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +15,65 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+/*
+ * The repository handle and the root tree are opened on first use and may
+ * be closed between uses (manifest_source_trim): a handle keeps libgit2's
+ * object cache (a folder of 10,000 manifests is a tree of ~0.7 MB) and the
+ * pack files open, mapped and resident, which a daemon holding a commit for
+ * hours does not need between its rare zip reads.  `lock` guards repo, root
+ * and users; the reads themselves run unlocked, as before.
+ */
 struct repo_tree {
-	git_repository *repo;
+	pthread_mutex_t lock;
+	git_repository *repo; /* NULL: closed */
 	git_tree *root;
+	unsigned users;  /* operations in progress: never closed under them */
+	char *repo_path; /* to open it again */
+	git_oid tree_id; /* of root */
 };
 
 static struct repo_tree *repo_tree_of(struct manifest_source *src)
 {
 	return src->impl;
+}
+
+static struct repo_tree *repo_tree_new(void)
+{
+	struct repo_tree *t = calloc(1, sizeof(*t));
+
+	if (t)
+		pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+/* Open (if closed) and hold the handle for one operation: 0, or a negative errno with `err` set. */
+static int repo_tree_use(struct repo_tree *t, struct error *err)
+{
+	int grc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (!t->repo) {
+		grc = git_repository_open_bare(&t->repo, t->repo_path);
+		if (grc == 0)
+			grc = git_tree_lookup(&t->root, t->repo, &t->tree_id);
+		if (grc < 0) {
+			git_tree_free(t->root);
+			git_repository_free(t->repo);
+			t->root = NULL;
+			t->repo = NULL;
+		}
+	}
+	if (grc == 0)
+		t->users++;
+	pthread_mutex_unlock(&t->lock);
+	return grc < 0 ? repo_git_fail(err, grc, NULL, "cannot open the cache clone again") : 0;
+}
+
+static void repo_tree_done(struct repo_tree *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->users--;
+	pthread_mutex_unlock(&t->lock);
 }
 
 static bool repo_yaml_name(const char *name)
@@ -153,8 +205,8 @@ static git_filemode_t repo_tree_blocker(struct repo_tree *t, const char *path)
 	return 0;
 }
 
-static int repo_src_list(struct manifest_source *src, const char *dir, char ***ret_paths, size_t *ret_n,
-                         struct error *err)
+static int repo_src_list_open(struct manifest_source *src, const char *dir, char ***ret_paths, size_t *ret_n,
+                              struct error *err)
 {
 	struct repo_tree *t = repo_tree_of(src);
 	struct repo_list l = {.repo = t->repo, .path = BUF_INIT_CAP(REPO_PATH_MAX + 256), .err = err};
@@ -223,8 +275,8 @@ static int repo_blob_size(struct repo_tree *t, const git_oid *id, uint64_t *ret,
 	return 0;
 }
 
-static int repo_src_stat(struct manifest_source *src, const char *path, enum source_type *ret_type,
-                         uint64_t *ret_size, struct error *err)
+static int repo_src_stat_open(struct manifest_source *src, const char *path, enum source_type *ret_type,
+                              uint64_t *ret_size, struct error *err)
 {
 	struct repo_tree *t = repo_tree_of(src);
 	git_tree_entry *e = NULL;
@@ -343,8 +395,8 @@ out:
 	return rc;
 }
 
-static int repo_src_check(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
-                          struct error *err)
+static int repo_src_check_open(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
+                               struct error *err)
 {
 	git_tree_entry *e = NULL;
 	int rc = repo_file_entry(src, path, max, &e, ret_size, err);
@@ -353,8 +405,8 @@ static int repo_src_check(struct manifest_source *src, const char *path, size_t 
 	return rc;
 }
 
-static int repo_src_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
-                         struct error *err)
+static int repo_src_read_open(struct manifest_source *src, const char *path, size_t max, struct buf *out,
+                              struct error *err)
 {
 	struct repo_tree *t = repo_tree_of(src);
 	git_tree_entry *e = NULL;
@@ -397,14 +449,16 @@ static void repo_src_free(struct manifest_source *src)
 	if (t) {
 		git_tree_free(t->root);
 		git_repository_free(t->repo);
+		free(t->repo_path);
+		pthread_mutex_destroy(&t->lock);
 		free(t);
 	}
 	free(src->description);
 	free(src);
 }
 
-static int repo_src_blob_id(struct manifest_source *src, const char *path, char ret[MANIFEST_OID_HEX_SIZE],
-                            struct error *err)
+static int repo_src_blob_id_open(struct manifest_source *src, const char *path,
+                                 char ret[MANIFEST_OID_HEX_SIZE], struct error *err)
 {
 	struct repo_tree *t = repo_tree_of(src);
 	git_tree_entry *e = NULL;
@@ -420,6 +474,67 @@ static int repo_src_blob_id(struct manifest_source *src, const char *path, char 
 	else
 		git_oid_tostr(ret, MANIFEST_OID_HEX_SIZE, git_tree_entry_id(e));
 	git_tree_entry_free(e);
+	return rc;
+}
+
+/* The operations: each holds the handle (opened again if it was closed) while it runs. */
+static int repo_src_list(struct manifest_source *src, const char *dir, char ***ret_paths, size_t *ret_n,
+                         struct error *err)
+{
+	int rc = repo_tree_use(repo_tree_of(src), err);
+
+	if (rc < 0)
+		return rc;
+	rc = repo_src_list_open(src, dir, ret_paths, ret_n, err);
+	repo_tree_done(repo_tree_of(src));
+	return rc;
+}
+
+static int repo_src_stat(struct manifest_source *src, const char *path, enum source_type *ret_type,
+                         uint64_t *ret_size, struct error *err)
+{
+	int rc = repo_tree_use(repo_tree_of(src), err);
+
+	if (rc < 0)
+		return rc;
+	rc = repo_src_stat_open(src, path, ret_type, ret_size, err);
+	repo_tree_done(repo_tree_of(src));
+	return rc;
+}
+
+static int repo_src_read(struct manifest_source *src, const char *path, size_t max, struct buf *out,
+                         struct error *err)
+{
+	int rc = repo_tree_use(repo_tree_of(src), err);
+
+	if (rc < 0)
+		return rc;
+	rc = repo_src_read_open(src, path, max, out, err);
+	repo_tree_done(repo_tree_of(src));
+	return rc;
+}
+
+static int repo_src_check(struct manifest_source *src, const char *path, size_t max, uint64_t *ret_size,
+                          struct error *err)
+{
+	int rc = repo_tree_use(repo_tree_of(src), err);
+
+	if (rc < 0)
+		return rc;
+	rc = repo_src_check_open(src, path, max, ret_size, err);
+	repo_tree_done(repo_tree_of(src));
+	return rc;
+}
+
+static int repo_src_blob_id(struct manifest_source *src, const char *path, char ret[MANIFEST_OID_HEX_SIZE],
+                            struct error *err)
+{
+	int rc = repo_tree_use(repo_tree_of(src), err);
+
+	if (rc < 0)
+		return rc;
+	rc = repo_src_blob_id_open(src, path, ret, err);
+	repo_tree_done(repo_tree_of(src));
 	return rc;
 }
 
@@ -447,7 +562,7 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
 		return error_set(err, -EINVAL, "a full commit id is required, not \"%.64s\"",
 		                 oid ? oid : "(null)");
 	src = calloc(1, sizeof(*src));
-	t = calloc(1, sizeof(*t));
+	t = repo_tree_new();
 	if (!src || !t) {
 		free(src);
 		free(t);
@@ -456,7 +571,8 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
 	src->ops = &repo_source_ops;
 	src->impl = t;
 	src->description = strdup(r->description);
-	if (!src->description) {
+	t->repo_path = strdup(r->cache_path);
+	if (!src->description || !t->repo_path) {
 		rc = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -481,6 +597,7 @@ int manifest_repo_source(struct manifest_repo *r, const char *oid, struct manife
 		rc = repo_git_fail(err, grc, r->token, oid);
 		goto out;
 	}
+	git_oid_cpy(&t->tree_id, git_tree_id(t->root));
 	git_oid_tostr(src->revision, sizeof(src->revision), &id);
 	*ret = src;
 	src = NULL;
@@ -503,10 +620,15 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 		return error_set(err, -EINVAL, "%s has no Git history (a folder)",
 		                 src && src->description ? src->description : "the source");
 	t = repo_tree_of(src);
+	rc = repo_tree_use(t, err);
+	if (rc < 0)
+		return rc;
 	git_oid_fromstr(&id, src->revision);
 	grc = git_commit_lookup(&commit, t->repo, &id);
-	if (grc < 0)
-		return repo_git_fail(err, grc, NULL, src->revision);
+	if (grc < 0) {
+		rc = repo_git_fail(err, grc, NULL, src->revision);
+		goto out;
+	}
 	if (git_commit_parentcount(commit) == 0) {
 		rc = 0;
 		goto out;
@@ -521,7 +643,7 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 		goto out;
 	}
 	ps = calloc(1, sizeof(*ps));
-	pt = calloc(1, sizeof(*pt));
+	pt = repo_tree_new();
 	if (!ps || !pt) {
 		free(pt);
 		rc = error_set(err, -ENOMEM, "out of memory");
@@ -530,7 +652,8 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 	ps->ops = &repo_source_ops;
 	ps->impl = pt;
 	ps->description = strdup(src->description ? src->description : "");
-	if (!ps->description) {
+	pt->repo_path = strdup(t->repo_path);
+	if (!ps->description || !pt->repo_path) {
 		rc = error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -538,7 +661,7 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 	git_oid_cpy(&id, git_commit_id(parent));
 	git_commit_free(parent);
 	parent = NULL;
-	grc = git_repository_open_bare(&pt->repo, git_repository_path(t->repo));
+	grc = git_repository_open_bare(&pt->repo, pt->repo_path);
 	if (grc == 0)
 		grc = git_commit_lookup(&parent, pt->repo, &id);
 	if (grc == 0)
@@ -547,6 +670,7 @@ int manifest_source_parent(struct manifest_source *src, struct manifest_source *
 		rc = repo_git_fail(err, grc, NULL, "cannot read the parent commit");
 		goto out;
 	}
+	git_oid_cpy(&pt->tree_id, git_tree_id(pt->root));
 	git_oid_tostr(ps->revision, sizeof(ps->revision), &id);
 	*ret = ps;
 	ps = NULL;
@@ -555,5 +679,23 @@ out:
 	git_commit_free(parent);
 	git_commit_free(commit);
 	repo_src_free(ps);
+	repo_tree_done(t);
 	return rc;
+}
+
+void manifest_source_trim(struct manifest_source *src)
+{
+	struct repo_tree *t;
+
+	if (!src || src->ops != &repo_source_ops)
+		return;
+	t = repo_tree_of(src);
+	pthread_mutex_lock(&t->lock);
+	if (t->users == 0) {
+		git_tree_free(t->root);
+		git_repository_free(t->repo);
+		t->root = NULL;
+		t->repo = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
 }

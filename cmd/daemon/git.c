@@ -39,6 +39,7 @@ static struct {
 	struct manifest_zip_cache *zips;
 	struct manifest_file_cache *files;
 	struct manifest_history *last_history;
+	bool fetched; /* the poll fetched (Git thread) */
 } g;
 
 static bool warned_no_history; /* Git thread only */
@@ -122,6 +123,7 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 	if (unchanged && !reverify)
 		return;
 	r = manifest_repo_fetch(repo, fetched, &res->err);
+	g.fetched = true;
 	metrics_counter_add(d.m_git, (const char *[]){"fetch", r < 0 ? "error" : "ok"}, 1);
 	if (r < 0) {
 		fail(res, "fetch", r);
@@ -179,6 +181,13 @@ static void poll_once(struct manifest_repo *repo, const char *loaded_rev, const 
 		          "unchanged", reused, NULL);
 	}
 	history_collect(src, path, set, &lo, &history);
+	/*
+	 * The load is done: the snapshot's libgit2 handle (its object cache with
+	 * the manifests' folder tree, the pack maps) is closed until a zip is
+	 * read for an upload (at 10,000 manifests ~0.8 MB of heap and ~1 MiB of
+	 * mapped pack and index pages).
+	 */
+	manifest_source_trim(src);
 	gen = calloc(1, sizeof(*gen));
 	if (!gen) {
 		manifest_history_free(history);
@@ -225,7 +234,10 @@ static void *git_main(void *arg)
 		memset(&res, 0, sizeof(res));
 		res.err = (struct error)ERROR_INIT;
 		atomic_store(&d.git_heartbeat, clock_monotonic_ms());
+		g.fetched = false;
 		poll_once(repo, loaded_rev, path, region, allow_rewind, reverify, &res);
+		if (g.fetched)
+			manifest_repo_trim(repo); /* after the load's own handle: the packs close */
 		free(path);
 		free(region);
 		res.done = true;

@@ -404,6 +404,19 @@ static void job_finish(struct job *j, uint64_t now)
 	free(j);
 }
 
+/*
+ * No job runs (loop thread; only the loop starts jobs): the loaded commits'
+ * libgit2 handles, opened again by zip reads for uploads, are closed with
+ * their caches and pack maps (manifest_source_trim).
+ */
+static void sources_trim(void)
+{
+	pthread_mutex_lock(&d.lock);
+	for (struct core_gen *g = d.core.gens; g; g = g->next)
+		manifest_source_trim(g->src);
+	pthread_mutex_unlock(&d.lock);
+}
+
 void jobs_collect(uint64_t now)
 {
 	struct job *list;
@@ -425,6 +438,7 @@ void jobs_collect(uint64_t now)
 	idle = d.core.in_flight == 0;
 	pthread_mutex_unlock(&d.lock);
 	if (finished && idle) {
+		sources_trim();
 		malloc_trim(0);
 		memory_log(now);
 	}

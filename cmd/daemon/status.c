@@ -27,7 +27,8 @@
 #define ALIASD_VERSION "unknown"
 #endif
 
-#define REASON_MAX 160 /* characters of a failure reason in a metric label */
+#define REASON_MAX     160   /* characters of a failure reason in a metric label */
+#define STATUS_SCRATCH 16384 /* one function printed in /status without an allocation (most fit) */
 
 /* ------------------------------------------------------------------ metrics */
 
@@ -449,16 +450,45 @@ static cJSON *function_json(const struct core_fn *st)
 	return o;
 }
 
+/*
+ * Append `item` printed without spaces: through `scratch` when it fits (no
+ * allocation), else through one cJSON_PrintUnformatted.  0 or -ENOMEM.
+ */
+static int put_json(struct buf *out, const cJSON *item, char *scratch, size_t scratch_len)
+{
+	char *text;
+	int r;
+
+	if (cJSON_PrintPreallocated((cJSON *)item, scratch, (int)scratch_len, false))
+		return buf_puts(out, scratch);
+	text = cJSON_PrintUnformatted(item);
+	if (!text)
+		return -ENOMEM;
+	r = buf_puts(out, text);
+	cJSON_free(text);
+	return r;
+}
+
+/*
+ * /status.  The functions are written one at a time (each one's tree
+ * built, printed and freed before the next): a whole document's tree at
+ * 10,000 functions was some 400,000 small blocks, ~45 MB for each request,
+ * which made the heap peak near 95 MiB during a cold sync and left it in
+ * holes that the long-lived allocations made meanwhile kept resident.
+ */
 int status_cb_status(void *ctx, struct buf *out)
 {
-	cJSON *root = cJSON_CreateObject(), *fns, *errs, *git; /* freed below with cJSON_Delete */
-	size_t counts[DAEMON_STATE_N];
-	char *text = NULL;
+	cJSON *root = cJSON_CreateObject(), *errs, *git, *sum; /* freed below with cJSON_Delete */
+	size_t counts[DAEMON_STATE_N], len;
+	char *scratch = malloc(STATUS_SCRATCH), *text = NULL;
 	int r = -ENOMEM;
 
 	(void)ctx;
-	if (!root)
+	if (!root || !scratch) {
+		cJSON_Delete(root);
+		free(scratch);
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&d.lock);
 	core_counts(&d.core, counts);
 	cJSON_AddStringToObject(root, "version", ALIASD_VERSION);
@@ -487,28 +517,42 @@ int status_cb_status(void *ctx, struct buf *out)
 	cJSON_AddNumberToObject(root, "errorCount", (double)d.core.total_manifest_errors);
 	storage_status_json(root);
 	resync_json(root);
-	fns = cJSON_AddArrayToObject(root, "functions");
-	for (size_t i = 0; fns && i < d.core.n_fns; i++) {
+	/* the document so far without its closing brace, then "functions" and "summary" */
+	text = cJSON_PrintUnformatted(root);
+	len = text ? strlen(text) : 0;
+	r = len >= 2 && text[len - 1] == '}' ? buf_put(out, text, len - 1) : -ENOMEM;
+	cJSON_free(text);
+	if (r >= 0)
+		r = buf_puts(out, len > 2 ? ",\"functions\":[" : "\"functions\":[");
+	for (size_t i = 0, n = 0; r >= 0 && i < d.core.n_fns; i++) {
+		cJSON *o;
+
 		if (d.core.fns[i]->removed)
 			continue;
-		cJSON_AddItemToArray(fns, function_json(d.core.fns[i])); /* takes the item */
-	}
-	{
-		cJSON *sum = cJSON_AddObjectToObject(root, "summary");
-
-		for (int s = 0; sum && s < DAEMON_STATE_N; s++)
-			cJSON_AddNumberToObject(sum, daemon_sync_state_name(s), (double)counts[s]);
-	}
-	pthread_mutex_unlock(&d.lock);
-	text = cJSON_PrintUnformatted(root);
-	if (text) {
-		r = buf_puts(out, text);
+		o = function_json(d.core.fns[i]);
+		r = o ? 0 : -ENOMEM;
+		if (r >= 0 && n++)
+			r = buf_putc(out, ',');
 		if (r >= 0)
-			r = buf_putc(out, '\n');
+			r = put_json(out, o, scratch, STATUS_SCRATCH);
+		cJSON_Delete(o);
 	}
-	cJSON_free(text);
+	sum = cJSON_CreateObject();
+	for (int s = 0; sum && s < DAEMON_STATE_N; s++)
+		cJSON_AddNumberToObject(sum, daemon_sync_state_name(s), (double)counts[s]);
+	pthread_mutex_unlock(&d.lock);
+	if (r >= 0)
+		r = sum ? buf_puts(out, "],\"summary\":") : -ENOMEM;
+	if (r >= 0)
+		r = put_json(out, sum, scratch, STATUS_SCRATCH);
+	if (r >= 0)
+		r = buf_puts(out, "}\n");
+	cJSON_Delete(sum);
 	cJSON_Delete(root);
-	malloc_trim(0); /* the tree of a big /status was thousands of small blocks */
+	free(scratch);
+	/* the functions' blocks and the buffer's smaller steps stay resident in the HTTP thread's arena else
+	 * (~0.9 MiB at 10,000 functions) */
+	malloc_trim(0);
 	return r < 0 ? r : 0;
 }
 

@@ -330,6 +330,70 @@ TEST(tree_read)
 	manifest_source_free(src);
 }
 
+/* How many of this process's maps are pack files (or their indexes) under the test's folder. */
+static int pack_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, tmp) && strstr(line, "/objects/pack/pack-"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST(tree_trim_closes_and_reopens)
+{
+	struct manifest_source *src, *parent = NULL;
+	struct error err = ERROR_INIT;
+	struct buf b = BUF_INIT;
+	enum source_type type;
+	uint64_t size = 0;
+	char blob[41], **paths = NULL;
+	size_t n = 0;
+
+	setup();
+	src = snapshot_of(path_in("bare.git"), NULL);
+	REQUIRE(src);
+	CHECK_INT(manifest_source_read(src, "fns/a.yaml", 1 << 20, &b, &err), 0);
+	CHECKF(pack_maps() > 0, "pack maps while open: %d", pack_maps());
+	manifest_source_trim(src);
+	CHECK_INT(pack_maps(), 0); /* the handle and its pack maps are gone */
+	/* every operation opens it again and reads the same */
+	buf_reset(&b);
+	CHECK_INT(manifest_source_read(src, "fns/a.yaml", 1 << 20, &b, &err), 0);
+	CHECK_STR(b.ptr, "name: a\n");
+	CHECK(pack_maps() > 0);
+	manifest_source_trim(src);
+	CHECK_INT(manifest_source_stat(src, "big.yaml", &type, &size, &err), 0);
+	CHECK_INT(type, SOURCE_FILE);
+	CHECK_INT(size, 3000);
+	manifest_source_trim(src);
+	REQUIRE(src->ops->blob_id);
+	CHECK_INT(src->ops->blob_id(src, "fns/a.yaml", blob, &err), 0);
+	CHECK_INT(strlen(blob), 40);
+	manifest_source_trim(src);
+	CHECK_INT(manifest_source_list(src, "fns", &paths, &n, &err), 0);
+	CHECK_INT(n, 3);
+	manifest_paths_free(paths, n);
+	manifest_source_trim(src);
+	CHECK_INT(manifest_source_parent(src, &parent, &err), 1); /* the submodule commit's parent */
+	REQUIRE(parent);
+	manifest_source_trim(parent);
+	buf_reset(&b);
+	CHECK_INT(manifest_source_read(parent, "z.yaml", 1 << 20, &b, &err), 0);
+	CHECK_STR(b.ptr, "name: z\n");
+	manifest_source_free(parent);
+	manifest_source_free(src);
+	CHECK_INT(pack_maps(), 0);
+	manifest_source_trim(NULL); /* accepted */
+	buf_release(&b);
+}
+
 TEST(refs_resolve)
 {
 	static const char *refs[] = {"main", "refs/heads/main", "v1", "v1a", "refs/tags/v1a", "HEAD", NULL};
@@ -864,6 +928,8 @@ TEST(history_descends_from)
 	CHECK_INT(manifest_repo_fetch(r, oid, &err), 1);
 	CHECK_STR(oid, c2);
 	CHECK_INT(manifest_repo_descends_from(r, c2, c1, &err), 1);
+	manifest_repo_trim(r); /* a fresh handle reads the same */
+	CHECK_INT(manifest_repo_descends_from(r, c2, c1, &err), 1);
 	CHECK_INT(manifest_repo_descends_from(r, c1, c2, &err), 0); /* a rewind */
 	CHECK_INT(manifest_repo_descends_from(r, c2, c2, &err), 1);
 
@@ -898,7 +964,7 @@ TEST(history_descends_from)
 	manifest_repo_free(r);
 }
 
-TEST_MAIN(tree_list_sorted_yaml_only, tree_stat_kinds, tree_paths_refused, tree_read, refs_resolve,
-          refs_errors, folder_as_on_disk, fetch_only_when_moved, secrets_not_in_messages, known_hosts_check,
-          ssh_url_refused_without_trust, ssh_silent_server_times_out, cancel_wakes_a_silent_server,
-          history_descends_from)
+TEST_MAIN(tree_list_sorted_yaml_only, tree_stat_kinds, tree_paths_refused, tree_read,
+          tree_trim_closes_and_reopens, refs_resolve, refs_errors, folder_as_on_disk, fetch_only_when_moved,
+          secrets_not_in_messages, known_hosts_check, ssh_url_refused_without_trust,
+          ssh_silent_server_times_out, cancel_wakes_a_silent_server, history_descends_from)
