@@ -170,28 +170,22 @@ out:
 int reconcile_observe(struct aws_client *c, const char *function, struct plan_observed *ret,
                       struct aws_error *err)
 {
-	struct lambda_config_list versions = {0};
-	struct lambda_alias_list aliases = {0};
 	struct aws_error local = AWS_ERROR_INIT;
+	struct plan_observed o = {0};
 	int r;
 
 	if (!err)
 		err = &local;
-	r = lambda_versions_list(c, function, &versions, err);
-	if (r < 0 && err && error_kind_of(&err->err) == ERROR_KIND_NOT_FOUND) {
-		/* no function (ResourceNotFoundException, nothing else): nothing else to read */
-		aws_error_clear(err);
-		memset(ret, 0, sizeof(*ret));
-		return 0;
-	}
-	if (r < 0)
+	/* the versions ($LATEST first), then the aliases: a missing function reads nothing more */
+	r = reconcile_observe_versions(c, function, &o, err);
+	if (r >= 0 && o.exists)
+		r = reconcile_observe_aliases(c, function, &o, err);
+	if (r < 0) {
+		plan_observed_release(&o);
 		return r;
-	r = lambda_aliases_list(c, function, NULL, &aliases, err);
-	if (r >= 0)
-		r = observe_build(function, versions.items, versions.n, &aliases, ret, err);
-	lambda_config_list_release(&versions);
-	lambda_alias_list_release(&aliases);
-	return r;
+	}
+	*ret = o;
+	return 0;
 }
 
 int reconcile_observe_aliases(struct aws_client *c, const char *function, struct plan_observed *o,
