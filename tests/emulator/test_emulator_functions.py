@@ -26,6 +26,7 @@ def active(emu, lam, name):
 # ---- creation and State --------------------------------------------------------------
 
 def test_create_function_is_pending_then_active(emu, lam):
+    emu.configure(update_delay=1.5)  # Pending long enough for two calls on a loaded machine
     zip_bytes = mkzip("v1")
     out = create_fn(lam, "f", code="v1", MemorySize=256, Environment={"Variables": {"A": "1"}})
     assert out["ResponseMetadata"]["HTTPStatusCode"] == 201
@@ -40,8 +41,10 @@ def test_create_function_is_pending_then_active(emu, lam):
     assert out["PackageType"] == "Zip" and out["Architectures"] == ["x86_64"]
     cfg = lam.get_function_configuration(FunctionName="f")
     assert cfg["State"] == "Pending"
-    time.sleep(0.4)
-    cfg = lam.get_function_configuration(FunctionName="f")
+    deadline = time.monotonic() + 10
+    while cfg["State"] == "Pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        cfg = lam.get_function_configuration(FunctionName="f")
     assert cfg["State"] == "Active"
     assert cfg["LastUpdateStatus"] == "Successful"
 
@@ -196,6 +199,7 @@ def test_function_updated_v2_waiter(emu, lam):
 
 
 def test_update_pending_function_conflicts(emu, lam):
+    emu.configure(update_delay=5)  # still Pending when the update comes, however loaded the machine
     create_fn(lam, "p")
     with pytest.raises(ClientError) as e:
         lam.update_function_code(FunctionName="p", ZipFile=mkzip("v2"))
