@@ -26,6 +26,7 @@ def test_error_wire_format(emu, lam):
     assert body["Type"] == "User"
     assert body["message"] == body["Message"] == (
         "Function not found: arn:aws:lambda:us-east-1:123456789012:function:missing")
+    emu.configure(update_delay=5)  # still Pending at the publish, however loaded the machine
     create_fn(lam, "busy")
     status, headers, body = signed_request(emu, "POST", "/2015-03-31/functions/busy/versions",
                                            body=b"{}")
