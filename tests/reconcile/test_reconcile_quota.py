@@ -52,12 +52,13 @@ def apply_json(aliasd_bin, emu, repo, *extra):
     return json.loads(p.stdout)
 
 
-def promote_all(repo, prune=None):
+def promote_all(repo, prune=None, prod="v2"):
+    """Every function's Prod on release `prod` (Test on v2), committed."""
     for fn in FNS:
         write(repo, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
                                                 ("v2", "{code: {zipFile: a/two.zip}}")],
-                                           [("Prod", "v2"), ("Test", "v2")], prune=prune))
-    commit_all(repo, "promote")
+                                           [("Prod", prod), ("Test", "v2")], prune=prune))
+    commit_all(repo, "Prod on " + prod)
 
 
 def test_functions_read_from_their_aliases(aliasd_bin, emu, tmp_path):
@@ -96,11 +97,7 @@ def test_functions_read_from_their_aliases(aliasd_bin, emu, tmp_path):
         assert aliases(lam, fn)["Prod"]["FunctionVersion"] == "2"
 
     # the revert: v1 is served by no alias now, so its function's versions are listed
-    for fn in FNS:
-        write(repo, fn + ".yaml", manifest(fn, [("v1", "{code: {zipFile: a/one.zip}, description: first}"),
-                                                ("v2", "{code: {zipFile: a/two.zip}}")],
-                                           [("Prod", "v1"), ("Test", "v2")]))
-    commit_all(repo, "revert")
+    promote_all(repo, prod="v1")
     before = counts(emu)
     apply_json(aliasd_bin, emu, repo)
     d = diff(before, counts(emu))
